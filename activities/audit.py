@@ -1,0 +1,204 @@
+"""The audit trail: append-only, idempotent, hash-chained per escalation.
+
+Each event stores the hash of the escalation's previous event and of its own content, so any
+later change to a row, or a row removed, breaks the chain (`python -m api verify-audit`).
+"""
+
+import hashlib
+import json
+from collections.abc import Sequence
+from datetime import datetime
+from typing import Any
+
+import structlog
+from sqlalchemy import update
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.ext.asyncio import AsyncEngine
+from sqlmodel import col, select
+from sqlmodel.ext.asyncio.session import AsyncSession
+from temporalio import activity
+
+from activities.database import session
+from activities.records import AuditEvent, Escalation, utc_now
+from workflows.models import RECORD_EVENT, AuditAction, AuditEventInput, EscalationState
+
+log = structlog.get_logger(__name__)
+
+GENESIS = "0" * 64
+
+
+def event_hash(
+    prev_hash: str,
+    *,
+    event_key: str,
+    escalation_id: str,
+    action: str,
+    at: datetime,
+    actor: str,
+    stage: int,
+    details: dict[str, Any],
+) -> str:
+    content = json.dumps(
+        {
+            "event_key": event_key,
+            "escalation_id": escalation_id,
+            "action": action,
+            "at": at.isoformat(),
+            "actor": actor,
+            "stage": stage,
+            "details": details,
+        },
+        sort_keys=True,
+        separators=(",", ":"),
+        ensure_ascii=False,
+        default=str,
+    )
+    return hashlib.sha256((prev_hash + content).encode()).hexdigest()
+
+
+def _read_model(state: EscalationState) -> dict[str, Any]:
+    return {
+        "status": state.status,
+        "stage": state.stage,
+        "stage_name": state.stage_name,
+        "stage_role": state.stage_role,
+        "stage_deadline": state.stage_deadline if state.status == "open" else None,
+        "overdue": state.overdue,
+        "closed_at": state.closed_at,
+        "closed_by": state.closed_by,
+        "outcome": state.outcome,
+        "agreed_actions": state.agreed_actions,
+        "closing_reason": state.closing_reason,
+        "updated_at": utc_now(),
+    }
+
+
+async def _lock_escalation(
+    db: AsyncSession, escalation_id: str, state: EscalationState | None, at: datetime
+) -> None:
+    """Write the escalation row first: the row lock orders concurrent audit writes."""
+    if state is None:
+        await db.exec(
+            update(Escalation)
+            .where(col(Escalation.id) == escalation_id)
+            .values(updated_at=utc_now())
+        )
+        return
+    fields = _read_model(state)
+    insert = (postgresql.insert if db.bind.dialect.name == "postgresql" else sqlite.insert)(
+        Escalation
+    )
+    await db.exec(
+        insert.values(
+            id=escalation_id,
+            policy=state.policy_name,
+            raising_agency=state.raising_agency,
+            receiving_agency=state.receiving_agency,
+            raised_by=state.raised_by,
+            immediate_risk=state.immediate_risk,
+            created_at=at,
+            **fields,
+        ).on_conflict_do_update(index_elements=["id"], set_=fields)
+    )
+
+
+async def append_event(
+    engine: AsyncEngine,
+    *,
+    event_key: str,
+    escalation_id: str,
+    action: AuditAction,
+    at: datetime,
+    actor: str,
+    stage: int,
+    details: dict[str, Any],
+    state: EscalationState | None = None,
+) -> bool:
+    """Append one event (and update the read model); False if the key was already written."""
+    async with session(engine) as db:
+        await _lock_escalation(db, escalation_id, state, at)
+        existing = await db.exec(select(AuditEvent.id).where(AuditEvent.event_key == event_key))
+        if existing.first() is not None:
+            await db.commit()
+            return False
+        last = await db.exec(
+            select(AuditEvent.hash)
+            .where(AuditEvent.escalation_id == escalation_id)
+            .order_by(col(AuditEvent.id).desc())
+            .limit(1)
+        )
+        prev_hash = last.first() or GENESIS
+        content = {
+            "event_key": event_key,
+            "escalation_id": escalation_id,
+            "action": action,
+            "at": at,
+            "actor": actor,
+            "stage": stage,
+            "details": details,
+        }
+        db.add(AuditEvent(**content, prev_hash=prev_hash, hash=event_hash(prev_hash, **content)))
+        await db.commit()
+        return True
+
+
+async def timeline(engine: AsyncEngine, escalation_id: str) -> Sequence[AuditEvent]:
+    async with session(engine) as db:
+        rows = await db.exec(
+            select(AuditEvent)
+            .where(AuditEvent.escalation_id == escalation_id)
+            .order_by(col(AuditEvent.id))
+        )
+        return rows.all()
+
+
+def chain_breaks(events: Sequence[AuditEvent]) -> list[str]:
+    """What is wrong with one escalation's chain of events, oldest first; empty when intact."""
+    problems, prev = [], GENESIS
+    for event in events:
+        expected = event_hash(
+            prev,
+            event_key=event.event_key,
+            escalation_id=event.escalation_id,
+            action=event.action,
+            at=event.at,
+            actor=event.actor,
+            stage=event.stage,
+            details=event.details,
+        )
+        if event.prev_hash != prev:
+            problems.append(
+                f"event {event.id} ({event.event_key}): previous event missing or changed"
+            )
+        elif event.hash != expected:
+            problems.append(f"event {event.id} ({event.event_key}): content changed")
+        prev = event.hash
+    return problems
+
+
+class Recorder:
+    """The audit activity: one event, with the read model brought up to date in the same commit."""
+
+    def __init__(self, engine: AsyncEngine) -> None:
+        self._engine = engine
+
+    @activity.defn(name=RECORD_EVENT)
+    async def record_event(self, event: AuditEventInput) -> None:
+        written = await append_event(
+            self._engine,
+            event_key=event.event_key,
+            escalation_id=event.escalation_id,
+            action=event.action,
+            at=event.at,
+            actor=event.actor,
+            stage=event.state.stage,
+            details=event.details,
+            state=event.state,
+        )
+        log.info(
+            "audit event",
+            escalation_id=event.escalation_id,
+            action=event.action,
+            stage=event.state.stage,
+            duplicate=not written,
+        )

@@ -1,0 +1,22 @@
+"""The stage clock activity: deadlines and reminder times on the working-day calendar."""
+
+from temporalio import activity
+
+from activities.calendar import LONDON, shift
+from workflows.models import STAGE_CLOCK, StageClock, StageClockInput
+
+
+def deadline_text(moment) -> str:  # type: ignore[no-untyped-def]
+    local = moment.astimezone(LONDON)
+    return f"{local:%a} {local.day} {local:%b %Y %H:%M}"
+
+
+@activity.defn(name=STAGE_CLOCK)
+async def stage_clock(request: StageClockInput) -> StageClock:
+    deadline = shift(request.start, request.time_limit)
+    reminder_at = None
+    if request.reminder_lead is not None:
+        reminder_at = shift(deadline, request.reminder_lead, backwards=True)
+    return StageClock(
+        deadline=deadline, reminder_at=reminder_at, deadline_text=deadline_text(deadline)
+    )

@@ -1,0 +1,71 @@
+"""Database engines and migrations: one URL setting, SQLite or PostgreSQL."""
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from pathlib import Path
+from typing import Any
+
+from alembic import command
+from alembic.config import Config
+from sqlalchemy import event
+from sqlalchemy.engine import make_url
+from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+MIGRATIONS = Path(__file__).resolve().parent.parent / "migrations"
+
+
+def driver_url(url: str, *, asynchronous: bool) -> str:
+    """The URL with the driver this service uses: aiosqlite/psycopg (async) or the sync ones."""
+    parsed = make_url(url)
+    backend = parsed.get_backend_name()
+    if backend == "sqlite":
+        return parsed.set(
+            drivername="sqlite+aiosqlite" if asynchronous else "sqlite"
+        ).render_as_string(hide_password=False)
+    if backend in ("postgresql", "postgres"):
+        return parsed.set(drivername="postgresql+psycopg").render_as_string(hide_password=False)
+    raise ValueError(f"DATABASE_URL: unsupported database {backend!r} (use sqlite or postgresql)")
+
+
+def _sqlite_file(url: str) -> Path | None:
+    parsed = make_url(url)
+    if parsed.get_backend_name() == "sqlite" and parsed.database not in (None, "", ":memory:"):
+        return Path(parsed.database or "")
+    return None
+
+
+def _on_sqlite_connect(dbapi_connection: Any, _record: Any) -> None:
+    # WAL lets the API read while the worker writes; the busy timeout queues writers.
+    cursor = dbapi_connection.cursor()
+    cursor.execute("PRAGMA journal_mode=WAL")
+    cursor.execute("PRAGMA busy_timeout=30000")
+    cursor.execute("PRAGMA foreign_keys=ON")
+    cursor.close()
+
+
+def create_engine(url: str) -> AsyncEngine:
+    file = _sqlite_file(url)
+    if file is not None:
+        file.parent.mkdir(parents=True, exist_ok=True)
+    engine = create_async_engine(driver_url(url, asynchronous=True), pool_pre_ping=True)
+    if file is not None:
+        event.listen(engine.sync_engine, "connect", _on_sqlite_connect)
+    return engine
+
+
+@asynccontextmanager
+async def session(engine: AsyncEngine) -> AsyncIterator[AsyncSession]:
+    async with AsyncSession(engine, expire_on_commit=False) as db:
+        yield db
+
+
+def migrate(url: str) -> None:
+    """Bring the database schema up to date (alembic upgrade head)."""
+    file = _sqlite_file(url)
+    if file is not None:
+        file.parent.mkdir(parents=True, exist_ok=True)
+    config = Config()
+    config.set_main_option("script_location", str(MIGRATIONS))
+    config.set_main_option("sqlalchemy.url", driver_url(url, asynchronous=False).replace("%", "%%"))
+    command.upgrade(config, "head")

@@ -1,0 +1,240 @@
+"""Telling people: minimal messages by SMTP, webhook or the log, every delivery recorded.
+
+A message names the escalation reference, the agencies, the stage, the deadline and a link, never
+the child or the summary of concerns. Transient failures make the activity retry with backoff
+(recipients already reached are not sent again); permanent ones are recorded and given up on.
+"""
+
+from dataclasses import dataclass
+from datetime import datetime
+from email.message import EmailMessage
+
+import aiosmtplib
+import httpx
+import structlog
+from sqlalchemy.ext.asyncio import AsyncEngine
+from sqlmodel import select
+from temporalio import activity
+from temporalio.exceptions import ApplicationError
+
+from activities.audit import append_event
+from activities.clock import deadline_text
+from activities.database import session
+from activities.directory import Contact, Directory
+from activities.records import Delivery, utc_now
+from worker.settings import Settings
+from workflows.models import NOTIFY, NOTIFY_MAX_ATTEMPTS, NotificationInput, NotificationResult
+
+log = structlog.get_logger(__name__)
+
+HEADLINES = {
+    "raised": "New escalation at stage {stage}: {stage_name}",
+    "escalated": "Escalated to stage {stage}: {stage_name}",
+    "reminder": "Reminder: stage {stage} ({stage_name}) time limit approaching",
+    "overdue": "Overdue at stage {stage}: {stage_name}",
+    "resolved": "Resolved at stage {stage}: {stage_name}",
+    "withdrawn": "Withdrawn at stage {stage}: {stage_name}",
+}
+
+
+class TransientDeliveryError(Exception):
+    """Worth trying again later (server down, busy, timed out)."""
+
+
+class PermanentDeliveryError(Exception):
+    """Will not succeed by retrying (address refused, bad request)."""
+
+
+@dataclass(frozen=True)
+class Message:
+    subject: str
+    body: str
+    payload: dict[str, object]
+
+
+def compose(request: NotificationInput, public_url: str) -> Message:
+    headline = HEADLINES[request.kind].format(stage=request.stage, stage_name=request.stage_name)
+    link = f"{public_url.rstrip('/')}/escalations/{request.escalation_id}"
+    due = deadline_text(request.stage_deadline) if request.stage_deadline else None
+    lines = [
+        headline,
+        "",
+        f"Escalation: {request.escalation_id}",
+        f"Raised by: {request.raising_agency}",
+        f"Disagreement with: {request.receiving_agency}",
+        f"Stage: {request.stage} ({request.stage_name})",
+    ]
+    if due:
+        lines.append(f"Time limit: {due} (London time)")
+    lines += ["", f"Details (sign-in required): {link}"]
+    return Message(
+        subject=f"[{request.escalation_id}] {headline}",
+        body="\n".join(lines) + "\n",
+        payload={
+            "event": request.kind,
+            "escalation_id": request.escalation_id,
+            "raising_agency": request.raising_agency,
+            "receiving_agency": request.receiving_agency,
+            "stage": request.stage,
+            "stage_name": request.stage_name,
+            "stage_deadline": request.stage_deadline.isoformat()
+            if request.stage_deadline
+            else None,
+            "link": link,
+        },
+    )
+
+
+class Outbox:
+    """Sends one message to one contact by the contact's channel."""
+
+    def __init__(self, settings: Settings) -> None:
+        self._settings = settings
+
+    def channel(self, contact: Contact) -> str:
+        if contact.webhook is not None:
+            return "webhook"
+        return "email" if self._settings.smtp_host else "log"
+
+    async def send(self, contact: Contact, message: Message) -> str:
+        channel = self.channel(contact)
+        if channel == "webhook":
+            await self._post(str(contact.webhook), message)
+            return "sent"
+        if channel == "email":
+            await self._mail(str(contact.email), message)
+            return "sent"
+        log.info(
+            "notification logged", channel="log", recipient=contact.address, subject=message.subject
+        )
+        return "logged"
+
+    async def _mail(self, address: str, message: Message) -> None:
+        s = self._settings
+        mail = EmailMessage()
+        mail["From"], mail["To"], mail["Subject"] = s.smtp_from, address, message.subject
+        mail.set_content(message.body)
+        try:
+            await aiosmtplib.send(
+                mail,
+                hostname=s.smtp_host,
+                port=s.smtp_port,
+                username=s.smtp_username,
+                password=s.smtp_password,
+                start_tls=s.smtp_starttls,
+                use_tls=s.smtp_use_tls,
+                timeout=s.smtp_timeout_seconds,
+            )
+        except aiosmtplib.SMTPRecipientsRefused as exc:
+            raise PermanentDeliveryError(f"recipient refused: {exc}") from exc
+        except aiosmtplib.SMTPResponseException as exc:
+            if 500 <= exc.code < 600:
+                raise PermanentDeliveryError(f"SMTP {exc.code}: {exc.message}") from exc
+            raise TransientDeliveryError(f"SMTP {exc.code}: {exc.message}") from exc
+        except (aiosmtplib.SMTPException, OSError, TimeoutError) as exc:
+            raise TransientDeliveryError(f"SMTP unavailable: {type(exc).__name__}: {exc}") from exc
+
+    async def _post(self, url: str, message: Message) -> None:
+        try:
+            async with httpx.AsyncClient(timeout=self._settings.webhook_timeout_seconds) as http:
+                response = await http.post(url, json=message.payload)
+        except httpx.HTTPError as exc:
+            raise TransientDeliveryError(f"webhook unavailable: {type(exc).__name__}") from exc
+        if response.status_code >= 500 or response.status_code in (408, 429):
+            raise TransientDeliveryError(f"webhook answered {response.status_code}")
+        if response.status_code >= 400:
+            raise PermanentDeliveryError(f"webhook answered {response.status_code}")
+
+
+class Notifier:
+    def __init__(self, engine: AsyncEngine, directory: Directory, outbox: Outbox, public_url: str):
+        self._engine = engine
+        self._directory = directory
+        self._outbox = outbox
+        self._public_url = public_url
+
+    async def _delivery(self, request: NotificationInput, contact: Contact) -> Delivery:
+        async with session(self._engine) as db:
+            found = await db.exec(
+                select(Delivery).where(
+                    Delivery.notification_key == request.notification_key,
+                    Delivery.recipient == contact.address,
+                )
+            )
+            return found.first() or Delivery(
+                notification_key=request.notification_key,
+                escalation_id=request.escalation_id,
+                recipient=contact.address,
+                channel=self._outbox.channel(contact),
+                status="pending",
+                updated_at=utc_now(),
+            )
+
+    async def _save(self, delivery: Delivery) -> None:
+        delivery.updated_at = utc_now()
+        async with session(self._engine) as db:
+            db.add(delivery)
+            await db.commit()
+
+    @activity.defn(name=NOTIFY)
+    async def notify(self, request: NotificationInput) -> NotificationResult:
+        message = compose(request, self._public_url)
+        final_attempt = activity.info().attempt >= NOTIFY_MAX_ATTEMPTS
+        result, retry = NotificationResult(), []
+        for contact in self._directory.recipients(request):
+            delivery = await self._delivery(request, contact)
+            if delivery.status in ("sent", "logged", "failed"):
+                result.skipped += 1
+                continue
+            delivery.attempts += 1
+            try:
+                delivery.status = await self._outbox.send(contact, message)
+                delivery.last_error = None
+            except PermanentDeliveryError as exc:
+                delivery.status, delivery.last_error = "failed", str(exc)[:500]
+            except TransientDeliveryError as exc:
+                delivery.status = "failed" if final_attempt else "retrying"
+                delivery.last_error = str(exc)[:500]
+                retry.append(contact.address)
+            await self._save(delivery)
+            if delivery.status == "sent":
+                result.sent += 1
+            elif delivery.status == "logged":
+                result.logged += 1
+            elif delivery.status == "failed":
+                result.failed += 1
+            log.info(
+                "notification",
+                escalation_id=request.escalation_id,
+                kind=request.kind,
+                channel=delivery.channel,
+                status=delivery.status,
+                attempt=delivery.attempts,
+            )
+        if retry and not final_attempt:
+            raise ApplicationError(f"{len(retry)} deliveries will be retried", type="DeliveryRetry")
+        await self._record(request, result, at=activity.info().current_attempt_scheduled_time)
+        return result
+
+    async def _record(
+        self, request: NotificationInput, result: NotificationResult, at: datetime
+    ) -> None:
+        counts = await self._counts(request.notification_key)
+        await append_event(
+            self._engine,
+            event_key=f"{request.notification_key}:notified",
+            escalation_id=request.escalation_id,
+            action="notified",
+            at=at,
+            actor="system",
+            stage=request.stage,
+            details={"kind": request.kind, **counts},
+        )
+
+    async def _counts(self, notification_key: str) -> dict[str, int]:
+        async with session(self._engine) as db:
+            rows = await db.exec(
+                select(Delivery.status).where(Delivery.notification_key == notification_key)
+            )
+            statuses = list(rows.all())
+        return {status: statuses.count(status) for status in ("sent", "logged", "failed")}

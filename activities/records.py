@@ -1,0 +1,121 @@
+"""The tables: escalations (case details and the read model), the audit trail, deliveries, keys.
+
+All times are stored in UTC. Audit events are append-only and hash-chained per escalation.
+"""
+
+from datetime import UTC, date, datetime
+from typing import Any
+
+from sqlalchemy import JSON, Column, DateTime, Text, UniqueConstraint
+from sqlalchemy.types import TypeDecorator
+from sqlmodel import Field, SQLModel
+
+
+class UTCDateTime(TypeDecorator[datetime]):
+    """A timezone-aware datetime on every database (SQLite keeps none)."""
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Any) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetime")
+        return value.astimezone(UTC)
+
+    def process_result_value(self, value: datetime | None, dialect: Any) -> datetime | None:
+        if value is None:
+            return None
+        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+def utc_now() -> datetime:
+    return datetime.now(UTC)
+
+
+def _when(nullable: bool = False, index: bool = False) -> Any:
+    return Field(default=None, sa_column=Column(UTCDateTime(), nullable=nullable, index=index))
+
+
+class Escalation(SQLModel, table=True):
+    __tablename__ = "escalation"
+    __table_args__ = (UniqueConstraint("raising_agency", "idempotency_key"),)
+
+    id: str = Field(primary_key=True, max_length=40)
+    policy: str = Field(max_length=100)
+    raising_agency: str = Field(max_length=200, index=True)
+    receiving_agency: str = Field(max_length=200, index=True)
+    raised_by: str = Field(max_length=200)
+    immediate_risk: bool = False
+    created_at: datetime = Field(sa_column=Column(UTCDateTime(), nullable=False))
+
+    # Case details, written by the API at raise; special-category data, never sent to Temporal.
+    child_reference: str | None = Field(default=None, max_length=100)
+    child_name: str | None = Field(default=None, max_length=200)
+    child_date_of_birth: date | None = None
+    summary: str | None = Field(default=None, sa_column=Column(Text))
+    category: str | None = Field(default=None, max_length=100)
+    decision_disputed: str | None = Field(default=None, sa_column=Column(Text))
+    desired_outcome: str | None = Field(default=None, sa_column=Column(Text))
+    risk_reason: str | None = Field(default=None, sa_column=Column(Text))
+    idempotency_key: str | None = Field(default=None, max_length=200)
+    request_hash: str | None = Field(default=None, max_length=64)
+
+    # Read model, kept current by the workflow's audit activity.
+    status: str = Field(default="open", max_length=20, index=True)
+    stage: int = Field(default=1, index=True)
+    stage_name: str = Field(default="", max_length=120)
+    stage_role: str = Field(default="manager", max_length=20)
+    stage_deadline: datetime | None = _when(nullable=True, index=True)
+    overdue: bool = Field(default=False, index=True)
+    closed_at: datetime | None = _when(nullable=True)
+    closed_by: str | None = Field(default=None, max_length=200)
+    outcome: str | None = Field(default=None, sa_column=Column(Text))
+    agreed_actions: list[str] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
+    closing_reason: str | None = Field(default=None, sa_column=Column(Text))
+    updated_at: datetime = Field(sa_column=Column(UTCDateTime(), nullable=False))
+
+
+class AuditEvent(SQLModel, table=True):
+    __tablename__ = "audit_event"
+
+    id: int | None = Field(default=None, primary_key=True)
+    event_key: str = Field(max_length=120, unique=True)
+    escalation_id: str = Field(max_length=40, index=True)
+    action: str = Field(max_length=20)
+    at: datetime = Field(sa_column=Column(UTCDateTime(), nullable=False))
+    actor: str = Field(max_length=200)
+    stage: int
+    details: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
+    prev_hash: str = Field(max_length=64)
+    hash: str = Field(max_length=64)
+
+
+class Delivery(SQLModel, table=True):
+    """One notification to one recipient, with how its delivery went."""
+
+    __tablename__ = "delivery"
+    __table_args__ = (UniqueConstraint("notification_key", "recipient"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    notification_key: str = Field(max_length=120, index=True)
+    escalation_id: str = Field(max_length=40, index=True)
+    recipient: str = Field(max_length=300)
+    channel: str = Field(max_length=20)  # email | webhook | log
+    status: str = Field(max_length=20)  # sent | logged | retrying | failed
+    attempts: int = 0
+    last_error: str | None = Field(default=None, max_length=500)
+    updated_at: datetime = Field(sa_column=Column(UTCDateTime(), nullable=False))
+
+
+class ApiKey(SQLModel, table=True):
+    __tablename__ = "api_key"
+
+    id: int | None = Field(default=None, primary_key=True)
+    name: str = Field(max_length=200)
+    agency: str = Field(max_length=200)
+    role: str = Field(max_length=20)
+    token_hash: str = Field(max_length=64, unique=True)
+    created_at: datetime = Field(sa_column=Column(UTCDateTime(), nullable=False))
+    revoked_at: datetime | None = _when(nullable=True)

@@ -1,0 +1,26 @@
+"""The one way to reach Temporal, shared by the worker, the API and the tools.
+
+Payloads go through the pydantic converter and are encrypted by the payload codec, so the
+history Temporal stores holds no child data in clear.
+"""
+
+import dataclasses
+
+from temporalio.client import Client
+from temporalio.contrib.pydantic import pydantic_data_converter
+from temporalio.converter import DataConverter
+
+from worker.codec import codec_from_settings
+from worker.settings import Settings
+
+
+def data_converter(settings: Settings) -> DataConverter:
+    return dataclasses.replace(pydantic_data_converter, payload_codec=codec_from_settings(settings))
+
+
+async def connect(settings: Settings) -> Client:
+    return await Client.connect(
+        settings.temporal_address,
+        namespace=settings.temporal_namespace,
+        data_converter=data_converter(settings),
+    )

@@ -1,0 +1,100 @@
+"""The worker: runs escalation workflows and their activities until SIGTERM or Ctrl-C."""
+
+import asyncio
+from datetime import timedelta
+import signal
+import sys
+
+import structlog
+from sqlalchemy.ext.asyncio import AsyncEngine
+from temporalio.api.operatorservice.v1 import (
+    AddSearchAttributesRequest,
+    ListSearchAttributesRequest,
+)
+from temporalio.client import Client
+from temporalio.service import RPCError, RPCStatusCode
+from temporalio.worker import Worker
+
+from activities.audit import Recorder
+from activities.clock import stage_clock
+from activities.database import create_engine
+from activities.directory import Directory, DirectoryFileError, load_directory
+from activities.notify import Notifier, Outbox
+from worker.client import connect
+from worker.logs import configure_logging
+from worker.policies import PolicyFileError, load_policies
+from worker.settings import Settings, get_settings
+from workflows.escalation import EscalationWorkflow
+from workflows.search_attributes import ALL_KEYS
+
+log = structlog.get_logger(__name__)
+
+
+def build_worker(
+    client: Client, settings: Settings, engine: AsyncEngine, directory: Directory
+) -> Worker:
+    recorder = Recorder(engine)
+    notifier = Notifier(engine, directory, Outbox(settings), settings.public_url)
+    return Worker(
+        client,
+        task_queue=settings.task_queue,
+        workflows=[EscalationWorkflow],
+        activities=[stage_clock, recorder.record_event, notifier.notify],
+        graceful_shutdown_timeout=timedelta(seconds=10),
+    )
+
+
+async def ensure_search_attributes(client: Client, namespace: str) -> None:
+    """Registers the escalation search attributes on the namespace if they are missing."""
+    try:
+        known = await client.operator_service.list_search_attributes(
+            ListSearchAttributesRequest(namespace=namespace)
+        )
+        existing = set(known.custom_attributes)
+    except RPCError as exc:
+        if exc.status != RPCStatusCode.UNIMPLEMENTED:
+            raise
+        existing = set()  # the time-skipping test server can add but not list
+    missing = {key.name: key.indexed_value_type for key in ALL_KEYS if key.name not in existing}
+    if missing:
+        await client.operator_service.add_search_attributes(
+            AddSearchAttributesRequest(namespace=namespace, search_attributes=missing)
+        )
+        log.info("search attributes registered", names=sorted(missing))
+
+
+def check_configuration(settings: Settings) -> None:
+    """Refuses to start on a bad policy or directory file, naming what is wrong."""
+    load_policies(settings.policy_file)
+    load_directory(settings.directory_file)
+
+
+async def run(settings: Settings) -> None:
+    directory = load_directory(settings.directory_file)
+    client = await connect(settings)
+    await ensure_search_attributes(client, settings.temporal_namespace)
+    engine = create_engine(settings.database_url)
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(signum, stop.set)
+    worker = build_worker(client, settings, engine, directory)
+    log.info(
+        "worker started", task_queue=settings.task_queue, namespace=settings.temporal_namespace
+    )
+    async with worker:
+        await stop.wait()
+        log.info("worker stopping")
+    await engine.dispose()
+    log.info("worker stopped")
+
+
+def main() -> None:
+    settings = get_settings()
+    configure_logging(settings.log_format, settings.log_level)
+    try:
+        check_configuration(settings)
+    except (PolicyFileError, DirectoryFileError) as exc:
+        print(f"worker: {exc}", file=sys.stderr)
+        raise SystemExit(2) from None
+    asyncio.run(run(settings))

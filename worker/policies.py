@@ -1,0 +1,47 @@
+"""Loads the ladders: the built-in `standard` and `urgent`, then the operator's POLICY_FILE."""
+
+import tomllib
+from pathlib import Path
+
+from pydantic import ValidationError
+
+from workflows.policy import BUILT_IN_POLICIES, Policy
+
+
+class PolicyFileError(ValueError):
+    """The policy file cannot be used; the message names the file, policy, stage and field."""
+
+
+def _where(path: Path, name: str, loc: tuple[int | str, ...]) -> str:
+    parts = [f"{path}: policy {name!r}"]
+    rest = list(loc)
+    if len(rest) >= 2 and rest[0] == "stages" and isinstance(rest[1], int):
+        parts.append(f"stage {rest[1] + 1}")
+        rest = rest[2:]
+    if rest:
+        parts.append(f"field {'.'.join(str(p) for p in rest)!r}")
+    return ", ".join(parts)
+
+
+def load_policies(path: Path | None) -> dict[str, Policy]:
+    policies = dict(BUILT_IN_POLICIES)
+    if path is None:
+        return policies
+    try:
+        document = tomllib.loads(path.read_text(encoding="utf-8"))
+    except (OSError, tomllib.TOMLDecodeError) as exc:
+        raise PolicyFileError(f"{path}: cannot read policy file: {exc}") from exc
+    unknown = set(document) - {"policies"}
+    if unknown or not isinstance(document.get("policies"), dict):
+        raise PolicyFileError(
+            f"{path}: expected only [policies.NAME] tables, found {sorted(unknown) or 'none'}"
+        )
+    for name, raw in document["policies"].items():
+        try:
+            policies[name] = Policy.model_validate(raw)
+        except ValidationError as exc:
+            problems = "; ".join(
+                f"{_where(path, name, tuple(err['loc']))}: {err['msg']}" for err in exc.errors()
+            )
+            raise PolicyFileError(problems) from exc
+    return policies

@@ -1,0 +1,59 @@
+"""Every setting of the service, read once from the environment (or `.env`).
+
+The worker, the API and the launcher all use this one module, so a setting means the same
+thing everywhere. Names are the environment variables in upper case (`DATABASE_URL`, ...).
+"""
+
+from functools import lru_cache
+from pathlib import Path
+from typing import Literal
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_file=".env", extra="ignore")
+
+    # Temporal
+    temporal_address: str = "127.0.0.1:7233"
+    temporal_namespace: str = "default"
+    task_queue: str = "escalations"
+
+    # Storage: SQLite for the embedded stack, PostgreSQL in production.
+    database_url: str = "sqlite:///.data/escalations.db"
+
+    # Policy ladders and the agency directory (TOML files, see docs/operations.md).
+    policy_file: Path | None = None
+    directory_file: Path | None = None
+
+    # Notifications: contacts with an email go by SMTP when SMTP_HOST is set, else to the log.
+    smtp_host: str | None = None
+    smtp_port: int = 25
+    smtp_username: str | None = None
+    smtp_password: str | None = None
+    smtp_starttls: bool = False
+    smtp_use_tls: bool = False
+    smtp_timeout_seconds: float = 10.0
+    smtp_from: str = "escalations@localhost"
+    webhook_timeout_seconds: float = 10.0
+    public_url: str = "http://127.0.0.1:8000"
+
+    # Payload encryption (AES-256-GCM). Keys come from PAYLOAD_KEYS ("id:base64key,..."; the
+    # first encrypts) or from PAYLOAD_KEY_FILE, which the embedded stack creates on first start.
+    payload_keys: str | None = None
+    payload_key_file: Path = Path(".data/payload-keys.json")
+    codec_cors_origin: str = "http://127.0.0.1:8233"
+
+    # HTTP API
+    api_host: str = "127.0.0.1"
+    api_port: int = 8000
+    max_body_bytes: int = Field(default=64 * 1024, ge=1024)
+
+    log_format: Literal["console", "json"] = "json"
+    log_level: str = "INFO"
+
+
+@lru_cache
+def get_settings() -> Settings:
+    return Settings()

@@ -1,0 +1,450 @@
+"""One escalation: a durable walk up its partnership's ladder.
+
+Each stage has a time limit; when it passes with no resolution the escalation raises itself to
+the next stage. Managers resolve, escalate, withdraw or add notes (signals for the Temporal UI and
+CLI, one validated update for the API). At the top stage nothing closes by itself: a missed limit
+marks the escalation overdue and the partnership is reminded until someone decides.
+
+Only the main loop writes the record, one audit event at a time, so the audit trail is in the
+order things happened and each write is idempotent (its key is the escalation's event sequence).
+"""
+
+import asyncio
+from datetime import datetime, timedelta
+from typing import Any, Literal
+
+from temporalio import workflow
+from temporalio.common import RetryPolicy, SearchAttributePair, TypedSearchAttributes
+from temporalio.exceptions import ActivityError, ApplicationError
+
+from workflows.models import (
+    NOTIFY,
+    NOTIFY_MAX_ATTEMPTS,
+    RECORD_EVENT,
+    STAGE_CLOCK,
+    SYSTEM_ACTOR,
+    TIME_LIMIT_PASSED,
+    Action,
+    ActionRequest,
+    AuditAction,
+    AuditEventInput,
+    EscalateSignal,
+    EscalationInput,
+    EscalationState,
+    NoteSignal,
+    NotificationInput,
+    NotificationKind,
+    NotificationResult,
+    ResolvedSignal,
+    StageClock,
+    StageClockInput,
+    WithdrawSignal,
+)
+from workflows.policy import Span, role_rank
+from workflows.search_attributes import (
+    ESCALATION_OVERDUE,
+    ESCALATION_STAGE,
+    ESCALATION_STATUS,
+    RAISING_AGENCY,
+    RECEIVING_AGENCY,
+    STAGE_DEADLINE,
+)
+
+# Error types the API maps to HTTP answers.
+CLOSED = "EscalationClosed"
+NOT_PERMITTED = "NotPermitted"
+AT_TOP_STAGE = "AtTopStage"
+INVALID_ACTION = "InvalidAction"
+
+# Continue-as-new well before Temporal's own limits (months of overdue reminders).
+HISTORY_EVENTS_BEFORE_CONTINUE = 2_000
+
+RECORD_RETRY = RetryPolicy(
+    initial_interval=timedelta(seconds=1), maximum_interval=timedelta(minutes=1)
+)
+NOTIFY_RETRY = RetryPolicy(
+    initial_interval=timedelta(seconds=5),
+    backoff_coefficient=2.0,
+    maximum_interval=timedelta(minutes=5),
+    maximum_attempts=NOTIFY_MAX_ATTEMPTS,
+)
+
+TimerKind = Literal["reminder", "deadline", "overdue_reminder"]
+
+
+def initial_search_attributes(input: EscalationInput) -> TypedSearchAttributes:
+    """What the starter sets, so a new escalation is findable before its first task runs."""
+    return TypedSearchAttributes(
+        [
+            SearchAttributePair(ESCALATION_STATUS, "open"),
+            SearchAttributePair(ESCALATION_STAGE, input.start_stage),
+            SearchAttributePair(RAISING_AGENCY, input.raising_agency),
+            SearchAttributePair(RECEIVING_AGENCY, input.receiving_agency),
+            SearchAttributePair(ESCALATION_OVERDUE, False),
+        ]
+    )
+
+
+def check_action(state: EscalationState, request: ActionRequest) -> None:
+    """Whether `request` may act on the escalation now; raises ApplicationError if not."""
+    if state.status != "open":
+        raise ApplicationError(f"escalation is already {state.status}", type=CLOSED)
+    required = {"resolved": "outcome", "escalate": "reason", "withdraw": "reason", "note": "text"}
+    field = required[request.action]
+    if not (getattr(request, field) or "").strip():
+        raise ApplicationError(f"{field} is required to {request.action}", type=INVALID_ACTION)
+    if request.action == "escalate" and state.at_top:
+        raise ApplicationError(
+            "already at the top stage: the partnership decides", type=AT_TOP_STAGE
+        )
+    if request.agency is None or request.role is None:
+        return  # operations staff acting from the Temporal UI or CLI
+    involved = request.agency in (state.raising_agency, state.receiving_agency)
+    if request.action == "withdraw":
+        allowed = request.agency == state.raising_agency
+    elif request.action == "note":
+        allowed = involved or request.role == "board"
+    else:
+        allowed = request.role == "board" or (
+            involved and role_rank(request.role) >= role_rank(state.stage_role)
+        )
+    if not allowed:
+        raise ApplicationError(
+            f"{request.role} of {request.agency} may not {request.action} at stage {state.stage}",
+            type=NOT_PERMITTED,
+        )
+
+
+@workflow.defn(name="Escalation")
+class EscalationWorkflow:
+    @workflow.init
+    def __init__(self, input: EscalationInput) -> None:
+        self._input = input
+        self._state = input.carried or EscalationState(
+            escalation_id=input.escalation_id,
+            policy_name=input.policy_name,
+            policy=input.policy,
+            raising_agency=input.raising_agency,
+            receiving_agency=input.receiving_agency,
+            raised_by=input.raised_by,
+            immediate_risk=input.immediate_risk,
+            stage=min(input.start_stage, len(input.policy.stages)),
+        )
+        self._queue: list[Action] = []
+        self._action_seq = 0
+        self._answers: dict[int, ApplicationError | None] = {}
+        self._notifications: list[asyncio.Task[None]] = []
+        self._published: tuple[Any, ...] = ()
+
+    # --- how people act ------------------------------------------------------------------
+
+    @workflow.signal(name="resolved")
+    def resolved(self, signal: ResolvedSignal) -> None:
+        self._enqueue(ActionRequest(action="resolved", **signal.model_dump()))
+
+    @workflow.signal(name="escalate")
+    def escalate(self, signal: EscalateSignal) -> None:
+        self._enqueue(ActionRequest(action="escalate", **signal.model_dump()))
+
+    @workflow.signal(name="withdraw")
+    def withdraw(self, signal: WithdrawSignal) -> None:
+        self._enqueue(ActionRequest(action="withdraw", **signal.model_dump()))
+
+    @workflow.signal(name="note")
+    def note(self, signal: NoteSignal) -> None:
+        self._enqueue(ActionRequest(action="note", **signal.model_dump()))
+
+    @workflow.update(name="act")
+    async def act(self, request: ActionRequest) -> EscalationState:
+        seq = self._enqueue(request, reply=True)
+        await workflow.wait_condition(lambda: seq in self._answers)
+        problem = self._answers.pop(seq)
+        if problem is not None:
+            raise problem
+        return self._state
+
+    @act.validator
+    def _validate_act(self, request: ActionRequest) -> None:
+        check_action(self._state, request)
+
+    @workflow.query(name="state")
+    def state(self) -> EscalationState:
+        return self._state
+
+    def _enqueue(self, request: ActionRequest, *, reply: bool = False) -> int:
+        self._action_seq += 1
+        self._queue.append(Action(seq=self._action_seq, request=request, reply=reply))
+        return self._action_seq
+
+    # --- the ladder ----------------------------------------------------------------------
+
+    @workflow.run
+    async def run(self, input: EscalationInput) -> EscalationState:
+        state = self._state
+        if not state.raised:
+            state.stage_started_at = workflow.info().start_time
+            await self._start_stage_clock(state.stage_started_at)
+            state.raised = True
+            details: dict[str, Any] = {"policy": state.policy_name, "stage": state.stage_name}
+            if state.immediate_risk:
+                details["immediate_risk"] = True
+            await self._record("raised", state.raised_by, details)
+            self._notify("raised")
+
+        while state.status == "open":
+            self._publish()
+            kind, due = self._next_timer()
+            timeout = due - workflow.now()
+            if not self._queue and timeout > timedelta(0):
+                try:
+                    await workflow.wait_condition(
+                        lambda: bool(self._queue),
+                        timeout=timeout,
+                        timeout_summary=self._timer_summary(kind),
+                    )
+                except TimeoutError:
+                    pass
+            if self._queue:
+                await self._take(self._queue.pop(0))
+            elif workflow.now() >= due:
+                await self._on_timer(kind, due)
+            if state.status == "open" and self._history_is_long():
+                await self._continue_as_new()
+
+        for action in self._queue:  # arrived after the escalation closed
+            self._answer(
+                action, ApplicationError(f"escalation is already {state.status}", type=CLOSED)
+            )
+        self._queue.clear()
+        self._publish()
+        await workflow.wait_condition(
+            lambda: workflow.all_handlers_finished() and self._notifications_done()
+        )
+        return state
+
+    def _next_timer(self) -> tuple[TimerKind, datetime]:
+        state = self._state
+        assert state.stage_deadline is not None
+        if state.overdue:
+            assert state.next_overdue_reminder_at is not None
+            return "overdue_reminder", state.next_overdue_reminder_at
+        if state.reminder_at is not None and not state.reminder_sent:
+            return "reminder", state.reminder_at
+        return "deadline", state.stage_deadline
+
+    def _timer_summary(self, kind: TimerKind) -> str:
+        state = self._state
+        stage = state.policy.stages[state.stage - 1]
+        if kind == "deadline":
+            return (
+                f"Stage {state.stage} time limit: {stage.time_limit.describe()}, "
+                f"due {state.stage_deadline_text}"
+            )
+        if kind == "reminder":
+            return f"Stage {state.stage} reminder before the limit due {state.stage_deadline_text}"
+        return f"Overdue reminder to the partnership: every {state.policy.overdue_reminder_interval.describe()}"
+
+    async def _on_timer(self, kind: TimerKind, due: datetime) -> None:
+        state = self._state
+        if kind == "reminder":
+            state.reminder_sent = True
+            await self._record("reminder", SYSTEM_ACTOR, {"due": state.stage_deadline_text})
+            self._notify("reminder")
+        elif kind == "deadline" and not state.at_top:
+            await self._move_up(SYSTEM_ACTOR, TIME_LIMIT_PASSED, start=due)
+        else:
+            first = not state.overdue
+            state.overdue = True
+            state.next_overdue_reminder_at = await self._clock_after(
+                due, state.policy.overdue_reminder_interval
+            )
+            if first:
+                await self._record("overdue", SYSTEM_ACTOR, {"reason": TIME_LIMIT_PASSED})
+                self._notify("overdue")
+            else:
+                await self._record("reminder", SYSTEM_ACTOR, {"overdue": True})
+                self._notify("reminder")
+
+    async def _take(self, action: Action) -> None:
+        state, request = self._state, action.request
+        try:
+            # Again, now: the stage may have moved on since the request was accepted.
+            check_action(state, request)
+        except ApplicationError as problem:
+            workflow.logger.warning("ignored %s: %s", request.action, problem)
+            self._answer(action, problem)
+            return
+        if request.action == "escalate":
+            await self._move_up(request.by, request.reason or "", start=workflow.now())
+        elif request.action == "note":
+            await self._record("note", request.by, {"text": request.text})
+        else:
+            state.status = "resolved" if request.action == "resolved" else "withdrawn"
+            state.closed_at = workflow.now()
+            state.closed_by = request.by
+            if request.action == "resolved":
+                state.outcome = request.outcome
+                state.agreed_actions = list(request.agreed_actions)
+                details: dict[str, Any] = {
+                    "outcome": request.outcome,
+                    "agreed_actions": request.agreed_actions,
+                }
+            else:
+                state.closing_reason = request.reason
+                details = {"reason": request.reason}
+            await self._record(state.status, request.by, details)
+            self._notify(state.status, tell_raiser=True)
+        self._answer(action, None)
+
+    def _answer(self, action: Action, problem: ApplicationError | None) -> None:
+        if action.reply:
+            self._answers[action.seq] = problem
+
+    async def _move_up(self, actor: str, reason: str, *, start: datetime) -> None:
+        state = self._state
+        previous = state.stage
+        state.stage += 1
+        state.stage_started_at = start
+        state.overdue = False
+        state.next_overdue_reminder_at = None
+        await self._start_stage_clock(start)
+        await self._record(
+            "escalated", actor, {"reason": reason, "from_stage": previous, "to_stage": state.stage}
+        )
+        self._notify("escalated")
+
+    async def _start_stage_clock(self, start: datetime) -> None:
+        state = self._state
+        stage = state.policy.stages[state.stage - 1]
+        clock = await workflow.execute_activity(
+            STAGE_CLOCK,
+            StageClockInput(
+                start=start, time_limit=stage.time_limit, reminder_lead=stage.reminder_lead
+            ),
+            result_type=StageClock,
+            start_to_close_timeout=timedelta(seconds=30),
+            summary=f"Stage {state.stage} time limit: {stage.time_limit.describe()}",
+        )
+        state.stage_deadline = clock.deadline
+        state.stage_deadline_text = clock.deadline_text
+        state.reminder_at = (
+            clock.reminder_at if clock.reminder_at and clock.reminder_at > start else None
+        )
+        state.reminder_sent = False
+
+    async def _clock_after(self, start: datetime, span: Span) -> datetime:
+        clock = await workflow.execute_activity(
+            STAGE_CLOCK,
+            StageClockInput(start=start, time_limit=span),
+            result_type=StageClock,
+            start_to_close_timeout=timedelta(seconds=30),
+            summary=f"Next overdue reminder: {span.describe()}",
+        )
+        return clock.deadline
+
+    # --- the record and the people told --------------------------------------------------
+
+    async def _record(self, action: AuditAction, actor: str, details: dict[str, Any]) -> None:
+        state = self._state
+        state.event_seq += 1
+        await workflow.execute_activity(
+            RECORD_EVENT,
+            AuditEventInput(
+                event_key=f"{state.escalation_id}:{state.event_seq}",
+                escalation_id=state.escalation_id,
+                action=action,
+                at=workflow.now(),
+                actor=actor,
+                details=details,
+                state=state,
+            ),
+            start_to_close_timeout=timedelta(seconds=30),
+            retry_policy=RECORD_RETRY,
+            summary=f"Record {action} at stage {state.stage}",
+        )
+
+    def _notify(self, kind: NotificationKind, *, tell_raiser: bool = False) -> None:
+        state = self._state
+        request = NotificationInput(
+            notification_key=f"{state.escalation_id}:{state.event_seq}",
+            escalation_id=state.escalation_id,
+            kind=kind,
+            raising_agency=state.raising_agency,
+            receiving_agency=state.receiving_agency,
+            stage=state.stage,
+            stage_name=state.stage_name,
+            role=state.stage_role,
+            stage_deadline=state.stage_deadline if state.status == "open" else None,
+            tell_partnership=state.stage >= state.policy.partnership_stage,
+            tell_raiser=state.raised_by if tell_raiser else None,
+        )
+        # In the background: a slow or failing mail server never holds up the clock.
+        self._notifications.append(asyncio.create_task(self._deliver(request)))
+
+    async def _deliver(self, request: NotificationInput) -> None:
+        audience = "the partnership" if request.role == "board" else f"{request.role}s"
+        try:
+            await workflow.execute_activity(
+                NOTIFY,
+                request,
+                result_type=NotificationResult,
+                start_to_close_timeout=timedelta(minutes=2),
+                retry_policy=NOTIFY_RETRY,
+                summary=(
+                    f"Notify {request.raising_agency} and {request.receiving_agency} "
+                    f"{audience}: {request.kind}"
+                ),
+            )
+        except ActivityError as failure:
+            workflow.logger.warning(
+                "notification %s gave up: %s", request.notification_key, failure
+            )
+
+    def _notifications_done(self) -> bool:
+        return all(task.done() for task in self._notifications)
+
+    # --- what operations staff see ---------------------------------------------------------
+
+    def _publish(self) -> None:
+        state = self._state
+        deadline = state.stage_deadline if state.status == "open" else None
+        current = (state.status, state.stage, deadline, state.overdue)
+        if current == self._published:
+            return
+        self._published = current
+        workflow.upsert_search_attributes(
+            [
+                ESCALATION_STATUS.value_set(state.status),
+                ESCALATION_STAGE.value_set(state.stage),
+                RAISING_AGENCY.value_set(state.raising_agency),
+                RECEIVING_AGENCY.value_set(state.receiving_agency),
+                STAGE_DEADLINE.value_set(deadline) if deadline else STAGE_DEADLINE.value_unset(),
+                ESCALATION_OVERDUE.value_set(state.overdue),
+            ]
+        )
+        stages = len(state.policy.stages)
+        if state.status == "open":
+            due = (
+                f"overdue since {state.stage_deadline_text}"
+                if state.overdue
+                else f"due {state.stage_deadline_text}"
+            )
+            details = f"**Open**, stage {state.stage} of {stages}: {state.stage_name}, {due}"
+        else:
+            details = f"**{state.status.capitalize()}** at stage {state.stage} of {stages}: {state.stage_name}"
+        workflow.set_current_details(details)
+
+    # --- continue-as-new ---------------------------------------------------------------------
+
+    def _history_is_long(self) -> bool:
+        info = workflow.info()
+        limit = self._input.continue_as_new_after_events or HISTORY_EVENTS_BEFORE_CONTINUE
+        return info.is_continue_as_new_suggested() or info.get_current_history_length() > limit
+
+    async def _continue_as_new(self) -> None:
+        await workflow.wait_condition(
+            lambda: workflow.all_handlers_finished() and self._notifications_done()
+        )
+        if self._queue:
+            return  # act on what arrived first; the next turn of the loop comes back here
+        workflow.continue_as_new(self._input.model_copy(update={"carried": self._state}))

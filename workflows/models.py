@@ -1,0 +1,192 @@
+"""What crosses the workflow boundary: inputs, signals, update requests, state and activity inputs.
+
+One model per workflow, signal, update and activity, so fields can be added without breaking
+running escalations. Signals accept plain JSON objects, as typed into the Temporal UI or CLI.
+"""
+
+from datetime import datetime
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from workflows.policy import Policy, Role, Span
+
+Status = Literal["open", "resolved", "withdrawn"]
+SYSTEM_ACTOR = "system"
+TIME_LIMIT_PASSED = "time limit passed"
+
+
+class EscalationInput(BaseModel):
+    escalation_id: str
+    policy_name: str
+    policy: Policy
+    raising_agency: str
+    receiving_agency: str
+    raised_by: str
+    immediate_risk: bool = False
+    start_stage: int = Field(default=1, ge=1)
+    # History length after which the run continues as new (None: the workflow's default).
+    continue_as_new_after_events: int | None = Field(default=None, ge=100)
+    # Set only by continue-as-new: the state to carry on from.
+    carried: "EscalationState | None" = None
+
+
+# --- signals (the names operations staff use from the UI/CLI) --------------------------------
+
+
+class ResolvedSignal(BaseModel):
+    by: str = Field(min_length=1, max_length=200)
+    outcome: str = Field(min_length=1, max_length=10_000)
+    agreed_actions: list[str] = Field(default_factory=list, max_length=50)
+
+
+class EscalateSignal(BaseModel):
+    by: str = Field(min_length=1, max_length=200)
+    reason: str = Field(min_length=1, max_length=10_000)
+
+
+class WithdrawSignal(BaseModel):
+    by: str = Field(min_length=1, max_length=200)
+    reason: str = Field(min_length=1, max_length=10_000)
+
+
+class NoteSignal(BaseModel):
+    by: str = Field(min_length=1, max_length=200)
+    text: str = Field(min_length=1, max_length=10_000)
+
+
+# --- the API's update: validated and answered with the new state -----------------------------
+
+ActionKind = Literal["resolved", "escalate", "withdraw", "note"]
+
+
+class ActionRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    action: ActionKind
+    by: str = Field(min_length=1, max_length=200)
+    agency: str | None = None
+    role: Role | None = None
+    outcome: str | None = None
+    agreed_actions: list[str] = Field(default_factory=list)
+    reason: str | None = None
+    text: str | None = None
+
+
+class Action(BaseModel):
+    """An action waiting for the workflow's main loop, which alone writes the record."""
+
+    seq: int
+    request: ActionRequest
+    # Whether someone waits for the answer (the API's update); signals get none.
+    reply: bool = False
+
+
+# --- state -----------------------------------------------------------------------------------
+
+
+class EscalationState(BaseModel):
+    escalation_id: str
+    policy_name: str
+    policy: Policy
+    raising_agency: str
+    receiving_agency: str
+    raised_by: str
+    immediate_risk: bool = False
+    status: Status = "open"
+    stage: int = 1
+    stage_started_at: datetime | None = None
+    stage_deadline: datetime | None = None
+    stage_deadline_text: str = ""
+    reminder_at: datetime | None = None
+    reminder_sent: bool = False
+    overdue: bool = False
+    next_overdue_reminder_at: datetime | None = None
+    closed_at: datetime | None = None
+    closed_by: str | None = None
+    outcome: str | None = None
+    agreed_actions: list[str] = Field(default_factory=list)
+    closing_reason: str | None = None
+    # Sequence of audit events written so far; makes each write idempotent.
+    event_seq: int = 0
+    raised: bool = False
+
+    @property
+    def stage_name(self) -> str:
+        return self.policy.stages[self.stage - 1].name
+
+    @property
+    def stage_role(self) -> Role:
+        return self.policy.stages[self.stage - 1].role
+
+    @property
+    def at_top(self) -> bool:
+        return self.stage == len(self.policy.stages)
+
+
+# --- activity inputs and results -------------------------------------------------------------
+
+
+class StageClockInput(BaseModel):
+    start: datetime
+    time_limit: Span
+    reminder_lead: Span | None = None
+
+
+class StageClock(BaseModel):
+    deadline: datetime
+    reminder_at: datetime | None = None
+    # The deadline as a person reads it, in London time ("Thu 3 Dec 17:00").
+    deadline_text: str = ""
+
+
+AuditAction = Literal[
+    "raised", "escalated", "resolved", "withdrawn", "note", "reminder", "overdue", "notified"
+]
+
+
+class AuditEventInput(BaseModel):
+    event_key: str
+    escalation_id: str
+    action: AuditAction
+    at: datetime
+    actor: str
+    details: dict[str, Any] = Field(default_factory=dict)
+    # The escalation as it stands after the event, for the read model.
+    state: EscalationState
+
+
+NotificationKind = Literal["raised", "escalated", "reminder", "overdue", "resolved", "withdrawn"]
+
+
+class NotificationInput(BaseModel):
+    notification_key: str
+    escalation_id: str
+    kind: NotificationKind
+    raising_agency: str
+    receiving_agency: str
+    stage: int
+    stage_name: str
+    role: Role
+    stage_deadline: datetime | None = None
+    tell_partnership: bool = False
+    # The raiser gets the written outcome.
+    tell_raiser: str | None = None
+
+
+class NotificationResult(BaseModel):
+    sent: int = 0
+    logged: int = 0
+    failed: int = 0
+    skipped: int = 0
+
+
+EscalationInput.model_rebuild()
+
+
+# Activity names: the workflow calls activities by name so its module never imports SQL,
+# SMTP or HTTP code; tests register stand-ins under the same names.
+STAGE_CLOCK = "stage_clock"
+RECORD_EVENT = "record_event"
+NOTIFY = "notify"
+NOTIFY_MAX_ATTEMPTS = 10

@@ -56,6 +56,19 @@ def event_hash(
     return hashlib.sha256((prev_hash + content).encode()).hexdigest()
 
 
+def _hash_of(event: AuditEvent) -> str:
+    return event_hash(
+        event.prev_hash,
+        event_key=event.event_key,
+        escalation_id=event.escalation_id,
+        action=event.action,
+        at=event.at,
+        actor=event.actor,
+        stage=event.stage,
+        details=event.details,
+    )
+
+
 def _read_model(state: EscalationState) -> dict[str, Any]:
     return {
         "status": state.status,
@@ -85,9 +98,8 @@ async def _lock_escalation(
         )
         return
     fields = _read_model(state)
-    insert = (postgresql.insert if db.bind.dialect.name == "postgresql" else sqlite.insert)(
-        Escalation
-    )
+    dialect = (await db.connection()).dialect.name
+    insert = (postgresql.insert if dialect == "postgresql" else sqlite.insert)(Escalation)
     await db.exec(
         insert.values(
             id=escalation_id,
@@ -128,16 +140,19 @@ async def append_event(
             .limit(1)
         )
         prev_hash = last.first() or GENESIS
-        content = {
-            "event_key": event_key,
-            "escalation_id": escalation_id,
-            "action": action,
-            "at": at,
-            "actor": actor,
-            "stage": stage,
-            "details": details,
-        }
-        db.add(AuditEvent(**content, prev_hash=prev_hash, hash=event_hash(prev_hash, **content)))
+        event = AuditEvent(
+            event_key=event_key,
+            escalation_id=escalation_id,
+            action=action,
+            at=at,
+            actor=actor,
+            stage=stage,
+            details=details,
+            prev_hash=prev_hash,
+            hash="",
+        )
+        event.hash = _hash_of(event)
+        db.add(event)
         await db.commit()
         return True
 

@@ -1,12 +1,14 @@
 """The stage clock activity: deadlines and reminder times on the working-day calendar."""
 
+from datetime import datetime
+
 from temporalio import activity
 
 from activities.calendar import LONDON, shift
 from workflows.models import STAGE_CLOCK, StageClock, StageClockInput
 
 
-def deadline_text(moment) -> str:  # type: ignore[no-untyped-def]
+def deadline_text(moment: datetime) -> str:
     local = moment.astimezone(LONDON)
     return f"{local:%a} {local.day} {local:%b %Y %H:%M}"
 

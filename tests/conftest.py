@@ -4,6 +4,7 @@ import sys
 import uuid
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
+from typing import Any
 
 import psycopg
 import pytest
@@ -20,9 +21,9 @@ BIN = Path(sys.prefix) / "bin"
 POSTGRES_ADMIN_URL = "postgresql://postgres@127.0.0.1:5432/test"
 
 
-def test_settings(**overrides: object) -> Settings:
-    """Settings for a test: nothing read from the developer's environment or .env."""
-    return Settings(_env_file=None, **overrides)  # type: ignore[call-arg]
+def test_settings(**overrides: Any) -> Settings:
+    """Settings for a test: defaults plus `overrides`, never the developer's .env."""
+    return Settings(_env_file=None, **overrides)
 
 
 @pytest.fixture(scope="session")

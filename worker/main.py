@@ -1,12 +1,13 @@
 """The worker: runs escalation workflows and their activities until SIGTERM or Ctrl-C."""
 
 import asyncio
-from datetime import timedelta
 import signal
 import sys
+from datetime import timedelta
 
 import structlog
 from sqlalchemy.ext.asyncio import AsyncEngine
+from temporalio.api.enums.v1 import IndexedValueType
 from temporalio.api.operatorservice.v1 import (
     AddSearchAttributesRequest,
     ListSearchAttributesRequest,
@@ -55,7 +56,11 @@ async def ensure_search_attributes(client: Client, namespace: str) -> None:
         if exc.status != RPCStatusCode.UNIMPLEMENTED:
             raise
         existing = set()  # the time-skipping test server can add but not list
-    missing = {key.name: key.indexed_value_type for key in ALL_KEYS if key.name not in existing}
+    missing = {
+        key.name: IndexedValueType.ValueType(key.indexed_value_type)
+        for key in ALL_KEYS
+        if key.name not in existing
+    }
     if missing:
         await client.operator_service.add_search_attributes(
             AddSearchAttributesRequest(namespace=namespace, search_attributes=missing)

@@ -10,6 +10,7 @@ order things happened and each write is idempotent (its key is the escalation's 
 """
 
 import asyncio
+import contextlib
 from datetime import datetime, timedelta
 from typing import Any, Literal
 
@@ -196,14 +197,12 @@ class EscalationWorkflow:
             kind, due = self._next_timer()
             timeout = due - workflow.now()
             if not self._queue and timeout > timedelta(0):
-                try:
+                with contextlib.suppress(TimeoutError):
                     await workflow.wait_condition(
                         lambda: bool(self._queue),
                         timeout=timeout,
                         timeout_summary=self._timer_summary(kind),
                     )
-                except TimeoutError:
-                    pass
             if self._queue:
                 await self._take(self._queue.pop(0))
             elif workflow.now() >= due:
@@ -242,7 +241,8 @@ class EscalationWorkflow:
             )
         if kind == "reminder":
             return f"Stage {state.stage} reminder before the limit due {state.stage_deadline_text}"
-        return f"Overdue reminder to the partnership: every {state.policy.overdue_reminder_interval.describe()}"
+        every = state.policy.overdue_reminder_interval.describe()
+        return f"Overdue reminder to the partnership: every {every}"
 
     async def _on_timer(self, kind: TimerKind, due: datetime) -> None:
         state = self._state
@@ -431,7 +431,10 @@ class EscalationWorkflow:
             )
             details = f"**Open**, stage {state.stage} of {stages}: {state.stage_name}, {due}"
         else:
-            details = f"**{state.status.capitalize()}** at stage {state.stage} of {stages}: {state.stage_name}"
+            details = (
+                f"**{state.status.capitalize()}** at stage {state.stage} of {stages}: "
+                f"{state.stage_name}"
+            )
         workflow.set_current_details(details)
 
     # --- continue-as-new ---------------------------------------------------------------------

@@ -3,6 +3,7 @@
 import sys
 import uuid
 from collections.abc import AsyncIterator, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -17,6 +18,8 @@ from worker.main import ensure_search_attributes
 from worker.settings import Settings
 from workflows.search_attributes import ALL_KEYS
 
+pytest_plugins = ("tests.api_stack",)
+
 BIN = Path(sys.prefix) / "bin"
 POSTGRES_ADMIN_URL = "postgresql://postgres@127.0.0.1:5432/test"
 
@@ -27,11 +30,17 @@ def test_settings(**overrides: Any) -> Settings:
 
 
 @pytest.fixture(scope="session")
-async def time_env() -> AsyncIterator[WorkflowEnvironment]:
+def payload_key_file(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The session's payload key file (created on first use), never the developer's ./.data."""
+    return tmp_path_factory.mktemp("keys") / "payload-keys.json"
+
+
+@pytest.fixture(scope="session")
+async def time_env(payload_key_file: Path) -> AsyncIterator[WorkflowEnvironment]:
     """The time-skipping test server: months of stage clocks pass in seconds."""
     env = await WorkflowEnvironment.start_time_skipping(
         test_server_existing_path=str(BIN / "temporal-test-server"),
-        data_converter=data_converter(test_settings()),
+        data_converter=data_converter(test_settings(payload_key_file=payload_key_file)),
     )
     await ensure_search_attributes(env.client, "default")
     yield env
@@ -39,11 +48,11 @@ async def time_env() -> AsyncIterator[WorkflowEnvironment]:
 
 
 @pytest.fixture(scope="session")
-async def dev_env() -> AsyncIterator[WorkflowEnvironment]:
+async def dev_env(payload_key_file: Path) -> AsyncIterator[WorkflowEnvironment]:
     """The Temporal dev server (the one `make run` uses), with the escalation search attributes."""
     env = await WorkflowEnvironment.start_local(
         dev_server_existing_path=str(BIN / "temporal"),
-        data_converter=data_converter(test_settings()),
+        data_converter=data_converter(test_settings(payload_key_file=payload_key_file)),
         search_attributes=ALL_KEYS,
         dev_server_extra_args=[
             "--dynamic-config-value",
@@ -54,27 +63,42 @@ async def dev_env() -> AsyncIterator[WorkflowEnvironment]:
     await env.shutdown()
 
 
-def _fresh_postgres_database() -> Iterator[str]:
+@contextmanager
+def fresh_database(kind: str, directory: Path) -> Iterator[str]:
+    """A new, migrated database: an SQLite file in `directory`, or one on the local PostgreSQL."""
+    if kind == "sqlite":
+        url = f"sqlite:///{directory / 'escalations.db'}"
+        migrate(url)
+        yield url
+        return
     name = f"escalations_test_{uuid.uuid4().hex[:12]}"
     with psycopg.connect(POSTGRES_ADMIN_URL, autocommit=True) as admin:
         admin.execute(f'CREATE DATABASE "{name}"')
     try:
-        yield f"postgresql://postgres@127.0.0.1:5432/{name}"
+        url = f"postgresql://postgres@127.0.0.1:5432/{name}"
+        migrate(url)
+        yield url
     finally:
         with psycopg.connect(POSTGRES_ADMIN_URL, autocommit=True) as admin:
             admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
-@pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
+DATABASES = ["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)]
+
+
+@pytest.fixture(params=DATABASES)
 def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
-    """A fresh, migrated database: an SQLite file, or a new database on the local PostgreSQL."""
-    if request.param == "sqlite":
-        url = f"sqlite:///{tmp_path / 'escalations.db'}"
-        migrate(url)
+    """A fresh, migrated database for one test, on SQLite and on PostgreSQL."""
+    with fresh_database(request.param, tmp_path) as url:
         yield url
-        return
-    for url in _fresh_postgres_database():
-        migrate(url)
+
+
+@pytest.fixture(scope="module", params=DATABASES)
+def module_database_url(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[str]:
+    """One migrated database shared by a module's tests, on SQLite and on PostgreSQL."""
+    with fresh_database(request.param, tmp_path_factory.mktemp("db")) as url:
         yield url
 
 

@@ -8,19 +8,27 @@ import dataclasses
 
 from temporalio.client import Client
 from temporalio.contrib.pydantic import pydantic_data_converter
-from temporalio.converter import DataConverter
+from temporalio.converter import DataConverter, DefaultFailureConverterWithEncodedAttributes
 
 from worker.codec import codec_from_settings
 from worker.settings import Settings
 
 
 def data_converter(settings: Settings) -> DataConverter:
-    return dataclasses.replace(pydantic_data_converter, payload_codec=codec_from_settings(settings))
+    # Failure messages and stack traces can quote what failed (an outcome, a note), so they are
+    # encoded into payloads too and encrypted; failure types stay readable for the API.
+    return dataclasses.replace(
+        pydantic_data_converter,
+        payload_codec=codec_from_settings(settings),
+        failure_converter_class=DefaultFailureConverterWithEncodedAttributes,
+    )
 
 
-async def connect(settings: Settings) -> Client:
+async def connect(settings: Settings, *, lazy: bool = False) -> Client:
+    """A client; `lazy` ones connect on first use, so the API can start before Temporal."""
     return await Client.connect(
         settings.temporal_address,
         namespace=settings.temporal_namespace,
         data_converter=data_converter(settings),
+        lazy=lazy,
     )

@@ -22,6 +22,7 @@ from activities.database import create_engine
 from activities.directory import Directory, DirectoryFileError, load_directory
 from activities.notify import Notifier, Outbox
 from worker.client import connect
+from worker.codec import PayloadKeyError, codec_from_settings
 from worker.logs import configure_logging
 from worker.policies import PolicyFileError, load_policies
 from worker.settings import Settings, get_settings
@@ -69,9 +70,10 @@ async def ensure_search_attributes(client: Client, namespace: str) -> None:
 
 
 def check_configuration(settings: Settings) -> None:
-    """Refuses to start on a bad policy or directory file, naming what is wrong."""
+    """Refuses to start on a bad policy, directory or key setting, naming what is wrong."""
     load_policies(settings.policy_file)
     load_directory(settings.directory_file)
+    codec_from_settings(settings)
 
 
 async def run(settings: Settings) -> None:
@@ -99,7 +101,7 @@ def main() -> None:
     configure_logging(settings.log_format, settings.log_level)
     try:
         check_configuration(settings)
-    except (PolicyFileError, DirectoryFileError) as exc:
+    except (PolicyFileError, DirectoryFileError, PayloadKeyError) as exc:
         print(f"worker: {exc}", file=sys.stderr)
         raise SystemExit(2) from None
     asyncio.run(run(settings))

@@ -8,7 +8,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field
+from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
@@ -39,9 +39,11 @@ class Settings(BaseSettings):
     webhook_timeout_seconds: float = 10.0
     public_url: str = "http://127.0.0.1:8000"
 
-    # Payload encryption (AES-256-GCM). Keys come from PAYLOAD_KEYS ("id:base64key,..."; the
-    # first encrypts) or from PAYLOAD_KEY_FILE, which the embedded stack creates on first start.
-    payload_keys: str | None = None
+    # Payload encryption (AES-256-GCM, worker/codec.py). Keys come from PAYLOAD_KEYS
+    # ("id:base64key,...", from a secret in production; the first encrypts, all decrypt) or else
+    # from PAYLOAD_KEY_FILE, created with one fresh key (mode 0600) on first start.
+    # `python -m worker.codec new-key` prints a key for rotation.
+    payload_keys: SecretStr | None = None
     payload_key_file: Path = Path(".data/payload-keys.json")
     codec_cors_origin: str = "http://127.0.0.1:8233"
 

@@ -41,7 +41,8 @@ from workflows.models import (
     StageClockInput,
     WithdrawSignal,
 )
-from workflows.policy import Span, role_rank
+from workflows.policy import Span
+from workflows.rules import may_act
 from workflows.search_attributes import (
     ESCALATION_OVERDUE,
     ESCALATION_STAGE,
@@ -100,16 +101,14 @@ def check_action(state: EscalationState, request: ActionRequest) -> None:
         )
     if request.agency is None or request.role is None:
         return  # operations staff acting from the Temporal UI or CLI
-    involved = request.agency in (state.raising_agency, state.receiving_agency)
-    if request.action == "withdraw":
-        allowed = request.agency == state.raising_agency
-    elif request.action == "note":
-        allowed = involved or request.role == "board"
-    else:
-        allowed = request.role == "board" or (
-            involved and role_rank(request.role) >= role_rank(state.stage_role)
-        )
-    if not allowed:
+    if not may_act(
+        request.action,
+        request.agency,
+        request.role,
+        raising_agency=state.raising_agency,
+        receiving_agency=state.receiving_agency,
+        stage_role=state.stage_role,
+    ):
         raise ApplicationError(
             f"{request.role} of {request.agency} may not {request.action} at stage {state.stage}",
             type=NOT_PERMITTED,
@@ -168,6 +167,12 @@ class EscalationWorkflow:
     def _validate_act(self, request: ActionRequest) -> None:
         check_action(self._state, request)
 
+    @workflow.update(name="raise_recorded")
+    async def raise_recorded(self) -> EscalationState:
+        """Answers once the raise is on the record: the API's read-your-write after starting."""
+        await workflow.wait_condition(lambda: self._state.raised)
+        return self._state
+
     @workflow.query(name="state")
     def state(self) -> EscalationState:
         return self._state
@@ -185,11 +190,11 @@ class EscalationWorkflow:
         if not state.raised:
             state.stage_started_at = workflow.info().start_time
             await self._start_stage_clock(state.stage_started_at)
-            state.raised = True
             details: dict[str, Any] = {"policy": state.policy_name, "stage": state.stage_name}
             if state.immediate_risk:
                 details["immediate_risk"] = True
             await self._record("raised", state.raised_by, details)
+            state.raised = True
             self._notify("raised")
 
         while state.status == "open":

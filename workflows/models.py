@@ -34,23 +34,28 @@ class EscalationInput(BaseModel):
 # --- signals (the names operations staff use from the UI/CLI) --------------------------------
 
 
-class ResolvedSignal(BaseModel):
+class Signal(BaseModel):
+    # A rejected signal is logged by the SDK; its text may be about a child, so never echo it.
+    model_config = ConfigDict(hide_input_in_errors=True)
+
+
+class ResolvedSignal(Signal):
     by: str = Field(min_length=1, max_length=200)
     outcome: str = Field(min_length=1, max_length=10_000)
     agreed_actions: list[str] = Field(default_factory=list, max_length=50)
 
 
-class EscalateSignal(BaseModel):
+class EscalateSignal(Signal):
     by: str = Field(min_length=1, max_length=200)
     reason: str = Field(min_length=1, max_length=10_000)
 
 
-class WithdrawSignal(BaseModel):
+class WithdrawSignal(Signal):
     by: str = Field(min_length=1, max_length=200)
     reason: str = Field(min_length=1, max_length=10_000)
 
 
-class NoteSignal(BaseModel):
+class NoteSignal(Signal):
     by: str = Field(min_length=1, max_length=200)
     text: str = Field(min_length=1, max_length=10_000)
 
@@ -61,7 +66,7 @@ ActionKind = Literal["resolved", "escalate", "withdraw", "note"]
 
 
 class ActionRequest(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", hide_input_in_errors=True)
 
     action: ActionKind
     by: str = Field(min_length=1, max_length=200)

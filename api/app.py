@@ -1,0 +1,46 @@
+"""The FastAPI application: one Temporal client and one database engine per process."""
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI
+
+from activities.database import create_engine
+from api import problems
+from api.routes import escalations, health
+from worker.client import connect
+from worker.policies import load_policies
+from worker.settings import Settings, get_settings
+
+DESCRIPTION = """
+Multi-agency escalation of professional disagreements about a child's safety: raise an
+escalation, act on it at each stage of the partnership's ladder, and read its record.
+
+Every request except `/healthz` and the docs sends `Authorization: Bearer <API key>`.
+Errors are RFC 9457 problem details (`application/problem+json`).
+"""
+
+
+def create_app(settings: Settings | None = None) -> FastAPI:
+    settings = settings or get_settings()
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        app.state.settings = settings
+        app.state.policies = load_policies(settings.policy_file)
+        app.state.engine = create_engine(settings.database_url)
+        app.state.temporal = await connect(settings, lazy=True)
+        yield
+        await app.state.engine.dispose()
+
+    app = FastAPI(
+        title="Safeguarding escalations",
+        description=DESCRIPTION,
+        version="0.1.0",
+        lifespan=lifespan,
+        max_body_size=settings.max_body_bytes,  # larger bodies get 413, announced or streamed
+    )
+    problems.install(app)
+    app.include_router(health.router)
+    app.include_router(escalations.router)
+    return app

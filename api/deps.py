@@ -1,0 +1,71 @@
+"""Request dependencies: settings, database, Temporal client, the caller's key."""
+
+from collections.abc import AsyncIterator
+from typing import Annotated
+
+from fastapi import Depends, Request
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+from sqlalchemy.ext.asyncio import AsyncEngine
+from sqlmodel.ext.asyncio.session import AsyncSession
+from temporalio.client import Client
+
+from activities.database import session
+from activities.records import ApiKey
+from api.keys import find_key
+from api.problems import ProblemError
+from worker.settings import Settings
+from workflows.policy import Policy
+
+
+def _settings(request: Request) -> Settings:
+    settings: Settings = request.app.state.settings
+    return settings
+
+
+def _engine(request: Request) -> AsyncEngine:
+    engine: AsyncEngine = request.app.state.engine
+    return engine
+
+
+def _temporal(request: Request) -> Client:
+    client: Client = request.app.state.temporal
+    return client
+
+
+def _policies(request: Request) -> dict[str, Policy]:
+    policies: dict[str, Policy] = request.app.state.policies
+    return policies
+
+
+async def _db(engine: Annotated[AsyncEngine, Depends(_engine)]) -> AsyncIterator[AsyncSession]:
+    async with session(engine) as db:
+        yield db
+
+
+SettingsDep = Annotated[Settings, Depends(_settings)]
+EngineDep = Annotated[AsyncEngine, Depends(_engine)]
+SessionDep = Annotated[AsyncSession, Depends(_db)]
+TemporalDep = Annotated[Client, Depends(_temporal)]
+PoliciesDep = Annotated[dict[str, Policy], Depends(_policies)]
+
+_bearer = HTTPBearer(auto_error=False, description="An API key from `python -m api create-key`.")
+
+
+async def _caller(
+    request: Request,
+    engine: EngineDep,
+    credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
+) -> ApiKey:
+    challenge = {"WWW-Authenticate": "Bearer"}
+    if credentials is None or credentials.scheme.lower() != "bearer":
+        raise ProblemError(
+            401, "Send an API key: Authorization: Bearer <token>.", headers=challenge
+        )
+    key = await find_key(engine, credentials.credentials)
+    if key is None:
+        raise ProblemError(401, "The API key is not valid or has been revoked.", headers=challenge)
+    request.state.caller = key
+    return key
+
+
+CallerDep = Annotated[ApiKey, Depends(_caller)]

@@ -1,0 +1,106 @@
+"""One error shape for every answer that is not a success: RFC 9457 problem details.
+
+`{"type": "about:blank", "title": "Unprocessable Content", "status": 422, "detail": "...",
+  "errors": [{"field": "summary", "message": "..."}]}` served as application/problem+json.
+"""
+
+from http import HTTPStatus
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from pydantic import BaseModel
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+MEDIA_TYPE = "application/problem+json"
+
+
+class FieldProblem(BaseModel):
+    field: str
+    message: str
+
+
+class Problem(BaseModel):
+    type: str = "about:blank"
+    title: str
+    status: int
+    detail: str | None = None
+    errors: list[FieldProblem] | None = None
+
+
+class ProblemError(Exception):
+    """Raised by routes for an answer other than success."""
+
+    def __init__(
+        self,
+        status: int,
+        detail: str,
+        *,
+        errors: list[FieldProblem] | None = None,
+        headers: dict[str, str] | None = None,
+    ) -> None:
+        super().__init__(detail)
+        self.status, self.detail, self.errors, self.headers = status, detail, errors, headers
+
+
+def problem_response(
+    status: int,
+    detail: str | None = None,
+    errors: list[FieldProblem] | None = None,
+    headers: dict[str, str] | None = None,
+) -> JSONResponse:
+    body = Problem(title=HTTPStatus(status).phrase, status=status, detail=detail, errors=errors)
+    return JSONResponse(
+        body.model_dump(exclude_none=True),
+        status_code=status,
+        media_type=MEDIA_TYPE,
+        headers=headers,
+    )
+
+
+def _field(loc: tuple[Any, ...]) -> str:
+    parts = [str(p) for p in loc if p not in ("body", "query", "path", "header")]
+    return ".".join(parts) or "body"
+
+
+def _validation_problem(_: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, RequestValidationError)
+    errors = list(exc.errors())
+    if any(err.get("type") == "json_invalid" for err in errors):
+        return problem_response(400, "The body is not valid JSON.")
+    problems = [FieldProblem(field=_field(tuple(err["loc"])), message=err["msg"]) for err in errors]
+    fields = ", ".join(dict.fromkeys(p.field for p in problems))
+    return problem_response(422, f"Invalid fields: {fields}", problems)
+
+
+def _http_problem(_: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, StarletteHTTPException)
+    return problem_response(exc.status_code, str(exc.detail), headers=dict(exc.headers or {}))
+
+
+def _app_problem(_: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, ProblemError)
+    return problem_response(exc.status, exc.detail, exc.errors, exc.headers)
+
+
+def _too_deep(_: Request, exc: Exception) -> JSONResponse:
+    return problem_response(400, "The body is nested too deeply.")
+
+
+def install(app: FastAPI) -> None:
+    app.add_exception_handler(RequestValidationError, _validation_problem)
+    app.add_exception_handler(StarletteHTTPException, _http_problem)
+    app.add_exception_handler(ProblemError, _app_problem)
+    app.add_exception_handler(RecursionError, _too_deep)
+
+
+# Documented on every route that can fail, so the OpenAPI document names the error shape.
+PROBLEM_RESPONSES: dict[int | str, dict[str, Any]] = {
+    status: {
+        "model": Problem,
+        "content": {MEDIA_TYPE: {}},
+        "description": HTTPStatus(status).phrase,
+    }
+    for status in (400, 401, 403, 404, 409, 413, 422, 429, 503)
+}

@@ -1,0 +1,155 @@
+"""/escalations: raise, read, list, act and see the timeline."""
+
+from typing import Annotated, Literal
+
+from fastapi import APIRouter, Header, Query, Response, status
+
+from activities.audit import timeline as audit_timeline
+from api import escalations
+from api.deps import CallerDep, EngineDep, PoliciesDep, SessionDep, SettingsDep, TemporalDep
+from api.problems import PROBLEM_RESPONSES
+from api.schemas import (
+    EscalationOut,
+    EscalationPage,
+    NoteRequest,
+    RaiseRequest,
+    ReasonRequest,
+    ResolveRequest,
+    TimelineEvent,
+)
+
+router = APIRouter(prefix="/escalations", tags=["escalations"], responses=PROBLEM_RESPONSES)
+
+IdempotencyKey = Annotated[
+    str | None,
+    Header(
+        alias="Idempotency-Key",
+        min_length=1,
+        max_length=200,
+        description="Repeat a raise safely: the same key and body answer with the same escalation.",
+    ),
+]
+
+
+@router.post("", status_code=status.HTTP_201_CREATED, response_model=EscalationOut)
+async def raise_escalation(
+    body: RaiseRequest,
+    caller: CallerDep,
+    db: SessionDep,
+    temporal: TemporalDep,
+    settings: SettingsDep,
+    policies: PoliciesDep,
+    response: Response,
+    idempotency_key: IdempotencyKey = None,
+) -> EscalationOut:
+    """Raise an escalation against another agency's decision. It starts at stage 1 of its ladder
+    (the urgent track when there is immediate risk: contact MASH or the police first)."""
+    row, repeated = await escalations.raise_escalation(
+        db, temporal, settings, policies, caller, body, idempotency_key
+    )
+    response.headers["Location"] = f"/escalations/{row.id}"
+    if repeated:
+        response.headers["Idempotent-Replayed"] = "true"
+    return EscalationOut.of(row, with_case=True)
+
+
+@router.get("", response_model=EscalationPage)
+async def list_escalations(
+    caller: CallerDep,
+    db: SessionDep,
+    status: Literal["open", "resolved", "withdrawn"] | None = None,
+    stage: Annotated[int | None, Query(ge=1, le=10)] = None,
+    agency: Annotated[str | None, Query(min_length=1, max_length=200)] = None,
+    overdue: bool | None = None,
+    limit: Annotated[int, Query(ge=1, le=100)] = 50,
+    offset: Annotated[int, Query(ge=0, le=1_000_000)] = 0,
+) -> EscalationPage:
+    """Escalations your agency is involved in (all of them for the partnership), newest first."""
+    rows, total = await escalations.page(
+        db,
+        caller,
+        status=status,
+        stage=stage,
+        agency=agency,
+        overdue=overdue,
+        limit=limit,
+        offset=offset,
+    )
+    return EscalationPage(
+        items=[EscalationOut.of(row) for row in rows], total=total, limit=limit, offset=offset
+    )
+
+
+@router.get("/{escalation_id}", response_model=EscalationOut)
+async def read_escalation(escalation_id: str, caller: CallerDep, db: SessionDep) -> EscalationOut:
+    row = await escalations.find_visible(db, caller, escalation_id)
+    return EscalationOut.of(row, with_case=True)
+
+
+@router.get("/{escalation_id}/timeline", response_model=list[TimelineEvent])
+async def read_timeline(
+    escalation_id: str, caller: CallerDep, db: SessionDep, engine: EngineDep
+) -> list[TimelineEvent]:
+    """Every event on the record, oldest first. Entries are never edited or deleted."""
+    await escalations.find_visible(db, caller, escalation_id)
+    return [TimelineEvent.of(event) for event in await audit_timeline(engine, escalation_id)]
+
+
+@router.post("/{escalation_id}/resolve", response_model=EscalationOut)
+async def resolve(
+    escalation_id: str,
+    body: ResolveRequest,
+    caller: CallerDep,
+    db: SessionDep,
+    temporal: TemporalDep,
+) -> EscalationOut:
+    """Resolve at the current stage, with the agreed actions."""
+    row = await escalations.find_visible(db, caller, escalation_id)
+    row = await escalations.act(
+        db,
+        temporal,
+        caller,
+        row,
+        "resolved",
+        outcome=body.outcome,
+        agreed_actions=body.agreed_actions,
+    )
+    return EscalationOut.of(row, with_case=True)
+
+
+@router.post("/{escalation_id}/escalate", response_model=EscalationOut)
+async def escalate(
+    escalation_id: str,
+    body: ReasonRequest,
+    caller: CallerDep,
+    db: SessionDep,
+    temporal: TemporalDep,
+) -> EscalationOut:
+    """Raise it to the next stage now, without waiting for the time limit."""
+    row = await escalations.find_visible(db, caller, escalation_id)
+    row = await escalations.act(db, temporal, caller, row, "escalate", reason=body.reason)
+    return EscalationOut.of(row, with_case=True)
+
+
+@router.post("/{escalation_id}/withdraw", response_model=EscalationOut)
+async def withdraw(
+    escalation_id: str,
+    body: ReasonRequest,
+    caller: CallerDep,
+    db: SessionDep,
+    temporal: TemporalDep,
+) -> EscalationOut:
+    """Withdraw (the raising agency only)."""
+    row = await escalations.find_visible(db, caller, escalation_id)
+    row = await escalations.act(db, temporal, caller, row, "withdraw", reason=body.reason)
+    return EscalationOut.of(row, with_case=True)
+
+
+@router.post("/{escalation_id}/notes", response_model=EscalationOut)
+async def add_note(
+    escalation_id: str, body: NoteRequest, caller: CallerDep, db: SessionDep, temporal: TemporalDep
+) -> EscalationOut:
+    """Add a note to the record; the clock is not affected."""
+    row = await escalations.find_visible(db, caller, escalation_id)
+    row = await escalations.act(db, temporal, caller, row, "note", text=body.text)
+    return EscalationOut.of(row, with_case=True)

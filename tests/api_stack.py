@@ -1,0 +1,115 @@
+"""A running API over real HTTP (uvicorn on a free port), with a worker, on the dev server."""
+
+import asyncio
+import socket
+import uuid
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import httpx
+import pytest
+import uvicorn
+from sqlalchemy.ext.asyncio import AsyncEngine
+from temporalio.client import Client
+from temporalio.testing import WorkflowEnvironment
+
+from activities.database import create_engine
+from activities.directory import Directory
+from api.app import create_app
+from api.keys import create_key
+from tests.conftest import test_settings
+from worker.main import build_worker
+from worker.settings import Settings
+from workflows.policy import Role
+
+POLICE = "Northshire Police"
+CHILDRENS_SERVICES = "Northshire Children's Services"
+HEALTH = "Northshire NHS Trust"
+PARTNERSHIP = "Northshire Safeguarding Children Partnership"
+
+# A ladder whose stages pass in seconds, for watching time limits through the API.
+QUICK_POLICY = """
+[policies.quick]
+title = "Three quick stages"
+[[policies.quick.stages]]
+name = "Line managers"
+role = "manager"
+duration = "PT2S"
+[[policies.quick.stages]]
+name = "Senior managers"
+role = "executive"
+duration = "PT2S"
+[[policies.quick.stages]]
+name = "Partnership"
+role = "board"
+duration = "PT1H"
+"""
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port: int = probe.getsockname()[1]
+        return port
+
+
+@dataclass
+class ApiStack:
+    http: httpx.AsyncClient
+    engine: AsyncEngine
+    settings: Settings
+    temporal: Client
+
+    async def key(self, agency: str, role: Role, name: str | None = None) -> dict[str, str]:
+        """Authorization headers for a new key."""
+        _, token = await create_key(
+            self.engine, name=name or f"{role} {agency}", agency=agency, role=role
+        )
+        return {"Authorization": f"Bearer {token}"}
+
+
+async def serve(app: object, port: int) -> tuple[uvicorn.Server, asyncio.Task[None]]:
+    server = uvicorn.Server(
+        uvicorn.Config(app, host="127.0.0.1", port=port, log_config=None, lifespan="on")  # type: ignore[arg-type]
+    )
+    task = asyncio.create_task(server.serve())
+    while not server.started:
+        if task.done():
+            task.result()
+        await asyncio.sleep(0.02)
+    return server, task
+
+
+@pytest.fixture(scope="module")
+async def api_stack(
+    dev_env: WorkflowEnvironment,
+    module_database_url: str,
+    tmp_path_factory: pytest.TempPathFactory,
+    payload_key_file: Path,
+) -> AsyncIterator[ApiStack]:
+    """One stack per test module and database; tests tell their data apart by agency names."""
+    database_url = module_database_url
+    policy_file = tmp_path_factory.mktemp("policies") / "policies.toml"
+    policy_file.write_text(QUICK_POLICY)
+    port = free_port()
+    settings = test_settings(
+        database_url=database_url,
+        task_queue=f"api-{uuid.uuid4()}",
+        temporal_address=dev_env.client.service_client.config.target_host,
+        policy_file=policy_file,
+        public_url=f"http://127.0.0.1:{port}",
+        payload_key_file=payload_key_file,
+    )
+    engine = create_engine(database_url)
+    server, task = await serve(create_app(settings), port)
+    try:
+        async with (
+            build_worker(dev_env.client, settings, engine, Directory()),
+            httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}", timeout=30) as http,
+        ):
+            yield ApiStack(http=http, engine=engine, settings=settings, temporal=dev_env.client)
+    finally:
+        server.should_exit = True
+        await task
+        await engine.dispose()

@@ -27,46 +27,24 @@ log = structlog.get_logger(__name__)
 GENESIS = "0" * 64
 
 
-def event_hash(
-    prev_hash: str,
-    *,
-    event_key: str,
-    escalation_id: str,
-    action: str,
-    at: datetime,
-    actor: str,
-    stage: int,
-    details: dict[str, Any],
-) -> str:
+def event_hash(event: AuditEvent) -> str:
+    """The hash over the previous event's hash and this event's content."""
     content = json.dumps(
         {
-            "event_key": event_key,
-            "escalation_id": escalation_id,
-            "action": action,
-            "at": at.isoformat(),
-            "actor": actor,
-            "stage": stage,
-            "details": details,
+            "event_key": event.event_key,
+            "escalation_id": event.escalation_id,
+            "action": event.action,
+            "at": event.at.isoformat(),
+            "actor": event.actor,
+            "stage": event.stage,
+            "details": event.details,
         },
         sort_keys=True,
         separators=(",", ":"),
         ensure_ascii=False,
         default=str,
     )
-    return hashlib.sha256((prev_hash + content).encode()).hexdigest()
-
-
-def _hash_of(event: AuditEvent) -> str:
-    return event_hash(
-        event.prev_hash,
-        event_key=event.event_key,
-        escalation_id=event.escalation_id,
-        action=event.action,
-        at=event.at,
-        actor=event.actor,
-        stage=event.stage,
-        details=event.details,
-    )
+    return hashlib.sha256((event.prev_hash + content).encode()).hexdigest()
 
 
 def _read_model(state: EscalationState) -> dict[str, Any]:
@@ -151,7 +129,7 @@ async def append_event(
             prev_hash=prev_hash,
             hash="",
         )
-        event.hash = _hash_of(event)
+        event.hash = event_hash(event)
         db.add(event)
         await db.commit()
         return True
@@ -171,21 +149,11 @@ def chain_breaks(events: Sequence[AuditEvent]) -> list[str]:
     """What is wrong with one escalation's chain of events, oldest first; empty when intact."""
     problems, prev = [], GENESIS
     for event in events:
-        expected = event_hash(
-            prev,
-            event_key=event.event_key,
-            escalation_id=event.escalation_id,
-            action=event.action,
-            at=event.at,
-            actor=event.actor,
-            stage=event.stage,
-            details=event.details,
-        )
         if event.prev_hash != prev:
             problems.append(
                 f"event {event.id} ({event.event_key}): previous event missing or changed"
             )
-        elif event.hash != expected:
+        elif event.hash != event_hash(event):
             problems.append(f"event {event.id} ({event.event_key}): content changed")
         prev = event.hash
     return problems

@@ -30,6 +30,7 @@ from workflows.models import (
     AuditAction,
     AuditEventInput,
     EscalateSignal,
+    EscalationFacts,
     EscalationInput,
     EscalationState,
     NoteSignal,
@@ -121,13 +122,7 @@ class EscalationWorkflow:
     def __init__(self, input: EscalationInput) -> None:
         self._input = input
         self._state = input.carried or EscalationState(
-            escalation_id=input.escalation_id,
-            policy_name=input.policy_name,
-            policy=input.policy,
-            raising_agency=input.raising_agency,
-            receiving_agency=input.receiving_agency,
-            raised_by=input.raised_by,
-            immediate_risk=input.immediate_risk,
+            **input.model_dump(include=set(EscalationFacts.model_fields)),
             stage=min(input.start_stage, len(input.policy.stages)),
         )
         self._queue: list[Action] = []
@@ -215,16 +210,29 @@ class EscalationWorkflow:
             if state.status == "open" and self._history_is_long():
                 await self._continue_as_new()
 
-        for action in self._queue:  # arrived after the escalation closed
-            self._answer(
-                action, ApplicationError(f"escalation is already {state.status}", type=CLOSED)
-            )
-        self._queue.clear()
         self._publish()
-        await workflow.wait_condition(
-            lambda: workflow.all_handlers_finished() and self._notifications_done()
-        )
+        while not await self._settled():  # actions that arrived after the escalation closed
+            for action in self._queue:
+                self._answer(
+                    action, ApplicationError(f"escalation is already {state.status}", type=CLOSED)
+                )
+            self._queue.clear()
         return state
+
+    async def _settled(self, within: timedelta | None = None) -> bool:
+        """Waits until handlers and notifications are done (True), or an action arrives or the
+        time `within` passes first (False)."""
+        try:
+            await workflow.wait_condition(
+                lambda: (
+                    bool(self._queue)
+                    or (workflow.all_handlers_finished() and self._notifications_done())
+                ),
+                timeout=within,
+            )
+        except TimeoutError:
+            return False
+        return not self._queue
 
     def _next_timer(self) -> tuple[TimerKind, datetime]:
         state = self._state
@@ -450,9 +458,8 @@ class EscalationWorkflow:
         return info.is_continue_as_new_suggested() or info.get_current_history_length() > limit
 
     async def _continue_as_new(self) -> None:
-        await workflow.wait_condition(
-            lambda: workflow.all_handlers_finished() and self._notifications_done()
-        )
-        if self._queue:
-            return  # act on what arrived first; the next turn of the loop comes back here
-        workflow.continue_as_new(self._input.model_copy(update={"carried": self._state}))
+        # Notifications still retrying must not hold up the next stage clock: wait for them only
+        # until the next timer; the next turn of the loop comes back here.
+        until_timer = self._next_timer()[1] - workflow.now()
+        if until_timer > timedelta(0) and await self._settled(within=until_timer):
+            workflow.continue_as_new(self._input.model_copy(update={"carried": self._state}))

@@ -16,7 +16,10 @@ SYSTEM_ACTOR = "system"
 TIME_LIMIT_PASSED = "time limit passed"
 
 
-class EscalationInput(BaseModel):
+class EscalationFacts(BaseModel):
+    """What an escalation is about, fixed when it is raised. No child data: that stays in the
+    database."""
+
     escalation_id: str
     policy_name: str
     policy: Policy
@@ -24,6 +27,9 @@ class EscalationInput(BaseModel):
     receiving_agency: str
     raised_by: str
     immediate_risk: bool = False
+
+
+class EscalationInput(EscalationFacts):
     start_stage: int = Field(default=1, ge=1)
     # History length after which the run continues as new (None: the workflow's default).
     continue_as_new_after_events: int | None = Field(default=None, ge=100)
@@ -90,14 +96,7 @@ class Action(BaseModel):
 # --- state -----------------------------------------------------------------------------------
 
 
-class EscalationState(BaseModel):
-    escalation_id: str
-    policy_name: str
-    policy: Policy
-    raising_agency: str
-    receiving_agency: str
-    raised_by: str
-    immediate_risk: bool = False
+class EscalationState(EscalationFacts):
     status: Status = "open"
     stage: int = 1
     stage_started_at: datetime | None = None

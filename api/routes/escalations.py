@@ -1,8 +1,8 @@
 """/escalations: raise, read, list, act and see the timeline."""
 
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Header, Query, Response, status
+from fastapi import APIRouter, Depends, Header, Query, Response, status
 
 from activities.audit import timeline as audit_timeline
 from api import escalations
@@ -17,6 +17,7 @@ from api.schemas import (
     ResolveRequest,
     TimelineEvent,
 )
+from workflows.models import ActionKind
 
 router = APIRouter(prefix="/escalations", tags=["escalations"], responses=PROBLEM_RESPONSES)
 
@@ -95,61 +96,42 @@ async def read_timeline(
     return [TimelineEvent.of(event) for event in await audit_timeline(engine, escalation_id)]
 
 
+class Acting:
+    """Acts on one escalation for the caller and answers with the record as it now stands."""
+
+    def __init__(self, caller: CallerDep, db: SessionDep, temporal: TemporalDep) -> None:
+        self.caller, self.db, self.temporal = caller, db, temporal
+
+    async def on(self, escalation_id: str, action: ActionKind, **fields: Any) -> EscalationOut:
+        row = await escalations.find_visible(self.db, self.caller, escalation_id)
+        row = await escalations.act(self.db, self.temporal, self.caller, row, action, **fields)
+        return EscalationOut.of(row, with_case=True)
+
+
+ActingDep = Annotated[Acting, Depends()]
+
+
 @router.post("/{escalation_id}/resolve", response_model=EscalationOut)
-async def resolve(
-    escalation_id: str,
-    body: ResolveRequest,
-    caller: CallerDep,
-    db: SessionDep,
-    temporal: TemporalDep,
-) -> EscalationOut:
+async def resolve(escalation_id: str, body: ResolveRequest, acting: ActingDep) -> EscalationOut:
     """Resolve at the current stage, with the agreed actions."""
-    row = await escalations.find_visible(db, caller, escalation_id)
-    row = await escalations.act(
-        db,
-        temporal,
-        caller,
-        row,
-        "resolved",
-        outcome=body.outcome,
-        agreed_actions=body.agreed_actions,
+    return await acting.on(
+        escalation_id, "resolved", outcome=body.outcome, agreed_actions=body.agreed_actions
     )
-    return EscalationOut.of(row, with_case=True)
 
 
 @router.post("/{escalation_id}/escalate", response_model=EscalationOut)
-async def escalate(
-    escalation_id: str,
-    body: ReasonRequest,
-    caller: CallerDep,
-    db: SessionDep,
-    temporal: TemporalDep,
-) -> EscalationOut:
+async def escalate(escalation_id: str, body: ReasonRequest, acting: ActingDep) -> EscalationOut:
     """Raise it to the next stage now, without waiting for the time limit."""
-    row = await escalations.find_visible(db, caller, escalation_id)
-    row = await escalations.act(db, temporal, caller, row, "escalate", reason=body.reason)
-    return EscalationOut.of(row, with_case=True)
+    return await acting.on(escalation_id, "escalate", reason=body.reason)
 
 
 @router.post("/{escalation_id}/withdraw", response_model=EscalationOut)
-async def withdraw(
-    escalation_id: str,
-    body: ReasonRequest,
-    caller: CallerDep,
-    db: SessionDep,
-    temporal: TemporalDep,
-) -> EscalationOut:
+async def withdraw(escalation_id: str, body: ReasonRequest, acting: ActingDep) -> EscalationOut:
     """Withdraw (the raising agency only)."""
-    row = await escalations.find_visible(db, caller, escalation_id)
-    row = await escalations.act(db, temporal, caller, row, "withdraw", reason=body.reason)
-    return EscalationOut.of(row, with_case=True)
+    return await acting.on(escalation_id, "withdraw", reason=body.reason)
 
 
 @router.post("/{escalation_id}/notes", response_model=EscalationOut)
-async def add_note(
-    escalation_id: str, body: NoteRequest, caller: CallerDep, db: SessionDep, temporal: TemporalDep
-) -> EscalationOut:
+async def add_note(escalation_id: str, body: NoteRequest, acting: ActingDep) -> EscalationOut:
     """Add a note to the record; the clock is not affected."""
-    row = await escalations.find_visible(db, caller, escalation_id)
-    row = await escalations.act(db, temporal, caller, row, "note", text=body.text)
-    return EscalationOut.of(row, with_case=True)
+    return await acting.on(escalation_id, "note", text=body.text)

@@ -35,6 +35,7 @@ from worker.codec import (
     PayloadKey,
     PayloadKeyError,
     codec_from_settings,
+    stays_readable,
 )
 from workflows.escalation import EscalationWorkflow, initial_search_attributes
 from workflows.models import EscalateSignal, NoteSignal
@@ -264,11 +265,16 @@ async def test_temporal_stores_no_child_data_in_clear(
     for secret in ("Amelia", "Smith", "2014-03-02", "bruising", "injuries"):
         assert secret.encode() not in stored, f"{secret!r} stored in clear"
     found = [item for event in events for item in payloads_in(event)]
-    # Search attributes are indexed, so never encrypted: they carry agencies and stages only.
+    # Search attributes are indexed, and summaries are for the UI, so neither is encrypted:
+    # they carry references, agencies and clock facts only (the secrets check above covers them).
+    summaries = [payload for field, payload in found if field in ("summary", "details")]
+    assert summaries and all(stays_readable(payload) for payload in summaries)
+    assert any(b"time limit" in payload.data for payload in summaries)
     clear = [
         payload
         for field, payload in found
-        if field != "indexed_fields" and payload.metadata.get("encoding") != ENCODING
+        if field not in ("indexed_fields", "summary", "details")
+        and payload.metadata.get("encoding") != ENCODING
     ]
     assert [json.loads(payload.data)["outcome"] for payload in clear] == [PLAIN_OUTCOME]
     sealed = [payload for _, payload in found if payload.metadata.get("encoding") == ENCODING]

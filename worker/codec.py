@@ -3,7 +3,9 @@
 Each payload (as the pydantic converter made it) is serialised whole and sealed with AES-256-GCM
 under a fresh random 96-bit nonce; the stored payload is `nonce + ciphertext` with metadata
 `encoding: binary/encrypted` and `encryption-key-id`. Payloads without that encoding (a signal
-typed into the Temporal UI or CLI as plain JSON) pass through decode unchanged.
+typed into the Temporal UI or CLI as plain JSON) pass through decode unchanged. Temporal's user
+metadata (summaries and details, see `stays_readable`) is left readable for the Web UI: it never
+carries child data.
 
 Keys have ids; the first key encrypts and every key decrypts, so histories written under an old
 key stay readable after a new key is put in front. They come from, in order:
@@ -75,6 +77,20 @@ class PayloadKey:
         return base64.b64encode(self.secret).decode("ascii")
 
 
+def stays_readable(payload: Payload) -> bool:
+    """Whether a payload is Temporal's user metadata, which operations staff read in the UI.
+
+    Summaries and details (static, timer, activity, current) are bare JSON strings or the
+    WorkflowMetadata answer; this service builds them from references, agencies and clock facts
+    only. Everything an escalation carries (inputs, signals, updates, results, failures) is a JSON
+    object, so it never matches and is always encrypted.
+    """
+    encoding = payload.metadata.get("encoding")
+    if encoding == b"json/plain":
+        return payload.data.startswith(b'"')
+    return payload.metadata.get("messageType") == b"temporal.api.sdk.v1.WorkflowMetadata"
+
+
 class EncryptionCodec(PayloadCodec):
     def __init__(self, keys: Sequence[PayloadKey]) -> None:
         if not keys:
@@ -83,7 +99,9 @@ class EncryptionCodec(PayloadCodec):
         self._ciphers = {key.id: AESGCM(key.secret) for key in keys}
 
     async def encode(self, payloads: Sequence[Payload]) -> list[Payload]:
-        return [self._encrypt(payload) for payload in payloads]
+        return [
+            payload if stays_readable(payload) else self._encrypt(payload) for payload in payloads
+        ]
 
     async def decode(self, payloads: Sequence[Payload]) -> list[Payload]:
         return [self._decrypt(payload) for payload in payloads]

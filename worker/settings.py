@@ -51,9 +51,17 @@ class Settings(BaseSettings):
     api_host: str = "127.0.0.1"
     api_port: int = 8000
     max_body_bytes: int = Field(default=64 * 1024, ge=1024)
+    # Failed authentications one client address may make in the window before it gets 429s.
+    auth_failure_limit: int = Field(default=20, ge=1)
+    auth_failure_window_seconds: float = Field(default=60.0, gt=0)
 
     log_format: Literal["console", "json"] = "json"
     log_level: str = "INFO"
+
+    # The embedded stack (`make run`, worker/stack.py): the directory it keeps its state in
+    # (SQLite, Temporal's temporal.db, payload and demo keys) and the Temporal Web UI's port.
+    data_dir: Path = Path(".data")
+    temporal_ui_port: int = Field(default=8233, ge=1, le=65535)
 
 
 @lru_cache

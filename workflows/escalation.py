@@ -88,6 +88,20 @@ def initial_search_attributes(input: EscalationInput) -> TypedSearchAttributes:
     )
 
 
+def notify_audience(request: NotificationInput) -> str:
+    """Who a notification goes to, as the Temporal UI shows it (the directory picks the people)."""
+    if request.role == "board":
+        audience = ["the partnership board"]
+    else:
+        agencies = f"{request.raising_agency} and {request.receiving_agency}"
+        audience = [f"{agencies} {request.role}s"]
+    if request.tell_partnership:
+        audience.append("the partnership business unit")
+    if request.tell_raiser:
+        audience.append(f"{request.raising_agency} practitioners")
+    return ", ".join(audience)
+
+
 def check_action(state: EscalationState, request: ActionRequest) -> None:
     """Whether `request` may act on the escalation now; raises ApplicationError if not."""
     if state.status != "open":
@@ -395,7 +409,6 @@ class EscalationWorkflow:
         self._notifications.append(asyncio.create_task(self._deliver(request)))
 
     async def _deliver(self, request: NotificationInput) -> None:
-        audience = "the partnership" if request.role == "board" else f"{request.role}s"
         try:
             await workflow.execute_activity(
                 NOTIFY,
@@ -403,10 +416,7 @@ class EscalationWorkflow:
                 result_type=NotificationResult,
                 start_to_close_timeout=timedelta(minutes=2),
                 retry_policy=NOTIFY_RETRY,
-                summary=(
-                    f"Notify {request.raising_agency} and {request.receiving_agency} "
-                    f"{audience}: {request.kind}"
-                ),
+                summary=f"Notify {notify_audience(request)}: {request.kind}",
             )
         except ActivityError as failure:
             workflow.logger.warning(

@@ -7,7 +7,7 @@ later change to a row, or a row removed, breaks the chain (`python -m api verify
 import hashlib
 import json
 from collections.abc import Sequence
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 import structlog
@@ -34,7 +34,7 @@ def event_hash(event: AuditEvent) -> str:
             "event_key": event.event_key,
             "escalation_id": event.escalation_id,
             "action": event.action,
-            "at": event.at.isoformat(),
+            "at": event.at.astimezone(UTC).isoformat(),  # as the database gives it back
             "actor": event.actor,
             "stage": event.stage,
             "details": event.details,

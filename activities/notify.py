@@ -126,6 +126,9 @@ class Outbox:
                 timeout=s.smtp_timeout_seconds,
             )
         except aiosmtplib.SMTPRecipientsRefused as exc:
+            # A 4xx answer (greylisting, mailbox busy) is worth another try; only 5xx is final.
+            if any(refused.code < 500 for refused in exc.recipients):
+                raise TransientDeliveryError(f"recipient deferred: {exc}") from exc
             raise PermanentDeliveryError(f"recipient refused: {exc}") from exc
         except aiosmtplib.SMTPResponseException as exc:
             if 500 <= exc.code < 600:

@@ -1,0 +1,201 @@
+"""Helpers for the engine tests: an escalation raised on a worker of its own, and what it left.
+
+Each test gets a fresh task queue and its escalations are terminated when it ends, so no timer of
+one test fires into another on the shared time-skipping server.
+"""
+
+import socket
+import uuid
+from collections.abc import AsyncIterator, Sequence
+from contextlib import asynccontextmanager, suppress
+from datetime import datetime, timedelta
+from typing import Any
+
+import pytest
+from sqlalchemy.ext.asyncio import AsyncEngine
+from sqlmodel import col, select
+from temporalio.client import Client, WorkflowHandle
+from temporalio.service import RPCError
+from temporalio.testing import WorkflowEnvironment
+
+from activities.audit import timeline
+from activities.calendar import LONDON
+from activities.database import session
+from activities.directory import Directory
+from activities.records import AuditEvent, Delivery, Escalation
+from tests.conftest import test_settings
+from worker.main import build_worker
+from worker.settings import Settings
+from workflows.escalation import EscalationWorkflow, initial_search_attributes
+from workflows.models import EscalationInput, EscalationState
+from workflows.policy import BUILT_IN_POLICIES, Policy
+
+# For tests where only the engine, not the database, is under test.
+SQLITE_ONLY = pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
+
+RAISING = "Northshire Primary School"
+RECEIVING = "Northshire Children's Social Care"
+RAISER = "Ms Adeyemi (DSL)"
+
+# Who is told what: one contact per role at each agency, and the partnership.
+DIRECTORY = Directory.model_validate(
+    {
+        "partnership": {
+            "name": "Northshire Safeguarding Children Partnership",
+            "business_unit": [{"name": "Business unit", "email": "scp@partnership.example"}],
+            "board": [{"name": "Independent chair", "email": "chair@partnership.example"}],
+        },
+        "agencies": [
+            {
+                "name": RAISING,
+                "contacts": [
+                    {"name": "DSL", "role": "practitioner", "email": "dsl@school.example"},
+                    {"name": "Head", "role": "manager", "email": "head@school.example"},
+                    {"name": "Trust CEO", "role": "executive", "email": "ceo@school.example"},
+                ],
+            },
+            {
+                "name": RECEIVING,
+                "contacts": [
+                    {"name": "Social worker", "role": "practitioner", "email": "sw@csc.example"},
+                    {"name": "Team manager", "role": "manager", "email": "tm@csc.example"},
+                    {"name": "Director", "role": "executive", "email": "director@csc.example"},
+                ],
+            },
+            {  # not involved: never told
+                "name": "Northshire Police",
+                "contacts": [
+                    {"name": "DS Patel", "role": "manager", "email": "patel@police.example"},
+                ],
+            },
+        ],
+    }
+)
+STAGE_PEOPLE = {
+    1: {"head@school.example", "tm@csc.example"},
+    2: {"ceo@school.example", "director@csc.example"},
+    3: {"chair@partnership.example"},
+}
+BUSINESS_UNIT = "scp@partnership.example"
+RAISING_PRACTITIONER = "dsl@school.example"
+
+
+def free_port() -> int:
+    """A port nobody listens on (until someone binds it)."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port: int = probe.getsockname()[1]
+        return port
+
+
+def london(year: int, month: int, day: int, hour: int = 10, minute: int = 0) -> datetime:
+    return datetime(year, month, day, hour, minute, tzinfo=LONDON)
+
+
+def escalation_input(
+    policy_name: str = "standard", policy: Policy | None = None, **changes: Any
+) -> EscalationInput:
+    """An escalation on a built-in ladder, or on `policy` (from a policy file, say)."""
+    return EscalationInput(
+        escalation_id=f"ESC-{uuid.uuid4().hex[:12].upper()}",
+        policy_name=policy_name,
+        policy=policy or BUILT_IN_POLICIES[policy_name],
+        raising_agency=RAISING,
+        receiving_agency=RECEIVING,
+        raised_by=RAISER,
+        **changes,
+    )
+
+
+@asynccontextmanager
+async def escalation_worker(
+    client: Client, engine: AsyncEngine, directory: Directory | None = None, **settings: Any
+) -> AsyncIterator[Settings]:
+    """A worker built as production builds it, on a task queue of the test's own."""
+    config = test_settings(task_queue=f"escalations-{uuid.uuid4().hex[:8]}", **settings)
+    async with build_worker(client, config, engine, directory or Directory()):
+        yield config
+
+
+@asynccontextmanager
+async def raised(
+    env: WorkflowEnvironment, config: Settings, input: EscalationInput
+) -> AsyncIterator[WorkflowHandle[EscalationWorkflow, EscalationState]]:
+    """Raises `input` as the API does; terminates it afterwards if the test left it open."""
+    handle = await env.client.start_workflow(
+        EscalationWorkflow.run,
+        input,
+        id=input.escalation_id,
+        task_queue=config.task_queue,
+        search_attributes=initial_search_attributes(input),
+    )
+    try:
+        yield handle
+    finally:
+        # Terminating with a task in flight leaves the test server's clock locked for good.
+        await settle(env)
+        # Not describe(): the test server cannot decode a closed escalation's unset StageDeadline.
+        with suppress(RPCError):  # already closed
+            await handle.terminate(reason="test finished")
+
+
+async def advance_to(env: WorkflowEnvironment, moment: datetime) -> None:
+    """Moves the time-skipping server's clock forward to `moment`, firing the timers on the way."""
+    gap = moment - await env.get_current_time()
+    assert gap.total_seconds() > 0, f"the test server's clock is already past {moment}"
+    await env.sleep(gap)
+
+
+async def settle(env: WorkflowEnvironment) -> None:
+    """Returns once the escalation has done what it was told to do.
+
+    While tasks are in progress the test server's clock runs at real speed; it jumps only when
+    the server is idle. So a minute that passes at once means every task has finished.
+    """
+    await env.sleep(timedelta(minutes=1))
+
+
+async def closed_state(
+    env: WorkflowEnvironment, handle: WorkflowHandle[Any, EscalationState]
+) -> EscalationState:
+    """The closed escalation's final state.
+
+    Waits without the SDK's automatic time skipping: once the workflow has finished, that jumps
+    the shared clock to the next timer on the server, ten years on.
+    """
+    with env.auto_time_skipping_disabled():
+        return await handle.result()
+
+
+async def state_of(handle: WorkflowHandle[Any, Any]) -> EscalationState:
+    return await handle.query(EscalationWorkflow.state)
+
+
+async def audit_trail(
+    engine: AsyncEngine, escalation_id: str, *, with_notified: bool = False
+) -> list[AuditEvent]:
+    """The escalation's audit events, oldest first; without the notification receipts by default."""
+    events = await timeline(engine, escalation_id)
+    return [e for e in events if with_notified or e.action != "notified"]
+
+
+def actions(events: Sequence[AuditEvent]) -> list[tuple[str, int]]:
+    return [(e.action, e.stage) for e in events]
+
+
+async def read_model(engine: AsyncEngine, escalation_id: str) -> Escalation:
+    async with session(engine) as db:
+        row = await db.get(Escalation, escalation_id)
+    assert row is not None, f"no read-model row for {escalation_id}"
+    return row
+
+
+async def deliveries(engine: AsyncEngine, notification_key: str) -> dict[str, Delivery]:
+    """One notification's deliveries by recipient; the key is `<escalation id>:<event seq>`."""
+    async with session(engine) as db:
+        rows = await db.exec(
+            select(Delivery)
+            .where(Delivery.notification_key == notification_key)
+            .order_by(col(Delivery.id))
+        )
+        return {d.recipient: d for d in rows.all()}

@@ -1,0 +1,380 @@
+"""Telling people: real mail on a real SMTP listener, to the right people, with nothing more."""
+
+import asyncio
+import dataclasses
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from datetime import UTC, date, datetime, timedelta
+from email import message_from_bytes
+from email.message import EmailMessage
+from email.policy import default as email_policy
+from pathlib import Path
+from typing import Any
+
+import pytest
+from aiosmtpd.controller import Controller
+from sqlalchemy.ext.asyncio import AsyncEngine
+from temporalio.exceptions import ApplicationError
+from temporalio.testing import ActivityEnvironment, WorkflowEnvironment
+
+from activities.audit import chain_breaks
+from activities.database import session
+from activities.notify import Notifier, Outbox
+from activities.records import Escalation, utc_now
+from tests import conftest
+from tests.engine_helpers import (
+    BUSINESS_UNIT,
+    DIRECTORY,
+    RAISER,
+    RAISING,
+    RAISING_PRACTITIONER,
+    RECEIVING,
+    SQLITE_ONLY,
+    STAGE_PEOPLE,
+    actions,
+    advance_to,
+    audit_trail,
+    closed_state,
+    deliveries,
+    escalation_input,
+    escalation_worker,
+    free_port,
+    raised,
+    settle,
+    state_of,
+)
+from worker.policies import load_policies
+from workflows.models import EscalationState, NotificationInput
+from workflows.policy import Policy, Stage
+
+CHILD_NAME = "Amelia Example"
+SUMMARY = "Three referrals about neglect were closed as threshold not met."
+PUBLIC_URL = "https://escalations.northshire.example"
+
+
+class Mailbox:
+    """An SMTP server's handler: keeps what it accepts, or answers every recipient with `reply`."""
+
+    def __init__(self, reply: str | None = None, refuse_once: set[str] | None = None) -> None:
+        self.reply = reply
+        self.refuse_once = set(refuse_once or ())
+        self.messages: list[EmailMessage] = []
+
+    async def handle_RCPT(
+        self, server: Any, session: Any, envelope: Any, address: str, options: list[str]
+    ) -> str:
+        if self.reply:
+            return self.reply
+        if address in self.refuse_once:
+            self.refuse_once.discard(address)
+            return "451 4.7.1 Greylisted, try again later"
+        envelope.rcpt_tos.append(address)
+        return "250 OK"
+
+    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
+        message = message_from_bytes(envelope.content, policy=email_policy)
+        assert isinstance(message, EmailMessage)
+        self.messages.append(message)
+        return "250 Message accepted"
+
+    def to(self, address: str) -> list[EmailMessage]:
+        return [m for m in self.messages if m["To"] == address]
+
+    def recipients(self) -> list[str]:
+        return sorted(str(m["To"]) for m in self.messages)
+
+
+@asynccontextmanager
+async def smtp_server(mailbox: Mailbox) -> AsyncIterator[dict[str, Any]]:
+    """An SMTP listener on a free local port; yields the worker settings that reach it."""
+    controller = Controller(mailbox, hostname="127.0.0.1", port=free_port())
+    await asyncio.to_thread(controller.start)
+    try:
+        yield {"smtp_host": "127.0.0.1", "smtp_port": controller.port, "public_url": PUBLIC_URL}
+    finally:
+        await asyncio.to_thread(controller.stop)
+
+
+async def case_details_written_by_the_api(engine: AsyncEngine, escalation_id: str) -> None:
+    """The API stores the child's details beside the read model; the workflow never sees them."""
+    async with session(engine) as db:
+        db.add(
+            Escalation(
+                id=escalation_id,
+                policy="standard",
+                raising_agency=RAISING,
+                receiving_agency=RECEIVING,
+                raised_by=RAISER,
+                created_at=utc_now(),
+                updated_at=utc_now(),
+                child_name=CHILD_NAME,
+                child_date_of_birth=date(2015, 4, 2),
+                summary=SUMMARY,
+                decision_disputed="Referral not accepted",
+            )
+        )
+        await db.commit()
+
+
+def expected_body(state: EscalationState, headline: str) -> str:
+    """Everything a message may say: reference, agencies, stage, time limit and a link."""
+    lines = [
+        headline,
+        "",
+        f"Escalation: {state.escalation_id}",
+        f"Raised by: {RAISING}",
+        f"Disagreement with: {RECEIVING}",
+        f"Stage: {state.stage} ({state.stage_name})",
+    ]
+    if state.status == "open":
+        lines.append(f"Time limit: {state.stage_deadline_text} (London time)")
+    lines += ["", f"Details (sign-in required): {PUBLIC_URL}/escalations/{state.escalation_id}"]
+    return "\n".join(lines) + "\n"
+
+
+def assert_says_only(message: EmailMessage, state: EscalationState, headline: str) -> None:
+    # Long subjects are folded onto a continuation line: compare the words.
+    assert str(message["Subject"]).strip() == f"[{state.escalation_id}] {headline}"
+    assert message.get_content().splitlines() == expected_body(state, headline).splitlines()
+    for secret in (CHILD_NAME, "Amelia", SUMMARY, "2015-04-02", "Referral not accepted"):
+        assert secret not in message.as_string()
+
+
+@SQLITE_ONLY
+async def test_mail_reaches_each_stage_and_the_raiser_and_says_nothing_more(
+    time_env: WorkflowEnvironment, engine: AsyncEngine
+) -> None:
+    mailbox = Mailbox()
+    escalation = escalation_input()
+    await case_details_written_by_the_api(engine, escalation.escalation_id)
+    async with (
+        smtp_server(mailbox) as smtp,
+        escalation_worker(time_env.client, engine, DIRECTORY, **smtp) as config,
+        raised(time_env, config, escalation) as handle,
+    ):
+        await settle(time_env)
+        state = await state_of(handle)
+        assert mailbox.recipients() == sorted(STAGE_PEOPLE[1])  # the police are not told
+        for message in mailbox.messages:
+            assert_says_only(message, state, "New escalation at stage 1: Line managers")
+
+        mailbox.messages.clear()
+        await handle.signal("escalate", {"by": "Team manager Jones", "reason": "No meeting"})
+        await settle(time_env)
+        state = await state_of(handle)
+        assert mailbox.recipients() == sorted(STAGE_PEOPLE[2])
+        for message in mailbox.messages:
+            assert_says_only(message, state, "Escalated to stage 2: Senior and executive managers")
+
+        mailbox.messages.clear()
+        await handle.signal("escalate", {"by": "Director", "reason": "Still no meeting"})
+        await settle(time_env)
+        state = await state_of(handle)
+        # The standard ladder tells the partnership business unit at the top stage.
+        assert mailbox.recipients() == sorted(STAGE_PEOPLE[3] | {BUSINESS_UNIT})
+        for message in mailbox.messages:
+            assert_says_only(
+                message, state, "Escalated to stage 3: Safeguarding Children Partnership"
+            )
+
+        mailbox.messages.clear()
+        await handle.signal("resolved", {"by": "Independent chair", "outcome": "Plan agreed"})
+        state = await closed_state(time_env, handle)
+        # The written outcome goes to the practitioner who raised it, too.
+        assert mailbox.recipients() == sorted(
+            STAGE_PEOPLE[3] | {BUSINESS_UNIT, RAISING_PRACTITIONER}
+        )
+        for message in mailbox.messages:
+            assert_says_only(
+                message, state, "Resolved at stage 3: Safeguarding Children Partnership"
+            )
+
+        for seq in (1, 2, 3, 4):
+            sent = await deliveries(engine, f"{handle.id}:{seq}")
+            assert {(d.channel, d.status, d.attempts) for d in sent.values()} == {
+                ("email", "sent", 1)
+            }
+        trail = await audit_trail(engine, handle.id, with_notified=True)
+        receipts = [e.details for e in trail if e.action == "notified"]
+        assert [(r["kind"], r["sent"], r["failed"]) for r in receipts] == [
+            ("raised", 2, 0),
+            ("escalated", 2, 0),
+            ("escalated", 2, 0),
+            ("resolved", 3, 0),
+        ]
+
+
+SEFTON_STYLE = """
+[policies.sefton]
+title = "Business unit told from stage 2"
+partnership_told_from_stage = 2
+
+[[policies.sefton.stages]]
+name = "Line managers"
+role = "manager"
+working_days = 5
+
+[[policies.sefton.stages]]
+name = "Safeguarding leads"
+role = "executive"
+working_days = 5
+
+[[policies.sefton.stages]]
+name = "Partnership"
+role = "board"
+working_days = 10
+"""
+
+
+@SQLITE_ONLY
+async def test_partnership_business_unit_is_told_from_the_policy_stage(
+    time_env: WorkflowEnvironment, engine: AsyncEngine, tmp_path: Path
+) -> None:
+    policy_file = tmp_path / "policies.toml"
+    policy_file.write_text(SEFTON_STYLE)
+    policy = load_policies(policy_file)["sefton"]
+    escalation = escalation_input(policy_name="sefton", policy=policy)
+    mailbox = Mailbox()
+    async with (
+        smtp_server(mailbox) as smtp,
+        escalation_worker(time_env.client, engine, DIRECTORY, **smtp) as config,
+        raised(time_env, config, escalation) as handle,
+    ):
+        await settle(time_env)
+        assert mailbox.recipients() == sorted(STAGE_PEOPLE[1])
+        mailbox.messages.clear()
+        await handle.signal("escalate", {"by": "Team manager Jones", "reason": "No meeting"})
+        await settle(time_env)
+        assert mailbox.recipients() == sorted(STAGE_PEOPLE[2] | {BUSINESS_UNIT})
+
+
+def quick_ladder() -> Policy:
+    """Stage 1 passes in two minutes, while the first notification is still being retried."""
+    return Policy(
+        title="Quick",
+        stages=[
+            Stage(name="Line managers", role="manager", duration=timedelta(minutes=2)),
+            Stage(name="Senior managers", role="executive", duration=timedelta(days=1)),
+        ],
+    )
+
+
+@pytest.mark.parametrize("failure", ["port closed", "451 answer"])
+@SQLITE_ONLY
+async def test_failing_mail_never_holds_up_the_ladder(
+    time_env: WorkflowEnvironment, engine: AsyncEngine, failure: str
+) -> None:
+    mailbox = Mailbox(reply="451 4.3.2 Service busy, try again later")
+    escalation = escalation_input(policy_name="quick", policy=quick_ladder())
+    async with smtp_server(mailbox) as smtp:
+        if failure == "port closed":
+            smtp["smtp_port"] = free_port()
+        async with (
+            escalation_worker(time_env.client, engine, DIRECTORY, **smtp) as config,
+            raised(time_env, config, escalation) as handle,
+        ):
+            await settle(time_env)
+            start = (await state_of(handle)).stage_started_at
+            assert start is not None
+            deadline = start + timedelta(minutes=2)
+            await advance_to(time_env, deadline + timedelta(seconds=1))
+
+            state = await state_of(handle)
+            assert (state.stage, state.stage_started_at) == (2, deadline)
+            escalated = (await audit_trail(engine, handle.id))[-1]
+            assert escalated.action == "escalated"
+            assert deadline <= escalated.at < deadline + timedelta(seconds=1)
+            first = await deliveries(engine, f"{handle.id}:1")
+            assert set(first) == STAGE_PEOPLE[1]
+            assert {d.status for d in first.values()} == {"retrying"}
+            assert all(d.attempts > 1 for d in first.values())  # retried, not given up
+
+            # Retries stop after the last attempt; the failure is recorded, not lost.
+            await advance_to(time_env, deadline + timedelta(hours=1))
+            first = await deliveries(engine, f"{handle.id}:1")
+            assert {(d.status, d.attempts) for d in first.values()} == {("failed", 10)}
+            receipts = [
+                e.details
+                for e in await audit_trail(engine, handle.id, with_notified=True)
+                if e.action == "notified"
+            ]
+            assert {"kind": "raised", "sent": 0, "logged": 0, "failed": 2} in receipts
+            assert (await state_of(handle)).stage == 2
+    assert mailbox.messages == []
+
+
+@SQLITE_ONLY
+async def test_a_refused_address_fails_at_once_and_is_not_retried(
+    time_env: WorkflowEnvironment, engine: AsyncEngine
+) -> None:
+    mailbox = Mailbox(reply="550 5.1.1 No such user")
+    async with (
+        smtp_server(mailbox) as smtp,
+        escalation_worker(time_env.client, engine, DIRECTORY, **smtp) as config,
+        raised(time_env, config, escalation_input()) as handle,
+    ):
+        await advance_to(time_env, await time_env.get_current_time() + timedelta(hours=1))
+        first = await deliveries(engine, f"{handle.id}:1")
+        assert set(first) == STAGE_PEOPLE[1]
+        for delivery in first.values():
+            assert (delivery.status, delivery.attempts) == ("failed", 1)
+            assert delivery.last_error is not None and "550" in delivery.last_error
+        trail = await audit_trail(engine, handle.id, with_notified=True)
+        assert actions(trail) == [("raised", 1), ("notified", 1)]
+        assert trail[1].details == {"kind": "raised", "sent": 0, "logged": 0, "failed": 2}
+
+
+# --- a retried activity sends nothing twice (both databases) -------------------------------------
+
+
+def raised_notice(escalation_id: str) -> NotificationInput:
+    return NotificationInput(
+        notification_key=f"{escalation_id}:1",
+        escalation_id=escalation_id,
+        kind="raised",
+        raising_agency=RAISING,
+        receiving_agency=RECEIVING,
+        stage=1,
+        stage_name="Line managers",
+        role="manager",
+        stage_deadline=datetime(2026, 12, 30, 10, 0, tzinfo=UTC),
+    )
+
+
+def attempt(number: int) -> ActivityEnvironment:
+    env = ActivityEnvironment()
+    env.info = dataclasses.replace(
+        env.info,
+        attempt=number,
+        current_attempt_scheduled_time=datetime(2026, 12, 21, 10, 0, number, tzinfo=UTC),
+    )
+    return env
+
+
+async def test_a_retried_notification_sends_each_mail_once(engine: AsyncEngine) -> None:
+    # The mail server defers one address the first time, as greylisting does.
+    mailbox = Mailbox(refuse_once={"tm@csc.example"})
+    request = raised_notice("ESC-RETRIED")
+    async with smtp_server(mailbox) as smtp:
+        notifier = Notifier(engine, DIRECTORY, Outbox(conftest.test_settings(**smtp)), PUBLIC_URL)
+        with pytest.raises(ApplicationError) as retry:
+            await attempt(1).run(notifier.notify, request)
+        assert retry.value.type == "DeliveryRetry"
+        assert mailbox.recipients() == ["head@school.example"]
+
+        second = await attempt(2).run(notifier.notify, request)
+        # The activity completed but the server never heard: it runs once more.
+        third = await attempt(3).run(notifier.notify, request)
+
+    assert (second.sent, second.skipped) == (1, 1)
+    assert (third.sent, third.skipped) == (0, 2)
+    assert mailbox.recipients() == ["head@school.example", "tm@csc.example"]
+    sent = await deliveries(engine, request.notification_key)
+    assert {(d.recipient, d.status, d.attempts) for d in sent.values()} == {
+        ("head@school.example", "sent", 1),
+        ("tm@csc.example", "sent", 2),
+    }
+    trail = await audit_trail(engine, "ESC-RETRIED", with_notified=True)
+    assert [(e.action, e.event_key) for e in trail] == [("notified", "ESC-RETRIED:1:notified")]
+    assert trail[0].details == {"kind": "raised", "sent": 2, "logged": 0, "failed": 0}
+    assert chain_breaks(trail) == []

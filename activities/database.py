@@ -48,7 +48,10 @@ def create_engine(url: str) -> AsyncEngine:
     file = _sqlite_file(url)
     if file is not None:
         file.parent.mkdir(parents=True, exist_ok=True)
-    engine = create_async_engine(driver_url(url, asynchronous=True), pool_pre_ping=True)
+    # hide_parameters: an error's message names the statement, never the values (child data).
+    engine = create_async_engine(
+        driver_url(url, asynchronous=True), pool_pre_ping=True, hide_parameters=True
+    )
     if file is not None:
         event.listen(engine.sync_engine, "connect", _on_sqlite_connect)
     return engine

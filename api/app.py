@@ -6,7 +6,8 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI
 
 from activities.database import create_engine
-from api import problems
+from api import codec, problems
+from api.ratelimit import FailedAuthLimiter, FailedAuthMiddleware
 from api.routes import escalations, health
 from worker.client import connect
 from worker.policies import load_policies
@@ -17,7 +18,10 @@ Multi-agency escalation of professional disagreements about a child's safety: ra
 escalation, act on it at each stage of the partnership's ladder, and read its record.
 
 Every request except `/healthz` and the docs sends `Authorization: Bearer <API key>`.
-Errors are RFC 9457 problem details (`application/problem+json`).
+Errors are RFC 9457 problem details (`application/problem+json`). An address that keeps sending
+bad keys is answered 429 with `Retry-After` for a while.
+
+`/codec` is the Temporal Web UI's and CLI's remote codec: partnership (board) keys only.
 """
 
 
@@ -41,6 +45,11 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         max_body_size=settings.max_body_bytes,  # larger bodies get 413, announced or streamed
     )
     problems.install(app)
+    # Outermost last: CORS answers the UI's preflight before the limiter sees the request.
+    limiter = FailedAuthLimiter(settings.auth_failure_limit, settings.auth_failure_window_seconds)
+    app.add_middleware(FailedAuthMiddleware, limiter=limiter)
+    app.add_middleware(codec.CodecCors, origin=settings.codec_cors_origin)
     app.include_router(health.router)
     app.include_router(escalations.router)
+    app.include_router(codec.router)
     return app

@@ -56,14 +56,17 @@ async def _caller(
     engine: EngineDep,
     credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
 ) -> ApiKey:
-    challenge = {"WWW-Authenticate": "Bearer"}
-    if credentials is None or credentials.scheme.lower() != "bearer":
-        raise ProblemError(
-            401, "Send an API key: Authorization: Bearer <token>.", headers=challenge
-        )
-    key = await find_key(engine, credentials.credentials)
+    bearer = credentials is not None and credentials.scheme.lower() == "bearer"
+    token = credentials.credentials if credentials and bearer else ""
+    # No key is looked up like a wrong one: the same work, so the answer's timing tells nothing.
+    key = await find_key(engine, token)
     if key is None:
-        raise ProblemError(401, "The API key is not valid or has been revoked.", headers=challenge)
+        detail = (
+            "The API key is not valid or has been revoked."
+            if token
+            else "Send an API key: Authorization: Bearer <token>."
+        )
+        raise ProblemError(401, detail, headers={"WWW-Authenticate": "Bearer"})
     request.state.caller = key
     return key
 

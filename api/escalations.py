@@ -177,7 +177,7 @@ async def _start(temporal: Client, settings: Settings, row: Escalation, policy: 
         )
     except WorkflowAlreadyStartedError:
         return  # closed already: the record stands
-    except RPCError as exc:
+    except (RPCError, RuntimeError) as exc:  # RuntimeError: the lazy client could not connect
         raise ProblemError(503, "The escalation service is unavailable; try again.") from exc
 
 
@@ -239,6 +239,8 @@ async def act(
     except RPCError as exc:
         if exc.status == RPCStatusCode.NOT_FOUND:
             raise ProblemError(409, "The escalation is closed.") from exc
+        raise ProblemError(503, "The escalation service is unavailable; try again.") from exc
+    except RuntimeError as exc:  # the lazy client could not connect
         raise ProblemError(503, "The escalation service is unavailable; try again.") from exc
     await db.refresh(row)
     return row

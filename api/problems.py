@@ -93,6 +93,24 @@ def install(app: FastAPI) -> None:
     app.add_exception_handler(StarletteHTTPException, _http_problem)
     app.add_exception_handler(ProblemError, _app_problem)
     app.add_exception_handler(RecursionError, _too_deep)
+    generate = app.openapi
+
+    def openapi() -> dict[str, Any]:
+        if app.openapi_schema is None:
+            _document_media_type(generate())
+        return generate()
+
+    app.openapi = openapi  # type: ignore[method-assign]
+
+
+def _document_media_type(document: dict[str, Any]) -> None:
+    """FastAPI files a response model under application/json; problems are never sent as that."""
+    for operations in document.get("paths", {}).values():
+        for operation in operations.values():
+            for response in operation.get("responses", {}).values():
+                content = response.get("content", {})
+                if MEDIA_TYPE in content and "application/json" in content:
+                    content[MEDIA_TYPE] = content.pop("application/json")
 
 
 # Documented on every route that can fail, so the OpenAPI document names the error shape.
@@ -104,3 +122,6 @@ PROBLEM_RESPONSES: dict[int | str, dict[str, Any]] = {
     }
     for status in (400, 401, 403, 404, 409, 413, 422, 429, 503)
 }
+# A body announced (Content-Length) over the limit is refused by Starlette before any route runs,
+# in plain text; one that turns out too long while streaming gets a problem.
+PROBLEM_RESPONSES[413]["content"] = {MEDIA_TYPE: {}, "text/plain": {"schema": {"type": "string"}}}

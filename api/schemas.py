@@ -7,6 +7,7 @@ from zoneinfo import ZoneInfo
 from pydantic import BaseModel, ConfigDict, Field, PlainSerializer, field_validator, model_validator
 
 from activities.records import AuditEvent, Escalation
+from workflows.models import refuse_nul
 
 LONDON = ZoneInfo("Europe/London")
 
@@ -16,6 +17,8 @@ LondonTime = Annotated[
 ]
 ShortText = Annotated[str, Field(min_length=1, max_length=200)]
 LongText = Annotated[str, Field(min_length=1, max_length=10_000)]
+# PostgreSQL text cannot hold NUL: refused at the door, with the field named, never at the database.
+NO_NUL = r"^[^\x00]*$"
 
 IMMEDIATE_RISK_ADVICE = (
     "Immediate risk of significant harm: contact MASH or the police (999) now. "
@@ -25,6 +28,11 @@ IMMEDIATE_RISK_ADVICE = (
 
 class Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+    @field_validator("*")
+    @classmethod
+    def _no_nul(cls, value: Any) -> Any:
+        return refuse_nul(value)
 
 
 class RaiseRequest(Strict):

@@ -8,6 +8,10 @@ import sys
 
 import structlog
 
+# aiosqlite logs every statement with its parameters at DEBUG. (SQLAlchemy keeps its own loggers
+# at WARNING unless told otherwise.)
+QUIET_AT_DEBUG = ("aiosqlite",)
+
 
 def configure_logging(fmt: str = "json", level: str = "INFO") -> None:
     renderer: structlog.typing.Processor = (
@@ -35,3 +39,6 @@ def configure_logging(fmt: str = "json", level: str = "INFO") -> None:
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(level.upper())
+    # Libraries that write query parameters (child data) in their DEBUG lines stay above DEBUG.
+    for name in QUIET_AT_DEBUG:
+        logging.getLogger(name).setLevel(max(logging.INFO, root.level))

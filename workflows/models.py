@@ -7,7 +7,7 @@ running escalations. Signals accept plain JSON objects, as typed into the Tempor
 from datetime import datetime
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from workflows.policy import Policy, Role, Span
 
@@ -37,12 +37,26 @@ class EscalationInput(EscalationFacts):
     carried: "EscalationState | None" = None
 
 
+def refuse_nul(value: Any) -> Any:
+    """A field validator: PostgreSQL text cannot hold NUL, so no text may carry one."""
+    texts = value if isinstance(value, list) else [value]
+    if any(isinstance(text, str) and "\x00" in text for text in texts):
+        raise ValueError("must not contain NUL characters")
+    return value
+
+
 # --- signals (the names operations staff use from the UI/CLI) --------------------------------
 
 
 class Signal(BaseModel):
     # A rejected signal is logged by the SDK; its text may be about a child, so never echo it.
     model_config = ConfigDict(hide_input_in_errors=True)
+
+    @field_validator("*")
+    @classmethod
+    def _no_nul(cls, value: Any) -> Any:
+        # Refused here, or the audit write would retry forever on PostgreSQL.
+        return refuse_nul(value)
 
 
 class ResolvedSignal(Signal):

@@ -2,13 +2,14 @@
 
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Depends, Header, Query, Response, status
+from fastapi import APIRouter, Depends, Header, Path, Query, Response, status
 
 from activities.audit import timeline as audit_timeline
 from api import escalations
 from api.deps import CallerDep, EngineDep, PoliciesDep, SessionDep, SettingsDep, TemporalDep
 from api.problems import PROBLEM_RESPONSES
 from api.schemas import (
+    NO_NUL,
     EscalationOut,
     EscalationPage,
     NoteRequest,
@@ -21,6 +22,7 @@ from workflows.models import ActionKind
 
 router = APIRouter(prefix="/escalations", tags=["escalations"], responses=PROBLEM_RESPONSES)
 
+EscalationId = Annotated[str, Path(pattern=NO_NUL, description="The reference, ESC-…")]
 IdempotencyKey = Annotated[
     str | None,
     Header(
@@ -60,7 +62,7 @@ async def list_escalations(
     db: SessionDep,
     status: Literal["open", "resolved", "withdrawn"] | None = None,
     stage: Annotated[int | None, Query(ge=1, le=10)] = None,
-    agency: Annotated[str | None, Query(min_length=1, max_length=200)] = None,
+    agency: Annotated[str | None, Query(min_length=1, max_length=200, pattern=NO_NUL)] = None,
     overdue: bool | None = None,
     limit: Annotated[int, Query(ge=1, le=100)] = 50,
     offset: Annotated[int, Query(ge=0, le=1_000_000)] = 0,
@@ -82,14 +84,16 @@ async def list_escalations(
 
 
 @router.get("/{escalation_id}", response_model=EscalationOut)
-async def read_escalation(escalation_id: str, caller: CallerDep, db: SessionDep) -> EscalationOut:
+async def read_escalation(
+    escalation_id: EscalationId, caller: CallerDep, db: SessionDep
+) -> EscalationOut:
     row = await escalations.find_visible(db, caller, escalation_id)
     return EscalationOut.of(row, with_case=True)
 
 
 @router.get("/{escalation_id}/timeline", response_model=list[TimelineEvent])
 async def read_timeline(
-    escalation_id: str, caller: CallerDep, db: SessionDep, engine: EngineDep
+    escalation_id: EscalationId, caller: CallerDep, db: SessionDep, engine: EngineDep
 ) -> list[TimelineEvent]:
     """Every event on the record, oldest first. Entries are never edited or deleted."""
     await escalations.find_visible(db, caller, escalation_id)
@@ -112,7 +116,9 @@ ActingDep = Annotated[Acting, Depends()]
 
 
 @router.post("/{escalation_id}/resolve", response_model=EscalationOut)
-async def resolve(escalation_id: str, body: ResolveRequest, acting: ActingDep) -> EscalationOut:
+async def resolve(
+    escalation_id: EscalationId, body: ResolveRequest, acting: ActingDep
+) -> EscalationOut:
     """Resolve at the current stage, with the agreed actions."""
     return await acting.on(
         escalation_id, "resolved", outcome=body.outcome, agreed_actions=body.agreed_actions
@@ -120,18 +126,24 @@ async def resolve(escalation_id: str, body: ResolveRequest, acting: ActingDep) -
 
 
 @router.post("/{escalation_id}/escalate", response_model=EscalationOut)
-async def escalate(escalation_id: str, body: ReasonRequest, acting: ActingDep) -> EscalationOut:
+async def escalate(
+    escalation_id: EscalationId, body: ReasonRequest, acting: ActingDep
+) -> EscalationOut:
     """Raise it to the next stage now, without waiting for the time limit."""
     return await acting.on(escalation_id, "escalate", reason=body.reason)
 
 
 @router.post("/{escalation_id}/withdraw", response_model=EscalationOut)
-async def withdraw(escalation_id: str, body: ReasonRequest, acting: ActingDep) -> EscalationOut:
+async def withdraw(
+    escalation_id: EscalationId, body: ReasonRequest, acting: ActingDep
+) -> EscalationOut:
     """Withdraw (the raising agency only)."""
     return await acting.on(escalation_id, "withdraw", reason=body.reason)
 
 
 @router.post("/{escalation_id}/notes", response_model=EscalationOut)
-async def add_note(escalation_id: str, body: NoteRequest, acting: ActingDep) -> EscalationOut:
+async def add_note(
+    escalation_id: EscalationId, body: NoteRequest, acting: ActingDep
+) -> EscalationOut:
     """Add a note to the record; the clock is not affected."""
     return await acting.on(escalation_id, "note", text=body.text)

@@ -1,0 +1,165 @@
+"""/codec: Temporal's remote codec protocol, so an entitled person can read payloads in the UI.
+
+The Temporal Web UI and CLI POST `{"payloads": [{"metadata": {...}, "data": "..."}]}` (protobuf
+JSON: bytes in base64) to `<endpoint>/decode` or `<endpoint>/encode`, with an `X-Namespace` header
+and, when told to pass an access token, `Authorization: Bearer <token>`. Decoded payloads hold
+what practitioners wrote about children, so only CODEC_ROLE keys may use it; every use is logged
+(who, how many payloads, never what they say). Set-up: docs/security.md.
+"""
+
+from typing import Annotated
+
+import structlog
+from fastapi import APIRouter, Depends, Header
+from fastapi.responses import JSONResponse
+from google.protobuf import json_format
+from pydantic import BaseModel, ConfigDict, Field
+from starlette.middleware.cors import CORSMiddleware
+from starlette.types import ASGIApp, Receive, Scope, Send
+from temporalio.api.common.v1 import Payloads
+from temporalio.converter import PayloadCodec
+
+from activities.records import ApiKey
+from api.deps import CallerDep, SettingsDep, TemporalDep
+from api.problems import PROBLEM_RESPONSES, ProblemError
+from worker.codec import PayloadDecryptError
+from workflows.policy import Role
+
+log = structlog.get_logger(__name__)
+
+# The partnership: its people decide at the top of every ladder and see every escalation.
+CODEC_ROLE: Role = "board"
+# Temporal refuses payloads over 2 MB; one request carries an event's payloads, in base64.
+MAX_BODY_BYTES = 4 * 1024 * 1024
+MAX_PAYLOADS = 1_000
+
+Base64 = Annotated[str, Field(pattern=r"^[A-Za-z0-9+/_-]*={0,2}$")]
+
+
+class CodecPayload(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    metadata: dict[str, Base64] = Field(default_factory=dict)
+    data: Base64 = ""
+
+
+class CodecPayloads(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    payloads: list[CodecPayload] = Field(default_factory=list, max_length=MAX_PAYLOADS)
+
+
+async def _entitled(caller: CallerDep) -> ApiKey:
+    if caller.role != CODEC_ROLE:
+        raise ProblemError(403, f"Reading or writing Temporal payloads needs a {CODEC_ROLE} key.")
+    return caller
+
+
+def _codec(temporal: TemporalDep) -> PayloadCodec:
+    # The API's own client codec (worker.client.data_converter): the same keys as the worker.
+    codec = temporal.data_converter.payload_codec
+    assert codec is not None
+    return codec
+
+
+EntitledDep = Annotated[ApiKey, Depends(_entitled)]
+CodecDep = Annotated[PayloadCodec, Depends(_codec)]
+Namespace = Annotated[
+    str | None,
+    Header(
+        alias="X-Namespace",
+        max_length=1000,
+        description="The Temporal namespace the payloads come from (sent by the UI and CLI).",
+    ),
+]
+
+router = APIRouter(
+    prefix="/codec",
+    tags=["codec"],
+    max_body_size=MAX_BODY_BYTES,
+    responses={status: PROBLEM_RESPONSES[status] for status in (400, 401, 403, 413, 422, 429)},
+)
+
+
+def _check_namespace(served: str, namespace: str | None) -> None:
+    if namespace is not None and namespace != served:
+        raise ProblemError(
+            400,
+            f"This codec serves the {served!r} namespace only; its keys cannot read another "
+            "namespace's payloads.",
+        )
+
+
+def _payloads(body: CodecPayloads) -> Payloads:
+    try:
+        return json_format.ParseDict(body.model_dump(exclude_defaults=True), Payloads())
+    except json_format.ParseError as exc:
+        raise ProblemError(400, f"The payloads cannot be read: {exc}") from None
+
+
+def _answer(payloads: Payloads) -> JSONResponse:
+    # Protobuf JSON, as the UI and CLI parse it (an empty list is left out, as protobuf does).
+    return JSONResponse(json_format.MessageToDict(payloads))
+
+
+def _log_use(event: str, caller: ApiKey, count: int) -> None:
+    log.info(event, key_id=caller.id, key_name=caller.name, agency=caller.agency, count=count)
+
+
+@router.post("/decode", response_model=CodecPayloads)
+async def decode(
+    body: CodecPayloads,
+    caller: EntitledDep,
+    codec: CodecDep,
+    settings: SettingsDep,
+    namespace: Namespace = None,
+) -> JSONResponse:
+    """Decrypt payloads as stored in Temporal's history (plain ones come back unchanged)."""
+    _check_namespace(settings.temporal_namespace, namespace)
+    try:
+        decoded = await codec.decode(_payloads(body).payloads)
+    except PayloadDecryptError as exc:
+        raise ProblemError(400, f"A payload cannot be decrypted: {exc}") from None
+    _log_use("payloads decoded", caller, len(body.payloads))
+    return _answer(Payloads(payloads=decoded))
+
+
+@router.post("/encode", response_model=CodecPayloads)
+async def encode(
+    body: CodecPayloads,
+    caller: EntitledDep,
+    codec: CodecDep,
+    settings: SettingsDep,
+    namespace: Namespace = None,
+) -> JSONResponse:
+    """Encrypt payloads typed into the UI or CLI (a signal's input) before Temporal stores them."""
+    _check_namespace(settings.temporal_namespace, namespace)
+    encoded = await codec.encode(_payloads(body).payloads)
+    _log_use("payloads encoded", caller, len(body.payloads))
+    return _answer(Payloads(payloads=encoded))
+
+
+class CodecCors:
+    """CORS on /codec only, for the Temporal UI's origin only: every other route stays same-origin.
+
+    The UI sends credentials and an Authorization header, so its preflight must be answered with
+    that exact origin (never `*`); other origins get no CORS headers and a refused preflight.
+    """
+
+    def __init__(self, app: ASGIApp, origin: str) -> None:
+        self.app = app
+        self.cors = CORSMiddleware(
+            app,
+            allow_origins=[origin],
+            allow_methods=["POST"],
+            allow_headers=["Authorization", "Content-Type", "X-Namespace"],
+            allow_credentials=True,
+            max_age=600,
+        )
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        path = scope.get("path", "").removeprefix(scope.get("root_path", ""))
+        if scope["type"] == "http" and path.startswith(f"{router.prefix}/"):
+            await self.cors(scope, receive, send)
+        else:
+            await self.app(scope, receive, send)

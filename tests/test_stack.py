@@ -123,6 +123,19 @@ def start(launchers: list[Launcher], tree: Path, env: dict[str, str], log: Path)
     return launcher
 
 
+def launch_to_end(tree: Path, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
+    """A launcher expected to refuse at once, run until it exits."""
+    return subprocess.run(
+        [sys.executable, "-m", "worker.stack"],
+        cwd=tree,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+
+
 def process_start(pid: int) -> str | None:
     """The process's start time, which tells it from a later one given the same pid."""
     try:
@@ -196,14 +209,7 @@ def test_make_run_from_a_clean_tree(tree: Path, launchers: list[Launcher], tmp_p
     assert ui.status_code == 200
 
     # A second launcher on the same tree is refused, and the first carries on.
-    second = subprocess.run(
-        [sys.executable, "-m", "worker.stack"],
-        cwd=tree,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
+    second = launch_to_end(tree, env)
     assert second.returncode == 1
     assert "a stack is already running with data directory" in second.stderr
     assert f"launcher pid {first.process.pid}" in second.stderr
@@ -243,14 +249,7 @@ def test_a_taken_port_stops_the_launcher_before_it_starts_anything(
         taken.listen()
         port = taken.getsockname()[1]
         env = stack_env(**{**free_ports_env(), "API_PORT": str(port)}, DATA_DIR=str(tmp_path / "d"))
-        refused = subprocess.run(
-            [sys.executable, "-m", "worker.stack"],
-            cwd=tree,
-            env=env,
-            capture_output=True,
-            text=True,
-            timeout=60,
-        )
+        refused = launch_to_end(tree, env)
     assert refused.returncode == 1
     assert f"the API port 127.0.0.1:{port} is not free" in refused.stderr
     assert "API_PORT" in refused.stderr

@@ -1,7 +1,6 @@
 """A running API over real HTTP (uvicorn on a free port), with a worker, on the dev server."""
 
 import asyncio
-import socket
 import uuid
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
@@ -19,6 +18,7 @@ from activities.directory import Directory
 from api.app import create_app
 from api.keys import create_key
 from tests.conftest import test_settings
+from tests.engine_helpers import free_port
 from worker.main import build_worker
 from worker.settings import Settings
 from workflows.policy import Role
@@ -45,13 +45,6 @@ name = "Partnership"
 role = "board"
 duration = "PT1H"
 """
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port: int = probe.getsockname()[1]
-        return port
 
 
 @dataclass

@@ -27,7 +27,8 @@ from activities.directory import load_directory
 from activities.records import Escalation, utc_now
 from api.app import create_app
 from tests import conftest
-from tests.api_stack import ApiStack, free_port, serve
+from tests.api_stack import ApiStack, serve
+from tests.engine_helpers import free_port
 from tests.test_codec import payloads_in, raw_history
 from tests.test_notifications import Mailbox, smtp_server
 from worker.codec import ENCODING

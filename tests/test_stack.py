@@ -22,7 +22,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from tests.api_stack import free_port
+from tests.engine_helpers import free_port
 from worker.settings import Settings
 from worker.stack import DEMO_KEYS, READY
 

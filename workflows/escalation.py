@@ -18,40 +18,43 @@ from temporalio import workflow
 from temporalio.common import RetryPolicy, SearchAttributePair, TypedSearchAttributes
 from temporalio.exceptions import ActivityError, ApplicationError
 
-from workflows.models import (
-    NOTIFY,
-    NOTIFY_MAX_ATTEMPTS,
-    RECORD_EVENT,
-    STAGE_CLOCK,
-    SYSTEM_ACTOR,
-    TIME_LIMIT_PASSED,
-    Action,
-    ActionRequest,
-    AuditAction,
-    AuditEventInput,
-    EscalateSignal,
-    EscalationFacts,
-    EscalationInput,
-    EscalationState,
-    NoteSignal,
-    NotificationInput,
-    NotificationKind,
-    NotificationResult,
-    ResolvedSignal,
-    StageClock,
-    StageClockInput,
-    WithdrawSignal,
-)
-from workflows.policy import Span
-from workflows.rules import may_act
-from workflows.search_attributes import (
-    ESCALATION_OVERDUE,
-    ESCALATION_STAGE,
-    ESCALATION_STATUS,
-    RAISING_AGENCY,
-    RECEIVING_AGENCY,
-    STAGE_DEADLINE,
-)
+# Pure models, passed through the sandbox: rebuilding pydantic classes for every workflow run
+# would cost more than the workflow itself.
+with workflow.unsafe.imports_passed_through():
+    from workflows.models import (
+        NOTIFY,
+        NOTIFY_MAX_ATTEMPTS,
+        RECORD_EVENT,
+        STAGE_CLOCK,
+        SYSTEM_ACTOR,
+        TIME_LIMIT_PASSED,
+        Action,
+        ActionRequest,
+        AuditAction,
+        AuditEventInput,
+        EscalateSignal,
+        EscalationFacts,
+        EscalationInput,
+        EscalationState,
+        NoteSignal,
+        NotificationInput,
+        NotificationKind,
+        NotificationResult,
+        ResolvedSignal,
+        StageClock,
+        StageClockInput,
+        WithdrawSignal,
+    )
+    from workflows.policy import Span
+    from workflows.rules import may_act
+    from workflows.search_attributes import (
+        ESCALATION_OVERDUE,
+        ESCALATION_STAGE,
+        ESCALATION_STATUS,
+        RAISING_AGENCY,
+        RECEIVING_AGENCY,
+        STAGE_DEADLINE,
+    )
 
 # Error types the API maps to HTTP answers.
 CLOSED = "EscalationClosed"

@@ -1,0 +1,366 @@
+"""Records the histories tests/test_replay.py replays: `python -m tests.record_histories`.
+
+Each scenario drives one path through the escalation workflow on the time-skipping test server,
+with a worker built as production builds it (real activities, a throwaway SQLite database), and
+writes the run's history to `tests/histories/<scenario>.json` as `temporal workflow show
+--output json` would. Escalations are raised as the API raises them (update-with-start).
+
+Payloads go through the production data converter, encrypted under the committed, test-only key
+in tests/histories/payload-keys.json, so the files are what a real Temporal cluster stores.
+
+Refresh only after a deliberate, patched or versioned workflow change (docs/workflow-changes.md),
+never to make a failing replay pass: the old files are what running escalations look like.
+`python -m tests.record_histories overdue_with_reminders` records just the scenarios named.
+"""
+
+import argparse
+import asyncio
+import json
+import os
+import sys
+import tempfile
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy.ext.asyncio import AsyncEngine
+from temporalio import activity
+from temporalio.client import (
+    WithStartWorkflowOperation,
+    WorkflowExecutionStatus,
+    WorkflowHandle,
+    WorkflowUpdateFailedError,
+)
+from temporalio.common import WorkflowIDConflictPolicy
+from temporalio.exceptions import ApplicationError
+from temporalio.testing import WorkflowEnvironment
+from temporalio.worker import Worker
+
+from activities.audit import Recorder
+from activities.clock import stage_clock
+from activities.database import create_engine
+from tests.conftest import BIN, fresh_database, test_settings
+from tests.engine_helpers import (
+    DIRECTORY,
+    RAISING,
+    RECEIVING,
+    advance_to,
+    escalation_input,
+    escalation_worker,
+    settle,
+    state_of,
+)
+from worker.client import data_converter
+from worker.codec import PayloadKey
+from worker.logs import configure_logging
+from worker.main import ensure_search_attributes
+from worker.settings import Settings
+from workflows.escalation import EscalationWorkflow, initial_search_attributes
+from workflows.models import (
+    NOTIFY,
+    ActionRequest,
+    EscalationState,
+    NotificationInput,
+    NotificationResult,
+)
+from workflows.policy import Role
+
+HISTORIES = Path(__file__).resolve().parent / "histories"
+KEY_FILE = HISTORIES / "payload-keys.json"
+TEST_ONLY_KEY_ID = "test-only-not-a-secret"
+PARTNERSHIP = "Northshire Safeguarding Children Partnership"
+MINUTE = timedelta(minutes=1)
+
+Handle = WorkflowHandle[EscalationWorkflow, EscalationState]
+
+
+def history_settings(**overrides: Any) -> Settings:
+    """Settings whose codec holds the committed test-only key.
+
+    The key goes in as PAYLOAD_KEYS rather than PAYLOAD_KEY_FILE: git checks files out 0644,
+    which the codec rightly refuses for a key file.
+    """
+    keys = json.loads(KEY_FILE.read_text(encoding="utf-8"))["keys"]
+    return test_settings(
+        payload_keys=",".join(f"{key['id']}:{key['key']}" for key in keys), **overrides
+    )
+
+
+def reference(scenario: str) -> str:
+    """The escalation reference a scenario is recorded under: `notes` -> `ESC-NOTES`."""
+    return "ESC-" + scenario.upper().replace("_", "-")
+
+
+def workflow_id(history_file: Path) -> str:
+    """`continued_as_new.run2.json` -> `ESC-CONTINUED-AS-NEW`."""
+    return reference(history_file.name.split(".")[0])
+
+
+def history_files() -> list[Path]:
+    return sorted(path for path in HISTORIES.glob("*.json") if path != KEY_FILE)
+
+
+def write_test_only_key() -> None:
+    """Creates the committed key once (mode 0600); refreshing histories keeps the same key."""
+    if KEY_FILE.exists():
+        return
+    document = {"keys": [{"id": TEST_ONLY_KEY_ID, "key": PayloadKey.generate().encoded}]}
+    fd = os.open(KEY_FILE, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(fd, "w", encoding="utf-8") as file:
+        json.dump(document, file, indent=2)
+        file.write("\n")
+
+
+def act(action: str, agency: str | None, role: Role | None, **fields: Any) -> ActionRequest:
+    """What the API sends for a manager's action (agency and role set, so the rules apply)."""
+    return ActionRequest.model_validate(
+        {"action": action, "by": f"{role} of {agency}", "agency": agency, "role": role, **fields}
+    )
+
+
+@dataclass
+class Recording:
+    env: WorkflowEnvironment
+    config: Settings
+    name: str
+
+    async def raise_escalation(self, policy: str = "standard", **changes: Any) -> Handle:
+        """Raised as the API raises: update-with-start, answered once the raise is recorded."""
+        escalation = escalation_input(policy, **changes).model_copy(
+            update={"escalation_id": reference(self.name)}
+        )
+        start = WithStartWorkflowOperation(
+            EscalationWorkflow.run,
+            escalation,
+            id=escalation.escalation_id,
+            task_queue=self.config.task_queue,
+            id_conflict_policy=WorkflowIDConflictPolicy.USE_EXISTING,
+            search_attributes=initial_search_attributes(escalation),
+        )
+        _ = await self.env.client.execute_update_with_start_workflow(
+            EscalationWorkflow.raise_recorded, start_workflow_operation=start
+        )
+        return await start.workflow_handle()
+
+    async def pass_time_limit(self, handle: Handle) -> EscalationState:
+        """Lets the stage's time limit pass (its reminder fires on the way)."""
+        state = await state_of(handle)
+        assert state.stage_deadline is not None
+        await advance_to(self.env, state.stage_deadline + MINUTE)
+        return await state_of(handle)
+
+    async def save(self, handle: Handle, *, run_id: str | None = None, part: str = "") -> None:
+        run = self.env.client.get_workflow_handle(handle.id, run_id=run_id)
+        history = await run.fetch_history()
+        path = HISTORIES / f"{self.name}{part}.json"
+        path.write_text(history.to_json() + "\n", encoding="utf-8")
+        print(f"{path.relative_to(Path.cwd())}: {len(history.events)} events")
+
+    async def finish(self, handle: Handle) -> None:
+        await handle.result()
+        await self.save(handle)
+
+
+# --- the paths through the workflow ----------------------------------------------------------
+
+
+async def resolved_at_stage_1(r: Recording) -> None:
+    handle = await r.raise_escalation()
+    # Plain JSON, as typed into the Temporal UI or `temporal workflow signal`.
+    await handle.signal("resolved", {"by": "Team manager", "outcome": "Strategy discussion held"})
+    await r.finish(handle)
+
+
+async def resolved_at_stage_2(r: Recording) -> None:
+    handle = await r.raise_escalation()
+    await r.pass_time_limit(handle)
+    _ = await handle.execute_update(
+        EscalationWorkflow.act,
+        act("resolved", RECEIVING, "executive", outcome="Assessment", agreed_actions=["Visit"]),
+    )
+    await r.finish(handle)
+
+
+async def time_limits_passed(r: Recording) -> None:
+    """Both time limits pass; the partnership resolves at the top."""
+    handle = await r.raise_escalation()
+    await r.pass_time_limit(handle)
+    await r.pass_time_limit(handle)
+    _ = await handle.execute_update(
+        EscalationWorkflow.act, act("resolved", PARTNERSHIP, "board", outcome="Chair decided")
+    )
+    await r.finish(handle)
+
+
+async def escalated_by_hand(r: Recording) -> None:
+    handle = await r.raise_escalation()
+    await handle.signal("escalate", {"by": "Head teacher", "reason": "No reply"})
+    await settle(r.env)
+    _ = await handle.execute_update(
+        EscalationWorkflow.act, act("escalate", RAISING, "executive", reason="Still no plan")
+    )
+    # At the top: a signal is taken in and ignored, an update is refused before history.
+    await handle.signal("escalate", {"by": "Head teacher", "reason": "Higher still"})
+    try:
+        _ = await handle.execute_update(
+            EscalationWorkflow.act, act("escalate", RAISING, "executive", reason="Higher")
+        )
+    except WorkflowUpdateFailedError:
+        pass
+    else:
+        raise AssertionError("an escalation at the top stage was escalated")
+    await handle.signal("resolved", {"by": "Independent chair", "outcome": "Agreed plan"})
+    await r.finish(handle)
+
+
+async def overdue_with_reminders(r: Recording) -> None:
+    handle = await r.raise_escalation(start_stage=3)
+    state = await r.pass_time_limit(handle)
+    for _ in range(2):
+        assert state.overdue and state.next_overdue_reminder_at is not None
+        await advance_to(r.env, state.next_overdue_reminder_at + MINUTE)
+        state = await state_of(handle)
+    _ = await handle.execute_update(
+        EscalationWorkflow.act, act("resolved", PARTNERSHIP, "board", outcome="Chair decided")
+    )
+    await r.finish(handle)
+
+
+async def withdrawn(r: Recording) -> None:
+    handle = await r.raise_escalation()
+    _ = await handle.execute_update(
+        EscalationWorkflow.act, act("escalate", RECEIVING, "manager", reason="Disagree")
+    )
+    _ = await handle.execute_update(
+        EscalationWorkflow.act, act("withdraw", RAISING, "practitioner", reason="New information")
+    )
+    await r.finish(handle)
+
+
+async def notes(r: Recording) -> None:
+    handle = await r.raise_escalation()
+    await handle.signal("note", {"by": "DSL", "text": "Called the duty team"})
+    _ = await handle.execute_update(
+        EscalationWorkflow.act, act("note", RECEIVING, "practitioner", text="Visit booked")
+    )
+    await handle.signal("withdraw", {"by": "DSL", "reason": "Resolved informally"})
+    await r.finish(handle)
+
+
+async def continued_as_new(r: Recording) -> None:
+    """An urgent escalation overdue at the top long enough to continue as new, then resolved."""
+    handle = await r.raise_escalation(
+        "urgent", start_stage=3, immediate_risk=True, continue_as_new_after_events=100
+    )
+    first_run = handle.result_run_id
+    state = await r.pass_time_limit(handle)
+    old_run = r.env.client.get_workflow_handle(handle.id, run_id=first_run)
+    for _ in range(30):
+        if (await old_run.describe()).status == WorkflowExecutionStatus.CONTINUED_AS_NEW:
+            break
+        assert state.next_overdue_reminder_at is not None
+        await advance_to(r.env, state.next_overdue_reminder_at + MINUTE)
+        state = await state_of(handle)
+    else:
+        raise AssertionError("the run never continued as new")
+    await r.save(handle, run_id=first_run)
+    latest = r.env.client.get_workflow_handle_for(EscalationWorkflow.run, handle.id)
+    await latest.signal("resolved", {"by": "Independent chair", "outcome": "Plan agreed"})
+    await latest.result()
+    await r.save(latest, part=".run2")
+
+
+async def notifications_gave_up(r: Recording) -> None:
+    """Every notification gives up (see `notify_gives_up`); the escalation still closes."""
+    handle = await r.raise_escalation()
+    await handle.signal("resolved", {"by": "Team manager", "outcome": "Agreed"})
+    await r.finish(handle)
+
+
+@activity.defn(name=NOTIFY)
+async def notify_gives_up(request: NotificationInput) -> NotificationResult:
+    """Stands in for notify once its last attempt has failed. Temporal keeps only the final
+    failure in the history, so this gives the same history as ten real attempts against a mail
+    server that is down, without waiting the hour of backoff between them."""
+    raise ApplicationError("mail server refused every attempt", non_retryable=True)
+
+
+Scenario = Callable[[Recording], Awaitable[None]]
+SCENARIOS: dict[str, Scenario] = {
+    scenario.__name__: scenario
+    for scenario in (
+        resolved_at_stage_1,
+        resolved_at_stage_2,
+        time_limits_passed,
+        escalated_by_hand,
+        overdue_with_reminders,
+        withdrawn,
+        notes,
+        continued_as_new,
+        notifications_gave_up,
+    )
+}
+
+
+async def record(names: list[str]) -> None:
+    write_test_only_key()
+    env = await WorkflowEnvironment.start_time_skipping(
+        test_server_existing_path=str(BIN / "temporal-test-server"),
+        data_converter=data_converter(history_settings()),
+    )
+    try:
+        await ensure_search_attributes(env.client, "default")
+        with (
+            tempfile.TemporaryDirectory() as scratch,
+            fresh_database("sqlite", Path(scratch)) as url,
+        ):
+            engine = create_engine(url)
+            try:
+                for name in names:
+                    await record_one(env, engine, name)
+            finally:
+                await engine.dispose()
+    finally:
+        await env.shutdown()
+
+
+async def record_one(env: WorkflowEnvironment, engine: AsyncEngine, name: str) -> None:
+    async with escalation_worker(env.client, engine, DIRECTORY) as config:
+        if name != notifications_gave_up.__name__:
+            await SCENARIOS[name](Recording(env, config, name))
+            return
+        # Its own worker on its own queue, with notify standing in for a mail server that is down.
+        mail_down = test_settings(task_queue=f"{config.task_queue}-mail-down")
+        async with Worker(
+            env.client,
+            task_queue=mail_down.task_queue,
+            workflows=[EscalationWorkflow],
+            activities=[stage_clock, Recorder(engine).record_event, notify_gives_up],
+        ):
+            await SCENARIOS[name](Recording(env, mail_down, name))
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(
+        prog="python -m tests.record_histories",
+        description=__doc__,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    parser.add_argument("scenarios", nargs="*", help=f"any of: {', '.join(SCENARIOS)}")
+    names = parser.parse_args(argv).scenarios or list(SCENARIOS)
+    unknown = sorted(set(names) - set(SCENARIOS))
+    if unknown:
+        parser.error(f"unknown scenarios: {', '.join(unknown)}")
+    configure_logging("console", "ERROR")
+    asyncio.run(record(names))
+    print(
+        f"Recorded {len(names)} scenario(s). Replay them: .venv/bin/python -m pytest -q "
+        "tests/test_replay.py",
+        file=sys.stderr,
+    )
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,613 @@
+"""Faults, on real servers: a missed or doubled escalation step is a safeguarding failure.
+
+The worker is killed while stage clocks run, the Temporal server restarts, the database refuses
+connections in the middle of an audit write, the mail server is down, the API is killed while
+agencies raise. Each time every escalation moves exactly once and nothing is lost or doubled.
+
+Stages here last seconds on the Temporal dev server (the real clock), so each test waits a few
+seconds by design; the waits poll for outcomes and only give up after a generous limit.
+"""
+
+import asyncio
+import contextlib
+import email
+import json
+import os
+import signal
+import subprocess
+import sys
+import uuid
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+from contextlib import AsyncExitStack, asynccontextmanager, contextmanager
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from functools import partial
+from pathlib import Path
+from typing import Any, TypeVar
+
+import httpx
+import psycopg
+import pytest
+from aiosmtpd.controller import Controller
+from sqlalchemy.ext.asyncio import AsyncEngine
+from sqlmodel import col, select
+from temporalio.client import Client, WorkflowHandle
+from temporalio.service import RPCError
+from temporalio.testing import WorkflowEnvironment
+
+from activities.audit import chain_breaks
+from activities.database import create_engine, session
+from activities.directory import Contact, Directory
+from activities.records import AuditEvent, Escalation
+from api.keys import create_key
+from tests import conftest
+from tests.conftest import BIN, POSTGRES_ADMIN_URL, fresh_database
+from tests.engine_helpers import (
+    BUSINESS_UNIT,
+    DIRECTORY,
+    SQLITE_ONLY,
+    STAGE_PEOPLE,
+    actions,
+    audit_trail,
+    deliveries,
+    escalation_input,
+    escalation_worker,
+    free_port,
+    state_of,
+)
+from worker.client import data_converter
+from worker.policies import load_policies
+from worker.settings import Settings
+from workflows.escalation import EscalationWorkflow, initial_search_attributes
+from workflows.models import EscalationInput, EscalationState
+from workflows.policy import Policy
+from workflows.search_attributes import ALL_KEYS
+
+T = TypeVar("T")
+Handle = WorkflowHandle[EscalationWorkflow, EscalationState]
+
+# `quick` climbs to the partnership in seconds; `one_limit` passes one time limit, then waits.
+LADDERS = """
+[policies.quick]
+title = "Two quick stages, then the partnership"
+[[policies.quick.stages]]
+name = "Line managers"
+role = "manager"
+duration = "PT3S"
+[[policies.quick.stages]]
+name = "Senior managers"
+role = "executive"
+duration = "PT3S"
+[[policies.quick.stages]]
+name = "Partnership"
+role = "board"
+duration = "PT1H"
+
+[policies.one_limit]
+title = "One quick stage"
+[[policies.one_limit.stages]]
+name = "Line managers"
+role = "manager"
+duration = "PT3S"
+[[policies.one_limit.stages]]
+name = "Senior managers"
+role = "executive"
+duration = "PT1H"
+[[policies.one_limit.stages]]
+name = "Partnership"
+role = "board"
+duration = "PT1H"
+"""
+QUICK_STAGE = timedelta(seconds=3)
+
+
+@dataclass(frozen=True)
+class Ladders:
+    file: Path
+    policies: dict[str, Policy]
+
+    def escalation(self, policy_name: str) -> EscalationInput:
+        return escalation_input(policy_name, policy=self.policies[policy_name])
+
+
+@pytest.fixture(scope="module")
+def ladders(tmp_path_factory: pytest.TempPathFactory) -> Ladders:
+    file = tmp_path_factory.mktemp("ladders") / "policies.toml"
+    file.write_text(LADDERS)
+    return Ladders(file, load_policies(file))
+
+
+@asynccontextmanager
+async def raised(client: Client, task_queue: str, input: EscalationInput) -> AsyncIterator[Handle]:
+    """Started as the API starts it, on the real clock; terminated at the end if still open."""
+    handle = await client.start_workflow(
+        EscalationWorkflow.run,
+        input,
+        id=input.escalation_id,
+        task_queue=task_queue,
+        search_attributes=initial_search_attributes(input),
+    )
+    try:
+        yield handle
+    finally:
+        with contextlib.suppress(RPCError):  # closed already
+            await handle.terminate(reason="test finished")
+
+
+def told(stage: int) -> set[str]:
+    """Who hears of an event at `stage` of a three-stage ladder: the partnership at the top."""
+    return STAGE_PEOPLE[stage] | ({BUSINESS_UNIT} if stage == 3 else set())
+
+
+async def eventually(check: Callable[[], Awaitable[T]], what: str, within: float = 60) -> T:
+    """Polls until `check` answers something truthy; fails, saying what never happened."""
+    loop = asyncio.get_running_loop()
+    give_up = loop.time() + within
+    while True:
+        found = await check()
+        if found:
+            return found
+        if loop.time() > give_up:
+            raise AssertionError(f"never happened: {what}")
+        await asyncio.sleep(0.2)
+
+
+async def wait_until(moment: datetime) -> None:
+    await asyncio.sleep(max(0.0, (moment - datetime.now(UTC)).total_seconds()) + 0.5)
+
+
+async def audit_actions(engine: AsyncEngine, escalation_id: str) -> list[tuple[str, int]]:
+    return actions(await audit_trail(engine, escalation_id))
+
+
+async def notified_keys(engine: AsyncEngine, escalation_id: str) -> list[str]:
+    events = await audit_trail(engine, escalation_id, with_notified=True)
+    return [e.event_key for e in events if e.action == "notified"]
+
+
+async def settled_at(engine: AsyncEngine, escalation_id: str, stage: int) -> bool:
+    """The escalation reached `stage` and everyone has been told of every step."""
+    steps = await audit_actions(engine, escalation_id)
+    return (
+        bool(steps)
+        and steps[-1][1] == stage
+        and len(await notified_keys(engine, escalation_id)) == len(steps)
+    )
+
+
+async def quiet(handle: Handle) -> bool:
+    """Temporal holds every activity's result: nothing in flight for a crash to cut off."""
+    return not (await handle.describe()).raw_description.pending_activities
+
+
+async def assert_climbed_once(engine: AsyncEngine, escalation_id: str, stages: int) -> None:
+    """One audit row and one set of deliveries per step, the record unbroken."""
+    steps = [("raised", 1)] + [("escalated", stage) for stage in range(2, stages + 1)]
+    assert await audit_actions(engine, escalation_id) == steps
+    trail = await audit_trail(engine, escalation_id, with_notified=True)
+    assert chain_breaks(trail) == []
+    assert sorted(await notified_keys(engine, escalation_id)) == [
+        f"{escalation_id}:{seq}:notified" for seq in range(1, stages + 1)
+    ]
+    for seq, (_, stage) in enumerate(steps, start=1):
+        sent = await deliveries(engine, f"{escalation_id}:{seq}")
+        assert set(sent) == told(stage)
+        assert {(d.status, d.attempts) for d in sent.values()} == {("logged", 1)}
+
+
+# --- processes ----------------------------------------------------------------------------
+
+
+def directory_toml(directory: Directory) -> str:
+    """A directory as the DIRECTORY_FILE a worker process reads."""
+
+    def contacts(people: list[Contact]) -> str:
+        tables = [
+            "{ " + ", ".join(f"{k} = {json.dumps(v)}" for k, v in fields.items()) + " }"
+            for fields in (c.model_dump(mode="json", exclude_none=True) for c in people)
+        ]
+        return "[" + ", ".join(tables) + "]"
+
+    partnership = directory.partnership
+    lines = [
+        "[partnership]",
+        f"name = {json.dumps(partnership.name)}",
+        f"business_unit = {contacts(partnership.business_unit)}",
+        f"board = {contacts(partnership.board)}",
+    ]
+    for agency in directory.agencies:
+        lines += ["[[agencies]]", f"name = {json.dumps(agency.name)}"]
+        lines += [f"contacts = {contacts(agency.contacts)}"]
+    return "\n".join(lines) + "\n"
+
+
+def process_env(**settings: object) -> dict[str, str]:
+    """The environment for a worker or API process: the test's settings, none of the caller's."""
+    mine = {name.upper() for name in Settings.model_fields}
+    env = {name: value for name, value in os.environ.items() if name.upper() not in mine}
+    env.update({name.upper(): str(value) for name, value in settings.items()})
+    return env
+
+
+@contextmanager
+def running(module: str, env: dict[str, str], log: Path) -> Iterator[subprocess.Popen[bytes]]:
+    """`python -m module` in the background, its output in `log`; stopped at the end."""
+    with log.open("ab") as output:
+        process = subprocess.Popen(
+            [sys.executable, "-m", module],
+            env=env,
+            cwd=log.parent,  # so no developer .env or ./.data is read
+            stdout=output,
+            stderr=subprocess.STDOUT,
+        )
+    try:
+        yield process
+    finally:
+        if process.poll() is None:
+            process.terminate()
+            try:
+                process.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                process.kill()
+                process.wait()
+
+
+def sigkill(process: subprocess.Popen[bytes]) -> None:
+    process.send_signal(signal.SIGKILL)
+    assert process.wait(timeout=10) == -signal.SIGKILL
+
+
+async def logged(log: Path, line: str) -> bool:
+    return log.exists() and line in log.read_text(errors="replace")
+
+
+# --- the worker killed while stage clocks run -----------------------------------------------
+
+
+@SQLITE_ONLY
+async def test_worker_killed_while_clocks_run_moves_every_escalation_exactly_once(
+    dev_env: WorkflowEnvironment,
+    database_url: str,
+    engine: AsyncEngine,
+    ladders: Ladders,
+    payload_key_file: Path,
+    tmp_path: Path,
+) -> None:
+    directory_file = tmp_path / "directory.toml"
+    directory_file.write_text(directory_toml(DIRECTORY))
+    task_queue = f"faults-{uuid.uuid4().hex[:8]}"
+    env = process_env(
+        temporal_address=dev_env.client.service_client.config.target_host,
+        database_url=database_url,
+        task_queue=task_queue,
+        policy_file=ladders.file,
+        directory_file=directory_file,
+        payload_key_file=payload_key_file,
+    )
+    first_log, second_log = tmp_path / "worker-1.log", tmp_path / "worker-2.log"
+    escalations = [ladders.escalation("quick") for _ in range(3)]
+    async with AsyncExitStack() as stack:
+        with running("worker", env, first_log) as first:
+            await eventually(lambda: logged(first_log, "worker started"), "first worker up")
+            handles = [
+                await stack.enter_async_context(raised(dev_env.client, task_queue, e))
+                for e in escalations
+            ]
+            for handle in handles:
+                await eventually(partial(settled_at, engine, handle.id, 1), f"{handle.id} up")
+                await eventually(partial(quiet, handle), f"{handle.id} quiet")
+            first_limits = [(await state_of(handle)).stage_deadline for handle in handles]
+            sigkill(first)
+
+        for handle in handles:
+            assert await audit_actions(engine, handle.id) == [("raised", 1)]
+        # Both time limits pass while no worker runs: the first fires in Temporal, the second
+        # is already past when the next worker takes the escalations up again.
+        await wait_until(max(limit for limit in first_limits if limit) + QUICK_STAGE)
+
+        with running("worker", env, second_log):
+            for handle in handles:
+                await eventually(partial(settled_at, engine, handle.id, 3), f"{handle.id} top")
+            for handle in handles:
+                await assert_climbed_once(engine, handle.id, stages=3)
+                assert (await state_of(handle)).stage == 3
+
+
+# --- the Temporal server restarted ----------------------------------------------------------
+
+
+async def start_dev_server(database: Path, port: int, key_file: Path) -> WorkflowEnvironment:
+    return await WorkflowEnvironment.start_local(
+        dev_server_existing_path=str(BIN / "temporal"),
+        dev_server_database_filename=str(database),
+        port=port,
+        data_converter=data_converter(conftest.test_settings(payload_key_file=key_file)),
+        search_attributes=ALL_KEYS,
+        dev_server_extra_args=[
+            "--dynamic-config-value",
+            "frontend.enableUpdateWorkflowExecution=true",
+        ],
+    )
+
+
+@SQLITE_ONLY
+async def test_temporal_restart_keeps_escalations_running(
+    engine: AsyncEngine, ladders: Ladders, payload_key_file: Path, tmp_path: Path
+) -> None:
+    database, port = tmp_path / "temporal.db", free_port()
+    server = await start_dev_server(database, port, payload_key_file)
+    client = server.client  # kept across the restart, as the worker and the API keep theirs
+    try:
+        async with (
+            escalation_worker(client, engine, DIRECTORY) as config,
+            raised(client, config.task_queue, ladders.escalation("one_limit")) as by_time,
+            raised(client, config.task_queue, ladders.escalation("one_limit")) as by_hand,
+        ):
+            for handle in (by_time, by_hand):
+                await eventually(partial(settled_at, engine, handle.id, 1), "raised")
+                await eventually(partial(quiet, handle), "quiet")
+            await server.shutdown()
+            assert await audit_actions(engine, by_time.id) == [("raised", 1)]
+            server = await start_dev_server(database, port, payload_key_file)
+
+            await by_hand.signal("resolved", {"by": "Team manager", "outcome": "Agreed"})
+            resolved = await by_hand.result()
+            await eventually(lambda: settled_at(engine, by_time.id, 2), "time limit passed")
+
+            assert (resolved.status, resolved.stage) == ("resolved", 1)
+            assert await audit_actions(engine, by_hand.id) == [("raised", 1), ("resolved", 1)]
+            await assert_climbed_once(engine, by_time.id, stages=2)
+            assert (await state_of(by_time)).stage == 2
+    finally:
+        await server.shutdown()
+
+
+# --- the database and the mail server down --------------------------------------------------
+
+
+@contextmanager
+def connections_refused(database_url: str) -> Iterator[None]:
+    """PostgreSQL refuses new connections to the database and drops the open ones."""
+    name = database_url.rsplit("/", 1)[1]
+    with psycopg.connect(POSTGRES_ADMIN_URL, autocommit=True) as admin:
+        admin.execute(f'ALTER DATABASE "{name}" ALLOW_CONNECTIONS false')
+        admin.execute(
+            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = %s", (name,)
+        )
+        try:
+            yield
+        finally:
+            admin.execute(f'ALTER DATABASE "{name}" ALLOW_CONNECTIONS true')
+
+
+async def failed_attempts(handle: Handle, activity_type: str) -> int:
+    """How often the pending `activity_type` activity has failed so far."""
+    described = await handle.describe()
+    return max(
+        (
+            pending.attempt - 1
+            for pending in described.raw_description.pending_activities
+            if pending.activity_type.name == activity_type and pending.HasField("last_failure")
+        ),
+        default=0,
+    )
+
+
+@pytest.mark.postgres
+async def test_audit_write_waits_for_the_database_and_loses_nothing(
+    dev_env: WorkflowEnvironment, ladders: Ladders, tmp_path: Path
+) -> None:
+    with fresh_database("postgresql", tmp_path) as database_url:
+        engine = create_engine(database_url)
+        try:
+            async with (
+                escalation_worker(dev_env.client, engine, DIRECTORY) as config,
+                raised(
+                    dev_env.client, config.task_queue, ladders.escalation("one_limit")
+                ) as handle,
+            ):
+                await eventually(lambda: settled_at(engine, handle.id, 1), "raised")
+                with connections_refused(database_url):
+                    # The time limit passes and the "escalated" write fails, again and again.
+                    await eventually(
+                        lambda: failed_attempts(handle, "record_event"), "audit write failed"
+                    )
+                await eventually(lambda: settled_at(engine, handle.id, 2), "escalated")
+
+                await assert_climbed_once(engine, handle.id, stages=2)
+        finally:
+            await engine.dispose()
+
+
+@dataclass
+class Inbox:
+    """An SMTP server's mailbox: (recipient, subject) for every message accepted."""
+
+    received: list[tuple[str, str]]
+
+    async def handle_DATA(self, server: object, session: object, envelope: Any) -> str:
+        subject = email.message_from_bytes(envelope.content)["Subject"]
+        self.received += [(recipient, subject) for recipient in envelope.rcpt_tos]
+        return "250 OK"
+
+
+@asynccontextmanager
+async def smtp_server(port: int) -> AsyncIterator[Inbox]:
+    inbox = Inbox([])
+    controller = Controller(inbox, hostname="127.0.0.1", port=port)
+    await asyncio.to_thread(controller.start)
+    try:
+        yield inbox
+    finally:
+        await asyncio.to_thread(controller.stop)
+
+
+async def delivery_states(engine: AsyncEngine, notification_key: str) -> set[str]:
+    return {d.status for d in (await deliveries(engine, notification_key)).values()}
+
+
+@SQLITE_ONLY
+async def test_mail_down_is_retried_and_recorded_and_the_clock_keeps_time(
+    dev_env: WorkflowEnvironment, engine: AsyncEngine, ladders: Ladders
+) -> None:
+    port = free_port()  # the mail server's, down until the escalation has moved on
+    async with (
+        escalation_worker(
+            dev_env.client, engine, DIRECTORY, smtp_host="127.0.0.1", smtp_port=port
+        ) as config,
+        raised(dev_env.client, config.task_queue, ladders.escalation("one_limit")) as handle,
+    ):
+        raise_key, escalate_key = f"{handle.id}:1", f"{handle.id}:2"
+
+        async def retrying(key: str) -> bool:
+            return await delivery_states(engine, key) == {"retrying"}
+
+        await eventually(lambda: retrying(raise_key), "raise notification failed")
+        first_limit = (await state_of(handle)).stage_deadline
+        await eventually(lambda: retrying(escalate_key), "escalated while mail is down")
+        assert await retrying(raise_key)  # still not delivered: the clock did not wait for it
+        state = await state_of(handle)
+        # Stage 2's clock started at stage 1's time limit, not when the mail came back.
+        assert (state.stage, state.stage_started_at) == (2, first_limit)
+
+        async with smtp_server(port) as inbox:
+
+            async def delivered() -> bool:
+                return len(await notified_keys(engine, handle.id)) == 2
+
+            await eventually(delivered, "both notifications delivered", within=90)
+
+        for key, stage, headline in (
+            (raise_key, 1, "New escalation at stage 1"),
+            (escalate_key, 2, "Escalated to stage 2"),
+        ):
+            sent = await deliveries(engine, key)
+            assert set(sent) == told(stage)
+            assert {d.status for d in sent.values()} == {"sent"}
+            assert min(d.attempts for d in sent.values()) >= 2  # failed first, then sent
+            # Each person got the message once, retries notwithstanding.
+            assert sorted(r for r, subject in inbox.received if headline in subject) == sorted(
+                told(stage)
+            )
+        trail = await audit_trail(engine, handle.id, with_notified=True)
+        assert [e.details for e in trail if e.action == "notified"] == [
+            {"kind": "raised", "sent": 2, "logged": 0, "failed": 0},
+            {"kind": "escalated", "sent": 2, "logged": 0, "failed": 0},
+        ]
+        assert await audit_actions(engine, handle.id) == [("raised", 1), ("escalated", 2)]
+
+
+# --- the API killed while agencies raise ----------------------------------------------------
+
+RAISES = 40
+CLIENTS = 10
+POLICE = "Northshire Police"
+
+
+@dataclass
+class Traffic:
+    """Raises that keep trying, with the same Idempotency-Key, until the API answers."""
+
+    http: httpx.AsyncClient
+    headers: dict[str, str]
+    answered: dict[str, str]  # idempotency key -> escalation reference
+    retries: int = 0
+
+    async def raise_one(self, key: str) -> None:
+        body = {
+            "receiving_agency": "Northshire Children's Services",
+            "child_reference": f"NP-{key[-6:]}",
+            "summary": "Referral closed as threshold not met; the school sees decline.",
+        }
+        while True:
+            try:
+                response = await self.http.post(
+                    "/escalations", json=body, headers={**self.headers, "Idempotency-Key": key}
+                )
+            except httpx.TransportError:
+                response = None
+            if response is not None and response.status_code < 500:
+                assert response.status_code == 201, response.text
+                self.answered[key] = response.json()["id"]
+                return
+            self.retries += 1
+            await asyncio.sleep(0.1)
+
+    async def run(self, keys: list[str]) -> None:
+        for key in keys:
+            await self.raise_one(key)
+
+
+@SQLITE_ONLY
+async def test_api_killed_mid_traffic_loses_and_doubles_no_raise(
+    dev_env: WorkflowEnvironment,
+    engine: AsyncEngine,
+    database_url: str,
+    payload_key_file: Path,
+    tmp_path: Path,
+) -> None:
+    _, token = await create_key(engine, name="PC Reyes", agency=POLICE, role="practitioner")
+    port = free_port()
+    log = tmp_path / "api.log"
+    async with escalation_worker(dev_env.client, engine) as config:
+        env = process_env(
+            temporal_address=dev_env.client.service_client.config.target_host,
+            database_url=database_url,
+            task_queue=config.task_queue,
+            payload_key_file=payload_key_file,
+            api_host="127.0.0.1",
+            api_port=port,
+        )
+        keys = [str(uuid.uuid4()) for _ in range(RAISES)]
+        async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}", timeout=30) as http:
+            traffic = Traffic(http, {"Authorization": f"Bearer {token}"}, {})
+
+            async def api_up() -> bool:
+                with contextlib.suppress(httpx.TransportError):
+                    return (await http.get("/healthz")).status_code == 200
+                return False
+
+            async def answered(count: int) -> bool:
+                return len(traffic.answered) >= count
+
+            clients = asyncio.gather(*(traffic.run(keys[n::CLIENTS]) for n in range(CLIENTS)))
+            try:
+                for kill_after in (RAISES // 6, RAISES // 2):
+                    with running("api", env, log) as api:
+                        await eventually(api_up, "API up")
+                        await eventually(
+                            partial(answered, kill_after), f"{kill_after} raises answered"
+                        )
+                        sigkill(api)  # with raises in flight
+                with running("api", env, log):
+                    await asyncio.wait_for(clients, timeout=120)
+            finally:
+                clients.cancel()
+
+        assert traffic.retries > 0  # the kills did land on raises
+        async with session(engine) as db:
+            rows = (
+                await db.exec(select(Escalation).where(Escalation.raising_agency == POLICE))
+            ).all()
+            raised_events = (
+                await db.exec(
+                    select(AuditEvent.escalation_id).where(
+                        AuditEvent.action == "raised",
+                        col(AuditEvent.escalation_id).in_([row.id for row in rows]),
+                    )
+                )
+            ).all()
+        # Every key: one escalation, the one its client was answered with...
+        assert sorted(row.idempotency_key or "" for row in rows) == sorted(keys)
+        assert {row.idempotency_key: row.id for row in rows} == traffic.answered
+
+        # ...one workflow, raised once.
+        async def started() -> list[str]:
+            query = f'TaskQueue = "{config.task_queue}"'
+            found = [w.id async for w in dev_env.client.list_workflows(query)]
+            return found if len(found) >= RAISES else []  # visibility catches up
+
+        assert sorted(await eventually(started, "every workflow listed")) == sorted(
+            traffic.answered.values()
+        )
+        assert sorted(raised_events) == sorted(traffic.answered.values())

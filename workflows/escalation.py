@@ -200,7 +200,8 @@ class EscalationWorkflow:
     async def run(self, input: EscalationInput) -> EscalationState:
         state = self._state
         if not state.raised:
-            state.stage_started_at = workflow.info().start_time
+            # From the raise itself, not from when a worker first picked it up.
+            state.stage_started_at = workflow.info().workflow_start_time
             await self._start_stage_clock(state.stage_started_at)
             details: dict[str, Any] = {"policy": state.policy_name, "stage": state.stage_name}
             if state.immediate_risk:

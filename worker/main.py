@@ -78,7 +78,12 @@ def check_configuration(settings: Settings) -> None:
 
 async def run(settings: Settings) -> None:
     directory = load_directory(settings.directory_file)
-    client = await connect(settings)
+    try:
+        client = await connect(settings)
+    except RuntimeError as exc:
+        raise SystemExit(
+            f"worker: cannot reach Temporal at {settings.temporal_address}: {exc}"
+        ) from None
     await ensure_search_attributes(client, settings.temporal_namespace)
     engine = create_engine(settings.database_url)
     stop = asyncio.Event()

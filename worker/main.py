@@ -69,15 +69,16 @@ async def ensure_search_attributes(client: Client, namespace: str) -> None:
         log.info("search attributes registered", names=sorted(missing))
 
 
-def check_configuration(settings: Settings) -> None:
-    """Refuses to start on a bad policy, directory or key setting, naming what is wrong."""
+def check_configuration(settings: Settings) -> Directory:
+    """Refuses to start on a bad policy, directory or key setting, naming what is wrong;
+    answers with the directory, so the file is read once."""
     load_policies(settings.policy_file)
-    load_directory(settings.directory_file)
-    codec_from_settings(settings)
-
-
-async def run(settings: Settings) -> None:
     directory = load_directory(settings.directory_file)
+    codec_from_settings(settings)
+    return directory
+
+
+async def run(settings: Settings, directory: Directory) -> None:
     try:
         client = await connect(settings)
     except RuntimeError as exc:
@@ -105,8 +106,8 @@ def main() -> None:
     settings = get_settings()
     configure_logging(settings.log_format, settings.log_level)
     try:
-        check_configuration(settings)
+        directory = check_configuration(settings)
     except (PolicyFileError, DirectoryFileError, PayloadKeyError) as exc:
         print(f"worker: {exc}", file=sys.stderr)
         raise SystemExit(2) from None
-    asyncio.run(run(settings))
+    asyncio.run(run(settings, directory))

@@ -5,13 +5,13 @@ from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
 
-from activities.database import create_engine
-from api import codec, problems
+from api import problems
 from api.ratelimit import FailedAuthLimiter, FailedAuthMiddleware
-from api.routes import escalations, health
-from worker.client import connect
-from worker.policies import load_policies
-from worker.settings import Settings, get_settings
+from api.routes import codec_server, escalations, health
+from core.policy_files import load_policies
+from core.settings import Settings, get_settings
+from core.temporal import connect
+from database.engine import create_engine, session_factory
 
 DESCRIPTION = """
 Multi-agency escalation of professional disagreements about a child's safety: raise an
@@ -33,6 +33,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         app.state.settings = settings
         app.state.policies = load_policies(settings.policy_file)
         app.state.engine = create_engine(settings.database_url)
+        app.state.sessions = session_factory(app.state.engine)
         app.state.temporal = await connect(settings, lazy=True)
         yield
         await app.state.engine.dispose()
@@ -48,8 +49,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     # Outermost last: CORS answers the UI's preflight before the limiter sees the request.
     limiter = FailedAuthLimiter(settings.auth_failure_limit, settings.auth_failure_window_seconds)
     app.add_middleware(FailedAuthMiddleware, limiter=limiter)
-    app.add_middleware(codec.CodecCors, origin=settings.codec_cors_origin)
+    app.add_middleware(codec_server.CodecCors, origin=settings.codec_cors_origin)
     app.include_router(health.router)
     app.include_router(escalations.router)
-    app.include_router(codec.router)
+    app.include_router(codec_server.router)
     return app

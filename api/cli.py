@@ -15,13 +15,13 @@ from typing import get_args
 import uvicorn
 from sqlmodel import select
 
-from activities.audit import chain_breaks, timeline
-from activities.database import create_engine, session
-from activities.records import Escalation
 from api.app import create_app
 from api.keys import create_key, list_keys, revoke_key
-from worker.logs import configure_logging
-from worker.settings import Settings, get_settings
+from core.logs import configure_logging
+from core.settings import Settings, get_settings
+from database.audit_chain import chain_breaks, timeline
+from database.engine import create_engine, session_factory
+from database.tables import Escalation
 from workflows.policy import Role
 
 
@@ -42,7 +42,8 @@ def _parser() -> argparse.ArgumentParser:
 
 async def _create_key(settings: Settings, name: str, agency: str, role: Role) -> None:
     engine = create_engine(settings.database_url)
-    key, token = await create_key(engine, name=name, agency=agency, role=role)
+    async with session_factory(engine)() as db:
+        key, token = await create_key(db, name=name, agency=agency, role=role)
     await engine.dispose()
     print(f"Key {key.id} for {key.name} ({key.agency}, {key.role}). Keep this token secret:")
     print(token)
@@ -50,15 +51,17 @@ async def _create_key(settings: Settings, name: str, agency: str, role: Role) ->
 
 async def _list_keys(settings: Settings) -> None:
     engine = create_engine(settings.database_url)
-    for key in await list_keys(engine):
-        state = f"revoked {key.revoked_at:%Y-%m-%d}" if key.revoked_at else "active"
-        print(f"{key.id}\t{key.name}\t{key.agency}\t{key.role}\t{state}")
+    async with session_factory(engine)() as db:
+        for key in await list_keys(db):
+            state = f"revoked {key.revoked_at:%Y-%m-%d}" if key.revoked_at else "active"
+            print(f"{key.id}\t{key.name}\t{key.agency}\t{key.role}\t{state}")
     await engine.dispose()
 
 
 async def _revoke_key(settings: Settings, key_id: int) -> int:
     engine = create_engine(settings.database_url)
-    key = await revoke_key(engine, key_id)
+    async with session_factory(engine)() as db:
+        key = await revoke_key(db, key_id)
     await engine.dispose()
     if key is None:
         print(f"No key {key_id}.", file=sys.stderr)
@@ -69,13 +72,13 @@ async def _revoke_key(settings: Settings, key_id: int) -> int:
 
 async def _verify_audit(settings: Settings) -> int:
     engine = create_engine(settings.database_url)
-    async with session(engine) as db:
-        ids = (await db.exec(select(Escalation.id).order_by(Escalation.id))).all()
     broken = 0
-    for escalation_id in ids:
-        for problem in chain_breaks(await timeline(engine, escalation_id)):
-            broken += 1
-            print(f"{escalation_id}: {problem}")
+    async with session_factory(engine)() as db:
+        ids = (await db.exec(select(Escalation.id).order_by(Escalation.id))).all()
+        for escalation_id in ids:
+            for problem in chain_breaks(await timeline(db, escalation_id)):
+                broken += 1
+                print(f"{escalation_id}: {problem}")
     await engine.dispose()
     print(f"Checked {len(ids)} escalations: {'no breaks' if not broken else f'{broken} breaks'}.")
     return 1 if broken else 0

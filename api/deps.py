@@ -5,15 +5,14 @@ from typing import Annotated
 
 from fastapi import Depends, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
-from sqlalchemy.ext.asyncio import AsyncEngine
+from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker
 from sqlmodel.ext.asyncio.session import AsyncSession
 from temporalio.client import Client
 
-from activities.database import session
-from activities.records import ApiKey
 from api.keys import find_key
 from api.problems import ProblemError
-from worker.settings import Settings
+from core.settings import Settings
+from database.tables import ApiKey
 from workflows.policy import Policy
 
 
@@ -37,8 +36,9 @@ def _policies(request: Request) -> dict[str, Policy]:
     return policies
 
 
-async def _db(engine: Annotated[AsyncEngine, Depends(_engine)]) -> AsyncIterator[AsyncSession]:
-    async with session(engine) as db:
+async def _db(request: Request) -> AsyncIterator[AsyncSession]:
+    sessions: async_sessionmaker[AsyncSession] = request.app.state.sessions
+    async with sessions() as db:
         yield db
 
 
@@ -53,13 +53,13 @@ _bearer = HTTPBearer(auto_error=False, description="An API key from `python -m a
 
 async def _caller(
     request: Request,
-    engine: EngineDep,
+    db: SessionDep,
     credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
 ) -> ApiKey:
     bearer = credentials is not None and credentials.scheme.lower() == "bearer"
     token = credentials.credentials if credentials and bearer else ""
     # No key is looked up like a wrong one: the same work, so the answer's timing tells nothing.
-    key = await find_key(engine, token)
+    key = await find_key(db, token)
     if key is None:
         detail = (
             "The API key is not valid or has been revoked."

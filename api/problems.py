@@ -13,12 +13,10 @@ from fastapi.responses import JSONResponse
 from pydantic import BaseModel
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from casework.refusals import FieldProblem, ProblemError
+
 MEDIA_TYPE = "application/problem+json"
-
-
-class FieldProblem(BaseModel):
-    field: str
-    message: str
+__all__ = ["FieldProblem", "ProblemError", "install", "problem_response"]
 
 
 class Problem(BaseModel):
@@ -27,21 +25,6 @@ class Problem(BaseModel):
     status: int
     detail: str | None = None
     errors: list[FieldProblem] | None = None
-
-
-class ProblemError(Exception):
-    """Raised by routes for an answer other than success."""
-
-    def __init__(
-        self,
-        status: int,
-        detail: str,
-        *,
-        errors: list[FieldProblem] | None = None,
-        headers: dict[str, str] | None = None,
-    ) -> None:
-        super().__init__(detail)
-        self.status, self.detail, self.errors, self.headers = status, detail, errors, headers
 
 
 def problem_response(

@@ -6,9 +6,9 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import httpx
+from api.escalations import new_reference
 from temporalio.client import Client
 
-from api.escalations import new_reference
 from bench.load import Timed, concurrently, paced
 from bench.profile import Profiling
 from bench.record import AuditWatch
@@ -18,7 +18,7 @@ from workflows.escalation import EscalationWorkflow, initial_search_attributes
 from workflows.models import EscalationInput
 from workflows.policy import Policy, Stage
 
-# The demo practitioner's agency (worker/stack.py) raises against the demo manager's.
+# The demo practitioner's agency (launcher/stack.py) raises against the demo manager's.
 RAISING, RECEIVING = "Northshire Police", "Northshire Children's Services"
 SETTLE_SECONDS = 20  # from the last start to the time limits: its raise gets recorded
 

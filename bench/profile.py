@@ -17,7 +17,7 @@ PY_SPY = Path(sys.prefix) / "bin" / "py-spy"
 COMPONENTS = {
     "workflow code in the sandbox (and its per-run imports)": ("workflow_sandbox",),
     "pydantic (models, validation, JSON)": ("pydantic",),
-    "payload encryption (AES-GCM codec)": ("worker/codec.py", "cryptography"),
+    "payload encryption (AES-GCM codec)": ("core/payload_crypto.py", "cryptography"),
     "database (SQLAlchemy, aiosqlite)": ("sqlalchemy", "aiosqlite", "sqlmodel"),
     "logging (structlog, logging)": ("structlog", "/logging/"),
     "HTTP (uvicorn, Starlette, FastAPI)": ("uvicorn", "starlette", "fastapi", "h11", "httptools"),

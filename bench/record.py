@@ -10,8 +10,8 @@ from sqlmodel import col, func, select
 from temporalio.api.history.v1 import History
 from temporalio.client import Client
 
-from activities.database import create_engine, session
-from activities.records import AuditEvent, Escalation
+from database.engine import create_engine, session_factory
+from database.tables import AuditEvent, Escalation
 from workflows.policy import Policy
 
 POLL_SECONDS = 0.1
@@ -27,7 +27,7 @@ class AuditWatch:
         await self._engine.dispose()
 
     async def count(self, action: str, ids: Collection[str]) -> int:
-        async with session(self._engine) as db:
+        async with session_factory(self._engine)() as db:
             found = await db.exec(
                 select(func.count())
                 .select_from(AuditEvent)
@@ -53,7 +53,7 @@ class AuditWatch:
         seen: dict[str, tuple[datetime, datetime]] = {}
         loop = asyncio.get_running_loop()
         while len(seen) < len(wanted) and loop.time() < give_up:
-            async with session(self._engine) as db:
+            async with session_factory(self._engine)() as db:
                 rows = (
                     await db.exec(
                         select(AuditEvent.id, AuditEvent.escalation_id, AuditEvent.at)
@@ -72,7 +72,7 @@ class AuditWatch:
     async def first_deadlines(self, ids: Collection[str], policy: Policy) -> dict[str, datetime]:
         """Each escalation's stage 1 time limit, from its read model: a stage on an elapsed-time
         ladder starts exactly when the one before reached its limit."""
-        async with session(self._engine) as db:
+        async with session_factory(self._engine)() as db:
             rows = (
                 await db.exec(
                     select(Escalation.id, Escalation.stage, Escalation.stage_deadline).where(

@@ -29,7 +29,7 @@ from bench.record import AuditWatch, history_sizes
 from bench.stack import BenchError, RunningStack, embedded_stack, forget_developer_settings
 from bench.stats import ratio
 from bench.system import cpu_seconds, load_average, machine, peak_rss_mib
-from worker.client import connect
+from core.temporal import connect
 
 RESULTS = Path(__file__).resolve().parent / "results"
 WARM_UP = 20

@@ -14,8 +14,8 @@ from temporalio.client import WorkflowHistory
 from temporalio.worker import Replayer, UnsandboxedWorkflowRunner, WorkflowRunner
 from temporalio.worker.workflow_sandbox import SandboxedWorkflowRunner
 
+from core.temporal import data_converter
 from tests.record_histories import HISTORIES, history_settings, workflow_id
-from worker.client import data_converter
 from workflows.escalation import EscalationWorkflow
 
 REPLAYS = 30

@@ -1,4 +1,4 @@
-"""The embedded stack (`python -m worker.stack`) on free ports and a data directory of its own."""
+"""The embedded stack (`python -m launcher`) on free ports and a data directory of its own."""
 
 import json
 import os
@@ -13,8 +13,9 @@ from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from worker.settings import Settings
-from worker.stack import READY, plan
+from core.settings import Settings
+from launcher.demo import READY
+from launcher.plan import plan
 
 PROJECT = Path(__file__).resolve().parent.parent
 START_TIMEOUT_SECONDS = 120
@@ -115,7 +116,7 @@ def embedded_stack(data_dir: Path, workers: int = 1) -> Iterator[RunningStack]:
     with ExitStack() as stack:
         output = stack.enter_context(log.open("wb"))
         launcher = subprocess.Popen(
-            [sys.executable, "-m", "worker.stack"],
+            [sys.executable, "-m", "launcher"],
             cwd=PROJECT,
             env=env,
             stdout=output,

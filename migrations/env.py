@@ -4,9 +4,9 @@ from alembic import context
 from sqlalchemy import engine_from_config, pool
 from sqlmodel import SQLModel
 
-import activities.records  # noqa: F401  (registers the tables)
-from activities.database import driver_url
-from worker.settings import get_settings
+import database.tables  # noqa: F401  (registers the tables)
+from core.settings import get_settings
+from database.engine import driver_url
 
 config = context.config
 if not config.get_main_option("sqlalchemy.url"):

@@ -13,14 +13,13 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from temporalio.client import Client
 from temporalio.testing import WorkflowEnvironment
 
-from activities.database import create_engine
-from activities.directory import Directory
 from api.app import create_app
-from api.keys import create_key
-from tests.conftest import test_settings
+from core.directory import Directory
+from core.settings import Settings
+from database.engine import create_engine
+from tests.conftest import isolated_settings, new_key
 from tests.engine_helpers import free_port
-from worker.main import build_worker
-from worker.settings import Settings
+from worker.main import running_worker
 from workflows.policy import Role
 
 POLICE = "Northshire Police"
@@ -56,7 +55,7 @@ class ApiStack:
 
     async def key(self, agency: str, role: Role, name: str | None = None) -> dict[str, str]:
         """Authorization headers for a new key."""
-        _, token = await create_key(
+        _, token = await new_key(
             self.engine, name=name or f"{role} {agency}", agency=agency, role=role
         )
         return {"Authorization": f"Bearer {token}"}
@@ -86,7 +85,7 @@ async def api_stack(
     policy_file = tmp_path_factory.mktemp("policies") / "policies.toml"
     policy_file.write_text(QUICK_POLICY)
     port = free_port()
-    settings = test_settings(
+    settings = isolated_settings(
         database_url=database_url,
         task_queue=f"api-{uuid.uuid4()}",
         temporal_address=dev_env.client.service_client.config.target_host,
@@ -98,7 +97,7 @@ async def api_stack(
     server, task = await serve(create_app(settings), port)
     try:
         async with (
-            build_worker(dev_env.client, settings, engine, Directory()),
+            running_worker(dev_env.client, settings, engine, Directory()),
             httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}", timeout=30) as http,
         ):
             yield ApiStack(http=http, engine=engine, settings=settings, temporal=dev_env.client)

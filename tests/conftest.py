@@ -12,10 +12,13 @@ import pytest
 from sqlalchemy.ext.asyncio import AsyncEngine
 from temporalio.testing import WorkflowEnvironment
 
-from activities.database import create_engine, migrate
-from worker.client import data_converter
+from api.keys import create_key, revoke_key
+from core.settings import Settings
+from core.temporal import data_converter
+from database.engine import create_engine, migrate, session_factory
+from database.tables import ApiKey
 from worker.main import ensure_search_attributes
-from worker.settings import Settings
+from workflows.policy import Role
 from workflows.search_attributes import ALL_KEYS
 
 pytest_plugins = ("tests.api_stack",)
@@ -24,7 +27,7 @@ BIN = Path(sys.prefix) / "bin"
 POSTGRES_ADMIN_URL = "postgresql://postgres@127.0.0.1:5432/test"
 
 
-def test_settings(**overrides: Any) -> Settings:
+def isolated_settings(**overrides: Any) -> Settings:
     """Settings for a test: defaults plus `overrides`, never the developer's .env."""
     return Settings(_env_file=None, **overrides)
 
@@ -40,7 +43,7 @@ async def time_env(payload_key_file: Path) -> AsyncIterator[WorkflowEnvironment]
     """The time-skipping test server: months of stage clocks pass in seconds."""
     env = await WorkflowEnvironment.start_time_skipping(
         test_server_existing_path=str(BIN / "temporal-test-server"),
-        data_converter=data_converter(test_settings(payload_key_file=payload_key_file)),
+        data_converter=data_converter(isolated_settings(payload_key_file=payload_key_file)),
     )
     await ensure_search_attributes(env.client, "default")
     yield env
@@ -52,7 +55,7 @@ async def dev_env(payload_key_file: Path) -> AsyncIterator[WorkflowEnvironment]:
     """The Temporal dev server (the one `make run` uses), with the escalation search attributes."""
     env = await WorkflowEnvironment.start_local(
         dev_server_existing_path=str(BIN / "temporal"),
-        data_converter=data_converter(test_settings(payload_key_file=payload_key_file)),
+        data_converter=data_converter(isolated_settings(payload_key_file=payload_key_file)),
         search_attributes=ALL_KEYS,
         dev_server_extra_args=[
             "--dynamic-config-value",
@@ -107,3 +110,14 @@ async def engine(database_url: str) -> AsyncIterator[AsyncEngine]:
     engine = create_engine(database_url)
     yield engine
     await engine.dispose()
+
+
+async def new_key(engine: AsyncEngine, *, name: str, agency: str, role: Role) -> tuple[ApiKey, str]:
+    """A new API key and its token, as `python -m api create-key` makes them."""
+    async with session_factory(engine)() as db:
+        return await create_key(db, name=name, agency=agency, role=role)
+
+
+async def revoked(engine: AsyncEngine, key_id: int) -> None:
+    async with session_factory(engine)() as db:
+        assert await revoke_key(db, key_id) is not None

@@ -18,14 +18,14 @@ from temporalio.client import Client, WorkflowHandle
 from temporalio.service import RPCError
 from temporalio.testing import WorkflowEnvironment
 
-from activities.audit import timeline
 from activities.calendar import LONDON
-from activities.database import session
-from activities.directory import Directory
-from activities.records import AuditEvent, Delivery, Escalation
-from tests.conftest import test_settings
-from worker.main import build_worker
-from worker.settings import Settings
+from core.directory import Directory
+from core.settings import Settings
+from database.audit_chain import timeline
+from database.engine import session_factory
+from database.tables import AuditEvent, Delivery, Escalation
+from tests.conftest import isolated_settings
+from worker.main import running_worker
 from workflows.escalation import EscalationWorkflow, initial_search_attributes
 from workflows.models import EscalationInput, EscalationState
 from workflows.policy import BUILT_IN_POLICIES, Policy
@@ -112,8 +112,8 @@ async def escalation_worker(
     client: Client, engine: AsyncEngine, directory: Directory | None = None, **settings: Any
 ) -> AsyncIterator[Settings]:
     """A worker built as production builds it, on a task queue of the test's own."""
-    config = test_settings(task_queue=f"escalations-{uuid.uuid4().hex[:8]}", **settings)
-    async with build_worker(client, config, engine, directory or Directory()):
+    config = isolated_settings(task_queue=f"escalations-{uuid.uuid4().hex[:8]}", **settings)
+    async with running_worker(client, config, engine, directory or Directory()):
         yield config
 
 
@@ -175,7 +175,8 @@ async def audit_trail(
     engine: AsyncEngine, escalation_id: str, *, with_notified: bool = False
 ) -> list[AuditEvent]:
     """The escalation's audit events, oldest first; without the notification receipts by default."""
-    events = await timeline(engine, escalation_id)
+    async with session_factory(engine)() as db:
+        events = await timeline(db, escalation_id)
     return [e for e in events if with_notified or e.action != "notified"]
 
 
@@ -184,7 +185,7 @@ def actions(events: Sequence[AuditEvent]) -> list[tuple[str, int]]:
 
 
 async def read_model(engine: AsyncEngine, escalation_id: str) -> Escalation:
-    async with session(engine) as db:
+    async with session_factory(engine)() as db:
         row = await db.get(Escalation, escalation_id)
     assert row is not None, f"no read-model row for {escalation_id}"
     return row
@@ -192,7 +193,7 @@ async def read_model(engine: AsyncEngine, escalation_id: str) -> Escalation:
 
 async def deliveries(engine: AsyncEngine, notification_key: str) -> dict[str, Delivery]:
     """One notification's deliveries by recipient; the key is `<escalation id>:<event seq>`."""
-    async with session(engine) as db:
+    async with session_factory(engine)() as db:
         rows = await db.exec(
             select(Delivery)
             .where(Delivery.notification_key == notification_key)

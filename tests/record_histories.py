@@ -38,10 +38,14 @@ from temporalio.exceptions import ApplicationError
 from temporalio.testing import WorkflowEnvironment
 from temporalio.worker import Worker
 
-from activities.audit import Recorder
-from activities.clock import stage_clock
-from activities.database import create_engine
-from tests.conftest import BIN, fresh_database, test_settings
+from activities.recorder import Recorder
+from activities.stage_clock import stage_clock
+from core.logs import configure_logging
+from core.payload_crypto import PayloadKey
+from core.settings import Settings
+from core.temporal import data_converter
+from database.engine import create_engine
+from tests.conftest import BIN, fresh_database, isolated_settings
 from tests.engine_helpers import (
     DIRECTORY,
     RAISING,
@@ -52,11 +56,7 @@ from tests.engine_helpers import (
     settle,
     state_of,
 )
-from worker.client import data_converter
-from worker.codec import PayloadKey
-from worker.logs import configure_logging
 from worker.main import ensure_search_attributes
-from worker.settings import Settings
 from workflows.escalation import EscalationWorkflow, initial_search_attributes
 from workflows.models import (
     NOTIFY,
@@ -83,7 +83,7 @@ def history_settings(**overrides: Any) -> Settings:
     which the codec rightly refuses for a key file.
     """
     keys = json.loads(KEY_FILE.read_text(encoding="utf-8"))["keys"]
-    return test_settings(
+    return isolated_settings(
         payload_keys=",".join(f"{key['id']}:{key['key']}" for key in keys), **overrides
     )
 
@@ -332,7 +332,7 @@ async def record_one(env: WorkflowEnvironment, engine: AsyncEngine, name: str) -
             await SCENARIOS[name](Recording(env, config, name))
             return
         # Its own worker on its own queue, with notify standing in for a mail server that is down.
-        mail_down = test_settings(task_queue=f"{config.task_queue}-mail-down")
+        mail_down = isolated_settings(task_queue=f"{config.task_queue}-mail-down")
         async with Worker(
             env.client,
             task_queue=mail_down.task_queue,

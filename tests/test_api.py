@@ -13,8 +13,8 @@ import httpx
 import pytest
 from sqlmodel import func, select
 
-from activities.database import session
-from activities.records import Escalation
+from database.engine import session_factory
+from database.tables import Escalation
 from tests.api_stack import (
     CHILDRENS_SERVICES,
     HEALTH,
@@ -22,6 +22,7 @@ from tests.api_stack import (
     POLICE,
     ApiStack,
 )
+from tests.conftest import new_key, revoked
 
 RAISE = {
     "receiving_agency": CHILDRENS_SERVICES,
@@ -43,7 +44,7 @@ async def raise_one(stack: ApiStack, headers: dict[str, str], **changes: Any) ->
 
 
 async def count_escalations(stack: ApiStack) -> int:
-    async with session(stack.engine) as db:
+    async with session_factory(stack.engine)() as db:
         return (await db.exec(select(func.count()).select_from(Escalation))).one()
 
 
@@ -384,7 +385,7 @@ async def test_health(api_stack: ApiStack) -> None:
 
 def test_key_commands(tmp_path: Any) -> None:
     env = {"DATABASE_URL": f"sqlite:///{tmp_path / 'keys.db'}", "PATH": "/usr/bin:/bin"}
-    from activities.database import migrate
+    from database.engine import migrate
 
     migrate(env["DATABASE_URL"])
 
@@ -413,21 +414,20 @@ def test_key_commands(tmp_path: Any) -> None:
 
 
 async def test_revoked_key_is_refused(api_stack: ApiStack) -> None:
-    from api.keys import create_key, revoke_key
 
-    key, token = await create_key(api_stack.engine, name="Leaver", agency=POLICE, role="manager")
+    key, token = await new_key(api_stack.engine, name="Leaver", agency=POLICE, role="manager")
     headers = {"Authorization": f"Bearer {token}"}
     assert (await api_stack.http.get("/escalations", headers=headers)).status_code == 200
     assert key.id is not None
-    await revoke_key(api_stack.engine, key.id)
+    await revoked(api_stack.engine, key.id)
     assert (await api_stack.http.get("/escalations", headers=headers)).status_code == 401
 
 
 def test_openapi_documents_the_problem_shape() -> None:
     from api.app import create_app
-    from tests.conftest import test_settings
+    from tests.conftest import isolated_settings
 
-    document = create_app(test_settings()).openapi()
+    document = create_app(isolated_settings()).openapi()
     assert "Problem" in document["components"]["schemas"]
     assert (
         "application/problem+json"

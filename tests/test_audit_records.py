@@ -13,10 +13,11 @@ from sqlalchemy import text
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from activities.audit import Recorder, append_event, chain_breaks
 from activities.calendar import LONDON
-from activities.database import session
-from activities.records import Escalation, utc_now
+from activities.recorder import Recorder
+from database.audit_chain import append_event, chain_breaks
+from database.engine import session_factory
+from database.tables import Escalation, utc_now
 from tests.engine_helpers import RAISER, SQLITE_ONLY, audit_trail, escalation_input, read_model
 from workflows.models import AuditAction, AuditEventInput, EscalationState
 
@@ -69,7 +70,7 @@ async def test_the_read_model_follows_the_record(engine: AsyncEngine) -> None:
     recorder = Recorder(engine)
     state = opened()
     # The API writes the case details first; the workflow's writes must never touch them.
-    async with session(engine) as db:
+    async with session_factory(engine)() as db:
         db.add(
             Escalation(
                 id=state.escalation_id,
@@ -131,7 +132,7 @@ async def test_concurrent_writers_keep_one_chain(engine: AsyncEngine) -> None:
     await asyncio.gather(
         *(
             append_event(
-                engine,
+                session_factory(engine),
                 event_key=f"{state.escalation_id}:1:{n}:notified",
                 escalation_id=state.escalation_id,
                 action="notified",
@@ -152,7 +153,7 @@ async def test_an_event_timed_in_london_keeps_the_chain(engine: AsyncEngine) -> 
     # Stored in UTC, hashed as stored: a caller's time zone must not look like tampering.
     summer = datetime(2027, 6, 1, 16, 45, tzinfo=LONDON)
     await append_event(
-        engine,
+        session_factory(engine),
         event_key="ESC-LONDON:1",
         escalation_id="ESC-LONDON",
         action="note",

@@ -15,7 +15,8 @@ from typing import Any
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from activities.audit import Recorder, event_hash
+from activities.recorder import Recorder
+from database.audit_chain import event_hash
 from tests.engine_helpers import audit_trail, escalation_input, london
 from workflows.models import AuditAction, AuditEventInput, EscalationState
 

@@ -18,16 +18,7 @@ from temporalio.client import Client
 from temporalio.converter import DataConverter
 from temporalio.testing import WorkflowEnvironment
 
-from tests.conftest import test_settings as make_settings
-from tests.engine_helpers import (
-    SQLITE_ONLY,
-    actions,
-    audit_trail,
-    escalation_input,
-    escalation_worker,
-)
-from worker.client import data_converter
-from worker.codec import (
+from core.payload_crypto import (
     ENCODING,
     KEY_ID,
     EncryptionCodec,
@@ -36,6 +27,15 @@ from worker.codec import (
     PayloadKeyError,
     codec_from_settings,
     stays_readable,
+)
+from core.temporal import data_converter
+from tests.conftest import isolated_settings as make_settings
+from tests.engine_helpers import (
+    SQLITE_ONLY,
+    actions,
+    audit_trail,
+    escalation_input,
+    escalation_worker,
 )
 from workflows.escalation import EscalationWorkflow, initial_search_attributes
 from workflows.models import EscalateSignal, NoteSignal
@@ -173,7 +173,7 @@ def test_bad_payload_keys_are_refused(value: str, problem: str) -> None:
 def test_new_key_command_prints_a_usable_key() -> None:
     def new_key() -> str:
         run = subprocess.run(
-            [sys.executable, "-m", "worker.codec", "new-key"],
+            [sys.executable, "-m", "core.payload_crypto", "new-key"],
             capture_output=True,
             text=True,
             check=True,

@@ -15,10 +15,10 @@ import pytest
 from google.protobuf import json_format
 from temporalio.api.common.v1 import Payload, Payloads
 
-from api.keys import create_key, revoke_key
+from core.payload_crypto import ENCODING, KEY_ID, EncryptionCodec, PayloadKey
+from core.temporal import data_converter
 from tests.api_stack import CHILDRENS_SERVICES, PARTNERSHIP, POLICE, ApiStack
-from worker.client import data_converter
-from worker.codec import ENCODING, KEY_ID, EncryptionCodec, PayloadKey
+from tests.conftest import new_key, revoked
 from workflows.models import NoteSignal
 
 NOTE = NoteSignal(by="Ms Adeyemi (DSL)", text="Disclosed bruising to her upper arm at school")
@@ -78,11 +78,11 @@ async def test_the_partnership_seals_what_it_types_into_the_ui(api_stack: ApiSta
 @pytest.mark.parametrize("operation", ["decode", "encode"])
 async def test_only_partnership_keys_may_use_the_codec(api_stack: ApiStack, operation: str) -> None:
     sealed = await data_converter(api_stack.settings).encode([NOTE])
-    former, token = await create_key(
+    former, token = await new_key(
         api_stack.engine, name="Former chair", agency=PARTNERSHIP, role="board"
     )
     assert former.id is not None
-    await revoke_key(api_stack.engine, former.id)
+    await revoked(api_stack.engine, former.id)
     callers: dict[str, tuple[dict[str, str], int]] = {
         "no key": ({}, 401),
         "not a key": ({"Authorization": "Bearer esk_not-a-key"}, 401),

@@ -27,7 +27,7 @@ import yaml
 from sqlalchemy.engine import make_url
 from temporalio.api.enums.v1 import IndexedValueType
 
-from worker.settings import Settings
+from core.settings import Settings
 from workflows.search_attributes import ALL_KEYS
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -193,7 +193,7 @@ def test_app_environment_is_real_settings(
     name: str, services: dict[str, Any], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     env = environment(services[name])
-    assert set(env) <= set(SETTINGS_ENV), "not Settings fields: worker/settings.py"
+    assert set(env) <= set(SETTINGS_ENV), "not Settings fields: core/settings.py"
     required = {key for key, field in SETTINGS_ENV.items() if field.is_required()}
     assert required <= set(env)
 

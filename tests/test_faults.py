@@ -35,13 +35,15 @@ from temporalio.client import Client, WorkflowHandle
 from temporalio.service import RPCError
 from temporalio.testing import WorkflowEnvironment
 
-from activities.audit import chain_breaks
-from activities.database import create_engine, session
-from activities.directory import Contact, Directory
-from activities.records import AuditEvent, Escalation
-from api.keys import create_key
+from core.directory import Contact, Directory
+from core.policy_files import load_policies
+from core.settings import Settings
+from core.temporal import data_converter
+from database.audit_chain import chain_breaks
+from database.engine import create_engine, session_factory
+from database.tables import AuditEvent, Escalation
 from tests import conftest
-from tests.conftest import BIN, POSTGRES_ADMIN_URL, fresh_database
+from tests.conftest import BIN, POSTGRES_ADMIN_URL, fresh_database, new_key
 from tests.engine_helpers import (
     BUSINESS_UNIT,
     DIRECTORY,
@@ -55,9 +57,6 @@ from tests.engine_helpers import (
     free_port,
     state_of,
 )
-from worker.client import data_converter
-from worker.policies import load_policies
-from worker.settings import Settings
 from workflows.escalation import EscalationWorkflow, initial_search_attributes
 from workflows.models import EscalationInput, EscalationState
 from workflows.policy import Policy
@@ -323,7 +322,7 @@ async def start_dev_server(database: Path, port: int, key_file: Path) -> Workflo
         dev_server_existing_path=str(BIN / "temporal"),
         dev_server_database_filename=str(database),
         port=port,
-        data_converter=data_converter(conftest.test_settings(payload_key_file=key_file)),
+        data_converter=data_converter(conftest.isolated_settings(payload_key_file=key_file)),
         search_attributes=ALL_KEYS,
         dev_server_extra_args=[
             "--dynamic-config-value",
@@ -550,7 +549,7 @@ async def test_api_killed_mid_traffic_loses_and_doubles_no_raise(
     payload_key_file: Path,
     tmp_path: Path,
 ) -> None:
-    _, token = await create_key(engine, name="PC Reyes", agency=POLICE, role="practitioner")
+    _, token = await new_key(engine, name="PC Reyes", agency=POLICE, role="practitioner")
     port = free_port()
     log = tmp_path / "api.log"
     async with escalation_worker(dev_env.client, engine) as config:
@@ -589,7 +588,7 @@ async def test_api_killed_mid_traffic_loses_and_doubles_no_raise(
                 clients.cancel()
 
         assert traffic.retries > 0  # the kills did land on raises
-        async with session(engine) as db:
+        async with session_factory(engine)() as db:
             rows = (
                 await db.exec(select(Escalation).where(Escalation.raising_agency == POLICE))
             ).all()

@@ -9,11 +9,11 @@ from typing import Any
 import pytest
 from sqlmodel import func, select
 
-from activities.audit import timeline
-from activities.database import session
-from activities.records import AuditEvent, Escalation
 from api.ratelimit import FailedAuthLimiter
+from database.engine import session_factory
+from database.tables import AuditEvent, Escalation
 from tests.api_stack import CHILDRENS_SERVICES, PARTNERSHIP, POLICE, ApiStack
+from tests.engine_helpers import audit_trail
 
 PROBLEM = "application/problem+json"
 
@@ -30,7 +30,7 @@ HOSTILE = {
 
 
 async def count(stack: ApiStack, table: type[Escalation] | type[AuditEvent]) -> int:
-    async with session(stack.engine) as db:
+    async with session_factory(stack.engine)() as db:
         return (await db.exec(select(func.count()).select_from(table))).one()
 
 
@@ -77,7 +77,7 @@ async def test_hostile_text_is_stored_verbatim_and_answered_as_json(
     assert [e["details"]["text"] for e in events.json() if e["action"] == "note"] == [text]
     # Nothing ran: both tables are still there, with just this escalation added.
     assert await count(api_stack, Escalation) == escalations_before + 1
-    trail = await timeline(api_stack.engine, raised.json()["id"])
+    trail = await audit_trail(api_stack.engine, raised.json()["id"], with_notified=True)
     assert [e.action for e in trail if e.action != "notified"] == ["raised", "note"]
 
 

@@ -22,18 +22,18 @@ from temporalio.api.sdk.v1 import WorkflowMetadata
 from temporalio.client import Client
 from temporalio.testing import WorkflowEnvironment
 
-from activities.database import session
-from activities.directory import load_directory
-from activities.records import Escalation, utc_now
 from api.app import create_app
+from core.directory import load_directory
+from core.logs import configure_logging
+from core.payload_crypto import ENCODING
+from database.engine import session_factory
+from database.tables import Escalation, utc_now
 from tests import conftest
 from tests.api_stack import ApiStack, serve
 from tests.engine_helpers import free_port
 from tests.test_codec import payloads_in, raw_history
 from tests.test_notifications import Mailbox, smtp_server
-from worker.codec import ENCODING
-from worker.logs import configure_logging
-from worker.main import build_worker
+from worker.main import running_worker
 
 SCHOOL = "Northshire Primary School"
 SOCIAL_CARE = "Northshire Children's Social Care"
@@ -142,7 +142,7 @@ async def test_a_whole_ladder_leaves_no_child_data_outside_the_database(
     directory_file = tmp_path / "directory.toml"
     directory_file.write_text(DIRECTORY)
     port = free_port()
-    settings = conftest.test_settings(
+    settings = conftest.isolated_settings(
         database_url=database_url,
         task_queue=f"minimal-{uuid.uuid4()}",
         temporal_address=dev_env.client.service_client.config.target_host,
@@ -158,7 +158,7 @@ async def test_a_whole_ladder_leaves_no_child_data_outside_the_database(
         server, serving = await serve(create_app(settings), port)
         try:
             async with (
-                build_worker(dev_env.client, settings, engine, load_directory(directory_file)),
+                running_worker(dev_env.client, settings, engine, load_directory(directory_file)),
                 httpx.AsyncClient(base_url=settings.public_url, timeout=30) as http,
             ):
                 stack = ApiStack(
@@ -187,7 +187,7 @@ async def test_a_whole_ladder_leaves_no_child_data_outside_the_database(
     assert not found, found
 
     # The details are kept where they belong.
-    async with session(engine) as db:
+    async with session_factory(engine)() as db:
         row = await db.get(Escalation, escalation_id)
     assert row is not None and row.child_name == CHILD["child_name"] and row.outcome == OUTCOME
 
@@ -270,12 +270,12 @@ async def test_a_database_error_never_quotes_the_child(engine: AsyncEngine) -> N
             summary=CHILD["summary"],
         )
 
-    async with session(engine) as db:
+    async with session_factory(engine)() as db:
         db.add(case())
         await db.commit()
 
     with pytest.raises(IntegrityError) as refused:
-        async with session(engine) as db:
+        async with session_factory(engine)() as db:
             db.add(case())
             await db.commit()
 

@@ -17,10 +17,11 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from temporalio.exceptions import ApplicationError
 from temporalio.testing import ActivityEnvironment, WorkflowEnvironment
 
-from activities.audit import chain_breaks
-from activities.database import session
-from activities.notify import Notifier, Outbox
-from activities.records import Escalation, utc_now
+from activities.notifications import Notifier, Outbox
+from core.policy_files import load_policies
+from database.audit_chain import chain_breaks
+from database.engine import session_factory
+from database.tables import Escalation, utc_now
 from tests import conftest
 from tests.engine_helpers import (
     BUSINESS_UNIT,
@@ -43,7 +44,6 @@ from tests.engine_helpers import (
     settle,
     state_of,
 )
-from worker.policies import load_policies
 from workflows.models import EscalationState, NotificationInput
 from workflows.policy import Policy, Stage
 
@@ -97,7 +97,7 @@ async def smtp_server(mailbox: Mailbox) -> AsyncIterator[dict[str, Any]]:
 
 async def case_details_written_by_the_api(engine: AsyncEngine, escalation_id: str) -> None:
     """The API stores the child's details beside the read model; the workflow never sees them."""
-    async with session(engine) as db:
+    async with session_factory(engine)() as db:
         db.add(
             Escalation(
                 id=escalation_id,
@@ -356,7 +356,9 @@ async def test_a_retried_notification_sends_each_mail_once(engine: AsyncEngine) 
     mailbox = Mailbox(refuse_once={"tm@csc.example"})
     request = raised_notice("ESC-RETRIED")
     async with smtp_server(mailbox) as smtp:
-        notifier = Notifier(engine, DIRECTORY, Outbox(conftest.test_settings(**smtp)), PUBLIC_URL)
+        notifier = Notifier(
+            engine, DIRECTORY, Outbox(conftest.isolated_settings(**smtp)), PUBLIC_URL
+        )
         with pytest.raises(ApplicationError) as retry:
             await attempt(1).run(notifier.notify, request)
         assert retry.value.type == "DeliveryRetry"

@@ -23,14 +23,14 @@ from temporalio.api.enums.v1 import EventType
 from temporalio.api.sdk.v1 import WorkflowMetadata
 from temporalio.client import WorkflowHandle
 
-from activities.audit import timeline
-from activities.clock import deadline_text
-from activities.directory import Directory
+from activities.stage_clock import deadline_text
+from core.directory import Directory
+from core.payload_crypto import ENCODING
+from core.policy_files import load_policies
+from core.settings import Settings
 from tests.api_stack import ApiStack
 from tests.conftest import BIN, fresh_database
-from worker.codec import ENCODING
-from worker.policies import load_policies
-from worker.settings import Settings
+from tests.engine_helpers import audit_trail
 from workflows.escalation import EscalationWorkflow, initial_search_attributes
 from workflows.models import EscalationInput, EscalationState
 from workflows.policy import Policy, Stage
@@ -225,13 +225,14 @@ async def test_documented_queries_find_the_right_escalations(
     assert set(queries) == set(expected), "a documented query without a test, or the reverse"
 
     for what, query in queries.items():
-        filled = fill(query, agency=RAISER, stage=2)
-
-        async def found(filled: str = filled, want: set[str] = expected[what]) -> Any:
+        # Filled afresh at each look: `<now>` is a whole second, so a deadline a fraction of a
+        # second before it is "before now" only once that second has passed.
+        async def found(query: str = query, want: set[str] = expected[what]) -> Any:
+            filled = fill(query, agency=RAISER, stage=2)
             ids = {e.id async for e in api_stack.temporal.list_workflows(filled)} & mine
             return ids if ids == want else None
 
-        assert await eventually(f"{what}: {filled}", found) == expected[what]
+        assert await eventually(what, found) == expected[what]
 
     # The same past-deadline query from the CLI, as the doc writes it (the shell fills in now).
     [command] = [c for c in documented_commands("temporal workflow list") if "StageDeadline" in c]
@@ -285,7 +286,7 @@ async def test_documented_signal_commands_act_on_the_escalation(api_stack: ApiSt
     encodings = {s.signal_name: s.input.payloads[0].metadata["encoding"] for s in signals}
     assert encodings == {"escalate": ENCODING, "resolved": b"json/plain"}
 
-    record = await timeline(api_stack.engine, raised["id"])
+    record = await audit_trail(api_stack.engine, raised["id"], with_notified=True)
     acted = {e.action: e for e in record if e.actor == typed["escalate"]["by"]}
     assert set(acted) == {"escalated", "resolved"}
     assert acted["escalated"].details["reason"] == typed["escalate"]["reason"]

@@ -5,7 +5,7 @@ from pathlib import Path
 
 import pytest
 
-from worker.policies import PolicyFileError, load_policies
+from core.policy_files import PolicyFileError, load_policies
 from workflows.policy import BUILT_IN_POLICIES, Span
 
 # A partnership with a practitioner stage, its own reminders, and a faster urgent track.

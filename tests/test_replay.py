@@ -16,8 +16,8 @@ from temporalio.client import WorkflowHistory
 from temporalio.worker import Replayer, UnsandboxedWorkflowRunner
 from temporalio.workflow import NondeterminismError
 
+from core.temporal import data_converter
 from tests.record_histories import SCENARIOS, history_files, history_settings, workflow_id
-from worker.client import data_converter
 from workflows.escalation import EscalationWorkflow
 from workflows.models import AuditAction, EscalationInput, EscalationState
 

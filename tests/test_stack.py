@@ -1,4 +1,4 @@
-"""`make run`'s launcher (worker/stack.py), started from a clean copy of the tree as a newcomer
+"""`make run`'s launcher (launcher/stack.py), started from a clean copy of the tree as a newcomer
 would: the printed demo key raises an escalation, one Ctrl-C stops everything with no process
 left behind, a second launcher is refused, and a restart keeps the escalations and the keys.
 
@@ -22,9 +22,9 @@ from pathlib import Path
 import httpx
 import pytest
 
+from core.settings import Settings
+from launcher.demo import DEMO_KEYS, READY
 from tests.engine_helpers import free_port
-from worker.settings import Settings
-from worker.stack import DEMO_KEYS, READY
 
 ROOT = Path(__file__).resolve().parent.parent
 # What a fresh clone does not have.
@@ -57,13 +57,13 @@ def free_ports_env() -> dict[str, str]:
 
 
 class Launcher:
-    """`python -m worker.stack` in `tree`, its output collected as it comes."""
+    """`python -m launcher` in `tree`, its output collected as it comes."""
 
     def __init__(self, tree: Path, env: dict[str, str], stderr: Path) -> None:
         self.lines: list[str] = []
         with stderr.open("a") as errors:
             self.process = subprocess.Popen(
-                [sys.executable, "-m", "worker.stack"],
+                [sys.executable, "-m", "launcher"],
                 cwd=tree,
                 env=env,
                 stdin=subprocess.DEVNULL,
@@ -126,7 +126,7 @@ def start(launchers: list[Launcher], tree: Path, env: dict[str, str], log: Path)
 def launch_to_end(tree: Path, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
     """A launcher expected to refuse at once, run until it exits."""
     return subprocess.run(
-        [sys.executable, "-m", "worker.stack"],
+        [sys.executable, "-m", "launcher"],
         cwd=tree,
         env=env,
         capture_output=True,

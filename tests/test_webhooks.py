@@ -12,8 +12,8 @@ from starlette.responses import Response
 from starlette.routing import Route
 from temporalio.exceptions import ApplicationError
 
-from activities.directory import Directory
-from activities.notify import Notifier, Outbox
+from activities.notifications import Notifier, Outbox
+from core.directory import Directory
 from tests import conftest
 from tests.api_stack import serve
 from tests.engine_helpers import RAISING, RECEIVING, SQLITE_ONLY, audit_trail, deliveries, free_port
@@ -67,7 +67,7 @@ async def test_a_webhook_gets_the_minimal_message(engine: AsyncEngine) -> None:
     receiver = Receiver(204)
     async with receiving(receiver) as url:
         notifier = Notifier(
-            engine, directory_with(url), Outbox(conftest.test_settings()), PUBLIC_URL
+            engine, directory_with(url), Outbox(conftest.isolated_settings()), PUBLIC_URL
         )
         result = await attempt(1).run(notifier.notify, raised_notice("ESC-HOOKED"))
 
@@ -99,7 +99,7 @@ async def test_webhook_answers_decide_whether_to_retry(
     request = raised_notice(f"ESC-HOOK{answers[0]}")
     async with receiving(receiver) as url:
         notifier = Notifier(
-            engine, directory_with(url), Outbox(conftest.test_settings()), PUBLIC_URL
+            engine, directory_with(url), Outbox(conftest.isolated_settings()), PUBLIC_URL
         )
         if retried:
             with pytest.raises(ApplicationError):

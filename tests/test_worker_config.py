@@ -7,9 +7,9 @@ from pathlib import Path
 
 import pytest
 
+from core.settings import Settings
 from tests.engine_helpers import free_port
 from tests.test_policies import POLICY_FILE
-from worker.settings import Settings
 
 DIRECTORY_FILE = """
 [partnership]

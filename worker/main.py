@@ -3,8 +3,11 @@
 import asyncio
 import signal
 import sys
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from datetime import timedelta
 
+import httpx
 import structlog
 from sqlalchemy.ext.asyncio import AsyncEngine
 from temporalio.api.enums.v1 import IndexedValueType
@@ -16,34 +19,39 @@ from temporalio.client import Client
 from temporalio.service import RPCError, RPCStatusCode
 from temporalio.worker import Worker
 
-from activities.audit import Recorder
-from activities.clock import stage_clock
-from activities.database import create_engine
-from activities.directory import Directory, DirectoryFileError, load_directory
-from activities.notify import Notifier, Outbox
-from worker.client import connect
-from worker.codec import PayloadKeyError, codec_from_settings
-from worker.logs import configure_logging
-from worker.policies import PolicyFileError, load_policies
-from worker.settings import Settings, get_settings
+from activities.notifications import Notifier, Outbox
+from activities.recorder import Recorder
+from activities.stage_clock import stage_clock
+from core.directory import Directory, DirectoryFileError, load_directory
+from core.logs import configure_logging
+from core.payload_crypto import PayloadKeyError, codec_from_settings
+from core.policy_files import PolicyFileError, load_policies
+from core.settings import Settings, get_settings
+from core.temporal import connect
+from database.engine import create_engine
 from workflows.escalation import EscalationWorkflow
 from workflows.search_attributes import ALL_KEYS
 
 log = structlog.get_logger(__name__)
 
 
-def build_worker(
+@asynccontextmanager
+async def running_worker(
     client: Client, settings: Settings, engine: AsyncEngine, directory: Directory
-) -> Worker:
-    recorder = Recorder(engine)
-    notifier = Notifier(engine, directory, Outbox(settings), settings.public_url)
-    return Worker(
-        client,
-        task_queue=settings.task_queue,
-        workflows=[EscalationWorkflow],
-        activities=[stage_clock, recorder.record_event, notifier.notify],
-        graceful_shutdown_timeout=timedelta(seconds=10),
-    )
+) -> AsyncIterator[Worker]:
+    """The escalation worker, polling until the block ends."""
+    async with httpx.AsyncClient() as http:
+        recorder = Recorder(engine)
+        notifier = Notifier(engine, directory, Outbox(settings, http), settings.public_url)
+        worker = Worker(
+            client,
+            task_queue=settings.task_queue,
+            workflows=[EscalationWorkflow],
+            activities=[stage_clock, recorder.record_event, notifier.notify],
+            graceful_shutdown_timeout=timedelta(seconds=10),
+        )
+        async with worker:
+            yield worker
 
 
 async def ensure_search_attributes(client: Client, namespace: str) -> None:
@@ -91,11 +99,10 @@ async def run(settings: Settings, directory: Directory) -> None:
     loop = asyncio.get_running_loop()
     for signum in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(signum, stop.set)
-    worker = build_worker(client, settings, engine, directory)
-    log.info(
-        "worker started", task_queue=settings.task_queue, namespace=settings.temporal_namespace
-    )
-    async with worker:
+    async with running_worker(client, settings, engine, directory):
+        log.info(
+            "worker started", task_queue=settings.task_queue, namespace=settings.temporal_namespace
+        )
         await stop.wait()
         log.info("worker stopping")
     await engine.dispose()

@@ -11,7 +11,8 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from workflows.policy import Policy, Role, Span
 
-Status = Literal["open", "resolved", "withdrawn"]
+# "terminated": closed outside the workflow (Temporal terminate), recorded by the reconciler.
+Status = Literal["open", "resolved", "withdrawn", "cancelled", "terminated"]
 SYSTEM_ACTOR = "system"
 TIME_LIMIT_PASSED = "time limit passed"
 
@@ -159,7 +160,16 @@ class StageClock(BaseModel):
 
 
 AuditAction = Literal[
-    "raised", "escalated", "resolved", "withdrawn", "note", "reminder", "overdue", "notified"
+    "raised",
+    "escalated",
+    "resolved",
+    "withdrawn",
+    "cancelled",
+    "terminated",
+    "note",
+    "reminder",
+    "overdue",
+    "notified",
 ]
 
 

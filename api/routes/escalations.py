@@ -1,24 +1,16 @@
 """/escalations: raise, read, list, act and see the timeline."""
 
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Header, Path, Query, Response, status
 
-from activities.audit import timeline as audit_timeline
-from api import escalations
-from api.deps import CallerDep, EngineDep, PoliciesDep, SessionDep, SettingsDep, TemporalDep
+from api.deps import CallerDep, PoliciesDep, SessionDep, SettingsDep, TemporalDep
 from api.problems import PROBLEM_RESPONSES
-from api.schemas import (
-    NO_NUL,
-    EscalationOut,
-    EscalationPage,
-    NoteRequest,
-    RaiseRequest,
-    ReasonRequest,
-    ResolveRequest,
-    TimelineEvent,
-)
-from workflows.models import ActionKind
+from api.schemas import EscalationOut, EscalationPage, TimelineEvent
+from casework import acting, finding, raising
+from casework.requests import NO_NUL, NoteRequest, RaiseRequest, ReasonRequest, ResolveRequest
+from database.audit_chain import timeline as audit_timeline
+from workflows.models import ActionKind, Status
 
 router = APIRouter(prefix="/escalations", tags=["escalations"], responses=PROBLEM_RESPONSES)
 
@@ -47,7 +39,7 @@ async def raise_escalation(
 ) -> EscalationOut:
     """Raise an escalation against another agency's decision. It starts at stage 1 of its ladder
     (the urgent track when there is immediate risk: contact MASH or the police first)."""
-    row, repeated = await escalations.raise_escalation(
+    row, repeated = await raising.raise_escalation(
         db, temporal, settings, policies, caller, body, idempotency_key
     )
     response.headers["Location"] = f"/escalations/{row.id}"
@@ -60,7 +52,7 @@ async def raise_escalation(
 async def list_escalations(
     caller: CallerDep,
     db: SessionDep,
-    status: Literal["open", "resolved", "withdrawn"] | None = None,
+    status: Status | None = None,
     stage: Annotated[int | None, Query(ge=1, le=10)] = None,
     agency: Annotated[str | None, Query(min_length=1, max_length=200, pattern=NO_NUL)] = None,
     overdue: bool | None = None,
@@ -68,7 +60,7 @@ async def list_escalations(
     offset: Annotated[int, Query(ge=0, le=1_000_000)] = 0,
 ) -> EscalationPage:
     """Escalations your agency is involved in (all of them for the partnership), newest first."""
-    rows, total = await escalations.page(
+    rows, total = await finding.page(
         db,
         caller,
         status=status,
@@ -87,17 +79,17 @@ async def list_escalations(
 async def read_escalation(
     escalation_id: EscalationId, caller: CallerDep, db: SessionDep
 ) -> EscalationOut:
-    row = await escalations.find_visible(db, caller, escalation_id)
+    row = await finding.find_visible(db, caller, escalation_id)
     return EscalationOut.of(row, with_case=True)
 
 
 @router.get("/{escalation_id}/timeline", response_model=list[TimelineEvent])
 async def read_timeline(
-    escalation_id: EscalationId, caller: CallerDep, db: SessionDep, engine: EngineDep
+    escalation_id: EscalationId, caller: CallerDep, db: SessionDep
 ) -> list[TimelineEvent]:
     """Every event on the record, oldest first. Entries are never edited or deleted."""
-    await escalations.find_visible(db, caller, escalation_id)
-    return [TimelineEvent.of(event) for event in await audit_timeline(engine, escalation_id)]
+    await finding.find_visible(db, caller, escalation_id)
+    return [TimelineEvent.of(event) for event in await audit_timeline(db, escalation_id)]
 
 
 class Acting:
@@ -107,8 +99,8 @@ class Acting:
         self.caller, self.db, self.temporal = caller, db, temporal
 
     async def on(self, escalation_id: str, action: ActionKind, **fields: Any) -> EscalationOut:
-        row = await escalations.find_visible(self.db, self.caller, escalation_id)
-        row = await escalations.act(self.db, self.temporal, self.caller, row, action, **fields)
+        row = await finding.find_visible(self.db, self.caller, escalation_id)
+        row = await acting.act(self.db, self.temporal, self.caller, row, action, **fields)
         return EscalationOut.of(row, with_case=True)
 
 

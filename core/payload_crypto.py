@@ -14,7 +14,7 @@ key stay readable after a new key is put in front. They come from, in order:
 - PAYLOAD_KEY_FILE (default `.data/payload-keys.json`, `{"keys": [{"id": ..., "key": ...}]}`),
   created with one fresh key on first use, mode 0600; a file other users may read is refused.
 
-Rotation: `python -m worker.codec new-key` prints a new `id:base64key` line.
+Rotation: `python -m core.payload_crypto new-key` prints a new `id:base64key` line.
 1. Add it last in PAYLOAD_KEYS (or the key file's list) of every worker and API; restart them.
    Everyone can now decrypt with it, nobody encrypts with it yet.
 2. Move it first; restart again. New payloads are sealed with it, old histories still decrypt.
@@ -45,7 +45,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from temporalio.api.common.v1 import Payload
 from temporalio.converter import PayloadCodec
 
-from worker.settings import Settings
+from core.settings import Settings
 
 ENCODING = b"binary/encrypted"
 KEY_ID = "encryption-key-id"
@@ -245,7 +245,7 @@ def _create_key_file(path: Path) -> None:
 
 def main(argv: Sequence[str] | None = None) -> None:
     parser = argparse.ArgumentParser(
-        prog="python -m worker.codec",
+        prog="python -m core.payload_crypto",
         description=__doc__,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )

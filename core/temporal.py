@@ -10,8 +10,8 @@ from temporalio.client import Client
 from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.converter import DataConverter, DefaultFailureConverterWithEncodedAttributes
 
-from worker.codec import codec_from_settings
-from worker.settings import Settings
+from core.payload_crypto import codec_from_settings
+from core.settings import Settings
 
 
 def data_converter(settings: Settings) -> DataConverter:

@@ -10,19 +10,14 @@ from collections.abc import Sequence
 from datetime import UTC, datetime
 from typing import Any
 
-import structlog
 from sqlalchemy import update
 from sqlalchemy.dialects import postgresql, sqlite
-from sqlalchemy.ext.asyncio import AsyncEngine
+from sqlalchemy.ext.asyncio import async_sessionmaker
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
-from temporalio import activity
 
-from activities.database import session
-from activities.records import AuditEvent, Escalation, utc_now
-from workflows.models import RECORD_EVENT, AuditAction, AuditEventInput, EscalationState
-
-log = structlog.get_logger(__name__)
+from database.tables import AuditEvent, Escalation, utc_now
+from workflows.models import AuditAction, EscalationState
 
 GENESIS = "0" * 64
 
@@ -93,7 +88,7 @@ async def _lock_escalation(
 
 
 async def append_event(
-    engine: AsyncEngine,
+    sessions: async_sessionmaker[AsyncSession],
     *,
     event_key: str,
     escalation_id: str,
@@ -105,7 +100,7 @@ async def append_event(
     state: EscalationState | None = None,
 ) -> bool:
     """Append one event (and update the read model); False if the key was already written."""
-    async with session(engine) as db:
+    async with sessions() as db:
         await _lock_escalation(db, escalation_id, state, at)
         existing = await db.exec(select(AuditEvent.id).where(AuditEvent.event_key == event_key))
         if existing.first() is not None:
@@ -135,14 +130,13 @@ async def append_event(
         return True
 
 
-async def timeline(engine: AsyncEngine, escalation_id: str) -> Sequence[AuditEvent]:
-    async with session(engine) as db:
-        rows = await db.exec(
-            select(AuditEvent)
-            .where(AuditEvent.escalation_id == escalation_id)
-            .order_by(col(AuditEvent.id))
-        )
-        return rows.all()
+async def timeline(db: AsyncSession, escalation_id: str) -> Sequence[AuditEvent]:
+    rows = await db.exec(
+        select(AuditEvent)
+        .where(AuditEvent.escalation_id == escalation_id)
+        .order_by(col(AuditEvent.id))
+    )
+    return rows.all()
 
 
 def chain_breaks(events: Sequence[AuditEvent]) -> list[str]:
@@ -157,31 +151,3 @@ def chain_breaks(events: Sequence[AuditEvent]) -> list[str]:
             problems.append(f"event {event.id} ({event.event_key}): content changed")
         prev = event.hash
     return problems
-
-
-class Recorder:
-    """The audit activity: one event, with the read model brought up to date in the same commit."""
-
-    def __init__(self, engine: AsyncEngine) -> None:
-        self._engine = engine
-
-    @activity.defn(name=RECORD_EVENT)
-    async def record_event(self, event: AuditEventInput) -> None:
-        written = await append_event(
-            self._engine,
-            event_key=event.event_key,
-            escalation_id=event.escalation_id,
-            action=event.action,
-            at=event.at,
-            actor=event.actor,
-            stage=event.state.stage,
-            details=event.details,
-            state=event.state,
-        )
-        log.info(
-            "audit event",
-            escalation_id=event.escalation_id,
-            action=event.action,
-            stage=event.state.stage,
-            duplicate=not written,
-        )

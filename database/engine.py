@@ -1,7 +1,5 @@
 """Database engines and migrations: one URL setting, SQLite or PostgreSQL."""
 
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
 
@@ -9,7 +7,7 @@ from alembic import command
 from alembic.config import Config
 from sqlalchemy import event
 from sqlalchemy.engine import make_url
-from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
+from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker, create_async_engine
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 MIGRATIONS = Path(__file__).resolve().parent.parent / "migrations"
@@ -57,10 +55,9 @@ def create_engine(url: str) -> AsyncEngine:
     return engine
 
 
-@asynccontextmanager
-async def session(engine: AsyncEngine) -> AsyncIterator[AsyncSession]:
-    async with AsyncSession(engine, expire_on_commit=False) as db:
-        yield db
+def session_factory(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
+    """Sessions on `engine`; objects stay readable after commit (answers are built from them)."""
+    return async_sessionmaker(engine, class_=AsyncSession, expire_on_commit=False)
 
 
 def migrate(url: str) -> None:

@@ -39,10 +39,10 @@ class Settings(BaseSettings):
     webhook_timeout_seconds: float = 10.0
     public_url: str = "http://127.0.0.1:8000"
 
-    # Payload encryption (AES-256-GCM, worker/codec.py). Keys come from PAYLOAD_KEYS
+    # Payload encryption (AES-256-GCM, core/payload_crypto.py). Keys come from PAYLOAD_KEYS
     # ("id:base64key,...", from a secret in production; the first encrypts, all decrypt) or else
     # from PAYLOAD_KEY_FILE, created with one fresh key (mode 0600) on first start.
-    # `python -m worker.codec new-key` prints a key for rotation.
+    # `python -m core.payload_crypto new-key` prints a key for rotation.
     payload_keys: SecretStr | None = None
     payload_key_file: Path = Path(".data/payload-keys.json")
     codec_cors_origin: str = "http://127.0.0.1:8233"
@@ -58,7 +58,7 @@ class Settings(BaseSettings):
     log_format: Literal["console", "json"] = "json"
     log_level: str = "INFO"
 
-    # The embedded stack (`make run`, worker/stack.py): the directory it keeps its state in
+    # The embedded stack (`make run`, launcher/stack.py): the directory it keeps its state in
     # (SQLite, Temporal's temporal.db, payload and demo keys) and the Temporal Web UI's port.
     data_dir: Path = Path(".data")
     temporal_ui_port: int = Field(default=8233, ge=1, le=65535)

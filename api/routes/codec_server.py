@@ -19,10 +19,10 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 from temporalio.api.common.v1 import Payloads
 from temporalio.converter import PayloadCodec
 
-from activities.records import ApiKey
 from api.deps import CallerDep, SettingsDep, TemporalDep
 from api.problems import PROBLEM_RESPONSES, ProblemError
-from worker.codec import PayloadDecryptError
+from core.payload_crypto import PayloadDecryptError
+from database.tables import ApiKey
 from workflows.policy import Role
 
 log = structlog.get_logger(__name__)
@@ -56,7 +56,7 @@ async def _entitled(caller: CallerDep) -> ApiKey:
 
 
 def _codec(temporal: TemporalDep) -> PayloadCodec:
-    # The API's own client codec (worker.client.data_converter): the same keys as the worker.
+    # The API's own client codec (core.temporal.data_converter): the same keys as the worker.
     codec = temporal.data_converter.payload_codec
     assert codec is not None
     return codec

@@ -17,12 +17,12 @@ from sqlmodel import select
 from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
-from activities.audit import append_event
-from activities.clock import deadline_text
-from activities.database import session
-from activities.directory import Contact, Directory
-from activities.records import Delivery, utc_now
-from worker.settings import Settings
+from activities.stage_clock import deadline_text
+from core.directory import Contact, Directory
+from core.settings import Settings
+from database.audit_chain import append_event
+from database.engine import session_factory
+from database.tables import Delivery, utc_now
 from workflows.models import NOTIFY, NOTIFY_MAX_ATTEMPTS, NotificationInput, NotificationResult
 
 log = structlog.get_logger(__name__)
@@ -88,8 +88,10 @@ def compose(request: NotificationInput, public_url: str) -> Message:
 class Outbox:
     """Sends one message to one contact by the contact's channel."""
 
-    def __init__(self, settings: Settings) -> None:
+    def __init__(self, settings: Settings, http: httpx.AsyncClient | None = None) -> None:
         self._settings = settings
+        # The worker passes one client (one connection pool) for its whole life.
+        self._http = http or httpx.AsyncClient()
 
     def channel(self, contact: Contact) -> str:
         if contact.webhook is not None:
@@ -139,8 +141,9 @@ class Outbox:
 
     async def _post(self, url: str, message: Message) -> None:
         try:
-            async with httpx.AsyncClient(timeout=self._settings.webhook_timeout_seconds) as http:
-                response = await http.post(url, json=message.payload)
+            response = await self._http.post(
+                url, json=message.payload, timeout=self._settings.webhook_timeout_seconds
+            )
         except httpx.HTTPError as exc:
             raise TransientDeliveryError(f"webhook unavailable: {type(exc).__name__}") from exc
         if response.status_code >= 500 or response.status_code in (408, 429):
@@ -151,13 +154,13 @@ class Outbox:
 
 class Notifier:
     def __init__(self, engine: AsyncEngine, directory: Directory, outbox: Outbox, public_url: str):
-        self._engine = engine
+        self._sessions = session_factory(engine)
         self._directory = directory
         self._outbox = outbox
         self._public_url = public_url
 
     async def _delivery(self, request: NotificationInput, contact: Contact) -> Delivery:
-        async with session(self._engine) as db:
+        async with self._sessions() as db:
             found = await db.exec(
                 select(Delivery).where(
                     Delivery.notification_key == request.notification_key,
@@ -175,7 +178,7 @@ class Notifier:
 
     async def _save(self, delivery: Delivery) -> None:
         delivery.updated_at = utc_now()
-        async with session(self._engine) as db:
+        async with self._sessions() as db:
             db.add(delivery)
             await db.commit()
 
@@ -224,7 +227,7 @@ class Notifier:
     ) -> None:
         counts = await self._counts(request.notification_key)
         await append_event(
-            self._engine,
+            self._sessions,
             event_key=f"{request.notification_key}:notified",
             escalation_id=request.escalation_id,
             action="notified",
@@ -235,7 +238,7 @@ class Notifier:
         )
 
     async def _counts(self, notification_key: str) -> dict[str, int]:
-        async with session(self._engine) as db:
+        async with self._sessions() as db:
             rows = await db.exec(
                 select(Delivery.status).where(Delivery.notification_key == notification_key)
             )

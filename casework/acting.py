@@ -1,0 +1,67 @@
+"""Acting on an escalation: the action goes to its workflow, which validates and records it."""
+
+from typing import Any
+
+from sqlmodel.ext.asyncio.session import AsyncSession
+from temporalio.client import Client, WorkflowUpdateFailedError
+from temporalio.exceptions import ApplicationError
+from temporalio.service import RPCError, RPCStatusCode
+
+from casework.actors import Actor, label, role_of
+from casework.refusals import UNAVAILABLE, ProblemError
+from database.tables import Escalation
+from workflows.escalation import (
+    AT_TOP_STAGE,
+    CLOSED,
+    INVALID_ACTION,
+    NOT_PERMITTED,
+    EscalationWorkflow,
+)
+from workflows.models import ActionKind, ActionRequest
+from workflows.rules import may_act
+
+_WORKFLOW_ERRORS = {CLOSED: 409, AT_TOP_STAGE: 409, NOT_PERMITTED: 403, INVALID_ACTION: 422}
+
+
+async def act(
+    db: AsyncSession,
+    temporal: Client,
+    actor: Actor,
+    row: Escalation,
+    action: ActionKind,
+    **fields: Any,
+) -> Escalation:
+    """Sends the action to the escalation and answers with the record as it now stands."""
+    if row.status != "open":
+        raise ProblemError(409, f"The escalation is already {row.status}.")
+    if not may_act(
+        action,
+        actor.agency,
+        role_of(actor),
+        raising_agency=row.raising_agency,
+        receiving_agency=row.receiving_agency,
+        stage_role=row.stage_role,  # type: ignore[arg-type]
+    ):
+        raise ProblemError(
+            403, f"A {actor.role} of {actor.agency} may not {action} at stage {row.stage}."
+        )
+    request = ActionRequest(
+        action=action, by=label(actor), agency=actor.agency, role=role_of(actor), **fields
+    )
+    try:
+        _ = await temporal.get_workflow_handle(row.id).execute_update(
+            EscalationWorkflow.act, request
+        )
+    except WorkflowUpdateFailedError as exc:
+        cause = exc.cause
+        if isinstance(cause, ApplicationError) and cause.type in _WORKFLOW_ERRORS:
+            raise ProblemError(_WORKFLOW_ERRORS[cause.type], cause.message) from exc
+        raise
+    except RPCError as exc:
+        if exc.status == RPCStatusCode.NOT_FOUND:
+            raise ProblemError(409, "The escalation is closed.") from exc
+        raise ProblemError(503, UNAVAILABLE) from exc
+    except RuntimeError as exc:  # the lazy client could not connect
+        raise ProblemError(503, UNAVAILABLE) from exc
+    await db.refresh(row)
+    return row

@@ -1,0 +1,167 @@
+"""Raising an escalation: the case in the database, then its workflow started in Temporal."""
+
+import hashlib
+import json
+import secrets
+
+from sqlalchemy.exc import IntegrityError
+from sqlmodel import select
+from sqlmodel.ext.asyncio.session import AsyncSession
+from temporalio.client import Client, WithStartWorkflowOperation
+from temporalio.common import WorkflowIDConflictPolicy, WorkflowIDReusePolicy
+from temporalio.exceptions import WorkflowAlreadyStartedError
+from temporalio.service import RPCError
+
+from casework.actors import Actor, label
+from casework.refusals import UNAVAILABLE, FieldProblem, ProblemError
+from casework.requests import RaiseRequest
+from core.settings import Settings
+from database.tables import Escalation, utc_now
+from workflows.escalation import EscalationWorkflow, initial_search_attributes
+from workflows.models import EscalationInput
+from workflows.policy import URGENT_POLICY, Policy
+
+# Crockford's alphabet: no I, L, O or U to misread on the phone.
+_REFERENCE_ALPHABET = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
+CASE_FIELDS = {
+    "child_reference",
+    "child_name",
+    "child_date_of_birth",
+    "summary",
+    "category",
+    "decision_disputed",
+    "desired_outcome",
+    "risk_reason",
+}
+
+
+def new_reference() -> str:
+    return "ESC-" + "".join(secrets.choice(_REFERENCE_ALPHABET) for _ in range(8))
+
+
+def _request_hash(body: RaiseRequest) -> str:
+    canonical = json.dumps(body.model_dump(mode="json"), sort_keys=True, separators=(",", ":"))
+    return hashlib.sha256(canonical.encode()).hexdigest()
+
+
+def ladder_text(policy: Policy) -> str:
+    return " → ".join(
+        f"{n}. {stage.name} ({stage.time_limit.describe()})"
+        for n, stage in enumerate(policy.stages, start=1)
+    )
+
+
+async def _by_idempotency_key(db: AsyncSession, agency: str, key: str) -> Escalation | None:
+    query = select(Escalation).where(
+        Escalation.raising_agency == agency, Escalation.idempotency_key == key
+    )
+    return (await db.exec(query)).first()
+
+
+def _check_replay(existing: Escalation, digest: str) -> Escalation:
+    if existing.request_hash != digest:
+        raise ProblemError(
+            422,
+            "This Idempotency-Key was used for a different escalation.",
+            errors=[FieldProblem(field="Idempotency-Key", message="reused with a different body")],
+        )
+    return existing
+
+
+async def raise_escalation(
+    db: AsyncSession,
+    temporal: Client,
+    settings: Settings,
+    policies: dict[str, Policy],
+    raiser: Actor,
+    body: RaiseRequest,
+    idempotency_key: str | None,
+) -> tuple[Escalation, bool]:
+    """The escalation and whether it already existed (a repeated request)."""
+    if body.policy not in policies:
+        raise ProblemError(
+            422,
+            f"Unknown policy {body.policy!r}.",
+            errors=[FieldProblem(field="policy", message=f"known policies: {sorted(policies)}")],
+        )
+    policy_name = URGENT_POLICY if body.immediate_risk else body.policy
+    policy = policies[policy_name]
+    digest = _request_hash(body)
+    if idempotency_key:
+        existing = await _by_idempotency_key(db, raiser.agency, idempotency_key)
+        if existing is not None:
+            await _start(temporal, settings, _check_replay(existing, digest), policy)
+            return existing, True
+    now = utc_now()
+    row = Escalation(
+        id=new_reference(),
+        policy=policy_name,
+        raising_agency=raiser.agency,
+        receiving_agency=body.receiving_agency,
+        raised_by=label(raiser),
+        immediate_risk=body.immediate_risk,
+        created_at=now,
+        updated_at=now,
+        idempotency_key=idempotency_key,
+        request_hash=digest,
+        stage=1,
+        stage_name=policy.stages[0].name,
+        stage_role=policy.stages[0].role,
+        **body.model_dump(include=CASE_FIELDS),
+    )
+    db.add(row)
+    try:
+        await db.commit()
+    except IntegrityError:
+        # The same key raced in from a retry: answer with the one that won.
+        await db.rollback()
+        existing = await _by_idempotency_key(db, raiser.agency, idempotency_key or "")
+        if existing is None:
+            raise
+        await _start(temporal, settings, _check_replay(existing, digest), policy)
+        return existing, True
+    try:
+        await _start(temporal, settings, row, policy)
+    except ProblemError:
+        await db.delete(row)  # nothing was started, so nothing is kept
+        await db.commit()
+        raise
+    await db.refresh(row)
+    return row, False
+
+
+async def _start(temporal: Client, settings: Settings, row: Escalation, policy: Policy) -> None:
+    """Starts the escalation's workflow (once: the id is the reference) and waits for the record."""
+    if row.status != "open":
+        return
+    workflow_input = EscalationInput(
+        escalation_id=row.id,
+        policy_name=row.policy,
+        policy=policy,
+        raising_agency=row.raising_agency,
+        receiving_agency=row.receiving_agency,
+        raised_by=row.raised_by,
+        immediate_risk=row.immediate_risk,
+    )
+    start = WithStartWorkflowOperation(
+        EscalationWorkflow.run,
+        workflow_input,
+        id=row.id,
+        task_queue=settings.task_queue,
+        id_conflict_policy=WorkflowIDConflictPolicy.USE_EXISTING,
+        id_reuse_policy=WorkflowIDReusePolicy.REJECT_DUPLICATE,
+        search_attributes=initial_search_attributes(workflow_input),
+        static_summary=(
+            f"{row.id}: {row.raising_agency} → {row.receiving_agency}, policy {row.policy}"
+            + (" (immediate risk)" if row.immediate_risk else "")
+        ),
+        static_details=f"Ladder: {ladder_text(policy)}",
+    )
+    try:
+        _ = await temporal.execute_update_with_start_workflow(
+            EscalationWorkflow.raise_recorded, start_workflow_operation=start
+        )
+    except WorkflowAlreadyStartedError:
+        return  # closed already: the record stands
+    except (RPCError, RuntimeError) as exc:  # RuntimeError: the lazy client could not connect
+        raise ProblemError(503, UNAVAILABLE) from exc

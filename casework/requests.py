@@ -1,0 +1,72 @@
+"""What people and systems ask of casework: the raise and each action, with their limits.
+
+The API's JSON bodies and the pages' forms are validated by the same models.
+"""
+
+from datetime import date
+from typing import Annotated, Any, Self
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+
+from workflows.models import refuse_nul
+
+ShortText = Annotated[str, Field(min_length=1, max_length=200)]
+LongText = Annotated[str, Field(min_length=1, max_length=10_000)]
+# PostgreSQL text cannot hold NUL: refused at the door, with the field named, never at the database.
+NO_NUL = r"^[^\x00]*$"
+
+IMMEDIATE_RISK_ADVICE = (
+    "Immediate risk of significant harm: contact MASH or the police (999) now. "
+    "This escalation is recorded on the urgent track; it does not replace that call."
+)
+
+
+class Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+    @field_validator("*")
+    @classmethod
+    def _no_nul(cls, value: Any) -> Any:
+        return refuse_nul(value)
+
+
+class RaiseRequest(Strict):
+    receiving_agency: ShortText
+    child_reference: Annotated[str, Field(min_length=1, max_length=100)]
+    summary: LongText = Field(description="The disagreement, evidence-based.")
+    child_name: ShortText | None = None
+    child_date_of_birth: date | None = None
+    category: Annotated[str, Field(min_length=1, max_length=100)] | None = None
+    decision_disputed: LongText | None = None
+    desired_outcome: LongText | None = None
+    immediate_risk: bool = False
+    risk_reason: LongText | None = None
+    policy: Annotated[str, Field(min_length=1, max_length=100)] = "standard"
+
+    @field_validator("child_date_of_birth")
+    @classmethod
+    def _not_in_future(cls, value: date | None) -> date | None:
+        if value is not None and value > date.today():
+            raise ValueError("date of birth is in the future")
+        return value
+
+    @model_validator(mode="after")
+    def _risk_reason_with_risk(self) -> Self:
+        if self.immediate_risk and not self.risk_reason:
+            raise ValueError("risk_reason is required when immediate_risk is true")
+        return self
+
+
+class ResolveRequest(Strict):
+    outcome: LongText
+    agreed_actions: list[Annotated[str, Field(min_length=1, max_length=2_000)]] = Field(
+        default_factory=list, max_length=50
+    )
+
+
+class ReasonRequest(Strict):
+    reason: LongText
+
+
+class NoteRequest(Strict):
+    text: LongText

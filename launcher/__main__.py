@@ -1,0 +1,3 @@
+from launcher.stack import main
+
+main()

@@ -1,0 +1,127 @@
+"""Demo keys and the welcome text `make run` prints: what a newcomer needs next."""
+
+import json
+import os
+import shlex
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+
+from api.keys import create_key, find_key
+from database.engine import create_engine, session_factory
+from launcher.plan import Stack
+from workflows.policy import Role
+
+READY = "Stack ready"
+
+
+@dataclass(frozen=True)
+class DemoKey:
+    role: Role
+    agency: str
+    name: str
+
+
+# The demo partnership of config/directory.example.toml.
+DEMO_KEYS = (
+    DemoKey("practitioner", "Northshire Police", "Demo practitioner"),
+    DemoKey("manager", "Northshire Children's Services", "Demo manager"),
+    DemoKey("board", "Northshire Safeguarding Children Partnership", "Demo partnership board"),
+)
+DEMO_RAISE = {
+    "receiving_agency": "Northshire Children's Services",
+    "child_reference": "DEMO-0001",
+    "summary": "Referral closed as threshold not met; the school still sees signs of neglect.",
+}
+
+
+# --- demo keys ---------------------------------------------------------------------------------
+
+
+def _read_demo_keys(path: Path) -> dict[str, str]:
+    try:
+        stored = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return {}
+    return (
+        {k: v for k, v in stored.items() if isinstance(v, str)} if isinstance(stored, dict) else {}
+    )
+
+
+def _write_private(path: Path, text: str) -> None:
+    fd, draft = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")  # mode 0600
+    with os.fdopen(fd, "w", encoding="utf-8") as file:
+        file.write(text)
+    os.replace(draft, path)
+
+
+async def demo_keys(stack: Stack) -> tuple[dict[str, str], bool]:
+    """The demo keys and whether any was created now; kept ones are checked against the database."""
+    stored = _read_demo_keys(stack.demo_keys_file)
+    keys: dict[str, str] = {}
+    engine = create_engine(stack.settings.database_url)
+    try:
+        async with session_factory(engine)() as db:
+            for demo in DEMO_KEYS:
+                token = stored.get(demo.role)
+                if token is None or await find_key(db, token) is None:
+                    _, token = await create_key(
+                        db, name=demo.name, agency=demo.agency, role=demo.role
+                    )
+                keys[demo.role] = token
+    finally:
+        await engine.dispose()
+    created = keys != stored
+    if created:
+        _write_private(stack.demo_keys_file, json.dumps(keys, indent=2) + "\n")
+    return keys, created
+
+
+def welcome(stack: Stack, keys: dict[str, str], created: bool) -> str:
+    """What a newcomer needs next: where things are, the keys and a request to try."""
+    namespace = stack.settings.temporal_namespace
+    # JSON allows \u0027 for the apostrophe, which a single-quoted shell word cannot hold.
+    body = json.dumps(DEMO_RAISE).replace("'", "\\u0027")
+    curl = shlex.join(
+        [
+            "curl",
+            "-sS",
+            "-X",
+            "POST",
+            f"{stack.api_url}/escalations",
+            "-H",
+            f"Authorization: Bearer {keys['practitioner']}",
+            "-H",
+            "Content-Type: application/json",
+            "-d",
+            body,
+        ]
+    )
+    state = "created now" if created else "kept"
+    lines = [
+        "",
+        f"API          {stack.api_url}   (docs: {stack.api_url}/docs)",
+        f"Temporal UI  {stack.ui_url}/namespaces/{namespace}/workflows",
+        f"Data         {stack.data_dir}   (Temporal log: {stack.temporal_log})",
+        "",
+        f"Demo API keys ({state} in {stack.demo_keys_file}):",
+        *(f"  {demo.role:<13} {demo.agency:<46} {keys[demo.role]}" for demo in DEMO_KEYS),
+        "",
+        "Raise an escalation as the practitioner:",
+        "  " + curl,
+        "Then list it as the manager or the board:",
+        "  "
+        + shlex.join(
+            [
+                "curl",
+                "-sS",
+                f"{stack.api_url}/escalations",
+                "-H",
+                f"Authorization: Bearer {keys['manager']}",
+            ]
+        ),
+        "Operating it (settings, UI queries, signals): docs/operations.md",
+        "",
+        f"{READY}: API {stack.api_url}, Temporal UI {stack.ui_url}. Press Ctrl-C to stop.",
+    ]
+    return "\n".join(lines)

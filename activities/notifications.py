@@ -34,6 +34,7 @@ HEADLINES = {
     "overdue": "Overdue at stage {stage}: {stage_name}",
     "resolved": "Resolved at stage {stage}: {stage_name}",
     "withdrawn": "Withdrawn at stage {stage}: {stage_name}",
+    "cancelled": "Cancelled by operations at stage {stage}: {stage_name}",
 }
 
 

@@ -20,5 +20,8 @@ async def stage_clock(request: StageClockInput) -> StageClock:
     if request.reminder_lead is not None:
         reminder_at = shift(deadline, request.reminder_lead, backwards=True)
     return StageClock(
-        deadline=deadline, reminder_at=reminder_at, deadline_text=deadline_text(deadline)
+        deadline=deadline,
+        reminder_at=reminder_at,
+        deadline_text=deadline_text(deadline),
+        reminder_text=deadline_text(reminder_at) if reminder_at else "",
     )

@@ -9,7 +9,9 @@ Payloads go through the production data converter, encrypted under the committed
 in tests/histories/payload-keys.json, so the files are what a real Temporal cluster stores.
 
 Refresh only after a deliberate, patched or versioned workflow change (docs/workflow-changes.md),
-never to make a failing replay pass: the old files are what running escalations look like.
+never to make a failing replay pass: the old files are what running escalations look like. Files
+recorded before a patch move to a folder of their own under tests/histories/ (named for the
+patch) and keep being replayed until the patch is retired.
 `python -m tests.record_histories overdue_with_reminders` records just the scenarios named.
 """
 
@@ -38,6 +40,7 @@ from temporalio.exceptions import ApplicationError
 from temporalio.testing import WorkflowEnvironment
 from temporalio.worker import Worker
 
+from activities.notifications import Notifier, Outbox
 from activities.recorder import Recorder
 from activities.stage_clock import stage_clock
 from core.logs import configure_logging
@@ -60,7 +63,9 @@ from worker.main import ensure_search_attributes
 from workflows.escalation import EscalationWorkflow, initial_search_attributes
 from workflows.models import (
     NOTIFY,
+    RECORD_EVENT,
     ActionRequest,
+    AuditEventInput,
     EscalationState,
     NotificationInput,
     NotificationResult,
@@ -98,8 +103,11 @@ def workflow_id(history_file: Path) -> str:
     return reference(history_file.name.split(".")[0])
 
 
-def history_files() -> list[Path]:
-    return sorted(path for path in HISTORIES.glob("*.json") if path != KEY_FILE)
+def history_files(*, current_only: bool = False) -> list[Path]:
+    """Every saved history; `current_only`: those recorded with today's code (not the folders of
+    histories from before a patch)."""
+    found = HISTORIES.glob("*.json") if current_only else HISTORIES.rglob("*.json")
+    return sorted(path for path in found if path != KEY_FILE)
 
 
 def write_test_only_key() -> None:
@@ -241,6 +249,9 @@ async def withdrawn(r: Recording) -> None:
 
 async def notes(r: Recording) -> None:
     handle = await r.raise_escalation()
+    # Ignored with a warning: a misspelled signal, and one without `by`.
+    await handle.signal("resolve", {"by": "DSL", "outcome": "Typed the wrong name"})
+    await handle.signal("note", {"text": "Who wrote this?"})
     await handle.signal("note", {"by": "DSL", "text": "Called the duty team"})
     _ = await handle.execute_update(
         EscalationWorkflow.act, act("note", RECEIVING, "practitioner", text="Visit booked")
@@ -272,6 +283,21 @@ async def continued_as_new(r: Recording) -> None:
     await r.save(latest, part=".run2")
 
 
+async def cancelled(r: Recording) -> None:
+    """Cancelled from the Temporal UI or CLI at stage 2: recorded, told, completed."""
+    handle = await r.raise_escalation()
+    await r.pass_time_limit(handle)
+    await handle.cancel()
+    await r.finish(handle)
+
+
+async def recorded_late(r: Recording) -> None:
+    """The raise's audit write lands late (see `record_slowly`): the stage clock restarts."""
+    handle = await r.raise_escalation()
+    await handle.signal("resolved", {"by": "Team manager", "outcome": "Agreed"})
+    await r.finish(handle)
+
+
 async def notifications_gave_up(r: Recording) -> None:
     """Every notification gives up (see `notify_gives_up`); the escalation still closes."""
     handle = await r.raise_escalation()
@@ -287,6 +313,21 @@ async def notify_gives_up(request: NotificationInput) -> NotificationResult:
     raise ApplicationError("mail server refused every attempt", non_retryable=True)
 
 
+def record_slowly(engine: AsyncEngine) -> Callable[[AuditEventInput], Awaitable[None]]:
+    """The real audit activity, its first write held up as by a database that was away."""
+    recorder = Recorder(engine)
+    held: list[str] = []
+
+    @activity.defn(name=RECORD_EVENT)
+    async def record_event(event: AuditEventInput) -> None:
+        if not held:
+            held.append(event.event_key)
+            await asyncio.sleep(1.5)  # past ON_TIME; the test server's clock runs meanwhile
+        await recorder.record_event(event)
+
+    return record_event
+
+
 Scenario = Callable[[Recording], Awaitable[None]]
 SCENARIOS: dict[str, Scenario] = {
     scenario.__name__: scenario
@@ -299,6 +340,8 @@ SCENARIOS: dict[str, Scenario] = {
         withdrawn,
         notes,
         continued_as_new,
+        cancelled,
+        recorded_late,
         notifications_gave_up,
     )
 }
@@ -328,18 +371,28 @@ async def record(names: list[str]) -> None:
 
 async def record_one(env: WorkflowEnvironment, engine: AsyncEngine, name: str) -> None:
     async with escalation_worker(env.client, engine, DIRECTORY) as config:
-        if name != notifications_gave_up.__name__:
+        stand_ins: dict[str, list[Callable[..., Any]]] = {
+            notifications_gave_up.__name__: [
+                Recorder(engine).record_event,
+                notify_gives_up,
+            ],
+            recorded_late.__name__: [
+                record_slowly(engine),
+                Notifier(engine, DIRECTORY, Outbox(config), "http://127.0.0.1:8000").notify,
+            ],
+        }
+        if name not in stand_ins:
             await SCENARIOS[name](Recording(env, config, name))
             return
-        # Its own worker on its own queue, with notify standing in for a mail server that is down.
-        mail_down = isolated_settings(task_queue=f"{config.task_queue}-mail-down")
+        # Its own worker on its own queue, with stand-ins for the activities in question.
+        own = isolated_settings(task_queue=f"{config.task_queue}-{name}")
         async with Worker(
             env.client,
-            task_queue=mail_down.task_queue,
+            task_queue=own.task_queue,
             workflows=[EscalationWorkflow],
-            activities=[stage_clock, Recorder(engine).record_event, notify_gives_up],
+            activities=[stage_clock, *stand_ins[name]],
         ):
-            await SCENARIOS[name](Recording(env, mail_down, name))
+            await SCENARIOS[name](Recording(env, own, name))
 
 
 def main(argv: list[str] | None = None) -> None:

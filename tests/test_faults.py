@@ -181,6 +181,16 @@ async def quiet(handle: Handle) -> bool:
     return not (await handle.describe()).raw_description.pending_activities
 
 
+async def assert_stage_held_its_limit(engine: AsyncEngine, escalation_id: str, stage: int) -> None:
+    """The stage's people had its whole limit: from the step up to it, to the step up from it."""
+    steps = {
+        event.details["to_stage"]: event.at
+        for event in await audit_trail(engine, escalation_id)
+        if event.action == "escalated"
+    }
+    assert steps[stage + 1] - steps[stage] >= QUICK_STAGE
+
+
 async def assert_climbed_once(engine: AsyncEngine, escalation_id: str, stages: int) -> None:
     """One audit row and one set of deliveries per step, the record unbroken."""
     steps = [("raised", 1)] + [("escalated", stage) for stage in range(2, stages + 1)]
@@ -302,8 +312,8 @@ async def test_worker_killed_while_clocks_run_moves_every_escalation_exactly_onc
 
         for handle in handles:
             assert await audit_actions(engine, handle.id) == [("raised", 1)]
-        # Both time limits pass while no worker runs: the first fires in Temporal, the second
-        # is already past when the next worker takes the escalations up again.
+        # The worker stays away longer than a stage: stage 1's limit fires in Temporal, and
+        # stage 2 would be past too if its clock started at stage 1's deadline.
         await wait_until(max(limit for limit in first_limits if limit) + QUICK_STAGE)
 
         with running("worker", env, second_log):
@@ -311,6 +321,7 @@ async def test_worker_killed_while_clocks_run_moves_every_escalation_exactly_onc
                 await eventually(partial(settled_at, engine, handle.id, 3), f"{handle.id} top")
             for handle in handles:
                 await assert_climbed_once(engine, handle.id, stages=3)
+                await assert_stage_held_its_limit(engine, handle.id, stage=2)
                 assert (await state_of(handle)).stage == 3
 
 
@@ -363,6 +374,72 @@ async def test_temporal_restart_keeps_escalations_running(
         await server.shutdown()
 
 
+@contextmanager
+def dev_server_process(database: Path, port: int, log: Path) -> Iterator[subprocess.Popen[bytes]]:
+    """The dev server as `make run` starts it, in a process of its own this test may kill."""
+    command = [
+        str(BIN / "temporal"),
+        "server",
+        "start-dev",
+        "--ip",
+        "127.0.0.1",
+        "--port",
+        str(port),
+        "--headless",
+        "--db-filename",
+        str(database),
+        "--dynamic-config-value",
+        "frontend.enableUpdateWorkflowExecution=true",
+    ]
+    for key in ALL_KEYS:
+        kind = "".join(part.capitalize() for part in key.indexed_value_type.name.split("_"))
+        command += ["--search-attribute", f"{key.name}={kind}"]
+    with log.open("ab") as output:
+        process = subprocess.Popen(command, stdout=output, stderr=subprocess.STDOUT)
+    try:
+        yield process
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.wait()
+
+
+async def connected(port: int, key_file: Path) -> Client | None:
+    try:
+        return await Client.connect(
+            f"127.0.0.1:{port}",
+            data_converter=data_converter(conftest.isolated_settings(payload_key_file=key_file)),
+        )
+    except RuntimeError:
+        return None
+
+
+@SQLITE_ONLY
+async def test_temporal_killed_past_a_limit_skips_no_stage(
+    engine: AsyncEngine, ladders: Ladders, payload_key_file: Path, tmp_path: Path
+) -> None:
+    database, port, log = tmp_path / "temporal.db", free_port(), tmp_path / "temporal.log"
+    with dev_server_process(database, port, log) as server:
+        client = await eventually(lambda: connected(port, payload_key_file), "Temporal up")
+        assert client is not None
+        async with (
+            escalation_worker(client, engine, DIRECTORY) as config,
+            raised(client, config.task_queue, ladders.escalation("quick")) as handle,
+        ):
+            await eventually(partial(settled_at, engine, handle.id, 1), "raised")
+            await eventually(partial(quiet, handle), "quiet")
+            limit = (await state_of(handle)).stage_deadline
+            assert limit is not None
+            sigkill(server)
+            # Away past stage 1's limit and the whole of stage 2's.
+            await wait_until(limit + 2 * QUICK_STAGE)
+            with dev_server_process(database, port, log):
+                await eventually(partial(settled_at, engine, handle.id, 3), "top", within=90)
+
+                await assert_climbed_once(engine, handle.id, stages=3)
+                await assert_stage_held_its_limit(engine, handle.id, stage=2)
+
+
 # --- the database and the mail server down --------------------------------------------------
 
 
@@ -381,17 +458,9 @@ def connections_refused(database_url: str) -> Iterator[None]:
             admin.execute(f'ALTER DATABASE "{name}" ALLOW_CONNECTIONS true')
 
 
-async def failed_attempts(handle: Handle, activity_type: str) -> int:
-    """How often the pending `activity_type` activity has failed so far."""
-    described = await handle.describe()
-    return max(
-        (
-            pending.attempt - 1
-            for pending in described.raw_description.pending_activities
-            if pending.activity_type.name == activity_type and pending.HasField("last_failure")
-        ),
-        default=0,
-    )
+async def notified(engine: AsyncEngine, escalation_id: str, kind: str) -> bool:
+    events = await audit_trail(engine, escalation_id, with_notified=True)
+    return any(e.action == "notified" and e.details["kind"] == kind for e in events)
 
 
 @pytest.mark.postgres
@@ -408,14 +477,22 @@ async def test_audit_write_waits_for_the_database_and_loses_nothing(
                 ) as handle,
             ):
                 await eventually(lambda: settled_at(engine, handle.id, 1), "raised")
+                limit = (await state_of(handle)).stage_deadline
+                assert limit is not None
                 with connections_refused(database_url):
                     # The time limit passes and the "escalated" write fails, again and again.
-                    await eventually(
-                        lambda: failed_attempts(handle, "record_event"), "audit write failed"
-                    )
-                await eventually(lambda: settled_at(engine, handle.id, 2), "escalated")
+                    await wait_until(limit + timedelta(seconds=3))
+                await eventually(lambda: notified(engine, handle.id, "escalated"), "escalated")
 
-                await assert_climbed_once(engine, handle.id, stages=2)
+                # The write landed late, so stage 2's clock restarted from when it did.
+                steps = await audit_trail(engine, handle.id)
+                assert actions(steps) == [("raised", 1), ("escalated", 2), ("clock_restarted", 2)]
+                restarted = steps[-1]
+                state = await state_of(handle)
+                assert state.stage_started_at == restarted.at
+                assert state.stage_deadline == restarted.at + timedelta(hours=1)
+                assert restarted.at - steps[1].at > timedelta(seconds=1)
+                assert chain_breaks(await audit_trail(engine, handle.id, with_notified=True)) == []
         finally:
             await engine.dispose()
 

@@ -23,6 +23,7 @@ from temporalio.api.enums.v1 import EventType
 from temporalio.api.sdk.v1 import WorkflowMetadata
 from temporalio.client import WorkflowHandle
 
+from activities.calendar import shift_working_days
 from activities.stage_clock import deadline_text
 from core.directory import Directory
 from core.payload_crypto import ENCODING
@@ -179,6 +180,8 @@ async def summaries(stack: ApiStack, handle: WorkflowHandle[Any, Any]) -> dict[s
     kinds = {
         EventType.EVENT_TYPE_TIMER_STARTED: "timers",
         EventType.EVENT_TYPE_ACTIVITY_TASK_SCHEDULED: "activities",
+        # Local activities (the stage clock, the record) show as markers with their summary.
+        EventType.EVENT_TYPE_MARKER_RECORDED: "activities",
     }
     async for event in handle.fetch_history_events():
         kind = kinds.get(event.event_type)
@@ -308,6 +311,9 @@ async def test_escalations_carry_summaries_a_person_understands(
     raised = await raise_through_api(api_stack, RAISER, RECEIVER)
     handle = api_stack.temporal.get_workflow_handle_for(EscalationWorkflow.run, raised["id"])
     due = deadline_text(datetime.fromisoformat(raised["stage_deadline"]))
+    reminder = deadline_text(
+        shift_working_days(datetime.fromisoformat(raised["stage_deadline"]), -1)
+    )
 
     described = await handle.describe()
     assert await described.static_summary() == (
@@ -320,7 +326,7 @@ async def test_escalations_carry_summaries_a_person_understands(
     assert await current_details(handle) == f"**Open**, stage 1 of 3: Line managers, due {due}"
     shown = await eventually("timer", lambda: _with_timer(api_stack, handle))
     assert shown == {
-        "timers": {f"Stage 1 reminder before the limit due {due}"},
+        "timers": {f"Stage 1 reminder at {reminder}, before the time limit due {due}"},
         "activities": {
             "Stage 1 time limit: 5 working days",
             "Record raised at stage 1",

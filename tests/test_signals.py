@@ -173,9 +173,9 @@ async def test_note_signal_is_recorded_and_changes_nothing_else(
 
 
 def request(action: str, agency: str | None, role: str | None, **fields: Any) -> ActionRequest:
-    return ActionRequest.model_validate(
-        {"action": action, "by": "Someone", "agency": agency, "role": role, **fields}
-    )
+    """An update request; without agency and role, from operations staff."""
+    who = {"agency": agency, "role": role} if agency else {"operations": True}
+    return ActionRequest.model_validate({"action": action, "by": "Someone", **who, **fields})
 
 
 async def test_act_answers_with_the_new_state(

@@ -5,30 +5,38 @@ the next stage. Managers resolve, escalate, withdraw or add notes (signals for t
 CLI, one validated update for the API). At the top stage nothing closes by itself: a missed limit
 marks the escalation overdue and the partnership is reminded until someone decides.
 
-Only the main loop writes the record, one audit event at a time, so the audit trail is in the
-order things happened and each write is idempotent (its key is the escalation's event sequence).
+A stage's time limit runs from when the escalation is on the record at that stage, so after an
+outage (worker, Temporal or database away past a deadline) the next stage still gets its whole
+limit: the ladder never climbs two stages at once. Cancelling the workflow (Temporal UI or CLI)
+closes the escalation as `cancelled`, on the record and with both agencies told.
+
+The main loop alone writes the escalation's events, one at a time and in the order things
+happened, each idempotent (its key is the event sequence); notifications run beside it and
+append their delivery receipts as they finish.
 """
 
 import asyncio
 import contextlib
+from collections.abc import Sequence
 from datetime import datetime, timedelta
 from typing import Any, Literal
 
+from pydantic import ValidationError
 from temporalio import workflow
-from temporalio.common import RetryPolicy, SearchAttributePair, TypedSearchAttributes
+from temporalio.common import RawValue, RetryPolicy, SearchAttributePair, TypedSearchAttributes
 from temporalio.exceptions import ActivityError, ApplicationError
 
 # Pure models, passed through the sandbox: rebuilding pydantic classes for every workflow run
 # would cost more than the workflow itself.
 with workflow.unsafe.imports_passed_through():
+    from workflows.activity_contracts import notify, record_event, stage_clock
     from workflows.models import (
-        NOTIFY,
         NOTIFY_MAX_ATTEMPTS,
-        RECORD_EVENT,
-        STAGE_CLOCK,
+        OPERATIONS_ACTOR,
         SYSTEM_ACTOR,
         TIME_LIMIT_PASSED,
         Action,
+        ActionKind,
         ActionRequest,
         AuditAction,
         AuditEventInput,
@@ -39,8 +47,8 @@ with workflow.unsafe.imports_passed_through():
         NoteSignal,
         NotificationInput,
         NotificationKind,
-        NotificationResult,
         ResolvedSignal,
+        Signal,
         StageClock,
         StageClockInput,
         WithdrawSignal,
@@ -65,6 +73,15 @@ INVALID_ACTION = "InvalidAction"
 # Continue-as-new well before Temporal's own limits (months of overdue reminders).
 HISTORY_EVENTS_BEFORE_CONTINUE = 2_000
 
+# The patch (docs/workflow-changes.md) behind two changes; escalations whose history predates it
+# replay the old way. One id, because each patch costs a marker and a search attribute upsert:
+# - the stage clock runs from when the step was taken, not from the previous deadline or the raise;
+# - the stage clock and the audit write run as local activities (fewer events and tasks a step).
+STEPS_TAKEN_LOCALLY = "stage-clock-from-record-local-activities"
+# A stage whose step is taken within this of when it was due starts when it was due (the clock
+# stays exact to the second); later (the worker, Temporal or the database was away), when taken.
+ON_TIME = timedelta(seconds=1)
+
 RECORD_RETRY = RetryPolicy(
     initial_interval=timedelta(seconds=1), maximum_interval=timedelta(minutes=1)
 )
@@ -76,6 +93,12 @@ NOTIFY_RETRY = RetryPolicy(
 )
 
 TimerKind = Literal["reminder", "deadline", "overdue_reminder"]
+SIGNALS: dict[str, type[Signal]] = {
+    "resolved": ResolvedSignal,
+    "escalate": EscalateSignal,
+    "withdraw": WithdrawSignal,
+    "note": NoteSignal,
+}
 
 
 def initial_search_attributes(input: EscalationInput) -> TypedSearchAttributes:
@@ -117,8 +140,9 @@ def check_action(state: EscalationState, request: ActionRequest) -> None:
         raise ApplicationError(
             "already at the top stage: the partnership decides", type=AT_TOP_STAGE
         )
-    if request.agency is None or request.role is None:
-        return  # operations staff acting from the Temporal UI or CLI
+    if request.operations:
+        return  # operations staff, from the Temporal UI or CLI
+    assert request.agency is not None and request.role is not None
     if not may_act(
         request.action,
         request.agency,
@@ -150,21 +174,42 @@ class EscalationWorkflow:
 
     # --- how people act ------------------------------------------------------------------
 
+    # Signals take plain JSON. One that does not fit its model arrives as a dict and is checked
+    # here, so it is one clear warning (never its text: it may be about a child) and changes
+    # nothing.
+
     @workflow.signal(name="resolved")
-    def resolved(self, signal: ResolvedSignal) -> None:
-        self._enqueue(ActionRequest(action="resolved", **signal.model_dump()))
+    def resolved(self, signal: ResolvedSignal | dict[str, Any]) -> None:
+        self._signalled("resolved", signal)
 
     @workflow.signal(name="escalate")
-    def escalate(self, signal: EscalateSignal) -> None:
-        self._enqueue(ActionRequest(action="escalate", **signal.model_dump()))
+    def escalate(self, signal: EscalateSignal | dict[str, Any]) -> None:
+        self._signalled("escalate", signal)
 
     @workflow.signal(name="withdraw")
-    def withdraw(self, signal: WithdrawSignal) -> None:
-        self._enqueue(ActionRequest(action="withdraw", **signal.model_dump()))
+    def withdraw(self, signal: WithdrawSignal | dict[str, Any]) -> None:
+        self._signalled("withdraw", signal)
 
     @workflow.signal(name="note")
-    def note(self, signal: NoteSignal) -> None:
-        self._enqueue(ActionRequest(action="note", **signal.model_dump()))
+    def note(self, signal: NoteSignal | dict[str, Any]) -> None:
+        self._signalled("note", signal)
+
+    @workflow.signal(dynamic=True)
+    def unknown_signal(self, name: str, args: Sequence[RawValue]) -> None:
+        workflow.logger.warning(
+            "signal %r ignored: not a signal of this workflow (known: %s)",
+            name,
+            ", ".join(SIGNALS),
+        )
+
+    def _signalled(self, name: ActionKind, signal: Signal | dict[str, Any]) -> None:
+        if isinstance(signal, dict):
+            try:
+                signal = SIGNALS[name].model_validate(signal)
+            except ValidationError as invalid:
+                workflow.logger.warning("signal %r ignored: %s", name, _problems(invalid))
+                return
+        self._enqueue(ActionRequest(action=name, operations=True, **signal.model_dump()))
 
     @workflow.update(name="act")
     async def act(self, request: ActionRequest) -> EscalationState:
@@ -199,14 +244,33 @@ class EscalationWorkflow:
     @workflow.run
     async def run(self, input: EscalationInput) -> EscalationState:
         state = self._state
+        try:
+            await self._climb()
+        except asyncio.CancelledError:
+            await self._cancelled()
+        self._publish()
+        while not await self._settled():  # actions that arrived after the escalation closed
+            for action in self._queue:
+                self._answer(
+                    action, ApplicationError(f"escalation is already {state.status}", type=CLOSED)
+                )
+            self._queue.clear()
+        return state
+
+    async def _climb(self) -> None:
+        """From the raise until the escalation closes."""
+        state = self._state
         if not state.raised:
-            # From the raise itself, not from when a worker first picked it up.
-            state.stage_started_at = workflow.info().workflow_start_time
+            raised_at = workflow.info().workflow_start_time
+            if workflow.patched(STEPS_TAKEN_LOCALLY):
+                raised_at = _taken_at(raised_at)
+            state.stage_started_at = raised_at
             await self._start_stage_clock(state.stage_started_at)
             details: dict[str, Any] = {"policy": state.policy_name, "stage": state.stage_name}
             if state.immediate_risk:
                 details["immediate_risk"] = True
             await self._record("raised", state.raised_by, details)
+            await self._restart_clock_if_recorded_late()
             state.raised = True
             self._notify("raised")
 
@@ -228,14 +292,18 @@ class EscalationWorkflow:
             if state.status == "open" and self._history_is_long():
                 await self._continue_as_new()
 
-        self._publish()
-        while not await self._settled():  # actions that arrived after the escalation closed
-            for action in self._queue:
-                self._answer(
-                    action, ApplicationError(f"escalation is already {state.status}", type=CLOSED)
-                )
-            self._queue.clear()
-        return state
+    async def _cancelled(self) -> None:
+        """Cancelled from the Temporal UI or CLI: closed on the record, the agencies told."""
+        state = self._state
+        if state.status != "open":
+            return  # closed already; the cancel only cut short the wait for notifications
+        state.status = "cancelled"
+        state.closed_at = workflow.now()
+        state.closed_by = OPERATIONS_ACTOR
+        await self._record(
+            "cancelled", OPERATIONS_ACTOR, {"reason": "workflow cancelled in Temporal"}
+        )
+        self._notify("cancelled", tell_raiser=True)
 
     async def _settled(self, within: timedelta | None = None) -> bool:
         """Waits until handlers and notifications are done (True), or an action arrives or the
@@ -271,7 +339,10 @@ class EscalationWorkflow:
                 f"due {state.stage_deadline_text}"
             )
         if kind == "reminder":
-            return f"Stage {state.stage} reminder before the limit due {state.stage_deadline_text}"
+            return (
+                f"Stage {state.stage} reminder at {state.reminder_text}, before the time limit "
+                f"due {state.stage_deadline_text}"
+            )
         every = state.policy.overdue_reminder_interval.describe()
         return f"Overdue reminder to the partnership: every {every}"
 
@@ -332,8 +403,11 @@ class EscalationWorkflow:
             self._answers[action.seq] = problem
 
     async def _move_up(self, actor: str, reason: str, *, start: datetime) -> None:
+        """Up one stage. `start` is when the move was due; the new stage's clock starts now."""
         state = self._state
         previous = state.stage
+        if workflow.patched(STEPS_TAKEN_LOCALLY):
+            start = _taken_at(start)
         state.stage += 1
         state.stage_started_at = start
         state.overdue = False
@@ -342,18 +416,38 @@ class EscalationWorkflow:
         await self._record(
             "escalated", actor, {"reason": reason, "from_stage": previous, "to_stage": state.stage}
         )
+        await self._restart_clock_if_recorded_late()
         self._notify("escalated")
+
+    async def _restart_clock_if_recorded_late(self) -> None:
+        """The stage's people get its whole limit from when the record shows the stage: a write
+        held up (the database away) restarts the clock once it lands, and says so."""
+        state = self._state
+        assert state.stage_started_at is not None
+        if not workflow.patched(STEPS_TAKEN_LOCALLY):
+            return
+        if workflow.now() - state.stage_started_at <= ON_TIME:
+            return
+        previous = state.stage_deadline_text
+        state.stage_started_at = workflow.now()
+        await self._start_stage_clock(state.stage_started_at)
+        await self._record(
+            "clock_restarted",
+            SYSTEM_ACTOR,
+            {
+                "reason": "the record was written late",
+                "previous_deadline": previous,
+                "deadline": state.stage_deadline_text,
+            },
+        )
 
     async def _start_stage_clock(self, start: datetime) -> None:
         state = self._state
         stage = state.policy.stages[state.stage - 1]
-        clock = await workflow.execute_activity(
-            STAGE_CLOCK,
+        clock = await self._clock(
             StageClockInput(
                 start=start, time_limit=stage.time_limit, reminder_lead=stage.reminder_lead
             ),
-            result_type=StageClock,
-            start_to_close_timeout=timedelta(seconds=30),
             summary=f"Stage {state.stage} time limit: {stage.time_limit.describe()}",
         )
         state.stage_deadline = clock.deadline
@@ -361,38 +455,58 @@ class EscalationWorkflow:
         state.reminder_at = (
             clock.reminder_at if clock.reminder_at and clock.reminder_at > start else None
         )
+        state.reminder_text = clock.reminder_text
         state.reminder_sent = False
 
     async def _clock_after(self, start: datetime, span: Span) -> datetime:
-        clock = await workflow.execute_activity(
-            STAGE_CLOCK,
+        clock = await self._clock(
             StageClockInput(start=start, time_limit=span),
-            result_type=StageClock,
-            start_to_close_timeout=timedelta(seconds=30),
             summary=f"Next overdue reminder: {span.describe()}",
         )
         return clock.deadline
+
+    async def _clock(self, request: StageClockInput, *, summary: str) -> StageClock:
+        # Pure computation on the calendar: a local activity, so no extra round trip.
+        if workflow.patched(STEPS_TAKEN_LOCALLY):
+            return await workflow.execute_local_activity(
+                stage_clock, request, start_to_close_timeout=timedelta(seconds=30), summary=summary
+            )
+        return await workflow.execute_activity(
+            stage_clock, request, start_to_close_timeout=timedelta(seconds=30), summary=summary
+        )
 
     # --- the record and the people told --------------------------------------------------
 
     async def _record(self, action: AuditAction, actor: str, details: dict[str, Any]) -> None:
         state = self._state
         state.event_seq += 1
-        await workflow.execute_activity(
-            RECORD_EVENT,
-            AuditEventInput(
-                event_key=f"{state.escalation_id}:{state.event_seq}",
-                escalation_id=state.escalation_id,
-                action=action,
-                at=workflow.now(),
-                actor=actor,
-                details=details,
-                state=state,
-            ),
-            start_to_close_timeout=timedelta(seconds=30),
-            retry_policy=RECORD_RETRY,
-            summary=f"Record {action} at stage {state.stage}",
+        event = AuditEventInput(
+            event_key=f"{state.escalation_id}:{state.event_seq}",
+            escalation_id=state.escalation_id,
+            action=action,
+            at=workflow.now(),
+            actor=actor,
+            details=details,
+            state=state,
         )
+        summary = f"Record {action} at stage {state.stage}"
+        timeout = timedelta(seconds=30)
+        if workflow.patched(STEPS_TAKEN_LOCALLY):
+            await workflow.execute_local_activity(
+                record_event,
+                event,
+                start_to_close_timeout=timeout,
+                retry_policy=RECORD_RETRY,
+                summary=summary,
+            )
+        else:
+            await workflow.execute_activity(
+                record_event,
+                event,
+                start_to_close_timeout=timeout,
+                retry_policy=RECORD_RETRY,
+                summary=summary,
+            )
 
     def _notify(self, kind: NotificationKind, *, tell_raiser: bool = False) -> None:
         state = self._state
@@ -407,7 +521,7 @@ class EscalationWorkflow:
             role=state.stage_role,
             stage_deadline=state.stage_deadline if state.status == "open" else None,
             tell_partnership=state.stage >= state.policy.partnership_stage,
-            tell_raiser=state.raised_by if tell_raiser else None,
+            tell_raiser=tell_raiser,
         )
         # In the background: a slow or failing mail server never holds up the clock.
         self._notifications.append(asyncio.create_task(self._deliver(request)))
@@ -415,10 +529,12 @@ class EscalationWorkflow:
     async def _deliver(self, request: NotificationInput) -> None:
         try:
             await workflow.execute_activity(
-                NOTIFY,
+                notify,
                 request,
-                result_type=NotificationResult,
-                start_to_close_timeout=timedelta(minutes=2),
+                # Deliveries heartbeat one by one: a worker that dies mid-batch is noticed within
+                # seconds, and the retry sends only what was not sent.
+                start_to_close_timeout=timedelta(minutes=1),
+                heartbeat_timeout=timedelta(seconds=15),
                 retry_policy=NOTIFY_RETRY,
                 summary=f"Notify {notify_audience(request)}: {request.kind}",
             )
@@ -477,3 +593,17 @@ class EscalationWorkflow:
         until_timer = self._next_timer()[1] - workflow.now()
         if until_timer > timedelta(0) and await self._settled(within=until_timer):
             workflow.continue_as_new(self._input.model_copy(update={"carried": self._state}))
+
+
+def _problems(invalid: ValidationError) -> str:
+    """What is wrong with a signal, by field; never the values sent."""
+    return "; ".join(
+        f"{'.'.join(str(part) for part in error['loc']) or 'input'}: {error['msg']}"
+        for error in invalid.errors(include_input=False)
+    )
+
+
+def _taken_at(due: datetime) -> datetime:
+    """When a step due at `due` counts as taken: then, or now if the service was away."""
+    now = workflow.now()
+    return due if now - due <= ON_TIME else now

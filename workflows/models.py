@@ -5,15 +5,17 @@ running escalations. Signals accept plain JSON objects, as typed into the Tempor
 """
 
 from datetime import datetime
-from typing import Any, Literal
+from typing import Annotated, Any, Literal, Self
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from workflows.policy import Policy, Role, Span
 
 # "terminated": closed outside the workflow (Temporal terminate), recorded by the reconciler.
 Status = Literal["open", "resolved", "withdrawn", "cancelled", "terminated"]
 SYSTEM_ACTOR = "system"
+# Who acts from the Temporal UI or CLI: operations staff, outside any agency.
+OPERATIONS_ACTOR = "operations"
 TIME_LIMIT_PASSED = "time limit passed"
 
 
@@ -87,16 +89,40 @@ ActionKind = Literal["resolved", "escalate", "withdraw", "note"]
 
 
 class ActionRequest(BaseModel):
+    """One action for the workflow's main loop: from the API's update, or built from a signal.
+
+    Held to the same limits as the signals, so nothing the record cannot store gets in (a NUL
+    would retry the audit write forever on PostgreSQL).
+    """
+
     model_config = ConfigDict(extra="forbid", hide_input_in_errors=True)
 
     action: ActionKind
     by: str = Field(min_length=1, max_length=200)
-    agency: str | None = None
+    # An agency's person or key acts with its agency and role; operations staff with neither.
+    agency: str | None = Field(default=None, min_length=1, max_length=200)
     role: Role | None = None
-    outcome: str | None = None
-    agreed_actions: list[str] = Field(default_factory=list)
-    reason: str | None = None
-    text: str | None = None
+    operations: bool = False
+    outcome: str | None = Field(default=None, max_length=10_000)
+    agreed_actions: list[Annotated[str, Field(max_length=2_000)]] = Field(
+        default_factory=list, max_length=50
+    )
+    reason: str | None = Field(default=None, max_length=10_000)
+    text: str | None = Field(default=None, max_length=10_000)
+
+    @field_validator("*")
+    @classmethod
+    def _no_nul(cls, value: Any) -> Any:
+        return refuse_nul(value)
+
+    @model_validator(mode="after")
+    def _one_kind_of_actor(self) -> Self:
+        if self.operations:
+            if self.agency is not None or self.role is not None:
+                raise ValueError("operations staff act without an agency or role")
+        elif self.agency is None or self.role is None:
+            raise ValueError("give agency and role, or operations: true")
+        return self
 
 
 class Action(BaseModel):
@@ -118,6 +144,7 @@ class EscalationState(EscalationFacts):
     stage_deadline: datetime | None = None
     stage_deadline_text: str = ""
     reminder_at: datetime | None = None
+    reminder_text: str = ""
     reminder_sent: bool = False
     overdue: bool = False
     next_overdue_reminder_at: datetime | None = None
@@ -155,8 +182,9 @@ class StageClockInput(BaseModel):
 class StageClock(BaseModel):
     deadline: datetime
     reminder_at: datetime | None = None
-    # The deadline as a person reads it, in London time ("Thu 3 Dec 17:00").
+    # The deadline and the reminder as a person reads them, in London time ("Thu 3 Dec 17:00").
     deadline_text: str = ""
+    reminder_text: str = ""
 
 
 AuditAction = Literal[
@@ -166,6 +194,7 @@ AuditAction = Literal[
     "withdrawn",
     "cancelled",
     "terminated",
+    "clock_restarted",
     "note",
     "reminder",
     "overdue",
@@ -184,7 +213,9 @@ class AuditEventInput(BaseModel):
     state: EscalationState
 
 
-NotificationKind = Literal["raised", "escalated", "reminder", "overdue", "resolved", "withdrawn"]
+NotificationKind = Literal[
+    "raised", "escalated", "reminder", "overdue", "resolved", "withdrawn", "cancelled"
+]
 
 
 class NotificationInput(BaseModel):
@@ -198,8 +229,14 @@ class NotificationInput(BaseModel):
     role: Role
     stage_deadline: datetime | None = None
     tell_partnership: bool = False
-    # The raiser gets the written outcome.
-    tell_raiser: str | None = None
+    # Whether the raising agency's practitioners are told too (the written outcome).
+    tell_raiser: bool = False
+
+    @field_validator("tell_raiser", mode="before")
+    @classmethod
+    def _flag(cls, value: Any) -> Any:
+        # Notifications scheduled before this was a flag carry the raiser's name.
+        return bool(value) if isinstance(value, str) else value
 
 
 class NotificationResult(BaseModel):
@@ -212,8 +249,8 @@ class NotificationResult(BaseModel):
 EscalationInput.model_rebuild()
 
 
-# Activity names: the workflow calls activities by name so its module never imports SQL,
-# SMTP or HTTP code; tests register stand-ins under the same names.
+# Activity names (workflows/activity_contracts.py declares them): the worker registers the real
+# activities under them, tests register stand-ins.
 STAGE_CLOCK = "stage_clock"
 RECORD_EVENT = "record_event"
 NOTIFY = "notify"

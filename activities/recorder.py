@@ -1,11 +1,14 @@
 """The audit activity: one event on the record, with the read model brought up to date."""
 
+from datetime import datetime
+
 import structlog
 from sqlalchemy.ext.asyncio import AsyncEngine
 from temporalio import activity
 
 from database.audit_chain import append_event
 from database.engine import session_factory
+from database.tables import utc_now
 from workflows.models import RECORD_EVENT, AuditEventInput
 
 log = structlog.get_logger(__name__)
@@ -18,7 +21,7 @@ class Recorder:
         self._sessions = session_factory(engine)
 
     @activity.defn(name=RECORD_EVENT)
-    async def record_event(self, event: AuditEventInput) -> None:
+    async def record_event(self, event: AuditEventInput) -> datetime:
         written = await append_event(
             self._sessions,
             event_key=event.event_key,
@@ -37,3 +40,4 @@ class Recorder:
             stage=event.state.stage,
             duplicate=not written,
         )
+        return utc_now()

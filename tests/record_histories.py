@@ -23,7 +23,7 @@ import sys
 import tempfile
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -293,7 +293,17 @@ async def cancelled(r: Recording) -> None:
 
 async def recorded_late(r: Recording) -> None:
     """The raise's audit write lands late (see `record_slowly`): the stage clock restarts."""
-    handle = await r.raise_escalation()
+    escalation = escalation_input().model_copy(update={"escalation_id": reference(r.name)})
+    # Started, then asked: the test server gives up on an update-with-start held this long.
+    handle = await r.env.client.start_workflow(
+        EscalationWorkflow.run,
+        escalation,
+        id=escalation.escalation_id,
+        task_queue=r.config.task_queue,
+        search_attributes=initial_search_attributes(escalation),
+    )
+    state = await handle.execute_update(EscalationWorkflow.raise_recorded)
+    assert state.event_seq == 2, "the stage clock did not restart"
     await handle.signal("resolved", {"by": "Team manager", "outcome": "Agreed"})
     await r.finish(handle)
 
@@ -313,17 +323,17 @@ async def notify_gives_up(request: NotificationInput) -> NotificationResult:
     raise ApplicationError("mail server refused every attempt", non_retryable=True)
 
 
-def record_slowly(engine: AsyncEngine) -> Callable[[AuditEventInput], Awaitable[None]]:
+def record_slowly(engine: AsyncEngine) -> Callable[[AuditEventInput], Awaitable[datetime]]:
     """The real audit activity, its first write held up as by a database that was away."""
     recorder = Recorder(engine)
     held: list[str] = []
 
     @activity.defn(name=RECORD_EVENT)
-    async def record_event(event: AuditEventInput) -> None:
+    async def record_event(event: AuditEventInput) -> datetime:
         if not held:
             held.append(event.event_key)
-            await asyncio.sleep(1.5)  # past ON_TIME; the test server's clock runs meanwhile
-        await recorder.record_event(event)
+            await asyncio.sleep(1.5)  # past ON_TIME
+        return await recorder.record_event(event)
 
     return record_event
 

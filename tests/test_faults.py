@@ -57,6 +57,7 @@ from tests.engine_helpers import (
     free_port,
     state_of,
 )
+from worker.main import running_worker
 from workflows.escalation import EscalationWorkflow, initial_search_attributes
 from workflows.models import EscalationInput, EscalationState
 from workflows.policy import Policy
@@ -325,6 +326,24 @@ async def test_worker_killed_while_clocks_run_moves_every_escalation_exactly_onc
                 assert (await state_of(handle)).stage == 3
 
 
+@SQLITE_ONLY
+async def test_a_raise_waiting_for_a_worker_keeps_its_first_stage(
+    dev_env: WorkflowEnvironment, engine: AsyncEngine, ladders: Ladders
+) -> None:
+    task_queue = f"no-worker-yet-{uuid.uuid4().hex[:8]}"
+    async with raised(dev_env.client, task_queue, ladders.escalation("quick")) as handle:
+        # No worker for longer than a stage: the first stage starts when one takes it up.
+        await asyncio.sleep(QUICK_STAGE.total_seconds() + 2)
+        config = conftest.isolated_settings(task_queue=task_queue)
+        async with running_worker(dev_env.client, config, engine, DIRECTORY):
+            await eventually(partial(settled_at, engine, handle.id, 2), "stage 2")
+            steps = await audit_trail(engine, handle.id)
+            raised_at, escalated_at = steps[0].at, steps[1].at
+            assert escalated_at - raised_at >= QUICK_STAGE
+            started = (await handle.describe()).start_time
+            assert raised_at - started >= QUICK_STAGE  # recorded when taken up, not at the start
+
+
 # --- the Temporal server restarted ----------------------------------------------------------
 
 
@@ -487,11 +506,10 @@ async def test_audit_write_waits_for_the_database_and_loses_nothing(
                 # The write landed late, so stage 2's clock restarted from when it did.
                 steps = await audit_trail(engine, handle.id)
                 assert actions(steps) == [("raised", 1), ("escalated", 2), ("clock_restarted", 2)]
-                restarted = steps[-1]
                 state = await state_of(handle)
-                assert state.stage_started_at == restarted.at
-                assert state.stage_deadline == restarted.at + timedelta(hours=1)
-                assert restarted.at - steps[1].at > timedelta(seconds=1)
+                assert state.stage_started_at is not None
+                assert state.stage_deadline == state.stage_started_at + timedelta(hours=1)
+                assert state.stage_started_at - steps[1].at > timedelta(seconds=1)
                 assert chain_breaks(await audit_trail(engine, handle.id, with_notified=True)) == []
         finally:
             await engine.dispose()

@@ -6,6 +6,7 @@ any non-deterministic change fails here first. How to change the workflow safely
 refresh the histories: docs/workflow-changes.md.
 """
 
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -74,9 +75,10 @@ class UnrecordedReminders(EscalationWorkflow):
     async def run(self, input: EscalationInput) -> EscalationState:
         return await super().run(input)
 
-    async def _record(self, action: AuditAction, actor: str, details: dict[str, Any]) -> None:
-        if action != "reminder":
-            await super()._record(action, actor, details)
+    async def _record(self, action: AuditAction, actor: str, details: dict[str, Any]) -> datetime:
+        if action == "reminder":
+            return workflow.now()
+        return await super()._record(action, actor, details)
 
 
 @workflow.defn(name="Escalation")
@@ -87,9 +89,10 @@ class PatchedUnrecordedReminders(EscalationWorkflow):
     async def run(self, input: EscalationInput) -> EscalationState:
         return await super().run(input)
 
-    async def _record(self, action: AuditAction, actor: str, details: dict[str, Any]) -> None:
-        if action != "reminder" or not workflow.patched(SKIP_REMINDER_RECORD):
-            await super()._record(action, actor, details)
+    async def _record(self, action: AuditAction, actor: str, details: dict[str, Any]) -> datetime:
+        if action == "reminder" and workflow.patched(SKIP_REMINDER_RECORD):
+            return workflow.now()
+        return await super()._record(action, actor, details)
 
 
 # Test-module workflows replay outside the sandbox, which would re-import pytest inside it.

@@ -1,6 +1,7 @@
 """How people act: the four signals at every stage, and the validated update `act`."""
 
-from typing import Any
+import logging
+from typing import Any, Literal
 
 import pytest
 from sqlalchemy.ext.asyncio import AsyncEngine
@@ -9,6 +10,7 @@ from temporalio.client import WorkflowHandle, WorkflowUpdateFailedError
 from temporalio.exceptions import ApplicationError
 from temporalio.testing import WorkflowEnvironment
 
+from core.logs import configure_logging
 from tests.engine_helpers import (
     BUSINESS_UNIT,
     DIRECTORY,
@@ -281,3 +283,47 @@ async def test_act_refuses_a_closed_escalation(
             ("raised", 1),
             ("resolved", 1),
         ]
+
+
+# --- signals that do not fit -------------------------------------------------------------------
+
+SECRET = "Amelia had bruises"
+
+
+@pytest.fixture
+def root_handlers() -> Any:
+    """The root logger's handlers, put back after a test that configures logging itself."""
+    root = logging.getLogger()
+    kept, level = root.handlers[:], root.level
+    yield
+    root.handlers[:] = kept
+    root.setLevel(level)
+
+
+@pytest.mark.parametrize("log_format", ["console", "json"])
+async def test_a_misspelled_or_incomplete_signal_is_one_clear_warning_and_changes_nothing(
+    time_env: WorkflowEnvironment,
+    engine: AsyncEngine,
+    capfd: pytest.CaptureFixture[str],
+    root_handlers: None,
+    log_format: Literal["console", "json"],
+) -> None:
+    configure_logging(log_format, "INFO")
+    async with (
+        escalation_worker(time_env.client, engine) as config,
+        raised(time_env, config, escalation_input()) as handle,
+    ):
+        await settle(time_env)
+        await handle.signal("resolve", {"by": "Team manager", "outcome": SECRET})
+        await handle.signal("resolved", {"outcome": SECRET})
+        await settle(time_env)
+        state = await state_of(handle)
+
+    assert (state.status, state.stage, state.event_seq) == ("open", 1, 1)
+    assert actions(await audit_trail(engine, handle.id)) == [("raised", 1)]
+    logged = capfd.readouterr().err
+    assert "Logging error" not in logged and SECRET not in logged
+    lines = [line for line in logged.splitlines() if "ignored" in line]
+    assert len(lines) == 2, logged
+    assert "signal 'resolve' ignored: not a signal of this workflow" in lines[0]
+    assert "signal 'resolved' ignored: by: Field required" in lines[1]

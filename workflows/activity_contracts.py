@@ -6,6 +6,8 @@ implementations (`activities/`) under the same names; tests register stand-ins u
 `tests/test_activity_contracts.py` holds each implementation to its declaration.
 """
 
+from datetime import datetime
+
 from temporalio import activity
 
 from workflows.models import (
@@ -27,8 +29,9 @@ async def stage_clock(request: StageClockInput) -> StageClock:
 
 
 @activity.defn(name=RECORD_EVENT)
-async def record_event(event: AuditEventInput) -> None:
-    """One audit event and the read model, in one commit (activities/recorder.py)."""
+async def record_event(event: AuditEventInput) -> datetime:
+    """One audit event and the read model, in one commit; answers when it was written
+    (activities/recorder.py)."""
     raise NotImplementedError
 
 

@@ -33,6 +33,7 @@ with workflow.unsafe.imports_passed_through():
     from workflows.models import (
         NOTIFY_MAX_ATTEMPTS,
         OPERATIONS_ACTOR,
+        RECORD_EVENT,
         SYSTEM_ACTOR,
         TIME_LIMIT_PASSED,
         Action,
@@ -269,8 +270,8 @@ class EscalationWorkflow:
             details: dict[str, Any] = {"policy": state.policy_name, "stage": state.stage_name}
             if state.immediate_risk:
                 details["immediate_risk"] = True
-            await self._record("raised", state.raised_by, details)
-            await self._restart_clock_if_recorded_late()
+            written = await self._record("raised", state.raised_by, details)
+            await self._restart_clock_if_recorded_late(written)
             state.raised = True
             self._notify("raised")
 
@@ -413,23 +414,23 @@ class EscalationWorkflow:
         state.overdue = False
         state.next_overdue_reminder_at = None
         await self._start_stage_clock(start)
-        await self._record(
+        written = await self._record(
             "escalated", actor, {"reason": reason, "from_stage": previous, "to_stage": state.stage}
         )
-        await self._restart_clock_if_recorded_late()
+        await self._restart_clock_if_recorded_late(written)
         self._notify("escalated")
 
-    async def _restart_clock_if_recorded_late(self) -> None:
+    async def _restart_clock_if_recorded_late(self, written: datetime) -> None:
         """The stage's people get its whole limit from when the record shows the stage: a write
-        held up (the database away) restarts the clock once it lands, and says so."""
+        held up (the database away) restarts the clock from when it landed, and says so."""
         state = self._state
         assert state.stage_started_at is not None
         if not workflow.patched(STEPS_TAKEN_LOCALLY):
             return
-        if workflow.now() - state.stage_started_at <= ON_TIME:
+        if written - state.stage_started_at <= ON_TIME:
             return
         previous = state.stage_deadline_text
-        state.stage_started_at = workflow.now()
+        state.stage_started_at = written
         await self._start_stage_clock(state.stage_started_at)
         await self._record(
             "clock_restarted",
@@ -477,7 +478,9 @@ class EscalationWorkflow:
 
     # --- the record and the people told --------------------------------------------------
 
-    async def _record(self, action: AuditAction, actor: str, details: dict[str, Any]) -> None:
+    async def _record(self, action: AuditAction, actor: str, details: dict[str, Any]) -> datetime:
+        """Writes one event; answers when it was written (in histories from before the patch,
+        which hold no such answer, the workflow's own time)."""
         state = self._state
         state.event_seq += 1
         event = AuditEventInput(
@@ -492,21 +495,23 @@ class EscalationWorkflow:
         summary = f"Record {action} at stage {state.stage}"
         timeout = timedelta(seconds=30)
         if workflow.patched(STEPS_TAKEN_LOCALLY):
-            await workflow.execute_local_activity(
+            return await workflow.execute_local_activity(
                 record_event,
                 event,
                 start_to_close_timeout=timeout,
                 retry_policy=RECORD_RETRY,
                 summary=summary,
             )
-        else:
-            await workflow.execute_activity(
-                record_event,
-                event,
-                start_to_close_timeout=timeout,
-                retry_policy=RECORD_RETRY,
-                summary=summary,
-            )
+        # By name: before the patch the activity answered nothing, and its history says so.
+        await workflow.execute_activity(
+            RECORD_EVENT,
+            event,
+            start_to_close_timeout=timeout,
+            retry_policy=RECORD_RETRY,
+            summary=summary,
+            result_type=type(None),
+        )
+        return workflow.now()
 
     def _notify(self, kind: NotificationKind, *, tell_raiser: bool = False) -> None:
         state = self._state

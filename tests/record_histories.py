@@ -302,8 +302,8 @@ async def recorded_late(r: Recording) -> None:
         task_queue=r.config.task_queue,
         search_attributes=initial_search_attributes(escalation),
     )
-    state = await handle.execute_update(EscalationWorkflow.raise_recorded)
-    assert state.event_seq == 2, "the stage clock did not restart"
+    _ = await handle.execute_update(EscalationWorkflow.raise_recorded)
+    assert (await state_of(handle)).event_seq == 2, "the stage clock did not restart"
     await handle.signal("resolved", {"by": "Team manager", "outcome": "Agreed"})
     await r.finish(handle)
 

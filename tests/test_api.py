@@ -9,7 +9,6 @@ import uuid
 from datetime import date, timedelta
 from typing import Any
 
-import httpx
 import pytest
 from sqlmodel import func, select
 
@@ -433,4 +432,3 @@ def test_openapi_documents_the_problem_shape() -> None:
         "application/problem+json"
         in document["paths"]["/escalations"]["post"]["responses"]["422"]["content"]
     )
-    assert isinstance(httpx.URL("/escalations"), httpx.URL)

@@ -261,6 +261,39 @@ async def test_bad_raise_names_every_field_and_starts_nothing(
     assert await count_escalations(api_stack) == before
 
 
+REFUSALS = [
+    (
+        "resolve",
+        "raiser practitioner",
+        "Only a manager or above of Northshire Police or Northshire Children's Services, or the "
+        "partnership, may resolve at stage 1 (Line managers); "
+        "you are a practitioner of Northshire Police.",
+    ),
+    (
+        "withdraw",
+        "uninvolved board",
+        "Only Northshire Police may withdraw this escalation; "
+        "you are a board member of Northshire Safeguarding Children Partnership.",
+    ),
+]
+
+
+@pytest.mark.parametrize(("action", "who", "sentence"), REFUSALS)
+async def test_refusals_say_who_may_act(
+    api_stack: ApiStack, action: str, who: str, sentence: str
+) -> None:
+    raiser = await api_stack.key(POLICE, "practitioner")
+    escalation = f"/escalations/{(await raise_one(api_stack, raiser))['id']}"
+    caller = await api_stack.key(*KEYS[who])  # type: ignore[arg-type]
+
+    response = await api_stack.http.post(
+        f"{escalation}/{action}", json=BODIES[action], headers=caller
+    )
+
+    assert response.status_code == 403
+    assert response.json()["detail"] == sentence
+
+
 async def test_malformed_and_oversized_bodies_are_refused(api_stack: ApiStack) -> None:
     practitioner = await api_stack.key(POLICE, "practitioner")
     headers = {**practitioner, "Content-Type": "application/json"}

@@ -304,6 +304,7 @@ async def test_malformed_and_oversized_bodies_are_refused(api_stack: ApiStack) -
     huge = json.dumps({**RAISE, "summary": "x" * 200_000})
     oversized = await api_stack.http.post("/escalations", content=huge, headers=headers)
     assert oversized.status_code == 413
+    assert oversized.headers["content-type"] == "application/problem+json"
 
     async def chunks() -> Any:
         for _ in range(100):
@@ -311,6 +312,7 @@ async def test_malformed_and_oversized_bodies_are_refused(api_stack: ApiStack) -
 
     streamed = await api_stack.http.post("/escalations", content=chunks(), headers=headers)
     assert streamed.status_code == 413
+    assert streamed.headers["content-type"] == "application/problem+json"
     deep = await api_stack.http.post("/escalations", content=b"[" * 60_000, headers=headers)
     assert deep.status_code in (400, 413)
     assert await count_escalations(api_stack) == before
@@ -461,7 +463,7 @@ def test_openapi_documents_the_problem_shape() -> None:
 
     document = create_app(isolated_settings()).openapi()
     assert "Problem" in document["components"]["schemas"]
-    assert (
-        "application/problem+json"
-        in document["paths"]["/escalations"]["post"]["responses"]["422"]["content"]
-    )
+    answers = document["paths"]["/escalations"]["post"]["responses"]
+    # Every refusal, a body over the limit too, is a problem and nothing else.
+    for status in ("403", "413", "422"):
+        assert list(answers[status]["content"]) == ["application/problem+json"]

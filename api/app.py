@@ -5,7 +5,7 @@ from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
 
-from api import problems
+from api import docs, problems
 from api.body_limit import BodyLimit
 from api.ratelimit import FailedAuthLimiter, FailedAuthMiddleware
 from api.routes import codec_server, escalations, health
@@ -44,8 +44,11 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         description=DESCRIPTION,
         version="0.1.0",
         lifespan=lifespan,
+        docs_url=None,  # served offline by api.docs
+        redoc_url=None,
     )
     problems.install(app)
+    docs.install(app)
     # Outermost last: CORS answers the UI's preflight before the limiter sees the request, and
     # puts its headers on the codec's 413s.
     codec_limit = {f"{codec_server.router.prefix}/": codec_server.MAX_BODY_BYTES}

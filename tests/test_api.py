@@ -1,7 +1,6 @@
 """The agencies' and managers' API over real HTTP, a real worker and the Temporal dev server,
 on SQLite and on PostgreSQL."""
 
-import asyncio
 import json
 import subprocess
 import sys
@@ -22,6 +21,7 @@ from tests.api_stack import (
     ApiStack,
 )
 from tests.conftest import new_key, revoked
+from tests.polling import eventually
 
 RAISE = {
     "receiving_agency": CHILDRENS_SERVICES,
@@ -117,14 +117,12 @@ async def test_time_limits_raise_the_stage_by_themselves(api_stack: ApiStack) ->
     practitioner = await api_stack.key(POLICE, "practitioner")
     raised = await raise_one(api_stack, practitioner, policy="quick")
     assert raised["stage"] == 1
-    for _ in range(200):  # both 2-second stages pass
-        current = (
-            await api_stack.http.get(f"/escalations/{raised['id']}", headers=practitioner)
-        ).json()
-        if current["stage"] == 3:
-            break
-        await asyncio.sleep(0.1)
-    assert current["stage"] == 3
+
+    async def at_the_top() -> bool:
+        read = await api_stack.http.get(f"/escalations/{raised['id']}", headers=practitioner)
+        return bool(read.json()["stage"] == 3)
+
+    await eventually(at_the_top, "both 2-second stages passed")
     timeline = (
         await api_stack.http.get(f"/escalations/{raised['id']}/timeline", headers=practitioner)
     ).json()

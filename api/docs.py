@@ -48,7 +48,7 @@ def install(app: FastAPI) -> None:
     assert app.openapi_url is not None
 
     @app.get(DOCS, include_in_schema=False)
-    async def docs(request: Request) -> HTMLResponse:
+    async def docs_page(request: Request) -> HTMLResponse:
         root = request.scope.get("root_path", "").rstrip("/")
         return HTMLResponse(
             PAGE.format(
@@ -61,7 +61,7 @@ def install(app: FastAPI) -> None:
         )
 
     @app.get(START_SCRIPT, include_in_schema=False)
-    async def start() -> Response:
+    async def start_script() -> Response:
         return Response(START, media_type="text/javascript")
 
     app.mount(ASSETS, StaticFiles(packages=[("fastapi_offline", "static")]), name="docs-assets")

@@ -5,7 +5,8 @@ from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
 
-from api import problems
+from api import docs, problems
+from api.body_limit import BodyLimit
 from api.ratelimit import FailedAuthLimiter, FailedAuthMiddleware
 from api.routes import codec_server, escalations, health
 from core.policy_files import load_policies
@@ -43,10 +44,15 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         description=DESCRIPTION,
         version="0.1.0",
         lifespan=lifespan,
-        max_body_size=settings.max_body_bytes,  # larger bodies get 413, announced or streamed
+        docs_url=None,  # served offline by api.docs
+        redoc_url=None,
     )
     problems.install(app)
-    # Outermost last: CORS answers the UI's preflight before the limiter sees the request.
+    docs.install(app)
+    # Outermost last: CORS answers the UI's preflight before the limiter sees the request, and
+    # puts its headers on the codec's 413s.
+    codec_limit = {f"{codec_server.router.prefix}/": codec_server.MAX_BODY_BYTES}
+    app.add_middleware(BodyLimit, max_bytes=settings.max_body_bytes, larger=codec_limit)
     limiter = FailedAuthLimiter(settings.auth_failure_limit, settings.auth_failure_window_seconds)
     app.add_middleware(FailedAuthMiddleware, limiter=limiter)
     app.add_middleware(codec_server.CodecCors, origin=settings.codec_cors_origin)

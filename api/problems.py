@@ -96,7 +96,8 @@ def _document_media_type(document: dict[str, Any]) -> None:
                     content[MEDIA_TYPE] = content.pop("application/json")
 
 
-# Documented on every route that can fail, so the OpenAPI document names the error shape.
+# Documented on every route that can fail, so the OpenAPI document names the error shape (413
+# too: api/body_limit.py answers an oversize body as a problem, announced or streamed).
 PROBLEM_RESPONSES: dict[int | str, dict[str, Any]] = {
     status: {
         "model": Problem,
@@ -105,6 +106,3 @@ PROBLEM_RESPONSES: dict[int | str, dict[str, Any]] = {
     }
     for status in (400, 401, 403, 404, 409, 413, 422, 429, 503)
 }
-# A body announced (Content-Length) over the limit is refused by Starlette before any route runs,
-# in plain text; one that turns out too long while streaming gets a problem.
-PROBLEM_RESPONSES[413]["content"] = {MEDIA_TYPE: {}, "text/plain": {"schema": {"type": "string"}}}

@@ -1,6 +1,6 @@
 """Acting on an escalation: the action goes to its workflow, which validates and records it."""
 
-from typing import Any
+from typing import Any, cast
 
 from sqlmodel.ext.asyncio.session import AsyncSession
 from temporalio.client import Client, WorkflowUpdateFailedError
@@ -18,7 +18,8 @@ from workflows.escalation import (
     EscalationWorkflow,
 )
 from workflows.models import ActionKind, ActionRequest
-from workflows.rules import may_act
+from workflows.policy import Role
+from workflows.rules import may_act, refusal
 
 _WORKFLOW_ERRORS = {CLOSED: 409, AT_TOP_STAGE: 409, NOT_PERMITTED: 403, INVALID_ACTION: 422}
 
@@ -34,19 +35,29 @@ async def act(
     """Sends the action to the escalation and answers with the record as it now stands."""
     if row.status != "open":
         raise ProblemError(409, f"The escalation is already {row.status}.")
+    role, stage_role = role_of(actor), cast(Role, row.stage_role)  # stored from the literal
+    raising, receiving = row.raising_agency, row.receiving_agency
     if not may_act(
         action,
         actor.agency,
-        role_of(actor),
-        raising_agency=row.raising_agency,
-        receiving_agency=row.receiving_agency,
-        stage_role=row.stage_role,  # type: ignore[arg-type]
+        role,
+        raising_agency=raising,
+        receiving_agency=receiving,
+        stage_role=stage_role,
     ):
-        raise ProblemError(
-            403, f"A {actor.role} of {actor.agency} may not {action} at stage {row.stage}."
+        sentence = refusal(
+            action,
+            actor.agency,
+            role,
+            raising_agency=raising,
+            receiving_agency=receiving,
+            stage=row.stage,
+            stage_name=row.stage_name,
+            stage_role=stage_role,
         )
+        raise ProblemError(403, sentence)
     request = ActionRequest(
-        action=action, by=label(actor), agency=actor.agency, role=role_of(actor), **fields
+        action=action, by=label(actor), agency=actor.agency, role=role, **fields
     )
     try:
         _ = await temporal.get_workflow_handle(row.id).execute_update(

@@ -1,7 +1,6 @@
 """The agencies' and managers' API over real HTTP, a real worker and the Temporal dev server,
 on SQLite and on PostgreSQL."""
 
-import asyncio
 import json
 import subprocess
 import sys
@@ -9,7 +8,6 @@ import uuid
 from datetime import date, timedelta
 from typing import Any
 
-import httpx
 import pytest
 from sqlmodel import func, select
 
@@ -23,6 +21,7 @@ from tests.api_stack import (
     ApiStack,
 )
 from tests.conftest import new_key, revoked
+from tests.polling import eventually
 
 RAISE = {
     "receiving_agency": CHILDRENS_SERVICES,
@@ -118,14 +117,12 @@ async def test_time_limits_raise_the_stage_by_themselves(api_stack: ApiStack) ->
     practitioner = await api_stack.key(POLICE, "practitioner")
     raised = await raise_one(api_stack, practitioner, policy="quick")
     assert raised["stage"] == 1
-    for _ in range(200):  # both 2-second stages pass
-        current = (
-            await api_stack.http.get(f"/escalations/{raised['id']}", headers=practitioner)
-        ).json()
-        if current["stage"] == 3:
-            break
-        await asyncio.sleep(0.1)
-    assert current["stage"] == 3
+
+    async def at_the_top() -> bool:
+        read = await api_stack.http.get(f"/escalations/{raised['id']}", headers=practitioner)
+        return bool(read.json()["stage"] == 3)
+
+    await eventually(at_the_top, "both 2-second stages passed")
     timeline = (
         await api_stack.http.get(f"/escalations/{raised['id']}/timeline", headers=practitioner)
     ).json()
@@ -262,6 +259,39 @@ async def test_bad_raise_names_every_field_and_starts_nothing(
     assert await count_escalations(api_stack) == before
 
 
+REFUSALS = [
+    (
+        "resolve",
+        "raiser practitioner",
+        "Only a manager or above of Northshire Police or Northshire Children's Services, or the "
+        "partnership, may resolve at stage 1 (Line managers); "
+        "you are a practitioner of Northshire Police.",
+    ),
+    (
+        "withdraw",
+        "uninvolved board",
+        "Only Northshire Police may withdraw this escalation; "
+        "you are a board member of Northshire Safeguarding Children Partnership.",
+    ),
+]
+
+
+@pytest.mark.parametrize(("action", "who", "sentence"), REFUSALS)
+async def test_refusals_say_who_may_act(
+    api_stack: ApiStack, action: str, who: str, sentence: str
+) -> None:
+    raiser = await api_stack.key(POLICE, "practitioner")
+    escalation = f"/escalations/{(await raise_one(api_stack, raiser))['id']}"
+    caller = await api_stack.key(*KEYS[who])  # type: ignore[arg-type]
+
+    response = await api_stack.http.post(
+        f"{escalation}/{action}", json=BODIES[action], headers=caller
+    )
+
+    assert response.status_code == 403
+    assert response.json()["detail"] == sentence
+
+
 async def test_malformed_and_oversized_bodies_are_refused(api_stack: ApiStack) -> None:
     practitioner = await api_stack.key(POLICE, "practitioner")
     headers = {**practitioner, "Content-Type": "application/json"}
@@ -272,6 +302,7 @@ async def test_malformed_and_oversized_bodies_are_refused(api_stack: ApiStack) -
     huge = json.dumps({**RAISE, "summary": "x" * 200_000})
     oversized = await api_stack.http.post("/escalations", content=huge, headers=headers)
     assert oversized.status_code == 413
+    assert oversized.headers["content-type"] == "application/problem+json"
 
     async def chunks() -> Any:
         for _ in range(100):
@@ -279,6 +310,7 @@ async def test_malformed_and_oversized_bodies_are_refused(api_stack: ApiStack) -
 
     streamed = await api_stack.http.post("/escalations", content=chunks(), headers=headers)
     assert streamed.status_code == 413
+    assert streamed.headers["content-type"] == "application/problem+json"
     deep = await api_stack.http.post("/escalations", content=b"[" * 60_000, headers=headers)
     assert deep.status_code in (400, 413)
     assert await count_escalations(api_stack) == before
@@ -429,8 +461,7 @@ def test_openapi_documents_the_problem_shape() -> None:
 
     document = create_app(isolated_settings()).openapi()
     assert "Problem" in document["components"]["schemas"]
-    assert (
-        "application/problem+json"
-        in document["paths"]["/escalations"]["post"]["responses"]["422"]["content"]
-    )
-    assert isinstance(httpx.URL("/escalations"), httpx.URL)
+    answers = document["paths"]["/escalations"]["post"]["responses"]
+    # Every refusal, a body over the limit too, is a problem and nothing else.
+    for status in ("403", "413", "422"):
+        assert list(answers[status]["content"]) == ["application/problem+json"]

@@ -2,13 +2,11 @@
 record, the API, lists and search attributes all say `cancelled`. On the dev server, through the
 API, on SQLite and PostgreSQL."""
 
-import asyncio
-from typing import Any
-
 from temporalio.client import WorkflowExecutionStatus
 
 from tests.api_stack import CHILDRENS_SERVICES, POLICE, ApiStack
 from tests.engine_helpers import audit_trail
+from tests.polling import eventually
 from workflows.escalation import EscalationWorkflow
 from workflows.models import OPERATIONS_ACTOR
 
@@ -17,15 +15,6 @@ RAISE = {
     "child_reference": "NP-CANCEL",
     "summary": "Referral closed as threshold not met.",
 }
-
-
-async def eventually(what: str, check: Any, within: float = 30) -> Any:
-    loop = asyncio.get_running_loop()
-    give_up = loop.time() + within
-    while not (answer := await check()):
-        assert loop.time() < give_up, f"never: {what}"
-        await asyncio.sleep(0.2)
-    return answer
 
 
 async def test_a_cancelled_workflow_closes_the_escalation_on_the_record(
@@ -53,20 +42,15 @@ async def test_a_cancelled_workflow_closes_the_escalation_on_the_record(
     assert [(e.actor, e.stage) for e in cancelled] == [(OPERATIONS_ACTOR, 1)]
     # Both agencies are told (the receipt names the notification's kind).
     await eventually(
-        "cancellation notified",
-        lambda: _notified(api_stack, raised["id"], "cancelled"),
+        lambda: _notified(api_stack, raised["id"], "cancelled"), "cancellation notified"
     )
 
     listed = await api_stack.http.get(
         "/escalations", params={"status": "cancelled"}, headers=manager
     )
     assert raised["id"] in {item["id"] for item in listed.json()["items"]}
-    found = await eventually(
-        "search attributes say cancelled",
-        lambda: _listed(
-            api_stack, f"EscalationStatus = 'cancelled' AND WorkflowId = '{handle.id}'"
-        ),
-    )
+    query = f"EscalationStatus = 'cancelled' AND WorkflowId = '{handle.id}'"
+    found = await eventually(lambda: _listed(api_stack, query), "search attributes say cancelled")
     assert found == [handle.id]
     refused = await api_stack.http.post(
         f"{escalation}/resolve", json={"outcome": "Too late"}, headers=manager

@@ -15,6 +15,7 @@ import pytest
 from google.protobuf import json_format
 from temporalio.api.common.v1 import Payload, Payloads
 
+from api.routes.codec_server import MAX_BODY_BYTES
 from core.payload_crypto import ENCODING, KEY_ID, EncryptionCodec, PayloadKey
 from core.temporal import data_converter
 from tests.api_stack import CHILDRENS_SERVICES, PARTNERSHIP, POLICE, ApiStack
@@ -146,6 +147,22 @@ async def test_malformed_requests_are_refused(api_stack: ApiStack, body: str, st
     )
     assert response.status_code == status, response.text
     assert response.headers["content-type"] == "application/problem+json"
+
+
+async def test_the_codec_takes_bodies_up_to_its_own_larger_limit(api_stack: ApiStack) -> None:
+    board = await api_stack.key(PARTNERSHIP, "board")
+    converter = data_converter(api_stack.settings)
+    # Well over the limit of the API's other routes, well under the codec's.
+    typed = converter.payload_converter.to_payloads(["x" * 2 * api_stack.settings.max_body_bytes])
+    assert (await codec_call(api_stack, "encode", typed, board)).status_code == 200
+
+    too_large = b" " * (MAX_BODY_BYTES + 1)
+    response = await api_stack.http.post(
+        "/codec/encode", content=too_large, headers={**board, "Content-Type": "application/json"}
+    )
+    assert response.status_code == 413
+    assert response.headers["content-type"] == "application/problem+json"
+    assert f"({MAX_BODY_BYTES} bytes)" in response.json()["detail"]
 
 
 async def test_another_namespace_is_refused(api_stack: ApiStack) -> None:

@@ -283,7 +283,9 @@ async def test_failing_mail_never_holds_up_the_ladder(
             assert (state.stage, state.stage_started_at) == (2, deadline)
             escalated = (await audit_trail(engine, handle.id))[-1]
             assert escalated.action == "escalated"
-            assert deadline <= escalated.at < deadline + timedelta(seconds=1)
+            # On time: waiting for the mail's retries would have put it minutes later. (The
+            # server's clock runs in real time while tasks run, so allow a busy machine's seconds.)
+            assert deadline <= escalated.at < deadline + timedelta(minutes=1)
             first = await deliveries(engine, f"{handle.id}:1")
             assert set(first) == STAGE_PEOPLE[1]
             assert {d.status for d in first.values()} == {"retrying"}

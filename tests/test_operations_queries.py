@@ -12,7 +12,7 @@ import re
 import shlex
 import tomllib
 import uuid
-from collections.abc import Awaitable, Callable, Iterator
+from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -32,6 +32,7 @@ from core.settings import Settings
 from tests.api_stack import ApiStack
 from tests.conftest import BIN, fresh_database
 from tests.engine_helpers import audit_trail
+from tests.polling import eventually
 from workflows.escalation import EscalationWorkflow, initial_search_attributes
 from workflows.models import EscalationInput, EscalationState
 from workflows.policy import Policy, Stage
@@ -117,15 +118,6 @@ async def run_cli(argv: list[str], env: dict[str, str]) -> str:
 # --- escalations -----------------------------------------------------------------------------
 
 
-async def eventually(what: str, check: Callable[[], Awaitable[Any]]) -> Any:
-    """`check`'s first truthy answer; the dev server's clocks and visibility run in real time."""
-    give_up = asyncio.get_running_loop().time() + 20
-    while not (answer := await check()):
-        assert asyncio.get_running_loop().time() < give_up, f"never: {what}"
-        await asyncio.sleep(0.2)
-    return answer
-
-
 async def raise_through_api(stack: ApiStack, raising: str, receiving: str) -> dict[str, Any]:
     headers = await stack.key(raising, "practitioner")
     response = await stack.http.post(
@@ -166,7 +158,7 @@ async def state_of(handle: WorkflowHandle[Any, Any]) -> EscalationState:
 async def overdue(api_stack: ApiStack) -> WorkflowHandle[Any, EscalationState]:
     """An escalation from OTHER to RAISER whose top stage's limit has passed."""
     handle = await start_directly(api_stack, QUICK_TOP, OTHER, RAISER)
-    await eventually("overdue", lambda: _is_overdue(handle))
+    await eventually(lambda: _is_overdue(handle), "overdue")
     return handle
 
 
@@ -235,7 +227,7 @@ async def test_documented_queries_find_the_right_escalations(
             ids = {e.id async for e in api_stack.temporal.list_workflows(filled)} & mine
             return ids if ids == want else None
 
-        assert await eventually(what, found) == expected[what]
+        assert await eventually(found, what) == expected[what]
 
     # The same past-deadline query from the CLI, as the doc writes it (the shell fills in now).
     [command] = [c for c in documented_commands("temporal workflow list") if "StageDeadline" in c]
@@ -272,7 +264,7 @@ async def test_documented_signal_commands_act_on_the_escalation(api_stack: ApiSt
         read = await api_stack.http.get(f"/escalations/{raised['id']}", headers=board)
         return bool(read.json()["stage"] == 2)
 
-    await eventually("stage 2 on the record", on_record_at_stage_2)
+    await eventually(on_record_at_stage_2, "stage 2 on the record")
     assert (await state_of(handle)).stage == 2
 
     await run("resolved")
@@ -302,7 +294,7 @@ async def _search_attribute(handle: WorkflowHandle[Any, Any], name: str) -> Any:
     async def value() -> Any:
         return (await handle.describe()).search_attributes.get(name)
 
-    return await eventually(name, value)
+    return await eventually(value, name)
 
 
 async def test_escalations_carry_summaries_a_person_understands(
@@ -324,7 +316,7 @@ async def test_escalations_carry_summaries_a_person_understands(
         "(5 working days) → 3. Safeguarding Children Partnership (14 working days)"
     )
     assert await current_details(handle) == f"**Open**, stage 1 of 3: Line managers, due {due}"
-    shown = await eventually("timer", lambda: _with_timer(api_stack, handle))
+    shown = await eventually(lambda: _with_timer(api_stack, handle), "timer")
     assert shown == {
         "timers": {f"Stage 1 reminder at {reminder}, before the time limit due {due}"},
         "activities": {
@@ -336,7 +328,7 @@ async def test_escalations_carry_summaries_a_person_understands(
 
     # A stage without a reminder waits on its time limit.
     plain = await start_directly(api_stack, NO_REMINDER, RAISER, RECEIVER)
-    timers = (await eventually("timer", lambda: _with_timer(api_stack, plain)))["timers"]
+    timers = (await eventually(lambda: _with_timer(api_stack, plain), "timer"))["timers"]
     assert timers == {
         f"Stage 1 time limit: 5 working days, due {(await state_of(plain)).stage_deadline_text}"
     }

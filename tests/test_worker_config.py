@@ -21,6 +21,11 @@ contacts = [{ name = "DS Patel", role = "manager", email = "patel@police.example
 """
 
 
+def key_file(tmp_path: Path) -> Path:
+    """Where the worker's payload key goes: made on first start, once the files are read."""
+    return tmp_path / "payload-keys.json"
+
+
 def run_worker(tmp_path: Path, **env: str) -> subprocess.CompletedProcess[str]:
     """The worker as operators start it, pointed at a Temporal address where nobody listens."""
     clean = {k: v for k, v in os.environ.items() if k.lower() not in Settings.model_fields}
@@ -31,6 +36,7 @@ def run_worker(tmp_path: Path, **env: str) -> subprocess.CompletedProcess[str]:
             **clean,
             "TEMPORAL_ADDRESS": f"127.0.0.1:{free_port()}",
             "DATABASE_URL": f"sqlite:///{tmp_path / 'escalations.db'}",
+            "PAYLOAD_KEY_FILE": str(key_file(tmp_path)),
             **env,
         },
         capture_output=True,
@@ -62,9 +68,9 @@ def test_worker_refuses_a_bad_file_before_connecting(
     finished = run_worker(tmp_path, **{setting: str(bad)})
     assert finished.returncode == 2
     assert f"worker: {bad}: {where}" in finished.stderr
-    # It stopped at the file: it never tried Temporal (which would fail differently).
+    # It stopped at the file: it never made its payload key, nor tried Temporal.
+    assert not key_file(tmp_path).exists()
     assert "connect" not in finished.stderr.lower()
-    assert not (tmp_path / "escalations.db").exists()
 
 
 def test_with_good_files_the_worker_goes_on_to_connect(tmp_path: Path) -> None:
@@ -75,6 +81,7 @@ def test_with_good_files_the_worker_goes_on_to_connect(tmp_path: Path) -> None:
     # Past the files, it fails only because no Temporal server listens there. (The exit code is
     # 1, or rarely a SIGABRT as the SDK's runtime is torn down after the failed connect.)
     assert finished.returncode not in (0, 2)
+    assert key_file(tmp_path).exists()
     assert "worker: cannot reach Temporal at 127.0.0.1:" in finished.stderr
     assert "Failed client connect" in finished.stderr
     assert "Traceback" not in finished.stderr

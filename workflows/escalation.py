@@ -55,7 +55,7 @@ with workflow.unsafe.imports_passed_through():
         WithdrawSignal,
     )
     from workflows.policy import Span
-    from workflows.rules import may_act
+    from workflows.rules import may_act, refusal
     from workflows.search_attributes import (
         ESCALATION_OVERDUE,
         ESCALATION_STAGE,
@@ -153,7 +153,16 @@ def check_action(state: EscalationState, request: ActionRequest) -> None:
         stage_role=state.stage_role,
     ):
         raise ApplicationError(
-            f"{request.role} of {request.agency} may not {request.action} at stage {state.stage}",
+            refusal(
+                request.action,
+                request.agency,
+                request.role,
+                raising_agency=state.raising_agency,
+                receiving_agency=state.receiving_agency,
+                stage=state.stage,
+                stage_name=state.stage_name,
+                stage_role=state.stage_role,
+            ),
             type=NOT_PERMITTED,
         )
 

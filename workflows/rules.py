@@ -27,3 +27,39 @@ def may_act(
         return involved
     # Resolve or escalate: the stage's level or above at an involved agency, or the partnership.
     return role == "board" or (involved and role_rank(role) >= role_rank(stage_role))
+
+
+_A_ROLE: dict[Role, str] = {
+    "practitioner": "a practitioner",
+    "manager": "a manager",
+    "executive": "an executive",
+    "board": "a board member",
+}
+
+
+def refusal(
+    action: ActionKind,
+    agency: str,
+    role: Role,
+    *,
+    raising_agency: str,
+    receiving_agency: str,
+    stage: int,
+    stage_name: str,
+    stage_role: Role,
+) -> str:
+    """The sentence for an action `may_act` refuses: who may take it, and who asked."""
+    involved = f"{raising_agency} or {receiving_agency}"
+    if action == "withdraw":
+        who, what = raising_agency, "withdraw this escalation"
+    elif action == "note":
+        who, what = f"{involved}, or the partnership,", "add a note"
+    else:
+        verb = "resolve" if action == "resolved" else "escalate"
+        what = f"{verb} at stage {stage} ({stage_name})"
+        who = (
+            "the partnership"
+            if stage_role == "board"
+            else f"{_A_ROLE[stage_role]} or above of {involved}, or the partnership,"
+        )
+    return f"Only {who} may {what}; you are {_A_ROLE[role]} of {agency}."

@@ -93,7 +93,7 @@ class Directory(BaseModel):
     def closest(self, name: str, count: int = 3) -> list[str]:
         """The directory's names nearest to `name`, for a refusal to suggest."""
         names = {normalised(a.name): a.name for a in self.agencies}
-        near = difflib.get_close_matches(normalised(name), names, n=count, cutoff=0.5)
+        near = difflib.get_close_matches(normalised(name), names, n=count)
         return [names[n] for n in near]
 
     def is_partnership(self, name: str) -> bool:

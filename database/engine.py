@@ -6,7 +6,6 @@ from typing import Any
 import sqlalchemy
 from alembic import command
 from alembic.config import Config
-from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from sqlalchemy import event
 from sqlalchemy.engine import make_url
@@ -94,7 +93,12 @@ def check_schema(url: str) -> None:
     engine = sqlalchemy.create_engine(driver_url(url, asynchronous=False), hide_parameters=True)
     try:
         with engine.connect() as connection:
-            current = set(MigrationContext.configure(connection).get_current_heads())
+            current: set[str] = set()
+            if sqlalchemy.inspect(connection).has_table("alembic_version"):
+                versions = connection.execute(
+                    sqlalchemy.text("SELECT version_num FROM alembic_version")
+                )
+                current = {row[0] for row in versions}
     except sqlalchemy.exc.SQLAlchemyError as exc:
         # The class only: a driver's message can quote the URL with its password.
         cause = exc.orig if isinstance(exc, sqlalchemy.exc.DBAPIError) else exc

@@ -47,6 +47,7 @@ from tests.conftest import BIN, POSTGRES_ADMIN_URL, fresh_database, new_key
 from tests.engine_helpers import (
     BUSINESS_UNIT,
     DIRECTORY,
+    RECEIVING,
     SQLITE_ONLY,
     STAGE_PEOPLE,
     actions,
@@ -595,7 +596,7 @@ class Traffic:
 
     async def raise_one(self, key: str) -> None:
         body = {
-            "receiving_agency": "Northshire Children's Services",
+            "receiving_agency": RECEIVING,
             "child_reference": f"NP-{key[-6:]}",
             "summary": "Referral closed as threshold not met; the school sees decline.",
         }
@@ -629,10 +630,13 @@ async def test_api_killed_mid_traffic_loses_and_doubles_no_raise(
     _, token = await new_key(engine, name="PC Reyes", agency=POLICE, role="practitioner")
     port = free_port()
     log = tmp_path / "api.log"
+    directory_file = tmp_path / "directory.toml"
+    directory_file.write_text(directory_toml(DIRECTORY))
     async with escalation_worker(dev_env.client, engine) as config:
         env = process_env(
             temporal_address=dev_env.client.service_client.config.target_host,
             database_url=database_url,
+            directory_file=directory_file,
             task_queue=config.task_queue,
             payload_key_file=payload_key_file,
             api_host="127.0.0.1",

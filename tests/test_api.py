@@ -430,8 +430,18 @@ def test_create_key_takes_only_agencies_of_the_directory(tmp_path: Path) -> None
 
     def create(agency: str, role: str = "manager") -> subprocess.CompletedProcess[str]:
         return subprocess.run(
-            [sys.executable, "-m", "api", "create-key", "--agency", agency, "--role", role]
-            + ["--name", "Someone"],
+            [
+                sys.executable,
+                "-m",
+                "api",
+                "create-key",
+                "--agency",
+                agency,
+                "--role",
+                role,
+                "--name",
+                "x",
+            ],
             env=env,
             capture_output=True,
             text=True,

@@ -192,6 +192,33 @@ async def test_missing_workflows_and_abandoned_raises_on_demand(
     assert trail[-1].details == {"temporal_status": "NOT_FOUND"} and chain_breaks(trail) == []
 
 
+async def test_a_write_still_in_flight_never_reopens_a_terminated_record(
+    dev_env: WorkflowEnvironment, engine: AsyncEngine
+) -> None:
+    """An audit activity that was running when its workflow was terminated may still land."""
+    escalation_id = await record_without_workflow(engine)
+    assert [r.outcome for r in await Reconciler(dev_env.client, engine).reconcile()] == [
+        "terminated"
+    ]
+    late = (await audit_trail(engine, escalation_id))[0]
+    facts = escalation_input("urgent").model_dump(
+        exclude={"start_stage", "continue_as_new_after_events", "carried"}
+    )
+    state = EscalationState(**facts | {"escalation_id": escalation_id, "raised": True})
+    await append_event(
+        session_factory(engine),
+        event_key=f"{escalation_id}:2",
+        escalation_id=escalation_id,
+        action="note",
+        at=utc_now(),
+        actor=late.actor,
+        stage=1,
+        details={"text": "written late"},
+        state=state,
+    )
+    assert await status_of(engine, escalation_id) == "terminated"
+
+
 async def test_the_worker_keeps_a_schedule_that_reconciles(
     dev_env: WorkflowEnvironment, engine: AsyncEngine
 ) -> None:

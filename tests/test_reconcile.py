@@ -16,8 +16,11 @@ from functools import partial
 from pathlib import Path
 from typing import Any
 
+from google.protobuf.duration_pb2 import Duration
 from sqlalchemy.ext.asyncio import AsyncEngine
+from temporalio.api.workflowservice.v1 import RegisterNamespaceRequest
 from temporalio.client import Client, ScheduleIntervalSpec
+from temporalio.service import RPCError
 from temporalio.testing import WorkflowEnvironment
 
 from casework.raising import PENDING
@@ -247,3 +250,29 @@ async def test_the_worker_keeps_a_schedule_that_reconciles(
             await eventually("closed by the scheduled reconcile", closed)
         finally:
             await schedule.delete()
+
+
+async def test_in_a_namespace_without_escalations_nothing_is_closed_for_missing(
+    dev_env: WorkflowEnvironment, engine: AsyncEngine
+) -> None:
+    """A worker given the wrong TEMPORAL_NAMESPACE must not close every open record."""
+    namespace = f"empty-{uuid.uuid4().hex[:8]}"
+    await dev_env.client.workflow_service.register_namespace(
+        RegisterNamespaceRequest(
+            namespace=namespace,
+            workflow_execution_retention_period=Duration(seconds=86400),
+        )
+    )
+    elsewhere = await Client.connect(
+        dev_env.client.service_client.config.target_host, namespace=namespace
+    )
+    escalation_id = await record_without_workflow(engine)
+
+    async def reconciled() -> tuple[list[Reconciled]] | None:
+        try:
+            return (await Reconciler(elsewhere, engine).reconcile(),)
+        except RPCError:  # the new namespace is not served yet
+            return None
+
+    assert await eventually("the new namespace answers", reconciled) == ([],)
+    assert await status_of(engine, escalation_id) == "open"

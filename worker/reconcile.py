@@ -48,7 +48,8 @@ OPERATIONS = "operations"
 # Longer than any raise waits for Temporal, so a raise still in progress is never removed.
 PENDING_GRACE = timedelta(minutes=10)
 MISSING = "NOT_FOUND"
-RUNNING_ESCALATIONS = 'WorkflowType = "Escalation" AND ExecutionStatus = "Running"'
+ESCALATIONS = 'WorkflowType = "Escalation"'
+RUNNING_ESCALATIONS = f'{ESCALATIONS} AND ExecutionStatus = "Running"'
 
 
 @dataclass(frozen=True)
@@ -68,6 +69,7 @@ def schedule_id(settings: Settings) -> str:
 class Reconciler:
     def __init__(self, client: Client, engine: AsyncEngine) -> None:
         self._client = client
+        self._namespace = client.namespace
         self._sessions = session_factory(engine)
 
     async def reconcile(self) -> list[Reconciled]:
@@ -77,6 +79,9 @@ class Reconciler:
             return []
         # Visibility narrows the candidates; each one is confirmed by describing it.
         running = {w.id async for w in self._client.list_workflows(RUNNING_ESCALATIONS)}
+        # A namespace that never ran an escalation is the wrong one (TEMPORAL_NAMESPACE), not one
+        # where every workflow went missing: then nothing is closed for being missing.
+        known = bool(running) or (await self._client.count_workflows(ESCALATIONS)).count > 0
         done: list[Reconciled] = []
         for escalation_id, status, created_at in unsettled:
             if escalation_id in running:
@@ -87,6 +92,9 @@ class Reconciler:
             if closed is None:
                 continue
             temporal_status, at = closed
+            if temporal_status == MISSING and not known:
+                log.error("reconciler: no escalations in this namespace", namespace=self._namespace)
+                break
             if status == PENDING:
                 if await remove_pending(self._sessions, escalation_id, PENDING):
                     done.append(Reconciled(escalation_id, temporal_status, "removed"))

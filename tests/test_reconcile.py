@@ -28,7 +28,7 @@ from core.settings import Settings
 from database.audit_chain import append_event, chain_breaks
 from database.engine import session_factory
 from database.tables import Escalation, utc_now
-from tests.api_stack import directory_file
+from tests.api_stack import CHILDRENS_SERVICES, POLICE, ApiStack, directory_file
 from tests.engine_helpers import (
     RAISING,
     RECEIVING,
@@ -276,3 +276,32 @@ async def test_in_a_namespace_without_escalations_nothing_is_closed_for_missing(
 
     assert await eventually("the new namespace answers", reconciled) == ([],)
     assert await status_of(engine, escalation_id) == "open"
+
+
+async def test_the_api_shows_a_terminated_escalation_closed(api_stack: ApiStack) -> None:
+    practitioner = await api_stack.key(POLICE, "practitioner")
+    manager = await api_stack.key(CHILDRENS_SERVICES, "manager")
+    raised = await api_stack.http.post(
+        "/escalations",
+        json={
+            "receiving_agency": CHILDRENS_SERVICES,
+            "child_reference": "NP-7",
+            "summary": "Referral closed as threshold not met.",
+        },
+        headers=practitioner,
+    )
+    assert raised.status_code == 201, raised.text
+    escalation = f"/escalations/{raised.json()['id']}"
+    await api_stack.temporal.get_workflow_handle(raised.json()["id"]).terminate(reason="ops")
+    await Reconciler(api_stack.temporal, api_stack.engine).reconcile()
+
+    read = (await api_stack.http.get(escalation, headers=manager)).json()
+    assert (read["status"], read["stage_deadline"]) == ("terminated", None)
+    listed = await api_stack.http.get("/escalations?status=terminated", headers=practitioner)
+    assert [e["id"] for e in listed.json()["items"]] == [raised.json()["id"]]
+    refused = await api_stack.http.post(
+        f"{escalation}/escalate", json={"reason": "no reply"}, headers=manager
+    )
+    assert refused.status_code == 409
+    timeline = (await api_stack.http.get(f"{escalation}/timeline", headers=manager)).json()
+    assert [e["action"] for e in timeline].count("terminated") == 1

@@ -3,8 +3,13 @@
 A message names the escalation reference, the agencies, the stage, the deadline and a link, never
 the child or the summary of concerns. Transient failures make the activity retry with backoff
 (recipients already reached are not sent again); permanent ones are recorded and given up on.
+The activity heartbeats while it works, so when its worker dies Temporal hands it to another
+within the workflow's heartbeat timeout, not after the whole start-to-close timeout.
 """
 
+import asyncio
+import contextlib
+from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from datetime import datetime
 from email.message import EmailMessage
@@ -36,6 +41,8 @@ HEADLINES = {
     "withdrawn": "Withdrawn at stage {stage}: {stage_name}",
     "cancelled": "Cancelled by operations at stage {stage}: {stage_name}",
 }
+# Well inside any heartbeat timeout the workflow sets (the SDK throttles what it sends).
+HEARTBEAT_EVERY_SECONDS = 2.0
 
 
 class TransientDeliveryError(Exception):
@@ -153,6 +160,24 @@ class Outbox:
             raise PermanentDeliveryError(f"webhook answered {response.status_code}")
 
 
+@contextlib.asynccontextmanager
+async def heartbeating() -> AsyncIterator[None]:
+    """Heartbeats now and every few seconds until the block ends, slow deliveries included."""
+
+    async def beat() -> None:
+        while True:
+            activity.heartbeat()
+            await asyncio.sleep(HEARTBEAT_EVERY_SECONDS)
+
+    task = asyncio.create_task(beat())
+    try:
+        yield
+    finally:
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await task
+
+
 class Notifier:
     def __init__(self, engine: AsyncEngine, directory: Directory, outbox: Outbox, public_url: str):
         self._sessions = session_factory(engine)
@@ -185,6 +210,10 @@ class Notifier:
 
     @activity.defn(name=NOTIFY)
     async def notify(self, request: NotificationInput) -> NotificationResult:
+        async with heartbeating():
+            return await self._notify(request)
+
+    async def _notify(self, request: NotificationInput) -> NotificationResult:
         message = compose(request, self._public_url)
         final_attempt = activity.info().attempt >= NOTIFY_MAX_ATTEMPTS
         result, retry = NotificationResult(), []
@@ -204,6 +233,7 @@ class Notifier:
                 delivery.last_error = str(exc)[:500]
                 retry.append(contact.address)
             await self._save(delivery)
+            activity.heartbeat()  # one more delivery done
             if delivery.status == "sent":
                 result.sent += 1
             elif delivery.status == "logged":

@@ -4,7 +4,10 @@ python -m api                       serve on API_HOST:API_PORT
 python -m api create-key --agency "Northshire Police" --role practitioner --name "PC Reyes"
 python -m api list-keys
 python -m api revoke-key 3
-python -m api verify-audit          exit 1 if any escalation's audit chain is broken
+python -m api verify-audit          exit 1 if any audit chain is broken or disagrees with its record
+
+Every command needs the database at the current schema (`alembic upgrade head`); serving and
+create-key need the agency directory (DIRECTORY_FILE).
 """
 
 import argparse
@@ -17,11 +20,14 @@ from sqlmodel import select
 
 from api.app import create_app
 from api.keys import create_key, list_keys, revoke_key
+from casework.raising import PENDING
+from core.directory import DirectoryFileError, load_directory
 from core.logs import configure_logging
+from core.policy_files import PolicyFileError, load_policies
 from core.settings import Settings, get_settings
-from database.audit_chain import chain_breaks, timeline
-from database.engine import create_engine, session_factory
-from database.tables import Escalation
+from database.audit_chain import chain_breaks, record_drift, timeline
+from database.engine import SchemaError, check_schema, create_engine, session_factory
+from database.tables import AuditEvent, Escalation
 from workflows.policy import Role
 
 
@@ -40,7 +46,26 @@ def _parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _directory_agency(settings: Settings, agency: str, role: Role) -> str:
+    """The directory's spelling of the key's agency (the partnership's for board keys)."""
+    directory = load_directory(settings.directory_file)
+    if role == "board":
+        if not directory.is_partnership(agency):
+            raise SystemExit(
+                f"create-key: board keys are for the partnership,"
+                f" {directory.partnership.name!r} in {settings.directory_file}"
+            )
+        return directory.partnership.name
+    found = directory.agency(agency)
+    if found is None:
+        near = directory.closest(agency)
+        hint = f"; closest: {', '.join(near)}" if near else ""
+        raise SystemExit(f"create-key: no agency {agency!r} in {settings.directory_file}{hint}")
+    return found.name
+
+
 async def _create_key(settings: Settings, name: str, agency: str, role: Role) -> None:
+    agency = _directory_agency(settings, agency, role)
     engine = create_engine(settings.database_url)
     async with session_factory(engine)() as db:
         key, token = await create_key(db, name=name, agency=agency, role=role)
@@ -71,22 +96,48 @@ async def _revoke_key(settings: Settings, key_id: int) -> int:
 
 
 async def _verify_audit(settings: Settings) -> int:
+    """Every trail, also one whose record was deleted, and every record against its trail."""
     engine = create_engine(settings.database_url)
-    broken = 0
+    problems: list[str] = []
     async with session_factory(engine)() as db:
-        ids = (await db.exec(select(Escalation.id).order_by(Escalation.id))).all()
+        rows = {row.id: row for row in (await db.exec(select(Escalation))).all()}
+        trails = set((await db.exec(select(AuditEvent.escalation_id).distinct())).all())
+        ids = sorted(trails | {i for i, row in rows.items() if row.status != PENDING})
         for escalation_id in ids:
-            for problem in chain_breaks(await timeline(db, escalation_id)):
-                broken += 1
-                print(f"{escalation_id}: {problem}")
+            events = await timeline(db, escalation_id)
+            found = chain_breaks(events)
+            row = rows.get(escalation_id)
+            if row is None:
+                found.append("audit trail without its record (the escalation row is gone)")
+            else:
+                found += record_drift(row, events)
+            problems += [f"{escalation_id}: {problem}" for problem in found]
     await engine.dispose()
-    print(f"Checked {len(ids)} escalations: {'no breaks' if not broken else f'{broken} breaks'}.")
-    return 1 if broken else 0
+    for problem in problems:
+        print(problem)
+    print(
+        f"Checked {len(ids)} escalations: "
+        f"{'no problems' if not problems else f'{len(problems)} problems'}."
+    )
+    return 1 if problems else 0
+
+
+def _ready(settings: Settings, *, serving: bool) -> None:
+    """One line and exit 2 when the configuration or the database schema cannot be used."""
+    try:
+        if serving:
+            load_policies(settings.policy_file)
+            load_directory(settings.directory_file)
+        check_schema(settings.database_url)
+    except (PolicyFileError, DirectoryFileError, SchemaError) as exc:
+        print(f"api: {exc}", file=sys.stderr)
+        raise SystemExit(2) from None
 
 
 def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     settings = get_settings()
+    _ready(settings, serving=args.command in (None, "serve"))
     if args.command in (None, "serve"):
         configure_logging(settings.log_format, settings.log_level)
         uvicorn.run(
@@ -98,7 +149,11 @@ def main(argv: list[str] | None = None) -> int:
         )
         return 0
     if args.command == "create-key":
-        asyncio.run(_create_key(settings, args.name, args.agency, args.role))
+        try:
+            asyncio.run(_create_key(settings, args.name, args.agency, args.role))
+        except DirectoryFileError as exc:
+            print(f"create-key: {exc}", file=sys.stderr)
+            return 2
         return 0
     if args.command == "list-keys":
         asyncio.run(_list_keys(settings))

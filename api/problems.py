@@ -7,14 +7,18 @@
 from http import HTTPStatus
 from typing import Any
 
+import structlog
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel
+from sqlalchemy.exc import DBAPIError
+from sqlalchemy.exc import TimeoutError as PoolTimeout
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from casework.refusals import FieldProblem, ProblemError
+from casework.refusals import UNAVAILABLE, FieldProblem, ProblemError
 
+log = structlog.get_logger(__name__)
 MEDIA_TYPE = "application/problem+json"
 __all__ = ["FieldProblem", "ProblemError", "install", "problem_response"]
 
@@ -71,11 +75,21 @@ def _too_deep(_: Request, exc: Exception) -> JSONResponse:
     return problem_response(400, "The body is nested too deeply.")
 
 
+def _database_unavailable(_: Request, exc: Exception) -> JSONResponse:
+    # Unreachable, locked, or privileges revoked. The error's text can quote the statement's
+    # parameters (child data), so only its class is logged.
+    log.error("database unavailable", error=type(exc).__name__)
+    return problem_response(503, UNAVAILABLE, headers={"Retry-After": "5"})
+
+
 def install(app: FastAPI) -> None:
     app.add_exception_handler(RequestValidationError, _validation_problem)
     app.add_exception_handler(StarletteHTTPException, _http_problem)
     app.add_exception_handler(ProblemError, _app_problem)
     app.add_exception_handler(RecursionError, _too_deep)
+    # DBAPIError covers OperationalError, InterfaceError and the rest the driver raises.
+    for database_error in (DBAPIError, PoolTimeout):
+        app.add_exception_handler(database_error, _database_unavailable)
     generate = app.openapi
 
     def openapi() -> dict[str, Any]:

@@ -1,9 +1,11 @@
-"""Finding escalations: only the agencies involved and the partnership see one."""
+"""Finding escalations: only the agencies involved and the partnership see one, and nobody one
+whose workflow has not yet recorded it (`pending`)."""
 
 from sqlmodel import col, func, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from casework.actors import Actor, role_of
+from casework.raising import PENDING
 from casework.refusals import ProblemError
 from database.tables import Escalation
 from workflows.rules import may_see
@@ -20,7 +22,7 @@ def visible(viewer: Actor, row: Escalation) -> bool:
 
 async def find_visible(db: AsyncSession, viewer: Actor, escalation_id: str) -> Escalation:
     row = await db.get(Escalation, escalation_id)
-    if row is None or not visible(viewer, row):
+    if row is None or row.status == PENDING or not visible(viewer, row):
         raise ProblemError(404, f"No escalation {escalation_id!r} that you can see.")
     return row
 
@@ -36,7 +38,7 @@ async def page(
     limit: int,
     offset: int,
 ) -> tuple[list[Escalation], int]:
-    query = select(Escalation)
+    query = select(Escalation).where(Escalation.status != PENDING)
     if viewer.role != "board":
         query = query.where(
             (Escalation.raising_agency == viewer.agency)

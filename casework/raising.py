@@ -1,4 +1,9 @@
-"""Raising an escalation: the case in the database, then its workflow started in Temporal."""
+"""Raising an escalation: the case in the database, then its workflow started in Temporal.
+
+The row is written `pending`, which no list or read shows; the workflow's first audit write
+makes it `open`. So nothing is listed as an escalation unless its workflow exists, and a raise
+cut off in between leaves only a pending row, which the reconciler removes (worker/reconcile.py).
+"""
 
 import hashlib
 import json
@@ -15,6 +20,7 @@ from temporalio.service import RPCError
 from casework.actors import Actor, label
 from casework.refusals import UNAVAILABLE, FieldProblem, ProblemError
 from casework.requests import RaiseRequest
+from core.directory import Directory, normalised
 from core.settings import Settings
 from database.tables import Escalation, utc_now
 from workflows.escalation import EscalationWorkflow, initial_search_attributes
@@ -23,6 +29,8 @@ from workflows.policy import URGENT_POLICY, Policy
 
 # Crockford's alphabet: no I, L, O or U to misread on the phone.
 _REFERENCE_ALPHABET = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
+# Written by the API before the workflow starts; the workflow's first write opens it.
+PENDING = "pending"
 CASE_FIELDS = {
     "child_reference",
     "child_name",
@@ -68,6 +76,31 @@ def _check_replay(existing: Escalation, digest: str) -> Escalation:
     return existing
 
 
+def receiving_agency(directory: Directory, raiser: Actor, name: str) -> str:
+    """The directory's own spelling of the agency `name` means; refused if unknown or the
+    raiser's own."""
+    agency = directory.agency(name)
+    if agency is None:
+        near = directory.closest(name)
+        raise ProblemError(
+            422,
+            f"No agency {name!r} in the partnership's directory.",
+            errors=[
+                FieldProblem(
+                    field="receiving_agency",
+                    message=f"closest directory names: {near}" if near else "unknown agency",
+                )
+            ],
+        )
+    if normalised(agency.name) == normalised(raiser.agency):
+        raise ProblemError(
+            422,
+            "An agency cannot escalate against its own decision.",
+            errors=[FieldProblem(field="receiving_agency", message="is your own agency")],
+        )
+    return agency.name
+
+
 async def raise_escalation(
     db: AsyncSession,
     temporal: Client,
@@ -76,8 +109,13 @@ async def raise_escalation(
     raiser: Actor,
     body: RaiseRequest,
     idempotency_key: str | None,
+    *,
+    directory: Directory,
 ) -> tuple[Escalation, bool]:
     """The escalation and whether it already existed (a repeated request)."""
+    body = body.model_copy(
+        update={"receiving_agency": receiving_agency(directory, raiser, body.receiving_agency)}
+    )
     if body.policy not in policies:
         raise ProblemError(
             422,
@@ -90,8 +128,7 @@ async def raise_escalation(
     if idempotency_key:
         existing = await _by_idempotency_key(db, raiser.agency, idempotency_key)
         if existing is not None:
-            await _start(temporal, settings, _check_replay(existing, digest), policy)
-            return existing, True
+            return await _started(db, temporal, settings, _check_replay(existing, digest), policy)
     now = utc_now()
     row = Escalation(
         id=new_reference(),
@@ -104,6 +141,7 @@ async def raise_escalation(
         updated_at=now,
         idempotency_key=idempotency_key,
         request_hash=digest,
+        status=PENDING,
         stage=1,
         stage_name=policy.stages[0].name,
         stage_role=policy.stages[0].role,
@@ -118,8 +156,7 @@ async def raise_escalation(
         existing = await _by_idempotency_key(db, raiser.agency, idempotency_key or "")
         if existing is None:
             raise
-        await _start(temporal, settings, _check_replay(existing, digest), policy)
-        return existing, True
+        return await _started(db, temporal, settings, _check_replay(existing, digest), policy)
     try:
         await _start(temporal, settings, row, policy)
     except ProblemError:
@@ -130,9 +167,20 @@ async def raise_escalation(
     return row, False
 
 
+async def _started(
+    db: AsyncSession, temporal: Client, settings: Settings, row: Escalation, policy: Policy
+) -> tuple[Escalation, bool]:
+    """A repeated raise: its workflow started if the first attempt was cut off before that."""
+    await _start(temporal, settings, row, policy)
+    await db.refresh(row)
+    if row.status == PENDING:  # its workflow closed before recording anything
+        raise ProblemError(503, UNAVAILABLE)
+    return row, True
+
+
 async def _start(temporal: Client, settings: Settings, row: Escalation, policy: Policy) -> None:
     """Starts the escalation's workflow (once: the id is the reference) and waits for the record."""
-    if row.status != "open":
+    if row.status not in ("open", PENDING):
         return
     workflow_input = EscalationInput(
         escalation_id=row.id,

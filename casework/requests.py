@@ -8,6 +8,7 @@ from typing import Annotated, Any, Self
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
+from core.text import refuse_control_characters
 from workflows.models import refuse_nul
 
 ShortText = Annotated[str, Field(min_length=1, max_length=200)]
@@ -42,6 +43,9 @@ class RaiseRequest(Strict):
     immediate_risk: bool = False
     risk_reason: LongText | None = None
     policy: Annotated[str, Field(min_length=1, max_length=100)] = "standard"
+
+    # The receiving agency's name goes into every message about the escalation.
+    _one_line = field_validator("receiving_agency")(refuse_control_characters)
 
     @field_validator("child_date_of_birth")
     @classmethod

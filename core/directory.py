@@ -13,12 +13,15 @@ contacts = [
   { name = "Referrals hub", role = "practitioner", webhook = "https://hub.police.example/hook" },
 ]
 ```
-Each contact has exactly one of `email` or `webhook`.
+Each contact has exactly one of `email` or `webhook`. Names reach mail headers and bodies, so
+none may hold control characters (CR, LF, tabs...).
 """
 
+import difflib
 import tomllib
+import unicodedata
 from pathlib import Path
-from typing import Self
+from typing import Any, Self
 
 from pydantic import (
     BaseModel,
@@ -27,9 +30,11 @@ from pydantic import (
     Field,
     HttpUrl,
     ValidationError,
+    field_validator,
     model_validator,
 )
 
+from core.text import refuse_control_characters
 from workflows.models import NotificationInput
 from workflows.policy import Role
 
@@ -41,6 +46,8 @@ class Contact(BaseModel):
     role: Role | None = None
     email: EmailStr | None = None
     webhook: HttpUrl | None = None
+
+    _one_line = field_validator("name")(refuse_control_characters)
 
     @model_validator(mode="after")
     def _one_address(self) -> Self:
@@ -59,6 +66,8 @@ class Agency(BaseModel):
     name: str = Field(min_length=1, max_length=200)
     contacts: list[Contact] = Field(default_factory=list)
 
+    _one_line = field_validator("name")(refuse_control_characters)
+
 
 class Partnership(BaseModel):
     model_config = ConfigDict(extra="forbid")
@@ -66,6 +75,8 @@ class Partnership(BaseModel):
     name: str = "Safeguarding Children Partnership"
     business_unit: list[Contact] = Field(default_factory=list)
     board: list[Contact] = Field(default_factory=list)
+
+    _one_line = field_validator("name")(refuse_control_characters)
 
 
 class Directory(BaseModel):
@@ -75,7 +86,18 @@ class Directory(BaseModel):
     agencies: list[Agency] = Field(default_factory=list)
 
     def agency(self, name: str) -> Agency | None:
-        return next((a for a in self.agencies if a.name.casefold() == name.casefold()), None)
+        """The agency `name` means, ignoring case, spacing and Unicode compatibility forms."""
+        wanted = normalised(name)
+        return next((a for a in self.agencies if normalised(a.name) == wanted), None)
+
+    def closest(self, name: str, count: int = 3) -> list[str]:
+        """The directory's names nearest to `name`, for a refusal to suggest."""
+        names = {normalised(a.name): a.name for a in self.agencies}
+        near = difflib.get_close_matches(normalised(name), names, n=count)
+        return [names[n] for n in near]
+
+    def is_partnership(self, name: str) -> bool:
+        return normalised(name) == normalised(self.partnership.name)
 
     def _of_agency(self, name: str, role: Role) -> list[Contact]:
         agency = self.agency(name)
@@ -99,19 +121,44 @@ class Directory(BaseModel):
         return list(unique.values())
 
 
+def normalised(name: str) -> str:
+    """A name as compared: NFKC, case-folded, runs of whitespace as one space."""
+    return " ".join(unicodedata.normalize("NFKC", name).casefold().split())
+
+
 class DirectoryFileError(ValueError):
     pass
 
 
+def _where(document: dict[str, Any], loc: tuple[int | str, ...]) -> str:
+    """`agencies.2.contacts.0.name` with the agency named, as an operator finds it in the file."""
+    path = ".".join(str(p) for p in loc)
+    agencies = document.get("agencies")
+    if len(loc) < 2 or loc[0] != "agencies" or not isinstance(loc[1], int):
+        return path
+    if not isinstance(agencies, list) or loc[1] >= len(agencies):
+        return path
+    entry = agencies[loc[1]]
+    name = entry.get("name") if isinstance(entry, dict) else None
+    if isinstance(name, str):
+        return f"agency {name!r}, field {path}"
+    return path
+
+
 def load_directory(path: Path | None) -> Directory:
     if path is None:
-        return Directory()
+        raise DirectoryFileError(
+            "DIRECTORY_FILE is not set: name the agency directory (config/directory.example.toml"
+            " shows the format)"
+        )
     try:
-        return Directory.model_validate(tomllib.loads(path.read_text(encoding="utf-8")))
+        document = tomllib.loads(path.read_text(encoding="utf-8"))
     except (OSError, tomllib.TOMLDecodeError) as exc:
         raise DirectoryFileError(f"{path}: cannot read directory file: {exc}") from exc
+    try:
+        return Directory.model_validate(document)
     except ValidationError as exc:
         problems = "; ".join(
-            f"{'.'.join(str(p) for p in err['loc'])}: {err['msg']}" for err in exc.errors()
+            f"{_where(document, tuple(err['loc']))}: {err['msg']}" for err in exc.errors()
         )
         raise DirectoryFileError(f"{path}: {problems}") from exc

@@ -5,6 +5,7 @@ from pathlib import Path
 
 from pydantic import ValidationError
 
+from core.text import control_characters
 from workflows.policy import BUILT_IN_POLICIES, Policy
 
 
@@ -44,4 +45,18 @@ def load_policies(path: Path | None) -> dict[str, Policy]:
                 f"{_where(path, name, tuple(err['loc']))}: {err['msg']}" for err in exc.errors()
             )
             raise PolicyFileError(problems) from exc
+        _refuse_control_characters(path, name, policies[name])
     return policies
+
+
+def _refuse_control_characters(path: Path, name: str, policy: Policy) -> None:
+    """Titles and stage names reach mail subjects: a CR or LF there would break every message."""
+    texts: list[tuple[tuple[int | str, ...], str]] = [(("title",), policy.title)]
+    texts += [(("stages", n, "name"), stage.name) for n, stage in enumerate(policy.stages)]
+    for loc, text in texts:
+        found = control_characters(text)
+        if found:
+            raise PolicyFileError(
+                f"{_where(path, name, loc)}: must not contain control characters"
+                f" ({', '.join(found)})"
+            )

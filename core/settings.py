@@ -55,6 +55,10 @@ class Settings(BaseSettings):
     auth_failure_limit: int = Field(default=20, ge=1)
     auth_failure_window_seconds: float = Field(default=60.0, gt=0)
 
+    # How often the reconciler's Temporal Schedule closes records whose workflow ended outside
+    # the service (terminated, timed out, missing); see worker/reconcile.py.
+    reconcile_every_minutes: int = Field(default=5, ge=1, le=1440)
+
     log_format: Literal["console", "json"] = "json"
     log_level: str = "INFO"
 

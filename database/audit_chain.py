@@ -10,7 +10,7 @@ from collections.abc import Sequence
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import update
+from sqlalchemy import delete, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import async_sessionmaker
 from sqlmodel import col, select
@@ -20,6 +20,8 @@ from database.tables import AuditEvent, Escalation, utc_now
 from workflows.models import AuditAction, EscalationState
 
 GENESIS = "0" * 64
+# The status of a record whose workflow closed without recording it (the reconciler's).
+CLOSED_OUTSIDE = "terminated"
 
 
 def event_hash(event: AuditEvent) -> str:
@@ -83,7 +85,12 @@ async def _lock_escalation(
             immediate_risk=state.immediate_risk,
             created_at=at,
             **fields,
-        ).on_conflict_do_update(index_elements=["id"], set_=fields)
+        ).on_conflict_do_update(
+            index_elements=["id"],
+            set_=fields,
+            # A write still in flight when the workflow was terminated never reopens the record.
+            where=col(Escalation.status) != CLOSED_OUTSIDE,
+        )
     )
 
 
@@ -102,32 +109,108 @@ async def append_event(
     """Append one event (and update the read model); False if the key was already written."""
     async with sessions() as db:
         await _lock_escalation(db, escalation_id, state, at)
-        existing = await db.exec(select(AuditEvent.id).where(AuditEvent.event_key == event_key))
-        if existing.first() is not None:
-            await db.commit()
-            return False
-        last = await db.exec(
-            select(AuditEvent.hash)
-            .where(AuditEvent.escalation_id == escalation_id)
-            .order_by(col(AuditEvent.id).desc())
-            .limit(1)
+        written = await _append(
+            db,
+            AuditEvent(
+                event_key=event_key,
+                escalation_id=escalation_id,
+                action=action,
+                at=at,
+                actor=actor,
+                stage=stage,
+                details=details,
+                prev_hash=GENESIS,
+                hash="",
+            ),
         )
-        prev_hash = last.first() or GENESIS
-        event = AuditEvent(
-            event_key=event_key,
-            escalation_id=escalation_id,
-            action=action,
-            at=at,
-            actor=actor,
-            stage=stage,
-            details=details,
-            prev_hash=prev_hash,
-            hash="",
-        )
-        event.hash = event_hash(event)
-        db.add(event)
         await db.commit()
-        return True
+        return written
+
+
+async def _append(db: AsyncSession, event: AuditEvent) -> bool:
+    """Chains `event` after the escalation's last one; False if its key was already written.
+    The caller holds the escalation's row lock."""
+    existing = await db.exec(select(AuditEvent.id).where(AuditEvent.event_key == event.event_key))
+    if existing.first() is not None:
+        return False
+    last = await db.exec(
+        select(AuditEvent.hash)
+        .where(AuditEvent.escalation_id == event.escalation_id)
+        .order_by(col(AuditEvent.id).desc())
+        .limit(1)
+    )
+    event.prev_hash = last.first() or GENESIS
+    event.hash = event_hash(event)
+    db.add(event)
+    return True
+
+
+async def close_outside(
+    sessions: async_sessionmaker[AsyncSession],
+    escalation_id: str,
+    *,
+    at: datetime,
+    actor: str,
+    reason: str,
+    details: dict[str, Any],
+) -> bool:
+    """Closes an open record whose workflow ended without saying so (terminated, missing...):
+    the row `terminated` and one event on its trail, in one commit. False if the record was no
+    longer open (the workflow wrote first, or this was done already)."""
+    async with sessions() as db:
+        closed = await db.exec(
+            update(Escalation)
+            .where(col(Escalation.id) == escalation_id, col(Escalation.status) == "open")
+            .values(
+                status=CLOSED_OUTSIDE,
+                stage_deadline=None,
+                overdue=False,
+                closed_at=at,
+                closed_by=actor,
+                closing_reason=reason,
+                updated_at=utc_now(),
+            )
+            .returning(col(Escalation.stage))
+        )
+        stage = closed.first()
+        if stage is None:
+            await db.rollback()
+            return False
+        written = await _append(
+            db,
+            AuditEvent(
+                event_key=f"{escalation_id}:reconciled",
+                escalation_id=escalation_id,
+                action=CLOSED_OUTSIDE,
+                at=at,
+                actor=actor,
+                stage=stage[0],
+                details=details,
+                prev_hash=GENESIS,
+                hash="",
+            ),
+        )
+        await db.commit()
+        return written
+
+
+async def remove_pending(
+    sessions: async_sessionmaker[AsyncSession], escalation_id: str, status: str
+) -> bool:
+    """Deletes a raise whose workflow never recorded it (still `status`, no event on its trail)."""
+    async with sessions() as db:
+        events = await db.exec(
+            select(AuditEvent.id).where(AuditEvent.escalation_id == escalation_id).limit(1)
+        )
+        if events.first() is not None:
+            return False
+        removed = await db.exec(
+            delete(Escalation).where(
+                col(Escalation.id) == escalation_id, col(Escalation.status) == status
+            )
+        )
+        await db.commit()
+        return bool(removed.rowcount)
 
 
 async def timeline(db: AsyncSession, escalation_id: str) -> Sequence[AuditEvent]:
@@ -151,3 +234,34 @@ def chain_breaks(events: Sequence[AuditEvent]) -> list[str]:
             problems.append(f"event {event.id} ({event.event_key}): content changed")
         prev = event.hash
     return problems
+
+
+# What a closing event leaves as the record's status.
+_CLOSING = {"resolved", "withdrawn", "cancelled", "terminated"}
+
+
+def record_drift(row: Escalation, events: Sequence[AuditEvent]) -> list[str]:
+    """Where the read model disagrees with its trail (someone edited the row); empty if none."""
+    steps = [event for event in events if event.action != "notified"]
+    if not steps:
+        return ["no audit events for this record"]
+    expected: dict[str, Any] = {"status": "open", "stage": steps[-1].stage}
+    raised = steps[0]
+    if raised.action == "raised":
+        expected |= {"raised_by": raised.actor, "policy": raised.details.get("policy")}
+    closing = next((event for event in reversed(steps) if event.action in _CLOSING), None)
+    if closing is not None:
+        expected["status"] = closing.action
+        if closing.action in ("resolved", "withdrawn", "terminated"):
+            expected["closed_by"] = closing.actor
+        if closing.action == "resolved":
+            expected["outcome"] = closing.details.get("outcome")
+            expected["agreed_actions"] = closing.details.get("agreed_actions", [])
+        if closing.action == "withdrawn":
+            expected["closing_reason"] = closing.details.get("reason")
+    # Names only: the values can be about a child.
+    return [
+        f"{name} on the record differs from its audit trail"
+        for name, value in expected.items()
+        if getattr(row, name) != value
+    ]

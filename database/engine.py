@@ -3,8 +3,10 @@
 from pathlib import Path
 from typing import Any
 
+import sqlalchemy
 from alembic import command
 from alembic.config import Config
+from alembic.script import ScriptDirectory
 from sqlalchemy import event
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker, create_async_engine
@@ -60,12 +62,53 @@ def session_factory(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
     return async_sessionmaker(engine, class_=AsyncSession, expire_on_commit=False)
 
 
+def _alembic(url: str) -> Config:
+    config = Config()
+    config.set_main_option("script_location", str(MIGRATIONS))
+    config.set_main_option("sqlalchemy.url", driver_url(url, asynchronous=False).replace("%", "%%"))
+    return config
+
+
 def migrate(url: str) -> None:
     """Bring the database schema up to date (alembic upgrade head)."""
     file = _sqlite_file(url)
     if file is not None:
         file.parent.mkdir(parents=True, exist_ok=True)
-    config = Config()
-    config.set_main_option("script_location", str(MIGRATIONS))
-    config.set_main_option("sqlalchemy.url", driver_url(url, asynchronous=False).replace("%", "%%"))
-    command.upgrade(config, "head")
+    command.upgrade(_alembic(url), "head")
+
+
+class SchemaError(RuntimeError):
+    """The database cannot be used by this code; the message is one line for the operator."""
+
+
+UPGRADE = "run `alembic upgrade head` on DATABASE_URL"
+
+
+def check_schema(url: str) -> None:
+    """Raises SchemaError unless the database's schema is at this code's migration head."""
+    file = _sqlite_file(url)
+    if file is not None and not file.exists():
+        raise SchemaError(f"the database has no schema: {UPGRADE}")
+    heads = set(ScriptDirectory.from_config(_alembic(url)).get_heads())
+    engine = sqlalchemy.create_engine(driver_url(url, asynchronous=False), hide_parameters=True)
+    try:
+        with engine.connect() as connection:
+            current: set[str] = set()
+            if sqlalchemy.inspect(connection).has_table("alembic_version"):
+                versions = connection.execute(
+                    sqlalchemy.text("SELECT version_num FROM alembic_version")
+                )
+                current = {row[0] for row in versions}
+    except sqlalchemy.exc.SQLAlchemyError as exc:
+        # The class only: a driver's message can quote the URL with its password.
+        cause = exc.orig if isinstance(exc, sqlalchemy.exc.DBAPIError) else exc
+        raise SchemaError(f"cannot reach the database ({type(cause).__name__})") from exc
+    finally:
+        engine.dispose()
+    if not current:
+        raise SchemaError(f"the database has no schema: {UPGRADE}")
+    if current != heads:
+        raise SchemaError(
+            f"the database schema is at {', '.join(sorted(current))}, this code needs"
+            f" {', '.join(sorted(heads))}: {UPGRADE}"
+        )

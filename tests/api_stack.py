@@ -1,6 +1,7 @@
 """A running API over real HTTP (uvicorn on a free port), with a worker, on the dev server."""
 
 import asyncio
+import json
 import uuid
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
@@ -14,7 +15,7 @@ from temporalio.client import Client
 from temporalio.testing import WorkflowEnvironment
 
 from api.app import create_app
-from core.directory import Directory
+from core.directory import load_directory
 from core.settings import Settings
 from database.engine import create_engine
 from tests.conftest import isolated_settings, new_key
@@ -26,6 +27,17 @@ POLICE = "Northshire Police"
 CHILDRENS_SERVICES = "Northshire Children's Services"
 HEALTH = "Northshire NHS Trust"
 PARTNERSHIP = "Northshire Safeguarding Children Partnership"
+AGENCIES = [POLICE, CHILDRENS_SERVICES, HEALTH, "Northshire Primary School"]
+
+
+def directory_file(path: Path, agencies: list[str]) -> Path:
+    """A DIRECTORY_FILE naming `agencies` (nobody to tell: notifications go to no one)."""
+    lines = ["[partnership]", f"name = {json.dumps(PARTNERSHIP)}"]
+    for agency in agencies:
+        lines += ["[[agencies]]", f"name = {json.dumps(agency)}"]
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    return path
+
 
 # A ladder whose stages pass in seconds, for watching time limits through the API.
 QUICK_POLICY = """
@@ -75,21 +87,26 @@ async def serve(app: object, port: int) -> tuple[uvicorn.Server, asyncio.Task[No
 
 @pytest.fixture(scope="module")
 async def api_stack(
+    request: pytest.FixtureRequest,
     dev_env: WorkflowEnvironment,
     module_database_url: str,
     tmp_path_factory: pytest.TempPathFactory,
     payload_key_file: Path,
 ) -> AsyncIterator[ApiStack]:
-    """One stack per test module and database; tests tell their data apart by agency names."""
+    """One stack per test module and database; tests tell their data apart by agency names.
+    A module's own receiving agencies, in its DIRECTORY_AGENCIES, join the directory."""
     database_url = module_database_url
-    policy_file = tmp_path_factory.mktemp("policies") / "policies.toml"
+    files = tmp_path_factory.mktemp("config")
+    policy_file = files / "policies.toml"
     policy_file.write_text(QUICK_POLICY)
+    agencies = AGENCIES + list(getattr(request.module, "DIRECTORY_AGENCIES", []))
     port = free_port()
     settings = isolated_settings(
         database_url=database_url,
         task_queue=f"api-{uuid.uuid4()}",
         temporal_address=dev_env.client.service_client.config.target_host,
         policy_file=policy_file,
+        directory_file=directory_file(files / "directory.toml", agencies),
         public_url=f"http://127.0.0.1:{port}",
         payload_key_file=payload_key_file,
     )
@@ -97,7 +114,9 @@ async def api_stack(
     server, task = await serve(create_app(settings), port)
     try:
         async with (
-            running_worker(dev_env.client, settings, engine, Directory()),
+            running_worker(
+                dev_env.client, settings, engine, load_directory(settings.directory_file)
+            ),
             httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}", timeout=30) as http,
         ):
             yield ApiStack(http=http, engine=engine, settings=settings, temporal=dev_env.client)

@@ -6,6 +6,7 @@ import subprocess
 import sys
 import uuid
 from datetime import date, timedelta
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -415,8 +416,15 @@ async def test_health(api_stack: ApiStack) -> None:
     assert response.json() == {"status": "ok", "temporal": "ok", "database": "ok"}
 
 
+EXAMPLE_DIRECTORY = Path(__file__).resolve().parent.parent / "config" / "directory.example.toml"
+
+
 def test_key_commands(tmp_path: Any) -> None:
-    env = {"DATABASE_URL": f"sqlite:///{tmp_path / 'keys.db'}", "PATH": "/usr/bin:/bin"}
+    env = {
+        "DATABASE_URL": f"sqlite:///{tmp_path / 'keys.db'}",
+        "DIRECTORY_FILE": str(EXAMPLE_DIRECTORY),
+        "PATH": "/usr/bin:/bin",
+    }
     from database.engine import migrate
 
     migrate(env["DATABASE_URL"])
@@ -443,6 +451,48 @@ def test_key_commands(tmp_path: Any) -> None:
     assert run("revoke-key", "99").returncode == 1
     refused = run("create-key", "--agency", POLICE, "--role", "chief", "--name", "x")
     assert refused.returncode != 0 and "role" in refused.stderr
+
+
+def test_create_key_takes_only_agencies_of_the_directory(tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path / 'keys.db'}"
+    env = {"DATABASE_URL": url, "DIRECTORY_FILE": str(EXAMPLE_DIRECTORY), "PATH": "/usr/bin:/bin"}
+    from database.engine import migrate
+
+    migrate(url)
+
+    def create(agency: str, role: str = "manager") -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            [
+                sys.executable,
+                "-m",
+                "api",
+                "create-key",
+                "--agency",
+                agency,
+                "--role",
+                role,
+                "--name",
+                "x",
+            ],
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
+
+    unknown = create("northshire childrens servics")
+    assert unknown.returncode != 0 and "Traceback" not in unknown.stderr
+    assert "no agency 'northshire childrens servics'" in unknown.stderr
+    assert CHILDRENS_SERVICES in unknown.stderr  # the closest name, suggested
+    assert create(HEALTH + " Trust", "board").returncode != 0  # board keys: the partnership only
+    # Matched whatever the case and spacing, kept under the directory's own spelling.
+    assert create("  northshire   CHILDREN'S services ").returncode == 0
+    assert create(PARTNERSHIP.upper(), "board").returncode == 0
+    listed = subprocess.run(
+        [sys.executable, "-m", "api", "list-keys"], env=env, capture_output=True, text=True
+    ).stdout
+    assert f"\t{CHILDRENS_SERVICES}\tmanager" in listed and f"\t{PARTNERSHIP}\tboard" in listed
+    assert "northshire" not in listed and PARTNERSHIP.upper() not in listed
 
 
 async def test_revoked_key_is_refused(api_stack: ApiStack) -> None:

@@ -36,8 +36,16 @@ async def record_ladder(engine: AsyncEngine) -> str:
         ("resolved", "Supt. Kaur", {"outcome": "Section 47 enquiry opened"}),
     ]
     recorder = Recorder(engine)
+    resolved = {
+        "status": "resolved",
+        "closed_by": "Supt. Kaur",
+        "closed_at": london(2026, 12, 21, 10, 4),
+        "outcome": "Section 47 enquiry opened",
+    }
     for seq, (action, actor, details) in enumerate(steps, start=1):
         state = state.model_copy(update={"event_seq": seq, "stage": 2 if seq > 2 else 1})
+        if action == "resolved":
+            state = state.model_copy(update=resolved)
         await recorder.record_event(
             AuditEventInput(
                 event_key=f"{state.escalation_id}:{seq}",
@@ -86,7 +94,7 @@ async def test_an_intact_record_passes(
     run = verify_audit(database_url, tmp_path)
 
     assert run.returncode == 0, run.stdout + run.stderr
-    assert run.stdout.splitlines() == ["Checked 2 escalations: no breaks."]
+    assert run.stdout.splitlines() == ["Checked 2 escalations: no problems."]
 
 
 async def test_every_kind_of_tampering_is_named(
@@ -138,5 +146,33 @@ async def test_every_kind_of_tampering_is_named(
         f"{removed}: event {after_note[removed].id} ({removed}:3): "
         "previous event missing or changed",
     ]
-    assert run.stdout.splitlines() == [*sorted(breaks), "Checked 5 escalations: 4 breaks."]
+    assert run.stdout.splitlines() == [*sorted(breaks), "Checked 5 escalations: 4 problems."]
     assert intact not in run.stdout
+
+
+async def test_a_deleted_record_and_an_edited_read_model_are_named(
+    engine: AsyncEngine, database_url: str, tmp_path: Path
+) -> None:
+    intact, deleted, softened, reopened = [await record_ladder(engine) for _ in range(4)]
+    # The whole escalation row goes: its trail is still there to check.
+    await tamper(engine, "DELETE FROM escalation WHERE id = :id", id=deleted)
+    # The record is edited but the trail is not.
+    await tamper(
+        engine, "UPDATE escalation SET outcome = 'Nothing of concern' WHERE id = :id", id=softened
+    )
+    await tamper(
+        engine, "UPDATE escalation SET status = 'open', stage = 1 WHERE id = :id", id=reopened
+    )
+
+    run = verify_audit(database_url, tmp_path)
+
+    assert run.returncode == 1, run.stdout + run.stderr
+    problems = [
+        f"{deleted}: audit trail without its record (the escalation row is gone)",
+        f"{softened}: outcome on the record differs from its audit trail",
+        f"{reopened}: status on the record differs from its audit trail",
+        f"{reopened}: stage on the record differs from its audit trail",
+    ]
+    assert sorted(run.stdout.splitlines()[:-1]) == sorted(problems)
+    assert run.stdout.splitlines()[-1] == "Checked 4 escalations: 4 problems."
+    assert intact not in run.stdout and "Nothing of concern" not in run.stdout

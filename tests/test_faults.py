@@ -16,6 +16,7 @@ import os
 import signal
 import subprocess
 import sys
+import threading
 import uuid
 from collections.abc import AsyncIterator, Iterator
 from contextlib import AsyncExitStack, asynccontextmanager, contextmanager
@@ -47,6 +48,7 @@ from tests.conftest import BIN, POSTGRES_ADMIN_URL, fresh_database, new_key
 from tests.engine_helpers import (
     BUSINESS_UNIT,
     DIRECTORY,
+    RECEIVING,
     SQLITE_ONLY,
     STAGE_PEOPLE,
     actions,
@@ -583,6 +585,76 @@ async def test_mail_down_is_retried_and_recorded_and_the_clock_keeps_time(
         assert await audit_actions(engine, handle.id) == [("raised", 1), ("escalated", 2)]
 
 
+# --- the worker killed in the middle of sending mail -----------------------------------------
+
+
+class StallingInbox(Inbox):
+    """Takes the first message's DATA and never answers, as a relay that hangs does."""
+
+    def __init__(self) -> None:
+        super().__init__([])
+        self.stalled = threading.Event()
+
+    async def handle_DATA(self, server: object, session: object, envelope: Any) -> str:
+        if not self.stalled.is_set():
+            self.stalled.set()
+            await asyncio.sleep(600)  # the sending worker dies meanwhile
+        return await super().handle_DATA(server, session, envelope)
+
+
+@SQLITE_ONLY
+async def test_worker_killed_mid_delivery_hands_the_mail_on_within_seconds(
+    dev_env: WorkflowEnvironment,
+    database_url: str,
+    engine: AsyncEngine,
+    payload_key_file: Path,
+    tmp_path: Path,
+) -> None:
+    """The notify activity heartbeats: Temporal gives it to another worker once the heartbeats
+    stop, not after its whole start-to-close timeout."""
+    inbox = StallingInbox()
+    controller = Controller(inbox, hostname="127.0.0.1", port=free_port())
+    await asyncio.to_thread(controller.start)
+    directory_file = tmp_path / "directory.toml"
+    directory_file.write_text(directory_toml(DIRECTORY))
+    task_queue = f"faults-{uuid.uuid4().hex[:8]}"
+    env = process_env(
+        temporal_address=dev_env.client.service_client.config.target_host,
+        database_url=database_url,
+        task_queue=task_queue,
+        directory_file=directory_file,
+        payload_key_file=payload_key_file,
+        smtp_host="127.0.0.1",
+        smtp_port=controller.port,
+        smtp_timeout_seconds=300,  # the first worker waits on the relay until it is killed
+    )
+    first_log, second_log = tmp_path / "worker-1.log", tmp_path / "worker-2.log"
+    loop = asyncio.get_running_loop()
+    try:
+        with running("worker", env, first_log) as first:
+            await eventually(lambda: logged(first_log, "worker started"), "first worker up")
+            async with raised(dev_env.client, task_queue, escalation_input()) as handle:
+                await eventually(lambda: asyncio.to_thread(inbox.stalled.wait, 0.2), "mail sent")
+                sigkill(first)
+                killed_at = loop.time()
+                with running("worker", env, second_log):
+
+                    async def delivered() -> bool:
+                        return f"{handle.id}:1:notified" in await notified_keys(engine, handle.id)
+
+                    await eventually(delivered, "raise notification delivered", within=120)
+                    # Well inside the activity's one-minute start-to-close timeout.
+                    assert loop.time() - killed_at < 50
+        sent = await deliveries(engine, f"{handle.id}:1")
+        assert set(sent) == told(1) and {d.status for d in sent.values()} == {"sent"}
+        assert sorted(recipient for recipient, _ in inbox.received) == sorted(told(1))
+        assert await audit_actions(engine, handle.id) == [("raised", 1)]
+        trail = await audit_trail(engine, handle.id, with_notified=True)
+        assert [e.action for e in trail] == ["raised", "notified"] and chain_breaks(trail) == []
+    finally:
+        await asyncio.to_thread(controller.stop)
+
+
 # --- the API killed while agencies raise ----------------------------------------------------
 
 RAISES = 40
@@ -601,7 +673,7 @@ class Traffic:
 
     async def raise_one(self, key: str) -> None:
         body = {
-            "receiving_agency": "Northshire Children's Services",
+            "receiving_agency": RECEIVING,
             "child_reference": f"NP-{key[-6:]}",
             "summary": "Referral closed as threshold not met; the school sees decline.",
         }
@@ -635,10 +707,13 @@ async def test_api_killed_mid_traffic_loses_and_doubles_no_raise(
     _, token = await new_key(engine, name="PC Reyes", agency=POLICE, role="practitioner")
     port = free_port()
     log = tmp_path / "api.log"
+    directory_file = tmp_path / "directory.toml"
+    directory_file.write_text(directory_toml(DIRECTORY))
     async with escalation_worker(dev_env.client, engine) as config:
         env = process_env(
             temporal_address=dev_env.client.service_client.config.target_host,
             database_url=database_url,
+            directory_file=directory_file,
             task_queue=config.task_queue,
             payload_key_file=payload_key_file,
             api_host="127.0.0.1",

@@ -17,7 +17,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from temporalio.exceptions import ApplicationError
 from temporalio.testing import ActivityEnvironment, WorkflowEnvironment
 
-from activities.notifications import Notifier, Outbox
+from activities.notifications import HEARTBEAT_EVERY_SECONDS, Notifier, Outbox
 from core.policy_files import load_policies
 from database.audit_chain import chain_breaks
 from database.engine import session_factory
@@ -382,3 +382,30 @@ async def test_a_retried_notification_sends_each_mail_once(engine: AsyncEngine) 
     assert [(e.action, e.event_key) for e in trail] == [("notified", "ESC-RETRIED:1:notified")]
     assert trail[0].details == {"kind": "raised", "sent": 2, "logged": 0, "failed": 0}
     assert chain_breaks(trail) == []
+
+
+class SlowMailbox(Mailbox):
+    """A mail server that takes its time over each message, as a busy relay does."""
+
+    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
+        await asyncio.sleep(HEARTBEAT_EVERY_SECONDS * 1.5)
+        return await super().handle_DATA(server, session, envelope)
+
+
+async def test_notify_heartbeats_through_a_slow_delivery(engine: AsyncEngine) -> None:
+    """So Temporal notices within its heartbeat timeout, not the whole activity timeout, when the
+    worker sending dies, and gives the notification to another worker."""
+    mailbox = SlowMailbox()
+    delivered_at_beat: list[int] = []
+    env = attempt(1)
+    env.on_heartbeat = lambda *_: delivered_at_beat.append(len(mailbox.messages))
+    async with smtp_server(mailbox) as smtp:
+        notifier = Notifier(
+            engine, DIRECTORY, Outbox(conftest.isolated_settings(**smtp)), PUBLIC_URL
+        )
+        result = await env.run(notifier.notify, raised_notice("ESC-HEARTBEAT"))
+    assert result.sent == 2
+    # A beat at the start and at least one more while the first message was still being sent...
+    assert delivered_at_beat.count(0) >= 2
+    # ...and one as each delivery was done.
+    assert {1, 2} <= set(delivered_at_beat)

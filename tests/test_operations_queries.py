@@ -44,6 +44,7 @@ RAISER = f"Ops Children's Services {SUFFIX}"
 RECEIVER = f"Ops Police {SUFFIX}"
 OTHER = f"Ops NHS Trust {SUFFIX}"
 THIRD = f"Ops School {SUFFIX}"
+DIRECTORY_AGENCIES = [RAISER, RECEIVER, OTHER, THIRD]  # joined to the API stack's directory
 CASE = {
     "child_reference": "OPS-1",
     "child_name": "Olivia Example",

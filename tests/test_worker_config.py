@@ -56,7 +56,7 @@ def run_worker(tmp_path: Path, **env: str) -> subprocess.CompletedProcess[str]:
         (
             "DIRECTORY_FILE",
             DIRECTORY_FILE.replace('role = "manager"', 'role = "sergeant"'),
-            "agencies.0.contacts.0.role: Input should be",
+            "agency 'Northshire Police', field agencies.0.contacts.0.role: Input should be",
         ),
     ],
 )

@@ -1,5 +1,10 @@
-"""The worker: runs escalation workflows and their activities until SIGTERM or Ctrl-C."""
+"""The worker: runs escalation workflows and their activities until SIGTERM or Ctrl-C.
 
+python -m worker              run the worker
+python -m worker reconcile    close now the records whose workflow ended outside the service
+"""
+
+import argparse
 import asyncio
 import signal
 import sys
@@ -28,8 +33,10 @@ from core.payload_crypto import PayloadKeyError, codec_from_settings
 from core.policy_files import PolicyFileError, load_policies
 from core.settings import Settings, get_settings
 from core.temporal import connect
-from database.engine import create_engine
+from database.engine import SchemaError, check_schema, create_engine
+from worker.reconcile import Reconciler, ensure_reconcile_schedule, schedule_id
 from workflows.escalation import EscalationWorkflow
+from workflows.reconcile import ReconcileWorkflow
 from workflows.search_attributes import ALL_KEYS
 
 log = structlog.get_logger(__name__)
@@ -43,11 +50,17 @@ async def running_worker(
     async with httpx.AsyncClient() as http:
         recorder = Recorder(engine)
         notifier = Notifier(engine, directory, Outbox(settings, http), settings.public_url)
+        reconciler = Reconciler(client, engine)
         worker = Worker(
             client,
             task_queue=settings.task_queue,
-            workflows=[EscalationWorkflow],
-            activities=[stage_clock, recorder.record_event, notifier.notify],
+            workflows=[EscalationWorkflow, ReconcileWorkflow],
+            activities=[
+                stage_clock,
+                recorder.record_event,
+                notifier.notify,
+                reconciler.reconcile_activity,
+            ],
             graceful_shutdown_timeout=timedelta(seconds=10),
         )
         async with worker:
@@ -86,14 +99,26 @@ def check_configuration(settings: Settings) -> Directory:
     return directory
 
 
-async def run(settings: Settings, directory: Directory) -> None:
+async def _ready(settings: Settings) -> Client:
+    """Temporal connected and the database at the schema this code needs, or one line and exit."""
     try:
         client = await connect(settings)
     except RuntimeError as exc:
         raise SystemExit(
             f"worker: cannot reach Temporal at {settings.temporal_address}: {exc}"
         ) from None
+    try:
+        await asyncio.to_thread(check_schema, settings.database_url)
+    except SchemaError as exc:
+        print(f"worker: {exc}", file=sys.stderr)
+        raise SystemExit(2) from None
+    return client
+
+
+async def run(settings: Settings, directory: Directory) -> None:
+    client = await _ready(settings)
     await ensure_search_attributes(client, settings.temporal_namespace)
+    await ensure_reconcile_schedule(client, settings)
     engine = create_engine(settings.database_url)
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
@@ -101,7 +126,10 @@ async def run(settings: Settings, directory: Directory) -> None:
         loop.add_signal_handler(signum, stop.set)
     async with running_worker(client, settings, engine, directory):
         log.info(
-            "worker started", task_queue=settings.task_queue, namespace=settings.temporal_namespace
+            "worker started",
+            task_queue=settings.task_queue,
+            namespace=settings.temporal_namespace,
+            reconciler_schedule=schedule_id(settings),
         )
         await stop.wait()
         log.info("worker stopping")
@@ -109,7 +137,22 @@ async def run(settings: Settings, directory: Directory) -> None:
     log.info("worker stopped")
 
 
-def main() -> None:
+async def reconcile_now(settings: Settings) -> None:
+    client = await _ready(settings)
+    engine = create_engine(settings.database_url)
+    try:
+        done = await Reconciler(client, engine).reconcile()
+    finally:
+        await engine.dispose()
+    for item in done:
+        print(item)
+    print(f"Reconciled {len(done)} record{'s' if len(done) != 1 else ''}.")
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(prog="python -m worker", description=__doc__.splitlines()[0])
+    parser.add_argument("command", nargs="?", choices=["run", "reconcile"], default="run")
+    args = parser.parse_args(argv)
     settings = get_settings()
     configure_logging(settings.log_format, settings.log_level)
     try:
@@ -117,4 +160,7 @@ def main() -> None:
     except (PolicyFileError, DirectoryFileError, PayloadKeyError) as exc:
         print(f"worker: {exc}", file=sys.stderr)
         raise SystemExit(2) from None
+    if args.command == "reconcile":
+        asyncio.run(reconcile_now(settings))
+        return
     asyncio.run(run(settings, directory))

@@ -4,7 +4,14 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Header, Path, Query, Response, status
 
-from api.deps import CallerDep, PoliciesDep, SessionDep, SettingsDep, TemporalDep
+from api.deps import (
+    CallerDep,
+    DirectoryDep,
+    PoliciesDep,
+    SessionDep,
+    SettingsDep,
+    TemporalDep,
+)
 from api.problems import PROBLEM_RESPONSES
 from api.schemas import EscalationOut, EscalationPage, TimelineEvent
 from casework import acting, finding, raising
@@ -34,13 +41,14 @@ async def raise_escalation(
     temporal: TemporalDep,
     settings: SettingsDep,
     policies: PoliciesDep,
+    directory: DirectoryDep,
     response: Response,
     idempotency_key: IdempotencyKey = None,
 ) -> EscalationOut:
     """Raise an escalation against another agency's decision. It starts at stage 1 of its ladder
     (the urgent track when there is immediate risk: contact MASH or the police first)."""
     row, repeated = await raising.raise_escalation(
-        db, temporal, settings, policies, caller, body, idempotency_key
+        db, temporal, settings, policies, caller, body, idempotency_key, directory=directory
     )
     response.headers["Location"] = f"/escalations/{row.id}"
     if repeated:

@@ -4,10 +4,11 @@ import asyncio
 
 from fastapi import APIRouter
 from fastapi.responses import JSONResponse
-from sqlalchemy import text
+from sqlmodel import select
 
 from api.deps import EngineDep, TemporalDep
 from api.schemas import Health
+from database.tables import ApiKey, Escalation
 
 router = APIRouter(tags=["health"])
 CHECK_TIMEOUT_SECONDS = 3.0
@@ -22,8 +23,10 @@ async def _answers(check: object) -> bool:
 
 
 async def _database(engine: EngineDep) -> None:
+    # What every request reads: a revoked privilege or a missing table fails here as there.
     async with engine.connect() as connection:
-        await connection.execute(text("SELECT 1"))
+        await connection.execute(select(ApiKey.id).limit(1))
+        await connection.execute(select(Escalation.id).limit(1))
 
 
 @router.get("/healthz", response_model=Health, responses={503: {"model": Health}})

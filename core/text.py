@@ -1,0 +1,22 @@
+"""Text that reaches mail headers and bodies: one line, no control characters."""
+
+import unicodedata
+
+# Line and paragraph separators break lines as surely as CR and LF.
+_LINE_BREAKING = {"Cc", "Zl", "Zp"}
+
+
+def control_characters(text: str) -> list[str]:
+    """The control characters in `text`, as `\\x0d`-style escapes, each once."""
+    found = [ch for ch in text if unicodedata.category(ch) in _LINE_BREAKING]
+    return list(
+        dict.fromkeys(f"\\x{ord(ch):02x}" if ord(ch) < 256 else f"\\u{ord(ch):04x}" for ch in found)
+    )
+
+
+def refuse_control_characters(value: str) -> str:
+    """A field validator for names that reach mail headers or bodies."""
+    found = control_characters(value)
+    if found:
+        raise ValueError(f"must not contain control characters ({', '.join(found)})")
+    return value

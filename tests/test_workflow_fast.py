@@ -99,7 +99,12 @@ class StandIns:
         return [(e.action, e.state.stage, e.actor) for e in self.recorded]
 
     def told(self) -> list[tuple[str, int]]:
-        return [(n.kind, n.stage) for n in self.notified]
+        """In the order of the events told of: notifications run side by side, so they may
+        finish in any order."""
+        return [(n.kind, n.stage) for n in self.in_event_order()]
+
+    def in_event_order(self) -> list[NotificationInput]:
+        return sorted(self.notified, key=lambda n: int(n.notification_key.rsplit(":", 1)[1]))
 
 
 @dataclass
@@ -192,7 +197,7 @@ async def test_time_limits_climb_the_ladder_then_mark_it_overdue(ladder: Ladder)
             ("reminder", 3),
         ]
         # The partnership's business unit hears from the top stage, not before.
-        assert [n.tell_partnership for n in stand_ins.notified] == [False] * 3 + [True] * 3
+        assert [n.tell_partnership for n in stand_ins.in_event_order()] == [False] * 3 + [True] * 3
         # Each audit write has its own key, so a retried write is never doubled.
         keys = [e.event_key for e in stand_ins.recorded]
         assert keys == [f"{handle.id}:{seq}" for seq in range(1, 7)]
@@ -226,7 +231,7 @@ async def test_a_manager_resolves_by_signal_and_the_raiser_is_told(ladder: Ladde
     }
     assert stand_ins.told() == [("raised", 1), ("resolved", 1)]
     # The raiser hears the written outcome, and only that; a closed escalation has no deadline.
-    raised_notice, closing = stand_ins.notified
+    raised_notice, closing = stand_ins.in_event_order()
     assert closing.tell_raiser and not raised_notice.tell_raiser
     assert closing.stage_deadline is None and raised_notice.stage_deadline is not None
 

@@ -4,10 +4,10 @@ One model per workflow, signal, update and activity, so fields can be added with
 running escalations. Signals accept plain JSON objects, as typed into the Temporal UI or CLI.
 """
 
-from datetime import datetime
-from typing import Any, Literal
+from datetime import datetime, timedelta
+from typing import Any, Literal, Self
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from workflows.policy import Policy, Role, Span
 
@@ -81,9 +81,36 @@ class NoteSignal(Signal):
     text: str = Field(min_length=1, max_length=10_000)
 
 
+class AcknowledgeSignal(Signal):
+    by: str = Field(min_length=1, max_length=200)
+
+
+class ExtendSignal(Signal):
+    """`{"by", "reason", "working_days": 3}` or `{"by", "reason", "duration": "PT12H"}`."""
+
+    by: str = Field(min_length=1, max_length=200)
+    reason: str = Field(min_length=1, max_length=10_000)
+    working_days: int | None = None
+    duration: timedelta | None = None
+
+    @model_validator(mode="after")
+    def _one_length(self) -> Self:
+        _ = self.extension
+        return self
+
+    @property
+    def extension(self) -> Span:
+        return Span(working_days=self.working_days, duration=self.duration)
+
+
+class DisputeSignal(Signal):
+    by: str = Field(min_length=1, max_length=200)
+    reason: str = Field(min_length=1, max_length=10_000)
+
+
 # --- the API's update: validated and answered with the new state -----------------------------
 
-ActionKind = Literal["resolved", "escalate", "withdraw", "note"]
+ActionKind = Literal["resolved", "escalate", "withdraw", "note", "acknowledge", "extend", "dispute"]
 
 
 class ActionRequest(BaseModel):
@@ -97,6 +124,8 @@ class ActionRequest(BaseModel):
     agreed_actions: list[str] = Field(default_factory=list)
     reason: str | None = None
     text: str | None = None
+    # How much longer the stage gets (extend only).
+    extension: Span | None = None
 
 
 class Action(BaseModel):
@@ -129,6 +158,16 @@ class EscalationState(EscalationFacts):
     # Sequence of audit events written so far; makes each write idempotent.
     event_seq: int = 0
     raised: bool = False
+    # The policy's own steps at the current stage (`steps_stage`: the stage they belong to).
+    steps_stage: int = 0
+    acknowledge_by: datetime | None = None
+    acknowledged_at: datetime | None = None
+    acknowledged_by: str | None = None
+    acknowledgement_overdue: bool = False
+    extensions_used: int = 0
+    # While the raising agency may still dispute the resolution; None once it is final.
+    dispute_until: datetime | None = None
+    dispute_until_text: str = ""
 
     @property
     def stage_name(self) -> str:
@@ -141,6 +180,11 @@ class EscalationState(EscalationFacts):
     @property
     def at_top(self) -> bool:
         return self.stage == len(self.policy.stages)
+
+    @property
+    def steps_current(self) -> bool:
+        """Whether the acknowledgement and extension fields are the current stage's."""
+        return self.steps_stage == self.stage
 
 
 # --- activity inputs and results -------------------------------------------------------------
@@ -170,6 +214,11 @@ AuditAction = Literal[
     "reminder",
     "overdue",
     "notified",
+    "acknowledged",
+    "acknowledgement overdue",
+    "extended",
+    "disputed",
+    "outcome final",
 ]
 
 
@@ -184,7 +233,18 @@ class AuditEventInput(BaseModel):
     state: EscalationState
 
 
-NotificationKind = Literal["raised", "escalated", "reminder", "overdue", "resolved", "withdrawn"]
+NotificationKind = Literal[
+    "raised",
+    "escalated",
+    "reminder",
+    "overdue",
+    "resolved",
+    "withdrawn",
+    "acknowledged",
+    "acknowledgement_reminder",
+    "extended",
+    "disputed",
+]
 
 
 class NotificationInput(BaseModel):
@@ -200,6 +260,8 @@ class NotificationInput(BaseModel):
     tell_partnership: bool = False
     # The raiser gets the written outcome.
     tell_raiser: str | None = None
+    # Until when the raising agency may dispute the outcome (a resolution open to dispute).
+    dispute_until: datetime | None = None
 
 
 class NotificationResult(BaseModel):

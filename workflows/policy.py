@@ -33,6 +33,15 @@ class Span(BaseModel):
             raise ValueError("duration must be positive")
         return self
 
+    def exceeds(self, limit: "Span") -> bool | None:
+        """Whether this is longer than `limit`; None when only the calendar can say (one in
+        working days, the other in elapsed time)."""
+        if self.working_days is not None and limit.working_days is not None:
+            return self.working_days > limit.working_days
+        if self.duration is not None and limit.duration is not None:
+            return self.duration > limit.duration
+        return None
+
     def describe(self) -> str:
         if self.working_days is not None:
             return f"{self.working_days} working day{'s' if self.working_days != 1 else ''}"
@@ -59,6 +68,13 @@ class Stage(BaseModel):
     # How long before the time limit the stage's people get a reminder (0 turns it off).
     reminder_before_working_days: int | None = Field(default=None, ge=0, le=60)
     reminder_before: timedelta | None = None
+    # The receiving agency acknowledges within this (TOML: `{ working_days = 2 }` or
+    # `{ duration = "PT48H" }`); no acknowledgement step when unset.
+    acknowledge_within: Span | None = None
+    # Agreed extensions of this stage's limit: how many (0 turns them off) and how long each may
+    # be (default: the stage's own limit).
+    max_extensions: int = Field(default=1, ge=0, le=10)
+    max_extension: Span | None = None
 
     @model_validator(mode="after")
     def _check(self) -> Self:
@@ -84,6 +100,10 @@ class Stage(BaseModel):
         # when the policy says so.
         return Span(working_days=1) if self.working_days is not None else None
 
+    @property
+    def extension_limit(self) -> Span:
+        return self.max_extension or self.time_limit
+
 
 class Policy(BaseModel):
     model_config = ConfigDict(extra="forbid")
@@ -95,6 +115,8 @@ class Policy(BaseModel):
     # Reminders to the top stage once its limit has passed: every N working days, or every duration.
     overdue_reminder_working_days: int | None = Field(default=None, ge=1, le=60)
     overdue_reminder_every: timedelta | None = None
+    # How long the raising agency may dispute a resolution by the receiving agency below the top.
+    dispute_within: Span = Field(default_factory=lambda: Span(working_days=5))
 
     @model_validator(mode="after")
     def _check(self) -> Self:

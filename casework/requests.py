@@ -3,12 +3,13 @@
 The API's JSON bodies and the pages' forms are validated by the same models.
 """
 
-from datetime import date
+from datetime import date, timedelta
 from typing import Annotated, Any, Self
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from workflows.models import refuse_nul
+from workflows.policy import Span
 
 ShortText = Annotated[str, Field(min_length=1, max_length=200)]
 LongText = Annotated[str, Field(min_length=1, max_length=10_000)]
@@ -70,3 +71,27 @@ class ReasonRequest(Strict):
 
 class NoteRequest(Strict):
     text: LongText
+
+
+class AcknowledgeRequest(Strict):
+    pass
+
+
+class ExtendRequest(Strict):
+    """`{"reason", "working_days": n}` or `{"reason", "duration": "PT12H"}`, exactly one."""
+
+    reason: LongText
+    working_days: Annotated[int, Field(ge=1, le=120)] | None = None
+    duration: timedelta | None = Field(default=None, description="ISO 8601, e.g. PT12H")
+
+    @model_validator(mode="after")
+    def _one_length(self) -> Self:
+        if (self.working_days is None) == (self.duration is None):
+            raise ValueError("give exactly one of working_days or duration")
+        if self.duration is not None and self.duration <= timedelta(0):
+            raise ValueError("duration must be positive")
+        return self
+
+    @property
+    def extension(self) -> Span:
+        return Span(working_days=self.working_days, duration=self.duration)

@@ -338,9 +338,10 @@ async def disputed(r: Recording) -> None:
     )
     await handle.signal("dispute", {"by": "DSL", "reason": "No assessment"})
     await settle(r.env)
-    state = await handle.execute_update(
+    _ = await handle.execute_update(
         EscalationWorkflow.act, act("resolved", RECEIVING, "executive", outcome="Assessment")
     )
+    state = await state_of(handle)
     assert state.dispute_until is not None
     await advance_to(r.env, state.dispute_until + MINUTE)
     await r.finish(handle)

@@ -6,7 +6,14 @@ The API's JSON bodies and the pages' forms are validated by the same models.
 from datetime import date, timedelta
 from typing import Annotated, Any, Self
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationInfo,
+    field_validator,
+    model_validator,
+)
 
 from workflows.models import refuse_nul
 from workflows.policy import Span
@@ -82,15 +89,22 @@ class ExtendRequest(Strict):
 
     reason: LongText
     working_days: Annotated[int, Field(ge=1, le=120)] | None = None
-    duration: timedelta | None = Field(default=None, description="ISO 8601, e.g. PT12H")
+    duration: timedelta | None = Field(
+        default=None, validate_default=True, description="ISO 8601, e.g. PT12H"
+    )
 
-    @model_validator(mode="after")
-    def _one_length(self) -> Self:
-        if (self.working_days is None) == (self.duration is None):
+    @field_validator("duration")
+    @classmethod
+    def _exactly_one(cls, value: timedelta | None, info: ValidationInfo) -> timedelta | None:
+        # Checked on the later field so the problem names one; a bad working_days is named
+        # by its own check and not repeated here.
+        if "working_days" not in info.data:
+            return value
+        if (info.data["working_days"] is None) == (value is None):
             raise ValueError("give exactly one of working_days or duration")
-        if self.duration is not None and self.duration <= timedelta(0):
-            raise ValueError("duration must be positive")
-        return self
+        if value is not None and value <= timedelta(0):
+            raise ValueError("must be positive")
+        return value
 
     @property
     def extension(self) -> Span:

@@ -9,6 +9,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from temporalio.testing import WorkflowEnvironment
 
 from activities.calendar import LONDON
+from activities.notifications import compose
 from tests.engine_helpers import (
     BUSINESS_UNIT,
     DIRECTORY,
@@ -40,9 +41,8 @@ from workflows.escalation import (
     NO_EXTENSIONS_LEFT,
     NOT_PERMITTED,
 )
+from workflows.models import NotificationInput
 from workflows.search_attributes import ESCALATION_ACKNOWLEDGED
-
-pytestmark = SQLITE_ONLY
 
 MINUTE = timedelta(minutes=1)
 PARTNERSHIP = "Northshire Safeguarding Children Partnership"
@@ -52,6 +52,7 @@ async def told(engine: AsyncEngine, escalation_id: str, event_seq: int) -> set[s
     return set(await deliveries(engine, f"{escalation_id}:{event_seq}"))
 
 
+@SQLITE_ONLY
 async def test_acknowledgement_is_due_within_working_days_and_once_a_stage(
     time_env: WorkflowEnvironment, engine: AsyncEngine
 ) -> None:
@@ -140,6 +141,7 @@ async def test_acknowledgement_is_due_within_working_days_and_once_a_stage(
             ]
 
 
+@SQLITE_ONLY
 async def test_an_extension_moves_the_deadline_over_new_year(
     time_env: WorkflowEnvironment, engine: AsyncEngine
 ) -> None:
@@ -237,6 +239,7 @@ async def test_an_extension_moves_the_deadline_over_new_year(
             ]
 
 
+@SQLITE_ONLY
 async def test_the_raiser_may_dispute_a_receiving_agency_outcome_within_the_window(
     time_env: WorkflowEnvironment, engine: AsyncEngine
 ) -> None:
@@ -325,6 +328,7 @@ async def test_the_raiser_may_dispute_a_receiving_agency_outcome_within_the_wind
             )
 
 
+@SQLITE_ONLY
 @pytest.mark.parametrize(
     ("agency", "role"),
     [(PARTNERSHIP, "board"), (RAISING, "manager"), (None, None)],
@@ -342,3 +346,23 @@ async def test_some_resolutions_are_final_at_once(
         final = await closed_state(time_env, handle)  # the workflow has completed
         assert (final.status, final.stage) == ("resolved", 1)
         assert actions(await audit_trail(engine, handle.id)) == [("raised", 1), ("resolved", 1)]
+
+
+def test_the_written_outcome_links_to_the_page_and_gives_the_dispute_window() -> None:
+    notice = NotificationInput(
+        notification_key="ESC-OUTCOME:2",
+        escalation_id="ESC-OUTCOME",
+        kind="resolved",
+        raising_agency=RAISING,
+        receiving_agency=RECEIVING,
+        stage=1,
+        stage_name="Line managers",
+        role="manager",
+        tell_raiser="Ms Adeyemi (DSL)",
+        dispute_until=london(2027, 1, 4, 10, 0),
+    )
+    message = compose(notice, "https://escalations.example")
+    assert message.subject == "[ESC-OUTCOME] Resolved at stage 1: Line managers"
+    assert "may dispute the outcome until Mon 4 Jan 2027 10:00" in message.body
+    assert "https://escalations.example/escalations/ESC-OUTCOME" in message.body
+    assert message.payload["dispute_until"] == "2027-01-04T10:00:00+00:00"

@@ -16,7 +16,7 @@ from pydantic import (
 )
 
 from workflows.models import refuse_nul
-from workflows.policy import Span
+from workflows.policy import LONGEST_DURATION, Span
 
 ShortText = Annotated[str, Field(min_length=1, max_length=200)]
 LongText = Annotated[str, Field(min_length=1, max_length=10_000)]
@@ -102,8 +102,8 @@ class ExtendRequest(Strict):
             return value
         if (info.data["working_days"] is None) == (value is None):
             raise ValueError("give exactly one of working_days or duration")
-        if value is not None and value <= timedelta(0):
-            raise ValueError("must be positive")
+        if value is not None and not timedelta(0) < value <= LONGEST_DURATION:
+            raise ValueError("must be positive and at most 366 days")
         return value
 
     @property

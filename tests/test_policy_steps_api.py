@@ -82,6 +82,7 @@ async def test_extend_once_a_stage_within_the_longest_extension(api_stack: ApiSt
         ({"reason": "Later"}, "duration"),
         ({"reason": "Later", "working_days": 1, "duration": "PT4H"}, "duration"),
         ({"reason": "Later", "working_days": 0}, "working_days"),
+        ({"reason": "Later", "duration": "P400D"}, "duration"),
         ({"working_days": 1}, "reason"),
     ]
     for body, field in bad:

@@ -10,6 +10,8 @@ from typing import Literal, Self
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 Role = Literal["practitioner", "manager", "executive", "board"]
+# No length on the escalation clock is longer (the calendar cannot count past its years).
+LONGEST_DURATION = timedelta(days=366)
 ROLES: tuple[Role, ...] = ("practitioner", "manager", "executive", "board")
 
 
@@ -31,6 +33,8 @@ class Span(BaseModel):
             raise ValueError("give exactly one of working_days or duration")
         if self.duration is not None and self.duration <= timedelta(0):
             raise ValueError("duration must be positive")
+        if self.duration is not None and self.duration > LONGEST_DURATION:
+            raise ValueError("duration must be at most 366 days")
         return self
 
     def exceeds(self, limit: "Span") -> bool | None:

@@ -429,7 +429,8 @@ class EscalationWorkflow:
                     "agreed_actions": request.agreed_actions,
                 }
                 if await self._open_dispute_window(request):
-                    details["dispute_until"] = state.dispute_until_text
+                    assert state.dispute_until is not None
+                    details["dispute_until"] = state.dispute_until.isoformat()
             else:
                 state.closing_reason = request.reason
                 details = {"reason": request.reason}
@@ -617,12 +618,13 @@ class EscalationWorkflow:
             "from_stage": state.stage,
             "to_stage": state.stage + 1,
         }
-        state.status = "open"
         state.dispute_until, state.dispute_until_text = None, ""
-        state.closed_at = state.closed_by = state.outcome = None
-        state.agreed_actions = []
+        # Told as the resolution it disputes, before it opens a stage up.
         await self._record("disputed", request.by, details)
         self._notify("disputed", tell_raiser=True)
+        state.status = "open"
+        state.closed_at = state.closed_by = state.outcome = None
+        state.agreed_actions = []
         await self._move_up(request.by, request.reason or "", start=workflow.now())
 
     def _step_search_attributes(self) -> list[Any]:

@@ -40,6 +40,10 @@ HEADLINES = {
     "resolved": "Resolved at stage {stage}: {stage_name}",
     "withdrawn": "Withdrawn at stage {stage}: {stage_name}",
     "cancelled": "Cancelled by operations at stage {stage}: {stage_name}",
+    "acknowledged": "Acknowledged at stage {stage}: {stage_name}",
+    "acknowledgement_reminder": "Reminder: stage {stage} ({stage_name}) not yet acknowledged",
+    "extended": "Time limit extended at stage {stage}: {stage_name}",
+    "disputed": "Outcome disputed at stage {stage}: {stage_name}",
 }
 # Well inside any heartbeat timeout the workflow sets (the SDK throttles what it sends).
 HEARTBEAT_EVERY_SECONDS = 2.0
@@ -74,6 +78,9 @@ def compose(request: NotificationInput, public_url: str) -> Message:
     ]
     if due:
         lines.append(f"Time limit: {due} (London time)")
+    if request.dispute_until:
+        until = deadline_text(request.dispute_until)
+        lines.append(f"The raising agency may dispute the outcome until {until} (London time)")
     lines += ["", f"Details (sign-in required): {link}"]
     return Message(
         subject=f"[{request.escalation_id}] {headline}",
@@ -89,6 +96,11 @@ def compose(request: NotificationInput, public_url: str) -> Message:
             if request.stage_deadline
             else None,
             "link": link,
+            **(
+                {"dispute_until": request.dispute_until.isoformat()}
+                if request.dispute_until
+                else {}
+            ),
         },
     )
 

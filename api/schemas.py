@@ -50,6 +50,12 @@ class EscalationOut(BaseModel):
     outcome: str | None = None
     agreed_actions: list[str] = Field(default_factory=list)
     closing_reason: str | None = None
+    acknowledge_by: LondonTime | None = None
+    acknowledged_at: LondonTime | None = None
+    acknowledged_by: str | None = None
+    extensions_used: int = 0
+    # While the raising agency may dispute the resolution (POST .../dispute); then null.
+    dispute_until: LondonTime | None = None
     case: CaseDetails | None = None
     advice: str | None = None
 

@@ -11,9 +11,13 @@ from casework.actors import Actor, label, role_of
 from casework.refusals import UNAVAILABLE, ProblemError
 from database.tables import Escalation
 from workflows.escalation import (
+    ALREADY_ACKNOWLEDGED,
     AT_TOP_STAGE,
     CLOSED,
+    EXTENSION_TOO_LONG,
     INVALID_ACTION,
+    NO_EXTENSIONS_LEFT,
+    NOT_DISPUTABLE,
     NOT_PERMITTED,
     EscalationWorkflow,
 )
@@ -21,7 +25,16 @@ from workflows.models import ActionKind, ActionRequest
 from workflows.policy import Role
 from workflows.rules import may_act, refusal
 
-_WORKFLOW_ERRORS = {CLOSED: 409, AT_TOP_STAGE: 409, NOT_PERMITTED: 403, INVALID_ACTION: 422}
+_WORKFLOW_ERRORS = {
+    CLOSED: 409,
+    AT_TOP_STAGE: 409,
+    NOT_PERMITTED: 403,
+    INVALID_ACTION: 422,
+    ALREADY_ACKNOWLEDGED: 409,
+    NO_EXTENSIONS_LEFT: 409,
+    EXTENSION_TOO_LONG: 422,
+    NOT_DISPUTABLE: 409,
+}
 
 
 async def act(
@@ -33,7 +46,8 @@ async def act(
     **fields: Any,
 ) -> Escalation:
     """Sends the action to the escalation and answers with the record as it now stands."""
-    if row.status != "open":
+    # A resolution open to dispute is still running: the workflow says whether it may be.
+    if row.status != "open" and not (action == "dispute" and row.dispute_until is not None):
         raise ProblemError(409, f"The escalation is already {row.status}.")
     role, stage_role = role_of(actor), cast(Role, row.stage_role)  # stored from the literal
     raising, receiving = row.raising_agency, row.receiving_agency

@@ -3,13 +3,21 @@
 The API's JSON bodies and the pages' forms are validated by the same models.
 """
 
-from datetime import date
+from datetime import date, timedelta
 from typing import Annotated, Any, Self
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationInfo,
+    field_validator,
+    model_validator,
+)
 
 from core.text import refuse_control_characters
 from workflows.models import refuse_nul
+from workflows.policy import LONGEST_DURATION, Span
 
 ShortText = Annotated[str, Field(min_length=1, max_length=200)]
 LongText = Annotated[str, Field(min_length=1, max_length=10_000)]
@@ -74,3 +82,34 @@ class ReasonRequest(Strict):
 
 class NoteRequest(Strict):
     text: LongText
+
+
+class AcknowledgeRequest(Strict):
+    pass
+
+
+class ExtendRequest(Strict):
+    """`{"reason", "working_days": n}` or `{"reason", "duration": "PT12H"}`, exactly one."""
+
+    reason: LongText
+    working_days: Annotated[int, Field(ge=1, le=120)] | None = None
+    duration: timedelta | None = Field(
+        default=None, validate_default=True, description="ISO 8601, e.g. PT12H"
+    )
+
+    @field_validator("duration")
+    @classmethod
+    def _exactly_one(cls, value: timedelta | None, info: ValidationInfo) -> timedelta | None:
+        # Checked on the later field so the problem names one; a bad working_days is named
+        # by its own check and not repeated here.
+        if "working_days" not in info.data:
+            return value
+        if (info.data["working_days"] is None) == (value is None):
+            raise ValueError("give exactly one of working_days or duration")
+        if value is not None and not timedelta(0) < value <= LONGEST_DURATION:
+            raise ValueError("must be positive and at most 366 days")
+        return value
+
+    @property
+    def extension(self) -> Span:
+        return Span(working_days=self.working_days, duration=self.duration)

@@ -57,7 +57,20 @@ def _read_model(state: EscalationState) -> dict[str, Any]:
         "outcome": state.outcome,
         "agreed_actions": state.agreed_actions,
         "closing_reason": state.closing_reason,
+        **_steps(state),
         "updated_at": utc_now(),
+    }
+
+
+def _steps(state: EscalationState) -> dict[str, Any]:
+    """The current stage's acknowledgement and extensions (none yet on a stage just begun)."""
+    current = state.steps_current
+    return {
+        "acknowledge_by": state.acknowledge_by if current else None,
+        "acknowledged_at": state.acknowledged_at if current else None,
+        "acknowledged_by": state.acknowledged_by if current else None,
+        "extensions_used": state.extensions_used if current else 0,
+        "dispute_until": state.dispute_until,
     }
 
 

@@ -74,6 +74,12 @@ class Escalation(SQLModel, table=True):
     outcome: str | None = Field(default=None, sa_column=Column(Text))
     agreed_actions: list[str] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
     closing_reason: str | None = Field(default=None, sa_column=Column(Text))
+    # The policy's own steps at the current stage, and the raiser's dispute window.
+    acknowledge_by: datetime | None = _when(nullable=True)
+    acknowledged_at: datetime | None = _when(nullable=True)
+    acknowledged_by: str | None = Field(default=None, max_length=200)
+    extensions_used: int = 0
+    dispute_until: datetime | None = _when(nullable=True)
     updated_at: datetime = Field(sa_column=Column(UTCDateTime(), nullable=False))
 
 
@@ -83,7 +89,7 @@ class AuditEvent(SQLModel, table=True):
     id: int | None = Field(default=None, primary_key=True)
     event_key: str = Field(max_length=120, unique=True)
     escalation_id: str = Field(max_length=40, index=True)
-    action: str = Field(max_length=20)
+    action: str = Field(max_length=40)
     at: datetime = Field(sa_column=Column(UTCDateTime(), nullable=False))
     actor: str = Field(max_length=200)
     stage: int

@@ -55,6 +55,25 @@ duration = "PT2S"
 name = "Partnership"
 role = "board"
 duration = "PT1H"
+
+# The policy's own steps, with a dispute window that passes in seconds.
+[policies.steps]
+title = "Standard ladder with acknowledgement and a short dispute window"
+dispute_within = { duration = "PT3S" }
+[[policies.steps.stages]]
+name = "Line managers"
+role = "manager"
+working_days = 5
+acknowledge_within = { duration = "PT1H" }
+max_extension = { working_days = 2 }
+[[policies.steps.stages]]
+name = "Senior managers"
+role = "executive"
+working_days = 5
+[[policies.steps.stages]]
+name = "Partnership"
+role = "board"
+working_days = 14
 """
 
 

@@ -28,7 +28,7 @@ from tests.conftest import isolated_settings
 from worker.main import running_worker
 from workflows.escalation import EscalationWorkflow, initial_search_attributes
 from workflows.models import EscalationInput, EscalationState
-from workflows.policy import BUILT_IN_POLICIES, Policy
+from workflows.policy import BUILT_IN_POLICIES, Policy, Span, Stage
 
 # For tests where only the engine, not the database, is under test.
 SQLITE_ONLY = pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
@@ -77,6 +77,28 @@ STAGE_PEOPLE = {
     3: {"chair@partnership.example"},
 }
 BUSINESS_UNIT = "scp@partnership.example"
+
+# The standard ladder with the policy's own steps: each manager stage acknowledged within 2
+# working days; the partnership business unit told from stage 2.
+STEPS_POLICY = Policy(
+    title="Standard ladder with acknowledgement",
+    stages=[
+        Stage(
+            name="Line managers",
+            role="manager",
+            working_days=5,
+            acknowledge_within=Span(working_days=2),
+        ),
+        Stage(
+            name="Senior and executive managers",
+            role="executive",
+            working_days=5,
+            acknowledge_within=Span(working_days=2),
+        ),
+        Stage(name="Safeguarding Children Partnership", role="board", working_days=14),
+    ],
+    partnership_told_from_stage=2,
+)
 RAISING_PRACTITIONER = "dsl@school.example"
 
 

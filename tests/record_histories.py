@@ -53,6 +53,7 @@ from tests.engine_helpers import (
     DIRECTORY,
     RAISING,
     RECEIVING,
+    STEPS_POLICY,
     advance_to,
     escalation_input,
     escalation_worker,
@@ -70,7 +71,7 @@ from workflows.models import (
     NotificationInput,
     NotificationResult,
 )
-from workflows.policy import Role
+from workflows.policy import Policy, Role
 
 HISTORIES = Path(__file__).resolve().parent / "histories"
 KEY_FILE = HISTORIES / "payload-keys.json"
@@ -134,9 +135,11 @@ class Recording:
     config: Settings
     name: str
 
-    async def raise_escalation(self, policy: str = "standard", **changes: Any) -> Handle:
+    async def raise_escalation(
+        self, policy: str = "standard", ladder: Policy | None = None, **changes: Any
+    ) -> Handle:
         """Raised as the API raises: update-with-start, answered once the raise is recorded."""
-        escalation = escalation_input(policy, **changes).model_copy(
+        escalation = escalation_input(policy, ladder, **changes).model_copy(
             update={"escalation_id": reference(self.name)}
         )
         start = WithStartWorkflowOperation(
@@ -315,6 +318,71 @@ async def notifications_gave_up(r: Recording) -> None:
     await r.finish(handle)
 
 
+async def acknowledged_late(r: Recording) -> None:
+    """Not acknowledged in time at stage 1 (one reminder), then acknowledged at each stage."""
+    handle = await r.raise_escalation("steps", STEPS_POLICY)
+    state = await state_of(handle)
+    assert state.acknowledge_by is not None
+    await advance_to(r.env, state.acknowledge_by + MINUTE)
+    await handle.signal("acknowledge", {"by": "Team manager"})
+    await handle.signal("acknowledge", {"by": "Team manager"})  # taken in and ignored
+    _ = await handle.execute_update(
+        EscalationWorkflow.act, act("escalate", RAISING, "manager", reason="No plan")
+    )
+    _ = await handle.execute_update(
+        EscalationWorkflow.act, act("acknowledge", RECEIVING, "executive")
+    )
+    _ = await handle.execute_update(
+        EscalationWorkflow.act, act("resolved", PARTNERSHIP, "board", outcome="Chair decided")
+    )
+    await r.finish(handle)
+
+
+async def extended(r: Recording) -> None:
+    """An extension at each stage (working days, then hours); one too long on the calendar."""
+    handle = await r.raise_escalation()
+    try:
+        _ = await handle.execute_update(
+            EscalationWorkflow.act,
+            act("extend", RECEIVING, "manager", reason="Long", extension={"duration": "PT200H"}),
+        )
+    except WorkflowUpdateFailedError:
+        pass
+    else:
+        raise AssertionError("an extension longer than the stage's limit was agreed")
+    state = await state_of(handle)
+    assert state.reminder_at is not None
+    await advance_to(r.env, state.reminder_at + MINUTE)
+    _ = await handle.execute_update(
+        EscalationWorkflow.act,
+        act("extend", RECEIVING, "manager", reason="Meeting", extension={"working_days": 2}),
+    )
+    await r.pass_time_limit(handle)
+    await handle.signal("extend", {"by": "Director", "reason": "Awaiting", "duration": "PT24H"})
+    await r.pass_time_limit(handle)
+    _ = await handle.execute_update(
+        EscalationWorkflow.act, act("resolved", PARTNERSHIP, "board", outcome="Chair decided")
+    )
+    await r.finish(handle)
+
+
+async def disputed(r: Recording) -> None:
+    """Resolved by the receiving agency, disputed by the raiser, resolved again and left final."""
+    handle = await r.raise_escalation()
+    _ = await handle.execute_update(
+        EscalationWorkflow.act, act("resolved", RECEIVING, "manager", outcome="Early help")
+    )
+    await handle.signal("dispute", {"by": "DSL", "reason": "No assessment"})
+    await settle(r.env)
+    _ = await handle.execute_update(
+        EscalationWorkflow.act, act("resolved", RECEIVING, "executive", outcome="Assessment")
+    )
+    state = await state_of(handle)
+    assert state.dispute_until is not None
+    await advance_to(r.env, state.dispute_until + MINUTE)
+    await r.finish(handle)
+
+
 @activity.defn(name=NOTIFY)
 async def notify_gives_up(request: NotificationInput) -> NotificationResult:
     """Stands in for notify once its last attempt has failed. Temporal keeps only the final
@@ -353,6 +421,9 @@ SCENARIOS: dict[str, Scenario] = {
         cancelled,
         recorded_late,
         notifications_gave_up,
+        acknowledged_late,
+        extended,
+        disputed,
     )
 }
 

@@ -119,10 +119,14 @@ async def run_cli(argv: list[str], env: dict[str, str]) -> str:
 # --- escalations -----------------------------------------------------------------------------
 
 
-async def raise_through_api(stack: ApiStack, raising: str, receiving: str) -> dict[str, Any]:
+async def raise_through_api(
+    stack: ApiStack, raising: str, receiving: str, policy: str = "standard"
+) -> dict[str, Any]:
     headers = await stack.key(raising, "practitioner")
     response = await stack.http.post(
-        "/escalations", json={**CASE, "receiving_agency": receiving}, headers=headers
+        "/escalations",
+        json={**CASE, "receiving_agency": receiving, "policy": policy},
+        headers=headers,
     )
     assert response.status_code == 201, response.text
     raised: dict[str, Any] = response.json()
@@ -208,7 +212,16 @@ async def test_documented_queries_find_the_right_escalations(
         f"/escalations/{closed}/resolve", json={"outcome": "Strategy meeting held"}, headers=board
     )
     assert moved.json()["stage"] == 2 and resolved.json()["status"] == "resolved"
-    mine = {open_one, at_stage_2, closed, overdue.id}
+    # The policy's own steps: a ladder with an acknowledgement step, and an outcome by the
+    # receiving agency that the raiser may still dispute.
+    unacknowledged = (await raise_through_api(api_stack, OTHER, THIRD, "steps"))["id"]
+    disputable = (await raise_through_api(api_stack, OTHER, THIRD))["id"]
+    receiving_manager = await api_stack.key(THIRD, "manager")
+    answered = await api_stack.http.post(
+        f"/escalations/{disputable}/resolve", json={"outcome": "Agreed"}, headers=receiving_manager
+    )
+    assert answered.json()["dispute_until"] is not None
+    mine = {open_one, at_stage_2, closed, overdue.id, unacknowledged, disputable}
     # What each documented query must find among this test's escalations (the agency: RAISER).
     expected = {
         "Every open escalation past its stage deadline": {overdue.id},
@@ -216,6 +229,8 @@ async def test_documented_queries_find_the_right_escalations(
         "All escalations involving one agency": {open_one, at_stage_2, overdue.id},
         "Open escalations waiting on one agency": {overdue.id},
         "Open escalations at one stage": {at_stage_2},
+        "Not yet acknowledged at their stage": {unacknowledged},
+        "Resolutions the raiser may still dispute": {disputable},
     }
     queries = documented_queries()
     assert set(queries) == set(expected), "a documented query without a test, or the reverse"

@@ -191,3 +191,62 @@ def test_missing_policy_file(tmp_path: Path) -> None:
     missing = tmp_path / "nowhere.toml"
     with pytest.raises(PolicyFileError, match="cannot read policy file"):
         load_policies(missing)
+
+
+def test_the_shipped_example_policies() -> None:
+    policies = load_policies(Path(__file__).parents[1] / "config" / "policies.example.toml")
+
+    stage_0 = policies["northshire-stage-0"]
+    first = stage_0.stages[0]
+    assert (first.role, first.time_limit, first.max_extensions) == (
+        "practitioner",
+        Span(working_days=2),
+        0,
+    )
+    assert [s.acknowledge_within for s in stage_0.stages] == [
+        Span(working_days=1),
+        Span(working_days=2),
+        Span(working_days=2),
+        None,
+    ]
+    assert stage_0.stages[1].extension_limit == Span(working_days=5)
+    assert stage_0.dispute_within == Span(working_days=5)
+
+    dissent = policies["conference-dissent"]
+    assert [(s.name, s.role) for s in dissent.stages] == [
+        ("Conference chair", "manager"),
+        ("Head of service", "executive"),
+    ]
+    assert dissent.stages[0].acknowledge_within == Span(duration=timedelta(hours=24))
+    assert dissent.dispute_within == Span(working_days=3)
+
+
+def test_the_steps_default_to_one_extension_of_the_stage_limit_and_five_days_to_dispute(
+    tmp_path: Path,
+) -> None:
+    westyorks = load_policies(write(tmp_path, POLICY_FILE))["westyorks"]
+    assert [s.acknowledge_within for s in westyorks.stages] == [None] * 4
+    assert [s.max_extensions for s in westyorks.stages] == [1] * 4
+    assert [s.extension_limit for s in westyorks.stages] == [
+        Span(working_days=2),
+        Span(working_days=5),
+        Span(working_days=5),
+        Span(working_days=14),
+    ]
+    assert westyorks.dispute_within == Span(working_days=5)
+
+
+@pytest.mark.parametrize(
+    ("step", "what"),
+    [
+        ("acknowledge_within = { hours = 4 }", "acknowledge_within.hours"),
+        ('acknowledge_within = { working_days = 1, duration = "PT4H" }', "acknowledge_within"),
+        ("max_extensions = -1", "max_extensions"),
+        ('max_extension = { duration = "PT0S" }', "max_extension"),
+    ],
+)
+def test_invalid_steps_are_named(tmp_path: Path, step: str, what: str) -> None:
+    broken = POLICY_FILE.replace("working_days = 14", f"working_days = 14\n{step}", 1)
+    with pytest.raises(PolicyFileError) as error:
+        load_policies(write(tmp_path, broken))
+    assert f"stage 4, field '{what}'" in str(error.value)

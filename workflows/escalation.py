@@ -36,15 +36,18 @@ with workflow.unsafe.imports_passed_through():
         RECORD_EVENT,
         SYSTEM_ACTOR,
         TIME_LIMIT_PASSED,
+        AcknowledgeSignal,
         Action,
         ActionKind,
         ActionRequest,
         AuditAction,
         AuditEventInput,
+        DisputeSignal,
         EscalateSignal,
         EscalationFacts,
         EscalationInput,
         EscalationState,
+        ExtendSignal,
         NoteSignal,
         NotificationInput,
         NotificationKind,
@@ -57,6 +60,8 @@ with workflow.unsafe.imports_passed_through():
     from workflows.policy import Span
     from workflows.rules import may_act, refusal
     from workflows.search_attributes import (
+        DISPUTE_UNTIL,
+        ESCALATION_ACKNOWLEDGED,
         ESCALATION_OVERDUE,
         ESCALATION_STAGE,
         ESCALATION_STATUS,
@@ -70,6 +75,15 @@ CLOSED = "EscalationClosed"
 NOT_PERMITTED = "NotPermitted"
 AT_TOP_STAGE = "AtTopStage"
 INVALID_ACTION = "InvalidAction"
+ALREADY_ACKNOWLEDGED = "AlreadyAcknowledged"
+NO_EXTENSIONS_LEFT = "NoExtensionsLeft"
+EXTENSION_TOO_LONG = "ExtensionTooLong"
+NOT_DISPUTABLE = "NotDisputable"
+
+# The policy's own steps beside the ladder (issue 11); each has a method of its own below.
+STEP_ACTIONS = ("acknowledge", "extend", "dispute")
+# Marks runs that hold a resolution open to dispute; older runs complete on resolution.
+DISPUTE_WINDOW_PATCH = "dispute-window"
 
 # Continue-as-new well before Temporal's own limits (months of overdue reminders).
 HISTORY_EVENTS_BEFORE_CONTINUE = 2_000
@@ -93,12 +107,15 @@ NOTIFY_RETRY = RetryPolicy(
     maximum_attempts=NOTIFY_MAX_ATTEMPTS,
 )
 
-TimerKind = Literal["reminder", "deadline", "overdue_reminder"]
+TimerKind = Literal["reminder", "deadline", "overdue_reminder", "acknowledgement", "dispute_window"]
 SIGNALS: dict[str, type[Signal]] = {
     "resolved": ResolvedSignal,
     "escalate": EscalateSignal,
     "withdraw": WithdrawSignal,
     "note": NoteSignal,
+    "acknowledge": AcknowledgeSignal,
+    "extend": ExtendSignal,
+    "dispute": DisputeSignal,
 }
 
 
@@ -131,16 +148,26 @@ def notify_audience(request: NotificationInput) -> str:
 
 def check_action(state: EscalationState, request: ActionRequest) -> None:
     """Whether `request` may act on the escalation now; raises ApplicationError if not."""
-    if state.status != "open":
+    if request.action == "dispute":
+        check_dispute_window(state)
+    elif state.status != "open":
         raise ApplicationError(f"escalation is already {state.status}", type=CLOSED)
-    required = {"resolved": "outcome", "escalate": "reason", "withdraw": "reason", "note": "text"}
-    field = required[request.action]
-    if not (getattr(request, field) or "").strip():
+    required = {
+        "resolved": "outcome",
+        "escalate": "reason",
+        "withdraw": "reason",
+        "note": "text",
+        "extend": "reason",
+        "dispute": "reason",
+    }
+    field = required.get(request.action)
+    if field and not (getattr(request, field) or "").strip():
         raise ApplicationError(f"{field} is required to {request.action}", type=INVALID_ACTION)
     if request.action == "escalate" and state.at_top:
         raise ApplicationError(
             "already at the top stage: the partnership decides", type=AT_TOP_STAGE
         )
+    check_policy_step(state, request)
     if request.operations:
         return  # operations staff, from the Temporal UI or CLI
     assert request.agency is not None and request.role is not None
@@ -167,6 +194,54 @@ def check_action(state: EscalationState, request: ActionRequest) -> None:
         )
 
 
+def check_dispute_window(state: EscalationState) -> None:
+    if state.status == "open":
+        raise ApplicationError("only a resolution can be disputed", type=NOT_DISPUTABLE)
+    if state.dispute_until is None:
+        raise ApplicationError(
+            f"escalation is already {state.status} and the outcome is final", type=CLOSED
+        )
+
+
+def check_policy_step(state: EscalationState, request: ActionRequest) -> None:
+    """The limits the policy puts on acknowledging and extending at the current stage."""
+    stage = state.policy.stages[state.stage - 1]
+    if request.action == "acknowledge" and state.steps_current and state.acknowledged_at:
+        raise ApplicationError(
+            f"already acknowledged at stage {state.stage} by {state.acknowledged_by}",
+            type=ALREADY_ACKNOWLEDGED,
+        )
+    if request.action != "extend":
+        return
+    if request.extension is None:
+        raise ApplicationError(
+            "working_days or duration is required to extend", type=INVALID_ACTION
+        )
+    used = state.extensions_used if state.steps_current else 0
+    if used >= stage.max_extensions:
+        raise ApplicationError(
+            f"stage {state.stage} allows {stage.max_extensions} extension(s): "
+            f"{used} already agreed",
+            type=NO_EXTENSIONS_LEFT,
+        )
+    if request.extension.exceeds(stage.extension_limit):
+        raise ApplicationError(
+            f"an extension at stage {state.stage} is at most {stage.extension_limit.describe()}",
+            type=EXTENSION_TOO_LONG,
+        )
+
+
+def disputable(state: EscalationState, request: ActionRequest) -> bool:
+    """A resolution the raising agency may dispute: by the receiving agency, below the top.
+    The partnership's, the raiser's own and operations' (no agency) are final at once."""
+    return (
+        not state.at_top
+        and request.role != "board"
+        and request.agency == state.receiving_agency
+        and request.agency != state.raising_agency
+    )
+
+
 @workflow.defn(name="Escalation")
 class EscalationWorkflow:
     @workflow.init
@@ -181,6 +256,7 @@ class EscalationWorkflow:
         self._answers: dict[int, ApplicationError | None] = {}
         self._notifications: list[asyncio.Task[None]] = []
         self._published: tuple[Any, ...] = ()
+        self._dispute_shown = False
 
     # --- how people act ------------------------------------------------------------------
 
@@ -219,7 +295,19 @@ class EscalationWorkflow:
             except ValidationError as invalid:
                 workflow.logger.warning("signal %r ignored: %s", name, _problems(invalid))
                 return
-        self._enqueue(ActionRequest(action=name, operations=True, **signal.model_dump()))
+        self._enqueue(ActionRequest(action=name, operations=True, **signal.action_fields()))
+
+    @workflow.signal(name="acknowledge")
+    def acknowledge(self, signal: AcknowledgeSignal | dict[str, Any]) -> None:
+        self._signalled("acknowledge", signal)
+
+    @workflow.signal(name="extend")
+    def extend(self, signal: ExtendSignal | dict[str, Any]) -> None:
+        self._signalled("extend", signal)
+
+    @workflow.signal(name="dispute")
+    def dispute(self, signal: DisputeSignal | dict[str, Any]) -> None:
+        self._signalled("dispute", signal)
 
     @workflow.update(name="act")
     async def act(self, request: ActionRequest) -> EscalationState:
@@ -284,7 +372,7 @@ class EscalationWorkflow:
             state.raised = True
             self._notify("raised")
 
-        while state.status == "open":
+        while state.status == "open" or state.dispute_until is not None:
             self._publish()
             kind, due = self._next_timer()
             timeout = due - workflow.now()
@@ -332,6 +420,16 @@ class EscalationWorkflow:
 
     def _next_timer(self) -> tuple[TimerKind, datetime]:
         state = self._state
+        if state.dispute_until is not None:
+            return "dispute_window", state.dispute_until
+        kind, due = self._ladder_timer()
+        acknowledgement = self._acknowledgement_due()
+        if acknowledgement is not None and acknowledgement < due:
+            return "acknowledgement", acknowledgement
+        return kind, due
+
+    def _ladder_timer(self) -> tuple[TimerKind, datetime]:
+        state = self._state
         assert state.stage_deadline is not None
         if state.overdue:
             assert state.next_overdue_reminder_at is not None
@@ -353,12 +451,18 @@ class EscalationWorkflow:
                 f"Stage {state.stage} reminder at {state.reminder_text}, before the time limit "
                 f"due {state.stage_deadline_text}"
             )
+        if kind == "acknowledgement":
+            return f"Stage {state.stage} acknowledgement due"
+        if kind == "dispute_window":
+            return f"The raiser may dispute the outcome until {state.dispute_until_text}"
         every = state.policy.overdue_reminder_interval.describe()
         return f"Overdue reminder to the partnership: every {every}"
 
     async def _on_timer(self, kind: TimerKind, due: datetime) -> None:
         state = self._state
-        if kind == "reminder":
+        if kind in ("acknowledgement", "dispute_window"):
+            await self._on_step_timer(kind)
+        elif kind == "reminder":
             state.reminder_sent = True
             await self._record("reminder", SYSTEM_ACTOR, {"due": state.stage_deadline_text})
             self._notify("reminder")
@@ -386,6 +490,9 @@ class EscalationWorkflow:
             workflow.logger.warning("ignored %s: %s", request.action, problem)
             self._answer(action, problem)
             return
+        if request.action in STEP_ACTIONS:
+            self._answer(action, await self._take_step(request))
+            return
         if request.action == "escalate":
             await self._move_up(request.by, request.reason or "", start=workflow.now())
         elif request.action == "note":
@@ -401,6 +508,9 @@ class EscalationWorkflow:
                     "outcome": request.outcome,
                     "agreed_actions": request.agreed_actions,
                 }
+                if await self._open_dispute_window(request):
+                    assert state.dispute_until is not None
+                    details["dispute_until"] = state.dispute_until.isoformat()
             else:
                 state.closing_reason = request.reason
                 details = {"reason": request.reason}
@@ -467,6 +577,7 @@ class EscalationWorkflow:
         )
         state.reminder_text = clock.reminder_text
         state.reminder_sent = False
+        await self._begin_stage_steps(start)
 
     async def _clock_after(self, start: datetime, span: Span) -> datetime:
         clock = await self._clock(
@@ -484,6 +595,175 @@ class EscalationWorkflow:
         return await workflow.execute_activity(
             stage_clock, request, start_to_close_timeout=timedelta(seconds=30), summary=summary
         )
+
+    # --- the policy's own steps: acknowledgement, agreed extensions, the raiser's dispute ---
+
+    async def _begin_stage_steps(self, start: datetime) -> None:
+        """A new stage is acknowledged afresh and has its own extensions."""
+        state = self._state
+        stage = state.policy.stages[state.stage - 1]
+        state.steps_stage = state.stage
+        state.acknowledged_at = state.acknowledged_by = state.acknowledge_by = None
+        state.acknowledgement_overdue = False
+        state.extensions_used = 0
+        if stage.acknowledge_within is not None:
+            clock = await self._step_clock(
+                start,
+                stage.acknowledge_within,
+                f"Stage {state.stage} acknowledgement: {stage.acknowledge_within.describe()}",
+            )
+            state.acknowledge_by = clock.deadline
+
+    def _acknowledgement_due(self) -> datetime | None:
+        state = self._state
+        if (
+            state.status != "open"
+            or not state.steps_current
+            or state.acknowledged_at is not None
+            or state.acknowledgement_overdue
+        ):
+            return None
+        return state.acknowledge_by
+
+    async def _step_clock(
+        self, start: datetime, span: Span, summary: str, reminder_lead: Span | None = None
+    ) -> StageClock:
+        return await self._clock(
+            StageClockInput(start=start, time_limit=span, reminder_lead=reminder_lead),
+            summary=summary,
+        )
+
+    async def _on_step_timer(self, kind: TimerKind) -> None:
+        state = self._state
+        if kind == "dispute_window":
+            state.dispute_until, state.dispute_until_text = None, ""
+            await self._record("outcome final", SYSTEM_ACTOR, {"reason": "dispute window passed"})
+            return
+        state.acknowledgement_overdue = True
+        assert state.acknowledge_by is not None
+        await self._record(
+            "acknowledgement overdue", SYSTEM_ACTOR, {"due": state.acknowledge_by.isoformat()}
+        )
+        self._notify("acknowledgement_reminder")
+
+    async def _take_step(self, request: ActionRequest) -> ApplicationError | None:
+        state = self._state
+        if request.action == "acknowledge":
+            state.acknowledged_at, state.acknowledged_by = workflow.now(), request.by
+            await self._record("acknowledged", request.by, {})
+            self._notify("acknowledged", tell_raiser=True)
+            return None
+        if request.action == "extend":
+            return await self._extend(request)
+        await self._reopen_disputed(request)
+        return None
+
+    async def _extend(self, request: ActionRequest) -> ApplicationError | None:
+        """Moves the stage's deadline on by the agreed extension, on the working-day calendar,
+        from the current deadline; the reminder moves with it."""
+        state = self._state
+        stage = state.policy.stages[state.stage - 1]
+        assert request.extension is not None and state.stage_deadline is not None
+        old_deadline, old_text = state.stage_deadline, state.stage_deadline_text
+        clock = await self._step_clock(
+            old_deadline,
+            request.extension,
+            f"Stage {state.stage} extended by {request.extension.describe()}",
+            reminder_lead=stage.reminder_lead,
+        )
+        if request.extension.exceeds(stage.extension_limit) is None:
+            # One in working days, the other in hours: the calendar decides.
+            limit = await self._step_clock(
+                old_deadline, stage.extension_limit, f"Stage {state.stage} longest extension"
+            )
+            if clock.deadline > limit.deadline:
+                return ApplicationError(
+                    f"an extension at stage {state.stage} is at most "
+                    f"{stage.extension_limit.describe()}",
+                    type=EXTENSION_TOO_LONG,
+                )
+        now = workflow.now()
+        state.extensions_used += 1
+        state.stage_deadline, state.stage_deadline_text = clock.deadline, clock.deadline_text
+        if clock.reminder_at is not None and clock.reminder_at > now:
+            state.reminder_at, state.reminder_sent = clock.reminder_at, False
+        if state.overdue and clock.deadline > now:
+            state.overdue, state.next_overdue_reminder_at = False, None
+        await self._record(
+            "extended",
+            request.by,
+            {
+                "reason": request.reason,
+                "extension": request.extension.describe(),
+                "from_deadline": old_deadline.isoformat(),
+                "to_deadline": clock.deadline.isoformat(),
+                "from": old_text,
+                "to": clock.deadline_text,
+            },
+        )
+        self._notify("extended")
+        return None
+
+    async def _open_dispute_window(self, request: ActionRequest) -> bool:
+        """Holds a disputable resolution open for the policy's dispute window."""
+        state = self._state
+        if not disputable(state, request) or not workflow.patched(DISPUTE_WINDOW_PATCH):
+            return False
+        clock = await self._step_clock(
+            workflow.now(),
+            state.policy.dispute_within,
+            f"Dispute window: {state.policy.dispute_within.describe()}",
+        )
+        state.dispute_until, state.dispute_until_text = clock.deadline, clock.deadline_text
+        return True
+
+    async def _reopen_disputed(self, request: ActionRequest) -> None:
+        """The raiser disputes the outcome: open again, at the next stage with a fresh limit."""
+        state = self._state
+        details = {
+            "reason": request.reason,
+            "outcome": state.outcome,
+            "from_stage": state.stage,
+            "to_stage": state.stage + 1,
+        }
+        state.dispute_until, state.dispute_until_text = None, ""
+        # Told as the resolution it disputes, before it opens a stage up.
+        await self._record("disputed", request.by, details)
+        self._notify("disputed", tell_raiser=True)
+        state.status = "open"
+        state.closed_at = state.closed_by = state.outcome = None
+        state.agreed_actions = []
+        await self._move_up(request.by, request.reason or "", start=workflow.now())
+
+    def _step_search_attributes(self) -> list[Any]:
+        """Published only for escalations that use the steps, so older runs replay unchanged."""
+        state = self._state
+        updates: list[Any] = []
+        if any(stage.acknowledge_within for stage in state.policy.stages):
+            acknowledged = state.steps_current and state.acknowledged_at is not None
+            updates.append(ESCALATION_ACKNOWLEDGED.value_set(acknowledged))
+        if state.dispute_until is not None:
+            self._dispute_shown = True
+            updates.append(DISPUTE_UNTIL.value_set(state.dispute_until))
+        elif self._dispute_shown:
+            updates.append(DISPUTE_UNTIL.value_unset())
+        return updates
+
+    def _step_details(self) -> str:
+        """What the summary adds about the steps."""
+        state = self._state
+        if state.dispute_until is not None:
+            return f", open to dispute by the raiser until {state.dispute_until_text}"
+        if state.status != "open" or not state.steps_current:
+            return ""
+        parts = []
+        if state.acknowledged_at is not None:
+            parts.append(f"acknowledged by {state.acknowledged_by}")
+        elif state.acknowledgement_overdue:
+            parts.append("acknowledgement overdue")
+        if state.extensions_used:
+            parts.append(f"extended {state.extensions_used}x")
+        return "".join(f", {part}" for part in parts)
 
     # --- the record and the people told --------------------------------------------------
 
@@ -536,6 +816,7 @@ class EscalationWorkflow:
             stage_deadline=state.stage_deadline if state.status == "open" else None,
             tell_partnership=state.stage >= state.policy.partnership_stage,
             tell_raiser=tell_raiser,
+            dispute_until=state.dispute_until,
         )
         # In the background: a slow or failing mail server never holds up the clock.
         self._notifications.append(asyncio.create_task(self._deliver(request)))
@@ -565,7 +846,7 @@ class EscalationWorkflow:
     def _publish(self) -> None:
         state = self._state
         deadline = state.stage_deadline if state.status == "open" else None
-        current = (state.status, state.stage, deadline, state.overdue)
+        current = (state.status, state.stage, deadline, state.overdue, self._step_details())
         if current == self._published:
             return
         self._published = current
@@ -577,6 +858,7 @@ class EscalationWorkflow:
                 RECEIVING_AGENCY.value_set(state.receiving_agency),
                 STAGE_DEADLINE.value_set(deadline) if deadline else STAGE_DEADLINE.value_unset(),
                 ESCALATION_OVERDUE.value_set(state.overdue),
+                *self._step_search_attributes(),
             ]
         )
         stages = len(state.policy.stages)
@@ -592,7 +874,7 @@ class EscalationWorkflow:
                 f"**{state.status.capitalize()}** at stage {state.stage} of {stages}: "
                 f"{state.stage_name}"
             )
-        workflow.set_current_details(details)
+        workflow.set_current_details(details + self._step_details())
 
     # --- continue-as-new ---------------------------------------------------------------------
 

@@ -4,7 +4,7 @@ One model per workflow, signal, update and activity, so fields can be added with
 running escalations. Signals accept plain JSON objects, as typed into the Temporal UI or CLI.
 """
 
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Annotated, Any, Literal, Self
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
@@ -61,6 +61,10 @@ class Signal(BaseModel):
         # Refused here, or the audit write would retry forever on PostgreSQL.
         return refuse_nul(value)
 
+    def action_fields(self) -> dict[str, Any]:
+        """The signal as the fields of the action it asks for."""
+        return self.model_dump()
+
 
 class ResolvedSignal(Signal):
     by: str = Field(min_length=1, max_length=200)
@@ -83,9 +87,39 @@ class NoteSignal(Signal):
     text: str = Field(min_length=1, max_length=10_000)
 
 
+class AcknowledgeSignal(Signal):
+    by: str = Field(min_length=1, max_length=200)
+
+
+class ExtendSignal(Signal):
+    """`{"by", "reason", "working_days": 3}` or `{"by", "reason", "duration": "PT12H"}`."""
+
+    by: str = Field(min_length=1, max_length=200)
+    reason: str = Field(min_length=1, max_length=10_000)
+    working_days: int | None = None
+    duration: timedelta | None = None
+
+    @model_validator(mode="after")
+    def _one_length(self) -> Self:
+        _ = self.extension
+        return self
+
+    @property
+    def extension(self) -> Span:
+        return Span(working_days=self.working_days, duration=self.duration)
+
+    def action_fields(self) -> dict[str, Any]:
+        return {"by": self.by, "reason": self.reason, "extension": self.extension}
+
+
+class DisputeSignal(Signal):
+    by: str = Field(min_length=1, max_length=200)
+    reason: str = Field(min_length=1, max_length=10_000)
+
+
 # --- the API's update: validated and answered with the new state -----------------------------
 
-ActionKind = Literal["resolved", "escalate", "withdraw", "note"]
+ActionKind = Literal["resolved", "escalate", "withdraw", "note", "acknowledge", "extend", "dispute"]
 
 
 class ActionRequest(BaseModel):
@@ -109,6 +143,8 @@ class ActionRequest(BaseModel):
     )
     reason: str | None = Field(default=None, max_length=10_000)
     text: str | None = Field(default=None, max_length=10_000)
+    # How much longer the stage gets (extend only).
+    extension: Span | None = None
 
     @field_validator("*")
     @classmethod
@@ -156,6 +192,16 @@ class EscalationState(EscalationFacts):
     # Sequence of audit events written so far; makes each write idempotent.
     event_seq: int = 0
     raised: bool = False
+    # The policy's own steps at the current stage (`steps_stage`: the stage they belong to).
+    steps_stage: int = 0
+    acknowledge_by: datetime | None = None
+    acknowledged_at: datetime | None = None
+    acknowledged_by: str | None = None
+    acknowledgement_overdue: bool = False
+    extensions_used: int = 0
+    # While the raising agency may still dispute the resolution; None once it is final.
+    dispute_until: datetime | None = None
+    dispute_until_text: str = ""
 
     @property
     def stage_name(self) -> str:
@@ -168,6 +214,11 @@ class EscalationState(EscalationFacts):
     @property
     def at_top(self) -> bool:
         return self.stage == len(self.policy.stages)
+
+    @property
+    def steps_current(self) -> bool:
+        """Whether the acknowledgement and extension fields are the current stage's."""
+        return self.steps_stage == self.stage
 
 
 # --- activity inputs and results -------------------------------------------------------------
@@ -199,6 +250,11 @@ AuditAction = Literal[
     "reminder",
     "overdue",
     "notified",
+    "acknowledged",
+    "acknowledgement overdue",
+    "extended",
+    "disputed",
+    "outcome final",
 ]
 
 
@@ -214,7 +270,17 @@ class AuditEventInput(BaseModel):
 
 
 NotificationKind = Literal[
-    "raised", "escalated", "reminder", "overdue", "resolved", "withdrawn", "cancelled"
+    "raised",
+    "escalated",
+    "reminder",
+    "overdue",
+    "resolved",
+    "withdrawn",
+    "acknowledged",
+    "acknowledgement_reminder",
+    "extended",
+    "disputed",
+    "cancelled",
 ]
 
 
@@ -237,6 +303,9 @@ class NotificationInput(BaseModel):
     def _flag(cls, value: Any) -> Any:
         # Notifications scheduled before this was a flag carry the raiser's name.
         return bool(value) if isinstance(value, str) else value
+
+    # Until when the raising agency may dispute the outcome (a resolution open to dispute).
+    dispute_until: datetime | None = None
 
 
 class NotificationResult(BaseModel):

@@ -10,6 +10,8 @@ from typing import Literal, Self
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 Role = Literal["practitioner", "manager", "executive", "board"]
+# No length on the escalation clock is longer (the calendar cannot count past its years).
+LONGEST_DURATION = timedelta(days=366)
 ROLES: tuple[Role, ...] = ("practitioner", "manager", "executive", "board")
 
 
@@ -31,7 +33,18 @@ class Span(BaseModel):
             raise ValueError("give exactly one of working_days or duration")
         if self.duration is not None and self.duration <= timedelta(0):
             raise ValueError("duration must be positive")
+        if self.duration is not None and self.duration > LONGEST_DURATION:
+            raise ValueError("duration must be at most 366 days")
         return self
+
+    def exceeds(self, limit: "Span") -> bool | None:
+        """Whether this is longer than `limit`; None when only the calendar can say (one in
+        working days, the other in elapsed time)."""
+        if self.working_days is not None and limit.working_days is not None:
+            return self.working_days > limit.working_days
+        if self.duration is not None and limit.duration is not None:
+            return self.duration > limit.duration
+        return None
 
     def describe(self) -> str:
         if self.working_days is not None:
@@ -59,6 +72,13 @@ class Stage(BaseModel):
     # How long before the time limit the stage's people get a reminder (0 turns it off).
     reminder_before_working_days: int | None = Field(default=None, ge=0, le=60)
     reminder_before: timedelta | None = None
+    # The receiving agency acknowledges within this (TOML: `{ working_days = 2 }` or
+    # `{ duration = "PT48H" }`); no acknowledgement step when unset.
+    acknowledge_within: Span | None = None
+    # Agreed extensions of this stage's limit: how many (0 turns them off) and how long each may
+    # be (default: the stage's own limit).
+    max_extensions: int = Field(default=1, ge=0, le=10)
+    max_extension: Span | None = None
 
     @model_validator(mode="after")
     def _check(self) -> Self:
@@ -84,6 +104,10 @@ class Stage(BaseModel):
         # when the policy says so.
         return Span(working_days=1) if self.working_days is not None else None
 
+    @property
+    def extension_limit(self) -> Span:
+        return self.max_extension or self.time_limit
+
 
 class Policy(BaseModel):
     model_config = ConfigDict(extra="forbid")
@@ -95,6 +119,8 @@ class Policy(BaseModel):
     # Reminders to the top stage once its limit has passed: every N working days, or every duration.
     overdue_reminder_working_days: int | None = Field(default=None, ge=1, le=60)
     overdue_reminder_every: timedelta | None = None
+    # How long the raising agency may dispute a resolution by the receiving agency below the top.
+    dispute_within: Span = Field(default_factory=lambda: Span(working_days=5))
 
     @model_validator(mode="after")
     def _check(self) -> Self:

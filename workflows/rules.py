@@ -18,14 +18,19 @@ def may_act(
     receiving_agency: str,
     stage_role: Role,
 ) -> bool:
-    if action == "withdraw":
+    if action in ("withdraw", "dispute"):
         return agency == raising_agency
     involved = may_see(
         agency, role, raising_agency=raising_agency, receiving_agency=receiving_agency
     )
     if action == "note":
         return involved
-    # Resolve or escalate: the stage's level or above at an involved agency, or the partnership.
+    if action == "acknowledge":  # the agency that received the escalation, or the partnership
+        return role == "board" or (
+            agency == receiving_agency and role_rank(role) >= role_rank(stage_role)
+        )
+    # Resolve, escalate or extend: the stage's level or above at an involved agency, or the
+    # partnership.
     return role == "board" or (involved and role_rank(role) >= role_rank(stage_role))
 
 

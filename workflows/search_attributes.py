@@ -11,6 +11,10 @@ RAISING_AGENCY = SearchAttributeKey.for_keyword("RaisingAgency")
 RECEIVING_AGENCY = SearchAttributeKey.for_keyword("ReceivingAgency")
 STAGE_DEADLINE = SearchAttributeKey.for_datetime("StageDeadline")
 ESCALATION_OVERDUE = SearchAttributeKey.for_bool("EscalationOverdue")
+# Set only on ladders with an acknowledgement step: whether the current stage acknowledged.
+ESCALATION_ACKNOWLEDGED = SearchAttributeKey.for_bool("EscalationAcknowledged")
+# While a resolution is open to the raiser's dispute.
+DISPUTE_UNTIL = SearchAttributeKey.for_datetime("DisputeUntil")
 
 ALL_KEYS = (
     ESCALATION_STATUS,
@@ -19,4 +23,6 @@ ALL_KEYS = (
     RECEIVING_AGENCY,
     STAGE_DEADLINE,
     ESCALATION_OVERDUE,
+    ESCALATION_ACKNOWLEDGED,
+    DISPUTE_UNTIL,
 )

@@ -15,7 +15,15 @@ from api.deps import (
 from api.problems import PROBLEM_RESPONSES
 from api.schemas import EscalationOut, EscalationPage, TimelineEvent
 from casework import acting, finding, raising
-from casework.requests import NO_NUL, NoteRequest, RaiseRequest, ReasonRequest, ResolveRequest
+from casework.requests import (
+    NO_NUL,
+    AcknowledgeRequest,
+    ExtendRequest,
+    NoteRequest,
+    RaiseRequest,
+    ReasonRequest,
+    ResolveRequest,
+)
 from database.audit_chain import timeline as audit_timeline
 from workflows.models import ActionKind, Status
 
@@ -147,3 +155,30 @@ async def add_note(
 ) -> EscalationOut:
     """Add a note to the record; the clock is not affected."""
     return await acting.on(escalation_id, "note", text=body.text)
+
+
+@router.post("/{escalation_id}/acknowledge", response_model=EscalationOut)
+async def acknowledge(
+    escalation_id: EscalationId, body: AcknowledgeRequest, acting: ActingDep
+) -> EscalationOut:
+    """Acknowledge at the current stage (the receiving agency at the stage's level, or the
+    partnership); once a stage."""
+    return await acting.on(escalation_id, "acknowledge")
+
+
+@router.post("/{escalation_id}/extend", response_model=EscalationOut)
+async def extend(
+    escalation_id: EscalationId, body: ExtendRequest, acting: ActingDep
+) -> EscalationOut:
+    """Agree a longer time limit at the current stage, from its current deadline. A stage allows
+    `max_extensions` (409 past it), each at most `max_extension` (422)."""
+    return await acting.on(escalation_id, "extend", reason=body.reason, extension=body.extension)
+
+
+@router.post("/{escalation_id}/dispute", response_model=EscalationOut)
+async def dispute(
+    escalation_id: EscalationId, body: ReasonRequest, acting: ActingDep
+) -> EscalationOut:
+    """The raising agency disputes the outcome while `dispute_until` lasts: it reopens at the
+    next stage."""
+    return await acting.on(escalation_id, "dispute", reason=body.reason)

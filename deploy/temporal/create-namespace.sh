@@ -26,5 +26,7 @@ temporal operator search-attribute create --namespace "$NAMESPACE" \
   --name RaisingAgency --type Keyword \
   --name ReceivingAgency --type Keyword \
   --name StageDeadline --type Datetime \
-  --name EscalationOverdue --type Bool
+  --name EscalationOverdue --type Bool \
+  --name EscalationAcknowledged --type Bool \
+  --name DisputeUntil --type Datetime
 echo "Namespace $NAMESPACE is ready"

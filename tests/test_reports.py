@@ -42,8 +42,8 @@ AT_POLICE = Viewer("DS Khan", POLICE, "manager")
 AT_SCHOOL = Viewer("Head", SCHOOL, "executive")
 
 
-def utc(*parts: int) -> datetime:
-    return datetime(*parts, tzinfo=UTC)
+def utc(year: int, month: int, day: int, hour: int = 0, minute: int = 0) -> datetime:
+    return datetime(year, month, day, hour, minute, tzinfo=UTC)
 
 
 # id: raising → receiving, category, raised (UTC), what happened, child reference

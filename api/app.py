@@ -7,7 +7,7 @@ from fastapi import FastAPI
 
 from api import problems
 from api.ratelimit import FailedAuthLimiter, FailedAuthMiddleware
-from api.routes import codec_server, escalations, health
+from api.routes import codec_server, escalations, health, reports
 from core.policy_files import load_policies
 from core.settings import Settings, get_settings
 from core.temporal import connect
@@ -53,4 +53,5 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(health.router)
     app.include_router(escalations.router)
     app.include_router(codec_server.router)
+    app.include_router(reports.router)
     return app

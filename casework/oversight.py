@@ -29,12 +29,19 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from casework.actors import Actor
 from casework.publication import SMALL, Count, published
 from casework.refusals import FieldProblem, ProblemError
-from casework.working_days import bank_holidays, london_day, london_month, working_days_between
+from casework.working_days import (
+    EPOCH,
+    bank_holidays,
+    london_day,
+    london_month,
+    working_days_between,
+)
 from database.tables import AuditEvent, Escalation, utc_now
 from workflows.models import SYSTEM_ACTOR, TIME_LIMIT_PASSED, Status
 
 LONDON = ZoneInfo("Europe/London")
 MAX_YEARS = 5
+EARLIEST, LATEST = EPOCH, date(2999, 12, 31)
 NO_CATEGORY = "not recorded"
 PAIR = "{raising} → {receiving}"
 
@@ -122,7 +129,15 @@ def _published(value: Any) -> Any:
 
 
 def check_period(start: date, end: date) -> None:
-    """Refuse a period that ends before it starts or covers more than five years."""
+    """Refuse a period that ends before it starts, covers more than five years, or falls
+    outside the calendar the report counts with."""
+    for field, day in (("from", start), ("to", end)):
+        if not EARLIEST <= day <= LATEST:
+            raise ProblemError(
+                422,
+                f"Reports cover dates from {EARLIEST} to {LATEST}.",
+                errors=[FieldProblem(field=field, message=f"must be from {EARLIEST} to {LATEST}")],
+            )
     if end < start:
         raise ProblemError(
             422,

@@ -5,14 +5,19 @@ The period is the first quarter of 2026 in London. Bank holidays then: 1 January
 Friday (3 April) and Easter Monday (6 April) just after. British Summer Time starts 29 March.
 """
 
+import csv
+import io
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
 from typing import Any
 
+import httpx
 import pytest
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from api.app import create_app
 from casework.oversight import (
     EscalationReport,
     ResolutionTimes,
@@ -24,10 +29,12 @@ from casework.refusals import ProblemError
 from database.audit_chain import append_event
 from database.engine import create_engine, session_factory
 from database.tables import Escalation
+from tests.conftest import isolated_settings, new_key
 from workflows.models import SYSTEM_ACTOR, TIME_LIMIT_PASSED, AuditAction
 
 POLICE, SOCIAL_CARE, HEALTH, SCHOOL = "Police", "Children's Services", "NHS Trust", "School"
 Q1 = (date(2026, 1, 1), date(2026, 3, 31))
+CSV = "text/csv"
 
 
 @dataclass
@@ -334,3 +341,161 @@ async def test_five_years_exactly_is_allowed(seeded: AsyncEngine) -> None:
     seen = await report(seeded, PARTNERSHIP, date(2021, 4, 1), date(2026, 3, 31))
     assert seen.raised == 10  # all but X2, raised on 1 April 2026
     assert len(seen.monthly) == 60
+
+
+# --- over HTTP -----------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+async def http(
+    seeded: AsyncEngine, module_database_url: str, payload_key_file: Path
+) -> AsyncIterator[httpx.AsyncClient]:
+    app = create_app(
+        isolated_settings(database_url=module_database_url, payload_key_file=payload_key_file)
+    )
+    async with (
+        app.router.lifespan_context(app),
+        httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://api") as client,
+    ):
+        yield client
+
+
+@pytest.fixture(scope="module")
+async def partnership_key(seeded: AsyncEngine) -> dict[str, str]:
+    _, token = await new_key(seeded, name="Chair", agency=PARTNERSHIP.agency, role="board")
+    return {"Authorization": f"Bearer {token}"}
+
+
+@pytest.fixture(scope="module")
+async def police_key(seeded: AsyncEngine) -> dict[str, str]:
+    _, token = await new_key(seeded, name="DS Khan", agency=POLICE, role="manager")
+    return {"Authorization": f"Bearer {token}"}
+
+
+PERIOD = {"from": "2026-01-01", "to": "2026-03-31"}
+
+
+async def test_the_report_over_http_is_json_for_the_callers_agency(
+    http: httpx.AsyncClient, police_key: dict[str, str], partnership_key: dict[str, str]
+) -> None:
+    police = await http.get("/reports/escalations", params=PERIOD, headers=police_key)
+    everyone = await http.get("/reports/escalations", params=PERIOD, headers=partnership_key)
+
+    assert police.status_code == 200, police.text
+    assert police.headers["content-type"] == "application/json"
+    assert (police.json()["scope"], police.json()["raised"]) == (POLICE, 5)
+    assert everyone.json()["by_highest_stage"] == {"1": 6, "2": 2, "3": 1}
+    assert everyone.json()["working_days_to_resolve"] == {"resolved": 4, "median": 4.5, "p90": 9.1}
+    published_one = await http.get(
+        "/reports/escalations", params=PERIOD | {"publication": "true"}, headers=partnership_key
+    )
+    assert published_one.json()["by_outcome"]["resolved"] == "<5"
+    assert published_one.json()["raised"] == 9
+
+
+def read_csv(response: httpx.Response) -> list[list[str]]:
+    assert response.status_code == 200, response.text
+    assert response.headers["content-type"] == "text/csv; charset=utf-8"
+    assert response.headers["content-disposition"].startswith("attachment; filename=")
+    return list(csv.reader(io.StringIO(response.text)))
+
+
+async def test_the_csv_aggregate_has_a_row_per_figure(
+    http: httpx.AsyncClient, partnership_key: dict[str, str]
+) -> None:
+    by_accept = read_csv(
+        await http.get(
+            "/reports/escalations", params=PERIOD, headers=partnership_key | {"Accept": CSV}
+        )
+    )
+    by_format = read_csv(
+        await http.get(
+            "/reports/escalations",
+            params=PERIOD | {"format": "csv", "publication": "true"},
+            headers=partnership_key,
+        )
+    )
+
+    assert by_accept[0] == ["figure", "key", "value"]
+    rows = {(figure, key): value for figure, key, value in by_accept[1:]}
+    assert rows[("raised", "")] == "9"
+    assert rows[("by_agency_pair", f"{SOCIAL_CARE} → {POLICE}")] == "2"
+    assert rows[("by_outcome", "terminated")] == "1"
+    assert rows[("time_limits_passed_by_stage", "3")] == "1"
+    assert rows[("working_days_to_resolve.median", "")] == "4.5"
+    assert rows[("working_days_to_resolve_by_stage.p90", "1")] == "8.4"
+    assert rows[("monthly.closed", "2026-01")] == "3"
+    assert rows[("publication", "")] == "false"
+    published_rows = {(figure, key): value for figure, key, value in by_format[1:]}
+    assert published_rows[("by_outcome", "terminated")] == "<5"
+    assert published_rows[("working_days_to_resolve.median", "")] == ""
+
+
+async def test_the_csv_escalation_table_has_the_fields_behind_the_counts_only(
+    http: httpx.AsyncClient, police_key: dict[str, str]
+) -> None:
+    table = read_csv(
+        await http.get(
+            "/reports/escalations",
+            params=PERIOD | {"format": "csv", "table": "escalations"},
+            headers=police_key,
+        )
+    )
+
+    assert table[0] == [
+        "id",
+        "raising_agency",
+        "receiving_agency",
+        "category",
+        "status",
+        "highest_stage",
+        "immediate_risk",
+        "created_at",
+        "closed_at",
+        "working_days_to_resolve",
+        "time_limits_passed",
+    ]
+    rows = {row[0]: row for row in table[1:]}
+    assert list(rows) == ["E1", "E2", "E5", "E9", "E7"]
+    assert rows["E7"][7:] == ["2026-03-20T15:00:00+00:00", "2026-04-07T00:30:00+01:00", "10", "0"]
+    assert rows["E9"][4:7] == ["terminated", "2", "false"]
+    assert rows["E9"][9:] == ["", "1"]
+    text = str(table)
+    for child_data in ("Olivia", "2019-05-04", "neglect", "C-1", "C-2"):
+        assert child_data not in text
+
+
+@pytest.mark.parametrize(
+    ("params", "field"),
+    [
+        ({"from": "2026-02-30", "to": "2026-03-31"}, "from"),
+        ({"from": "1 Jan 2026", "to": "2026-03-31"}, "from"),
+        ({"from": "2026-01-01"}, "to"),
+        ({"from": "2026-03-01", "to": "2026-02-01"}, "to"),
+        ({"from": "2020-01-01", "to": "2025-01-01"}, "to"),
+        ({"from": "1969-12-31", "to": "1970-01-01"}, "from"),
+        ({"from": "2026-01-01", "to": "9999-12-31"}, "to"),
+        (PERIOD | {"format": "xml"}, "format"),
+        (PERIOD | {"table": "escalations"}, "table"),
+        (PERIOD | {"table": "escalations", "format": "csv", "publication": "true"}, "table"),
+    ],
+)
+async def test_bad_input_is_refused_naming_the_field(
+    http: httpx.AsyncClient, police_key: dict[str, str], params: dict[str, str], field: str
+) -> None:
+    response = await http.get("/reports/escalations", params=params, headers=police_key)
+
+    assert response.status_code == 422, response.text
+    assert response.headers["content-type"] == "application/problem+json"
+    assert [error["field"] for error in response.json()["errors"]] == [field]
+
+
+async def test_no_key_no_report(http: httpx.AsyncClient) -> None:
+    response = await http.get("/reports/escalations", params=PERIOD)
+    wrong = await http.get(
+        "/reports/escalations", params=PERIOD, headers={"Authorization": "Bearer nonsense"}
+    )
+
+    assert (response.status_code, wrong.status_code) == (401, 401)
+    assert response.headers["content-type"] == "application/problem+json"
+    assert "raised" not in response.text

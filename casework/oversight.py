@@ -6,6 +6,8 @@ is counted by the database (GROUP BY, the same SQL on SQLite and PostgreSQL); Py
 folds the groups into the report. docs/operations.md explains each figure.
 """
 
+from collections import Counter
+from collections.abc import Mapping
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any, Self, get_args
 from zoneinfo import ZoneInfo
@@ -204,6 +206,11 @@ async def _counts(db: AsyncSession, key: Any, where: list[ColumnElement[bool]]) 
     return {row[0]: row[1] for row in rows.all()}
 
 
+def _ranked(counts: Mapping[str, int]) -> dict[str, int]:
+    """Most first, then by name: the order a table of agencies or categories is read in."""
+    return dict(sorted(counts.items(), key=lambda item: (-item[1], item[0])))
+
+
 def _total(counts: Any) -> ColumnElement[int]:
     """A sum of counts as an integer (PostgreSQL sums integers as numeric), 0 over no rows."""
     return cast(func.coalesce(func.sum(counts), 0), Integer)
@@ -360,10 +367,16 @@ async def escalation_report(
     check_period(start, end)
     scope = _Scope(viewer, start, end)
     raising, receiving = col(Escalation.raising_agency), col(Escalation.receiving_agency)
-    pairs = await _rows(
+    rows = await _rows(
         db,
         select(raising, receiving, func.count()).where(*scope.raised).group_by(raising, receiving),
     )
+    pairs = {(row[0], row[1]): row[2] for row in rows.all()}
+    by_raising: Counter[str] = Counter()
+    by_receiving: Counter[str] = Counter()
+    for (raised_by, received_by), n in pairs.items():
+        by_raising[raised_by] += n
+        by_receiving[received_by] += n
     categories = await _counts(db, col(Escalation.category), scope.raised)
     outcomes = await _counts(db, col(Escalation.status), scope.raised)
     children, repeat_escalations = await _repeat_children(db, scope)
@@ -375,12 +388,14 @@ async def escalation_report(
         scope="partnership" if viewer.role == "board" else viewer.agency,
         as_of=utc_now(),
         **await _headline(db, scope),
-        by_raising_agency=await _counts(db, raising, scope.raised),
-        by_receiving_agency=await _counts(db, receiving, scope.raised),
-        by_agency_pair={
-            PAIR.format(raising=row[0], receiving=row[1]): row[2] for row in pairs.all()
-        },
-        by_category={NO_CATEGORY if name is None else name: n for name, n in categories.items()},
+        by_raising_agency=_ranked(by_raising),
+        by_receiving_agency=_ranked(by_receiving),
+        by_agency_pair=_ranked(
+            {PAIR.format(raising=pair[0], receiving=pair[1]): n for pair, n in pairs.items()}
+        ),
+        by_category=_ranked(
+            {NO_CATEGORY if name is None else name: n for name, n in categories.items()}
+        ),
         by_outcome={status: outcomes.get(status, 0) for status in get_args(Status)},
         by_highest_stage=_stage_keys(await _counts(db, col(Escalation.stage), scope.raised)),
         time_limits_passed=sum(limits_by_stage.values()),

@@ -179,6 +179,7 @@ async def test_the_partnership_sees_every_escalation_raised_in_the_period(
     assert seen.scope == "partnership"
     assert seen.raised == 9
     assert seen.by_raising_agency == {SOCIAL_CARE: 3, SCHOOL: 2, HEALTH: 2, POLICE: 2}
+    assert list(seen.by_raising_agency) == [SOCIAL_CARE, HEALTH, POLICE, SCHOOL]  # most first
     assert seen.by_receiving_agency == {POLICE: 3, SOCIAL_CARE: 4, HEALTH: 1, SCHOOL: 1}
     assert seen.by_agency_pair == {
         f"{SOCIAL_CARE} → {POLICE}": 2,

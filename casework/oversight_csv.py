@@ -11,7 +11,8 @@ from typing import Any
 
 from pydantic import BaseModel
 
-from casework.oversight import LONDON, EscalationLine, EscalationReport
+from casework.oversight import EscalationLine, EscalationReport
+from casework.oversight_figures import LONDON
 
 AGGREGATE_HEADER = ("figure", "key", "value")
 # A spreadsheet runs a cell that starts with one of these as a formula.

@@ -179,7 +179,8 @@ def _percentile(histogram: Histogram, fraction: float) -> float | None:
     return round(low + (high - low) * (rank - below), 2)
 
 
-def _times(histogram: Histogram) -> ResolutionTimes:
+def resolution_times(histogram: Histogram) -> ResolutionTimes:
+    """From how many resolutions took each number of working days."""
     return ResolutionTimes(
         resolved=sum(histogram.values()),
         median=_percentile(histogram, 0.5),
@@ -238,9 +239,9 @@ async def escalation_report(
         time_limits_passed_by_stage=limits_by_stage,
         repeat_children=children,
         repeat_children_escalations=repeat_escalations,
-        working_days_to_resolve=_times(overall),
+        working_days_to_resolve=resolution_times(overall),
         working_days_to_resolve_by_stage={
-            str(stage): _times(resolutions[stage]) for stage in sorted(resolutions)
+            str(stage): resolution_times(resolutions[stage]) for stage in sorted(resolutions)
         },
         monthly=_months(start, end, *await figures.by_month(db, scope)),
     )

@@ -23,6 +23,7 @@ from casework.oversight import (
     ResolutionTimes,
     escalation_lines,
     escalation_report,
+    resolution_times,
 )
 from casework.publication import published
 from casework.refusals import ProblemError
@@ -313,6 +314,23 @@ async def test_a_published_report_shows_small_counts_as_under_five(seeded: Async
 
     police = (await report(seeded, AT_POLICE, *Q1)).for_publication()
     assert police.by_outcome["open"] == 0  # nothing to find in a zero
+
+
+def test_resolution_times_interpolate_between_neighbours() -> None:
+    # 1, 1, 1, 4, 6: the middle one is 1; the 90th percentile is 0.6 of the way from 4 to 6.
+    assert resolution_times({4: 1, 1: 3, 6: 1}) == ResolutionTimes(resolved=5, median=1, p90=5.2)
+    assert resolution_times({3: 1}) == ResolutionTimes(resolved=1, median=3, p90=3)
+    assert resolution_times({}) == ResolutionTimes(resolved=0, median=None, p90=None)
+
+
+async def test_published_resolution_times_stay_over_five_escalations(seeded: AsyncEngine) -> None:
+    seen = await report(seeded, PARTNERSHIP, *Q1)
+    times = ResolutionTimes(resolved=6, median=3.5, p90=8)
+
+    shown = seen.model_copy(update={"working_days_to_resolve": times}).for_publication()
+
+    assert shown.working_days_to_resolve == times
+    assert shown.working_days_to_resolve_by_stage["1"] == ResolutionTimes(resolved="<5")
 
 
 def test_only_counts_from_one_to_four_are_hidden() -> None:

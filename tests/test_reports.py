@@ -19,12 +19,14 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from api.app import create_app
 from casework.oversight import (
+    EscalationLine,
     EscalationReport,
     ResolutionTimes,
     escalation_lines,
     escalation_report,
     resolution_times,
 )
+from casework.oversight_csv import escalations_csv
 from casework.publication import published
 from casework.refusals import ProblemError
 from database.audit_chain import append_event
@@ -518,3 +520,24 @@ async def test_no_key_no_report(http: httpx.AsyncClient) -> None:
     assert (response.status_code, wrong.status_code) == (401, 401)
     assert response.headers["content-type"] == "application/problem+json"
     assert "raised" not in response.text
+
+
+def test_a_csv_cell_never_starts_a_formula() -> None:
+    line = EscalationLine(
+        id="E1",
+        raising_agency="@Police",
+        receiving_agency="-Children's Services",
+        category='=HYPERLINK("http://example.org")',
+        status="resolved",
+        highest_stage=1,
+        immediate_risk=False,
+        created_at=utc(2026, 6, 1, 9),
+        closed_at=None,
+        working_days_to_resolve=None,
+        time_limits_passed=0,
+    )
+
+    (row,) = list(csv.reader(io.StringIO(escalations_csv([line]))))[1:]
+
+    assert row[1:4] == ["'@Police", "'-Children's Services", '\'=HYPERLINK("http://example.org")']
+    assert row[7:9] == ["2026-06-01T10:00:00+01:00", ""]  # London summer time

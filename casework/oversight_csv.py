@@ -1,7 +1,8 @@
 """The oversight report as CSV, for spreadsheets: the aggregate table, or one row per escalation.
 
 The aggregate table is long: one row per figure and key (`by_raising_agency,Police,12`), so
-every figure fits the same three columns. Times are London times with their offset.
+every figure fits the same three columns. The per-escalation times are London times with their
+offset.
 """
 
 import csv

@@ -2,7 +2,7 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: install run worker api test lint bench clean
+.PHONY: install run worker api test lint bench bench-reports clean
 
 install: $(STAMP)
 
@@ -32,6 +32,9 @@ lint: install
 
 bench: install
 	$(PY) -m bench
+
+bench-reports: install
+	$(PY) -m bench.reports
 
 clean:
 	rm -rf .data .pytest_cache .mypy_cache .ruff_cache

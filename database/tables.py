@@ -6,7 +6,7 @@ All times are stored in UTC. Audit events are append-only and hash-chained per e
 from datetime import UTC, date, datetime
 from typing import Any
 
-from sqlalchemy import JSON, Column, DateTime, Text, UniqueConstraint
+from sqlalchemy import JSON, Column, DateTime, Index, Text, UniqueConstraint
 from sqlalchemy.types import TypeDecorator
 from sqlmodel import Field, SQLModel
 
@@ -48,7 +48,7 @@ class Escalation(SQLModel, table=True):
     receiving_agency: str = Field(max_length=200, index=True)
     raised_by: str = Field(max_length=200)
     immediate_risk: bool = False
-    created_at: datetime = Field(sa_column=Column(UTCDateTime(), nullable=False))
+    created_at: datetime = Field(sa_column=Column(UTCDateTime(), nullable=False, index=True))
 
     # Case details, written by the API at raise; special-category data, never sent to Temporal.
     child_reference: str | None = Field(default=None, max_length=100)
@@ -69,7 +69,7 @@ class Escalation(SQLModel, table=True):
     stage_role: str = Field(default="manager", max_length=20)
     stage_deadline: datetime | None = _when(nullable=True, index=True)
     overdue: bool = Field(default=False, index=True)
-    closed_at: datetime | None = _when(nullable=True)
+    closed_at: datetime | None = _when(nullable=True, index=True)
     closed_by: str | None = Field(default=None, max_length=200)
     outcome: str | None = Field(default=None, sa_column=Column(Text))
     agreed_actions: list[str] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
@@ -85,6 +85,8 @@ class Escalation(SQLModel, table=True):
 
 class AuditEvent(SQLModel, table=True):
     __tablename__ = "audit_event"
+    # The oversight report counts events of some actions for a period's escalations.
+    __table_args__ = (Index("ix_audit_event_action_escalation_id", "action", "escalation_id"),)
 
     id: int | None = Field(default=None, primary_key=True)
     event_key: str = Field(max_length=120, unique=True)

@@ -4,7 +4,7 @@ from datetime import datetime
 
 from temporalio import activity
 
-from activities.calendar import LONDON, shift
+from core.calendar import LONDON, shift
 from workflows.models import STAGE_CLOCK, StageClock, StageClockInput
 
 

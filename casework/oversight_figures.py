@@ -4,7 +4,6 @@ table is the one exception."""
 
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
-from zoneinfo import ZoneInfo
 
 from sqlalchemy import (
     ColumnElement,
@@ -24,10 +23,10 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from casework.actors import Actor
 from casework.working_days import bank_holidays, london_day, london_month, working_days_between
+from core.calendar import LONDON
 from database.tables import AuditEvent, Escalation
 from workflows.models import SYSTEM_ACTOR, TIME_LIMIT_PASSED
 
-LONDON = ZoneInfo("Europe/London")
 # How many escalations (or events) for each stage, or for each number of working days.
 Histogram = dict[int, int]
 

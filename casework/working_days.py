@@ -13,11 +13,12 @@ from collections.abc import Iterable
 from datetime import date
 from typing import Any
 
-import holidays
 from sqlalchemy import CTE, ColumnElement, Integer, String, case, column, func, select, values
 from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.sql.compiler import SQLCompiler
 from sqlalchemy.sql.functions import FunctionElement
+
+from core import calendar
 
 EPOCH = date(1970, 1, 1)
 # 1970-01-01 was a Thursday: three days after a Monday.
@@ -79,7 +80,7 @@ def day_number(day: date) -> int:
 def bank_holidays(years: Iterable[int]) -> CTE:
     """England and Wales bank holidays that fall on weekdays (the others change nothing), as day
     numbers in a one-column table `day`. The same source as the stage clock's calendar."""
-    days = holidays.country_holidays("GB", subdiv="ENG", years=list(years))
+    days = {day for year in years for day in calendar.bank_holidays(year)}
     numbers = sorted({day_number(day) for day in days if day.weekday() < 5})
     return values(column("day", Integer), name="bank_holiday").data([(n,) for n in numbers]).cte()
 

@@ -18,7 +18,7 @@ from temporalio.client import Client, WorkflowHandle
 from temporalio.service import RPCError
 from temporalio.testing import WorkflowEnvironment
 
-from activities.calendar import LONDON
+from core.calendar import LONDON
 from core.directory import Directory
 from core.settings import Settings
 from database.audit_chain import timeline

@@ -13,8 +13,8 @@ from sqlalchemy import text
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from activities.calendar import LONDON
 from activities.recorder import Recorder
+from core.calendar import LONDON
 from database.audit_chain import append_event, chain_breaks
 from database.engine import session_factory
 from database.tables import Escalation, utc_now

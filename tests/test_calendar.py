@@ -4,8 +4,8 @@ from datetime import UTC, date, datetime, timedelta
 
 import pytest
 
-from activities.calendar import is_working_day, shift, shift_working_days
 from activities.stage_clock import stage_clock
+from core.calendar import is_working_day, shift, shift_working_days
 from tests.engine_helpers import london
 from workflows.models import StageClockInput
 from workflows.policy import Span

@@ -8,7 +8,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from temporalio.client import WorkflowExecutionStatus, WorkflowHandle
 from temporalio.testing import WorkflowEnvironment
 
-from activities.calendar import LONDON
+from core.calendar import LONDON
 from database.audit_chain import chain_breaks
 from tests.engine_helpers import (
     RAISER,

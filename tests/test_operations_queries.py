@@ -23,8 +23,8 @@ from temporalio.api.enums.v1 import EventType
 from temporalio.api.sdk.v1 import WorkflowMetadata
 from temporalio.client import WorkflowHandle
 
-from activities.calendar import shift_working_days
 from activities.stage_clock import deadline_text
+from core.calendar import shift_working_days
 from core.directory import Directory
 from core.payload_crypto import ENCODING
 from core.policy_files import load_policies

@@ -8,8 +8,8 @@ import pytest
 from sqlalchemy.ext.asyncio import AsyncEngine
 from temporalio.testing import WorkflowEnvironment
 
-from activities.calendar import LONDON
 from activities.notifications import compose
+from core.calendar import LONDON
 from tests.engine_helpers import (
     BUSINESS_UNIT,
     DIRECTORY,

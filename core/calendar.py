@@ -17,13 +17,13 @@ LONDON = ZoneInfo("Europe/London")
 
 
 @lru_cache(maxsize=64)
-def _bank_holidays(year: int) -> frozenset[date]:
+def bank_holidays(year: int) -> frozenset[date]:
     # England and Wales share their bank holidays; the library keeps substitutes and one-offs.
     return frozenset(holidays.country_holidays("GB", subdiv="ENG", years=year).keys())
 
 
 def is_working_day(day: date) -> bool:
-    return day.weekday() < 5 and day not in _bank_holidays(day.year)
+    return day.weekday() < 5 and day not in bank_holidays(day.year)
 
 
 def shift_working_days(start: datetime, days: int) -> datetime:

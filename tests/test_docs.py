@@ -12,8 +12,8 @@ import pytest
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from api.app import create_app
-from tests.api_stack import serve
-from tests.conftest import isolated_settings
+from tests.api_stack import directory_file, serve
+from tests.conftest import fresh_database, isolated_settings
 from tests.engine_helpers import free_port
 
 CHROMIUM = "/usr/bin/chromium"
@@ -65,19 +65,21 @@ class StrictPolicy:
 
 @pytest.fixture(scope="module")
 async def docs_url(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[str]:
-    """The API on a free port, under the strict policy; no Temporal or database is needed."""
+    """The API on a free port, under the strict policy; no Temporal is needed."""
     here = tmp_path_factory.mktemp("docs")
-    settings = isolated_settings(
-        database_url=f"sqlite:///{here / 'escalations.db'}",
-        payload_key_file=here / "payload-keys.json",
-    )
-    port = free_port()
-    server, task = await serve(StrictPolicy(create_app(settings)), port)
-    try:
-        yield f"http://127.0.0.1:{port}/docs"
-    finally:
-        server.should_exit = True
-        await task
+    with fresh_database("sqlite", here) as database_url:
+        settings = isolated_settings(
+            database_url=database_url,
+            payload_key_file=here / "payload-keys.json",
+            directory_file=directory_file(here / "directory.toml", []),
+        )
+        port = free_port()
+        server, task = await serve(StrictPolicy(create_app(settings)), port)
+        try:
+            yield f"http://127.0.0.1:{port}/docs"
+        finally:
+            server.should_exit = True
+            await task
 
 
 async def test_docs_load_only_the_services_own_assets(docs_url: str) -> None:

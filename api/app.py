@@ -12,6 +12,7 @@ from core.policy_files import load_policies
 from core.settings import Settings, get_settings
 from core.temporal import connect
 from database.engine import create_engine, session_factory
+from web import pages
 
 DESCRIPTION = """
 Multi-agency escalation of professional disagreements about a child's safety: raise an
@@ -51,6 +52,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.add_middleware(FailedAuthMiddleware, limiter=limiter)
     app.add_middleware(codec_server.CodecCors, origin=settings.codec_cors_origin)
     app.include_router(health.router)
+    pages.install(app)  # before the API's routes: browsers get /escalations/{id} as a page
     app.include_router(escalations.router)
     app.include_router(codec_server.router)
     return app

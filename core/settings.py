@@ -55,6 +55,10 @@ class Settings(BaseSettings):
     auth_failure_limit: int = Field(default=20, ge=1)
     auth_failure_window_seconds: float = Field(default=60.0, gt=0)
 
+    # People's sign-in links (web/): requests per address and per client address in 15 minutes.
+    sign_in_limit_per_address: int = Field(default=5, ge=1)
+    sign_in_limit_per_client: int = Field(default=30, ge=1)
+
     log_format: Literal["console", "json"] = "json"
     log_level: str = "INFO"
 

@@ -26,8 +26,9 @@ PAGE_HEADERS = {
     "Content-Security-Policy": CONTENT_SECURITY_POLICY,
     "X-Frame-Options": "DENY",
     "X-Content-Type-Options": "nosniff",
-    # Sign-in links carry their token in the path: never pass a page's address on.
-    "Referrer-Policy": "no-referrer",
+    # Sign-in links carry their token in the path: never pass a page's address to another site.
+    # (same-origin, not no-referrer: with no-referrer browsers send `Origin: null` on forms.)
+    "Referrer-Policy": "same-origin",
     # Pages show what was written about children: no copies in shared caches or the back button.
     "Cache-Control": "no-store",
 }

@@ -41,6 +41,13 @@ DETAIL_NAMES = {
     "failed": "Failed",
 }
 
+DECIDERS = {
+    "practitioner": "practitioners",
+    "manager": "line managers",
+    "executive": "senior and executive managers",
+    "board": "the partnership",
+}
+
 
 def when(moment: datetime | None) -> str:
     """A time as people read it, in London time: "Thu 3 Dec 2026 17:00"."""
@@ -90,7 +97,7 @@ def steps(row: Escalation, policies: dict[str, Policy]) -> list[Step]:
             Step(
                 number=number,
                 name=stage.name,
-                role=stage.role,
+                role=DECIDERS.get(stage.role, stage.role),
                 time_limit=stage.time_limit.describe(),
                 state=state,
                 deadline=when(row.stage_deadline) if current else "",
@@ -127,7 +134,7 @@ def timeline(events: list[AuditEvent]) -> list[TimelineEntry]:
             details=[
                 (DETAIL_NAMES.get(name, name.replace("_", " ").capitalize()), _detail(value))
                 for name, value in event.details.items()
-                if value not in (None, "", [])
+                if value not in (None, "", [], 0)
             ],
         )
         for event in events

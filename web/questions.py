@@ -123,7 +123,7 @@ STEPS: dict[str, Step] = {
                 ),
                 Question(
                     "risk_reason",
-                    "What is the immediate risk?",
+                    "If yes, what is the immediate risk?",
                     "textarea",
                     "Enter what the immediate risk is",
                     max_length=10_000,

@@ -117,8 +117,15 @@ def csrf_of(page: str) -> str:
 
 
 @pytest.fixture(scope="module")
+def temporal_ui_origin() -> str:
+    """The Temporal Web UI's origin, allowed to call the codec with credentials."""
+    return "http://127.0.0.1:8233"
+
+
+@pytest.fixture(scope="module")
 async def pages_stack(
     dev_env: WorkflowEnvironment,
+    temporal_ui_origin: str,
     module_database_url: str,
     tmp_path_factory: pytest.TempPathFactory,
     payload_key_file: Path,
@@ -139,6 +146,7 @@ async def pages_stack(
             smtp_host=smtp["smtp_host"],
             smtp_port=smtp["smtp_port"],
             public_url=f"http://127.0.0.1:{port}",
+            codec_cors_origin=temporal_ui_origin,
             sign_in_limit_per_address=SIGN_IN_LIMIT,
             sign_in_limit_per_client=1_000,
         )

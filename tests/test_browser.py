@@ -257,7 +257,9 @@ async def test_refusals_are_clear_and_change_nothing(
         await page.locator("#note input[name=csrf_token]").evaluate("input => input.remove()")
         await type_into(page, "Note", "forged")
         await press(page, "Add the note")
-        await expect(page.get_by_role("heading", name="Your form could not be sent")).to_be_visible()
+        await expect(
+            page.get_by_role("heading", name="Your form could not be sent")
+        ).to_be_visible()
         await manager.check("csrf-refused")
 
         cookies = await manager.context.cookies()

@@ -36,6 +36,9 @@ HEADLINES = {
     "withdrawn": "Withdrawn at stage {stage}: {stage_name}",
 }
 
+# The link opens the escalation's page; people sign in there with their work email.
+LINK_LINE = "Open the escalation (you sign in with your work email): {link}"
+
 
 class TransientDeliveryError(Exception):
     """Worth trying again later (server down, busy, timed out)."""
@@ -66,7 +69,7 @@ def compose(request: NotificationInput, public_url: str) -> Message:
     ]
     if due:
         lines.append(f"Time limit: {due} (London time)")
-    lines += ["", f"Details (sign-in required): {link}"]
+    lines += ["", LINK_LINE.format(link=link)]
     return Message(
         subject=f"[{request.escalation_id}] {headline}",
         body="\n".join(lines) + "\n",

@@ -264,7 +264,7 @@ async def test_refusals_are_clear_and_change_nothing(
 
         cookies = await manager.context.cookies()
         session = next(c for c in cookies if c["name"] == "escalations_session")
-        await manager.context.add_cookies([{**session, "value": session["value"][::-1]}])  # type: ignore[list-item]
+        await manager.context.add_cookies([{**session, "value": session["value"][::-1]}])
         await page.goto(f"/escalations/{escalation_id}")
         await expect(page.get_by_role("heading", name="Sign in")).to_be_visible()
     async with session_factory(pages_stack.engine)() as db:

@@ -46,6 +46,11 @@ class Settings(BaseSettings):
     payload_keys: SecretStr | None = None
     payload_key_file: Path = Path(".data/payload-keys.json")
     codec_cors_origin: str = "http://127.0.0.1:8233"
+    # The Temporal UI signed in with the partnership's OpenID Connect provider may pass its user's
+    # access token to the codec (api/oidc.py); unset: the codec takes keys and sessions only.
+    codec_oidc_issuer: str | None = None
+    codec_oidc_audience: str | None = None
+    codec_oidc_jwks_url: str | None = None
 
     # HTTP API
     api_host: str = "127.0.0.1"

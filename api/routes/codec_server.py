@@ -23,9 +23,12 @@ from temporalio.api.common.v1 import Payloads
 from temporalio.converter import PayloadCodec
 
 from api.deps import BearerDep, SessionDep, SettingsDep, TemporalDep, caller_key
+from api.keys import TOKEN_PREFIX
+from api.oidc import ProviderKeys, TokenRefused, verified_claims
 from api.problems import PROBLEM_RESPONSES, ProblemError
 from core.payload_crypto import PayloadDecryptError
-from web.deps import signed_in_viewer
+from core.settings import Settings
+from web.deps import people_of, signed_in_viewer
 from workflows.policy import Role
 
 log = structlog.get_logger(__name__)
@@ -79,10 +82,35 @@ async def _entitled(
                 )
             person = viewer.person
             return CodecUser("session", person.email, person.name, person.agency)
+    token = credentials.credentials if credentials else ""
+    if settings.codec_oidc_issuer and token and not token.startswith(TOKEN_PREFIX):
+        return await _provider_person(request, settings, token)
     caller = await caller_key(request, db, credentials)
     if caller.role != CODEC_ROLE:
         raise ProblemError(403, f"Reading or writing Temporal payloads needs a {CODEC_ROLE} key.")
     return CodecUser("key", str(caller.id), caller.name, caller.agency)
+
+
+async def _provider_person(request: Request, settings: Settings, token: str) -> CodecUser:
+    """The directory's person named by an identity-provider access token (api/oidc.py)."""
+    state = request.app.state
+    if getattr(state, "oidc_keys", None) is None:
+        state.oidc_keys = ProviderKeys(settings.codec_oidc_jwks_url or "")
+    try:
+        claims = await verified_claims(
+            token,
+            state.oidc_keys,
+            issuer=settings.codec_oidc_issuer or "",
+            audience=settings.codec_oidc_audience or "",
+        )
+    except TokenRefused as exc:
+        log.info("codec token refused", reason=str(exc))
+        raise ProblemError(401, f"The access token is not accepted: {exc}.") from None
+    email = claims.get("email")
+    person = people_of(request).get(email.casefold()) if isinstance(email, str) else None
+    if person is None or not person.operator:
+        raise ProblemError(403, "Reading or writing Temporal payloads needs a partnership person.")
+    return CodecUser("oidc", person.email, person.name, person.agency)
 
 
 def _codec(temporal: TemporalDep) -> PayloadCodec:

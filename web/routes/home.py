@@ -18,12 +18,14 @@ async def home(
     request: Request,
     viewer: ViewerDep,
     db: PageDb,
-    view: str = "waiting",
+    view: str | None = None,
     overdue: bool = False,
     agency: Annotated[str | None, Query(max_length=200)] = None,
     page: Annotated[int, Query(ge=1, le=10_000)] = 1,
 ) -> Response:
-    chosen: View = view if view in get_args(View) else "waiting"  # type: ignore[assignment]
+    # Practitioners decide nothing on the ladder: what their agency raised comes first for them.
+    default: View = "raised" if viewer.role == "practitioner" else "waiting"
+    chosen: View = view if view in get_args(View) else default  # type: ignore[assignment]
     filters = Filters(view=chosen, overdue=overdue, agency=agency or None, page=page)
     rows, total = await escalations_for(db, viewer.person, filters)
     policies = request.app.state.policies

@@ -22,7 +22,11 @@ Every request except `/healthz` and the docs sends `Authorization: Bearer <API k
 Errors are RFC 9457 problem details (`application/problem+json`). An address that keeps sending
 bad keys is answered 429 with `Retry-After` for a while.
 
-`/codec` is the Temporal Web UI's and CLI's remote codec: partnership (board) keys only.
+`/codec` is the Temporal Web UI's and CLI's remote codec: partnership (board) keys, the pages'
+session of a partnership person, or (when configured) the UI's identity-provider access token.
+
+People use the pages at `/` (sign in at `/sign-in`); `/escalations/{id}` is the escalation's page
+for a browser and this API's JSON for everything else.
 """
 
 

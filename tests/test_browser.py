@@ -35,14 +35,21 @@ pytestmark = [
 class Visit:
     """One person's browser: a context of its own (cookies), the page, what the browser said."""
 
-    def __init__(self, stack: PagesStack, context: BrowserContext, page: Page) -> None:
+    def __init__(
+        self, stack: PagesStack, context: BrowserContext, page: Page, javascript: bool = True
+    ) -> None:
         self.stack, self.context, self.page = stack, context, page
+        # With JavaScript off the page runs no script at all, Playwright's evaluate included:
+        # axe runs in the other tests, on the same pages.
+        self.javascript = javascript
         self.console: list[str] = []
         page.on("console", lambda message: self.console.append(message.text))
         page.on("pageerror", lambda error: self.console.append(str(error)))
 
     async def check(self, screenshot_name: str | None = None) -> None:
         """The page passes axe and nothing was blocked by the Content-Security-Policy."""
+        if not self.javascript:
+            return
         assert await axe_violations(self.page) == [], self.page.url
         blocked = [m for m in self.console if "Content Security Policy" in m or "Refused" in m]
         assert blocked == [], blocked
@@ -56,9 +63,7 @@ class Visit:
         await self.check("sign-in" if screenshots else None)
         # Keyboard alone: the skip link comes first, then the header, then the field.
         await page.keyboard.press("Tab")
-        assert await page.evaluate("document.activeElement.textContent.trim()") == (
-            "Skip to main content"
-        )
+        await expect(page.get_by_role("link", name="Skip to main content")).to_be_focused()
         await page.get_by_label("Email address").focus()
         await page.keyboard.type(email)
         before = len([m for m in self.stack.mailbox.to(email) if "sign-in" in str(m["Subject"])])
@@ -79,10 +84,12 @@ class Visit:
 @pytest.fixture
 async def visit(browser: Browser, pages_stack: PagesStack) -> AsyncIterator[object]:
     @asynccontextmanager
-    async def open_visit() -> AsyncIterator[Visit]:
-        context = await browser.new_context(base_url=pages_stack.url)
+    async def open_visit(javascript: bool = True) -> AsyncIterator[Visit]:
+        context = await browser.new_context(
+            base_url=pages_stack.url, java_script_enabled=javascript
+        )
         try:
-            yield Visit(pages_stack, context, await context.new_page())
+            yield Visit(pages_stack, context, await context.new_page(), javascript)
         finally:
             await context.close()
 
@@ -270,3 +277,29 @@ async def test_refusals_are_clear_and_change_nothing(
     async with session_factory(pages_stack.engine)() as db:
         actions = [e.action for e in await timeline(db, escalation_id)]
     assert "note" not in actions
+
+
+async def test_sign_in_and_raise_without_javascript(visit: object, pages_stack: PagesStack) -> None:
+    async with visit(javascript=False) as practitioner:  # type: ignore[operator]
+        page = practitioner.page
+        await page.goto("/raise")
+        await practitioner.sign_in(PRACTITIONER)
+        assert page.url.endswith("/raise")
+        await expect(page.locator("body.js-enabled")).to_have_count(0)
+        await choose(page, CHILDRENS_SERVICES)
+        await press(page, "Continue")
+        await type_into(page, "Your agency's reference for the child", "NP-NOJS")
+        await press(page, "Continue")
+        await type_into(page, "Describe the disagreement", "Raised with JavaScript off.")
+        await press(page, "Continue")
+        await choose(page, "Yes")
+        await type_into(page, "If yes, what is the immediate risk?", "Disclosure at school")
+        await press(page, "Continue")
+        await expect(page.get_by_text("contact MASH or the police (999) now")).to_be_visible()
+        await press(page, "Send the escalation")
+        await expect(page.get_by_role("heading", name="Escalation raised")).to_be_visible()
+        panel = await page.locator(".govuk-panel__body").inner_text()
+    escalation_id = re.search(r"ESC-[0-9A-Z]+", panel).group(0)  # type: ignore[union-attr]
+    async with session_factory(pages_stack.engine)() as db:
+        row = await db.get(Escalation, escalation_id)
+    assert row is not None and row.policy == "urgent" and row.child_reference == "NP-NOJS"

@@ -1,5 +1,12 @@
 # The service's image: the worker by default; the compose file runs the API (`python -m api`)
 # and the migration job (`alembic upgrade head`) from the same image.
+
+# The pages' assets (GOV.UK Frontend), pinned by package-lock.json; only its build is kept.
+FROM node:20-bookworm-slim AS assets
+WORKDIR /assets
+COPY package.json package-lock.json ./
+RUN npm ci --omit=dev --no-audit --no-fund
+
 FROM python:3.11-slim-bookworm
 
 ENV PYTHONDONTWRITEBYTECODE=1 \
@@ -18,6 +25,8 @@ RUN python -c "import tomllib; print('\n'.join(tomllib.load(open('pyproject.toml
 # The project itself, without the dev extras. .dockerignore lets in only what runs.
 COPY . .
 RUN pip install --no-deps . && rm -rf build ./*.egg-info
+# Served by the API from the working directory (web/assets.py).
+COPY --from=assets /assets/node_modules/govuk-frontend/dist/govuk node_modules/govuk-frontend/dist/govuk
 
 # The code stays root-owned and read-only to the service.
 RUN useradd --system --uid 10001 --user-group --no-create-home escalations

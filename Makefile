@@ -1,16 +1,22 @@
 VENV ?= .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
+# GOV.UK Frontend (served by the pages) and axe-core (the browser tests), pinned in package-lock.json.
+NPM_STAMP := node_modules/.installed
 
 .PHONY: install run worker api test lint bench bench-reports clean
 
-install: $(STAMP)
+install: $(STAMP) $(NPM_STAMP)
 
 $(STAMP): pyproject.toml
 	test -x $(PY) || python3 -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
 	$(PY) -m pip install --quiet -e '.[dev]'
 	touch $(STAMP)
+
+$(NPM_STAMP): package.json package-lock.json
+	npm ci --no-audit --no-fund
+	touch $(NPM_STAMP)
 
 run: install
 	$(PY) -m launcher

@@ -48,6 +48,9 @@ HEADLINES = {
 # Well inside any heartbeat timeout the workflow sets (the SDK throttles what it sends).
 HEARTBEAT_EVERY_SECONDS = 2.0
 
+# The link opens the escalation's page; people sign in there with their work email.
+LINK_LINE = "Open the escalation (you sign in with your work email): {link}"
+
 
 class TransientDeliveryError(Exception):
     """Worth trying again later (server down, busy, timed out)."""
@@ -81,7 +84,7 @@ def compose(request: NotificationInput, public_url: str) -> Message:
     if request.dispute_until:
         until = deadline_text(request.dispute_until)
         lines.append(f"The raising agency may dispute the outcome until {until} (London time)")
-    lines += ["", f"Details (sign-in required): {link}"]
+    lines += ["", LINK_LINE.format(link=link)]
     return Message(
         subject=f"[{request.escalation_id}] {headline}",
         body="\n".join(lines) + "\n",

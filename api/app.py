@@ -14,6 +14,7 @@ from core.policy_files import load_policies
 from core.settings import Settings, get_settings
 from core.temporal import connect
 from database.engine import create_engine, session_factory
+from web import pages
 
 DESCRIPTION = """
 Multi-agency escalation of professional disagreements about a child's safety: raise an
@@ -23,7 +24,11 @@ Every request except `/healthz` and the docs sends `Authorization: Bearer <API k
 Errors are RFC 9457 problem details (`application/problem+json`). An address that keeps sending
 bad keys is answered 429 with `Retry-After` for a while.
 
-`/codec` is the Temporal Web UI's and CLI's remote codec: partnership (board) keys only.
+`/codec` is the Temporal Web UI's and CLI's remote codec: partnership (board) keys, the pages'
+session of a partnership person, or (when configured) the UI's identity-provider access token.
+
+People use the pages at `/` (sign in at `/sign-in`); `/escalations/{id}` is the escalation's page
+for a browser and this API's JSON for everything else.
 """
 
 
@@ -59,6 +64,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.add_middleware(FailedAuthMiddleware, limiter=limiter)
     app.add_middleware(codec_server.CodecCors, origin=settings.codec_cors_origin)
     app.include_router(health.router)
+    pages.install(app)  # before the API's routes: browsers get /escalations/{id} as a page
     app.include_router(escalations.router)
     app.include_router(codec_server.router)
     app.include_router(reports.router)

@@ -55,14 +55,13 @@ TemporalDep = Annotated[Client, Depends(_temporal)]
 PoliciesDep = Annotated[dict[str, Policy], Depends(_policies)]
 DirectoryDep = Annotated[Directory, Depends(_directory)]
 
-_bearer = HTTPBearer(auto_error=False, description="An API key from `python -m api create-key`.")
+bearer = HTTPBearer(auto_error=False, description="An API key from `python -m api create-key`.")
 
 
-async def _caller(
-    request: Request,
-    db: SessionDep,
-    credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
-) -> ApiKey:
+BearerDep = Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)]
+
+
+async def caller_key(request: Request, db: SessionDep, credentials: BearerDep) -> ApiKey:
     bearer = credentials is not None and credentials.scheme.lower() == "bearer"
     token = credentials.credentials if credentials and bearer else ""
     # No key is looked up like a wrong one: the same work, so the answer's timing tells nothing.
@@ -78,4 +77,4 @@ async def _caller(
     return key
 
 
-CallerDep = Annotated[ApiKey, Depends(_caller)]
+CallerDep = Annotated[ApiKey, Depends(caller_key)]

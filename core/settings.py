@@ -46,6 +46,11 @@ class Settings(BaseSettings):
     payload_keys: SecretStr | None = None
     payload_key_file: Path = Path(".data/payload-keys.json")
     codec_cors_origin: str = "http://127.0.0.1:8233"
+    # The Temporal UI signed in with the partnership's OpenID Connect provider may pass its user's
+    # access token to the codec (api/oidc.py); unset: the codec takes keys and sessions only.
+    codec_oidc_issuer: str | None = None
+    codec_oidc_audience: str | None = None
+    codec_oidc_jwks_url: str | None = None
 
     # HTTP API
     api_host: str = "127.0.0.1"
@@ -58,6 +63,9 @@ class Settings(BaseSettings):
     # How often the reconciler's Temporal Schedule closes records whose workflow ended outside
     # the service (terminated, timed out, missing); see worker/reconcile.py.
     reconcile_every_minutes: int = Field(default=5, ge=1, le=1440)
+    # People's sign-in links (web/): requests per address and per client address in 15 minutes.
+    sign_in_limit_per_address: int = Field(default=5, ge=1)
+    sign_in_limit_per_client: int = Field(default=30, ge=1)
 
     log_format: Literal["console", "json"] = "json"
     log_level: str = "INFO"

@@ -127,3 +127,34 @@ class ApiKey(SQLModel, table=True):
     token_hash: str = Field(max_length=64, unique=True)
     created_at: datetime = Field(sa_column=Column(UTCDateTime(), nullable=False))
     revoked_at: datetime | None = _when(nullable=True)
+
+
+class SignInLink(SQLModel, table=True):
+    """A one-time sign-in link mailed to a person: only its hash is kept; spent once."""
+
+    __tablename__ = "sign_in_link"
+
+    id: int | None = Field(default=None, primary_key=True)
+    token_hash: str = Field(max_length=64, unique=True)
+    email: str = Field(max_length=320, index=True)
+    # Where the person was going (a path on this service only).
+    next_path: str = Field(default="/", max_length=500)
+    created_at: datetime = Field(sa_column=Column(UTCDateTime(), nullable=False))
+    expires_at: datetime = Field(sa_column=Column(UTCDateTime(), nullable=False))
+    used_at: datetime | None = _when(nullable=True)
+
+
+class PersonSession(SQLModel, table=True):
+    """A signed-in person's session: the cookie holds a token, the table only its hash."""
+
+    __tablename__ = "person_session"
+
+    id: int | None = Field(default=None, primary_key=True)
+    token_hash: str = Field(max_length=64, unique=True)
+    email: str = Field(max_length=320, index=True)
+    csrf_token: str = Field(max_length=64)
+    created_at: datetime = Field(sa_column=Column(UTCDateTime(), nullable=False))
+    last_seen_at: datetime = Field(sa_column=Column(UTCDateTime(), nullable=False))
+    ended_at: datetime | None = _when(nullable=True)
+    # The raise being written, question by question, until it is sent.
+    draft: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))

@@ -8,8 +8,11 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from api.keys import create_key, find_key
+from core.directory import load_directory
 from database.engine import create_engine, session_factory
 from launcher.plan import Stack
+from web.people import Person, people
+from web.sessions import issue_link
 from workflows.policy import Role
 
 READY = "Stack ready"
@@ -27,6 +30,13 @@ DEMO_KEYS = (
     DemoKey("practitioner", "Northshire Police", "Demo practitioner"),
     DemoKey("manager", "Northshire Children's Services", "Demo manager"),
     DemoKey("board", "Northshire Safeguarding Children Partnership", "Demo partnership board"),
+)
+# People of config/directory.example.toml to print a sign-in link for: one who raises, one who
+# decides at stage 1, the partnership (any other directory: its first three people).
+DEMO_PEOPLE = (
+    "ppu@northshire-police.example.org",
+    "sam.jones@northshire-cs.example.org",
+    "independent.chair@northshire-scp.example.org",
 )
 DEMO_RAISE = {
     "receiving_agency": "Northshire Children's Services",
@@ -77,7 +87,29 @@ async def demo_keys(stack: Stack) -> tuple[dict[str, str], bool]:
     return keys, created
 
 
-def welcome(stack: Stack, keys: dict[str, str], created: bool) -> str:
+async def demo_sign_in_links(stack: Stack) -> list[tuple[Person, str]]:
+    """A fresh one-time sign-in link (15 minutes) for each demo person."""
+    everyone = people(load_directory(stack.settings.directory_file))
+    chosen = [everyone[email] for email in DEMO_PEOPLE if email in everyone]
+    chosen = chosen or list(everyone.values())[:3]
+    links = []
+    engine = create_engine(stack.settings.database_url)
+    try:
+        async with session_factory(engine)() as db:
+            for person in chosen:
+                token = await issue_link(db, person.email, "/")
+                links.append((person, f"{stack.api_url}/sign-in/{token}"))
+    finally:
+        await engine.dispose()
+    return links
+
+
+def welcome(
+    stack: Stack,
+    keys: dict[str, str],
+    created: bool,
+    links: list[tuple[Person, str]] | None = None,
+) -> str:
     """What a newcomer needs next: where things are, the keys and a request to try."""
     namespace = stack.settings.temporal_namespace
     # JSON allows \u0027 for the apostrophe, which a single-quoted shell word cannot hold.
@@ -98,15 +130,27 @@ def welcome(stack: Stack, keys: dict[str, str], created: bool) -> str:
         ]
     )
     state = "created now" if created else "kept"
+    sign_in = [
+        "Sign in to the pages (each link works once, for 15 minutes; more at "
+        f"{stack.api_url}/sign-in, shown in this terminal):",
+        *(f"  {p.role:<13} {p.name} ({p.agency}): {link}" for p, link in links or []),
+        "",
+    ]
     lines = [
         "",
+        f"Pages        {stack.api_url}/   (people sign in with their directory email)",
         f"API          {stack.api_url}   (docs: {stack.api_url}/docs)",
         f"Temporal UI  {stack.ui_url}/namespaces/{namespace}/workflows",
+        "             (decoded for a partnership person signed in to the pages: in the UI's Codec",
+        "              Server settings use this browser's setting, endpoint "
+        f"{stack.api_url}/codec, and turn on",
+        '              "Include cross-origin credentials"; docs/operations.md)',
         f"Data         {stack.data_dir}   (Temporal log: {stack.temporal_log})",
         "",
         f"Demo API keys ({state} in {stack.demo_keys_file}):",
         *(f"  {demo.role:<13} {demo.agency:<46} {keys[demo.role]}" for demo in DEMO_KEYS),
         "",
+        *sign_in,
         "Raise an escalation as the practitioner:",
         "  " + curl,
         "Then list it as the manager or the board:",

@@ -21,7 +21,7 @@ from worker.main import ensure_search_attributes
 from workflows.policy import Role
 from workflows.search_attributes import ALL_KEYS
 
-pytest_plugins = ("tests.api_stack",)
+pytest_plugins = ("tests.api_stack", "tests.pages_stack")
 
 BIN = Path(sys.prefix) / "bin"
 POSTGRES_ADMIN_URL = "postgresql://postgres@127.0.0.1:5432/test"

@@ -17,7 +17,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from temporalio.exceptions import ApplicationError
 from temporalio.testing import ActivityEnvironment, WorkflowEnvironment
 
-from activities.notifications import HEARTBEAT_EVERY_SECONDS, Notifier, Outbox
+from activities.notifications import HEARTBEAT_EVERY_SECONDS, LINK_LINE, Notifier, Outbox
 from core.policy_files import load_policies
 from database.audit_chain import chain_breaks
 from database.engine import session_factory
@@ -128,7 +128,7 @@ def expected_body(state: EscalationState, headline: str) -> str:
     ]
     if state.status == "open":
         lines.append(f"Time limit: {state.stage_deadline_text} (London time)")
-    lines += ["", f"Details (sign-in required): {PUBLIC_URL}/escalations/{state.escalation_id}"]
+    lines += ["", LINK_LINE.format(link=f"{PUBLIC_URL}/escalations/{state.escalation_id}")]
     return "\n".join(lines) + "\n"
 
 

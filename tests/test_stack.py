@@ -195,6 +195,12 @@ def test_make_run_from_a_clean_tree(tree: Path, launchers: list[Launcher], tmp_p
     assert set(keys) == {demo.role for demo in DEMO_KEYS}
     assert (data / "demo-keys.json").stat().st_mode & 0o777 == 0o600
 
+    # A ready sign-in link for each demo person opens the confirm button.
+    links = [line.rsplit(": ", 1)[1] for line in first.lines if "/sign-in/" in line]
+    assert len(links) == 3 and all(link.startswith(f"{api}/sign-in/") for link in links)
+    confirm = httpx.get(links[0], timeout=30)
+    assert confirm.status_code == 200 and "Public protection unit" in confirm.text
+
     raised = raise_with_printed_curl(first.line_after("Raise an escalation as the practitioner:"))
     assert raised["raising_agency"] == "Northshire Police"
     assert raised["receiving_agency"] == "Northshire Children's Services"

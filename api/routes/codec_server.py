@@ -3,14 +3,17 @@
 The Temporal Web UI and CLI POST `{"payloads": [{"metadata": {...}, "data": "..."}]}` (protobuf
 JSON: bytes in base64) to `<endpoint>/decode` or `<endpoint>/encode`, with an `X-Namespace` header
 and, when told to pass an access token, `Authorization: Bearer <token>`. Decoded payloads hold
-what practitioners wrote about children, so only CODEC_ROLE keys may use it; every use is logged
-(who, how many payloads, never what they say). Set-up: docs/security.md.
+what practitioners wrote about children, so only CODEC_ROLE keys, or a signed-in partnership
+person (web.people.Person.operator: the service's session cookie, sent by the UI when its
+"include cross-origin credentials" setting is on), may use it; every use is logged (who, how
+many payloads, never what they say). Set-up: docs/security.md and docs/operations.md.
 """
 
+from dataclasses import dataclass
 from typing import Annotated
 
 import structlog
-from fastapi import APIRouter, Depends, Header
+from fastapi import APIRouter, Depends, Header, Request
 from fastapi.responses import JSONResponse
 from google.protobuf import json_format
 from pydantic import BaseModel, ConfigDict, Field
@@ -19,10 +22,13 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 from temporalio.api.common.v1 import Payloads
 from temporalio.converter import PayloadCodec
 
-from api.deps import CallerDep, SettingsDep, TemporalDep
+from api.deps import BearerDep, SessionDep, SettingsDep, TemporalDep, caller_key
+from api.keys import TOKEN_PREFIX
+from api.oidc import ProviderKeys, TokenRefused, verified_claims
 from api.problems import PROBLEM_RESPONSES, ProblemError
 from core.payload_crypto import PayloadDecryptError
-from database.tables import ApiKey
+from core.settings import Settings
+from web.deps import people_of, signed_in_viewer
 from workflows.policy import Role
 
 log = structlog.get_logger(__name__)
@@ -50,10 +56,62 @@ class CodecPayloads(BaseModel):
     payloads: list[CodecPayload] = Field(default_factory=list, max_length=MAX_PAYLOADS)
 
 
-async def _entitled(caller: CallerDep) -> ApiKey:
+@dataclass(frozen=True)
+class CodecUser:
+    """Who reads or writes payloads: a key (by id) or a signed-in person (by email)."""
+
+    via: str
+    who: str
+    name: str
+    agency: str
+
+
+async def _entitled(
+    request: Request, db: SessionDep, settings: SettingsDep, credentials: BearerDep
+) -> CodecUser:
+    if credentials is None and "escalations_session" in request.cookies:
+        # Only from the UI's origin (or a same-origin call): a session cookie rides along on
+        # any request the browser makes, so other sites must not get to spend it.
+        origin = request.headers.get("origin")
+        if origin is not None and origin not in (settings.codec_cors_origin, settings.public_url):
+            raise ProblemError(403, "The codec takes a session only from the Temporal UI.")
+        viewer = await signed_in_viewer(request, db)
+        if viewer is not None:
+            if not viewer.person.operator:
+                raise ProblemError(
+                    403, "Reading or writing Temporal payloads needs a partnership person."
+                )
+            person = viewer.person
+            return CodecUser("session", person.email, person.name, person.agency)
+    token = credentials.credentials if credentials else ""
+    if settings.codec_oidc_issuer and token and not token.startswith(TOKEN_PREFIX):
+        return await _provider_person(request, settings, token)
+    caller = await caller_key(request, db, credentials)
     if caller.role != CODEC_ROLE:
         raise ProblemError(403, f"Reading or writing Temporal payloads needs a {CODEC_ROLE} key.")
-    return caller
+    return CodecUser("key", str(caller.id), caller.name, caller.agency)
+
+
+async def _provider_person(request: Request, settings: Settings, token: str) -> CodecUser:
+    """The directory's person named by an identity-provider access token (api/oidc.py)."""
+    state = request.app.state
+    if getattr(state, "oidc_keys", None) is None:
+        state.oidc_keys = ProviderKeys(settings.codec_oidc_jwks_url or "")
+    try:
+        claims = await verified_claims(
+            token,
+            state.oidc_keys,
+            issuer=settings.codec_oidc_issuer or "",
+            audience=settings.codec_oidc_audience or "",
+        )
+    except TokenRefused as exc:
+        log.info("codec token refused", reason=str(exc))
+        raise ProblemError(401, f"The access token is not accepted: {exc}.") from None
+    email = claims.get("email")
+    person = people_of(request).get(email.casefold()) if isinstance(email, str) else None
+    if person is None or not person.operator:
+        raise ProblemError(403, "Reading or writing Temporal payloads needs a partnership person.")
+    return CodecUser("oidc", person.email, person.name, person.agency)
 
 
 def _codec(temporal: TemporalDep) -> PayloadCodec:
@@ -63,7 +121,7 @@ def _codec(temporal: TemporalDep) -> PayloadCodec:
     return codec
 
 
-EntitledDep = Annotated[ApiKey, Depends(_entitled)]
+EntitledDep = Annotated[CodecUser, Depends(_entitled)]
 CodecDep = Annotated[PayloadCodec, Depends(_codec)]
 Namespace = Annotated[
     str | None,
@@ -102,8 +160,10 @@ def _answer(payloads: Payloads) -> JSONResponse:
     return JSONResponse(json_format.MessageToDict(payloads))
 
 
-def _log_use(event: str, caller: ApiKey, count: int) -> None:
-    log.info(event, key_id=caller.id, key_name=caller.name, agency=caller.agency, count=count)
+def _log_use(event: str, caller: CodecUser, count: int) -> None:
+    log.info(
+        event, via=caller.via, who=caller.who, name=caller.name, agency=caller.agency, count=count
+    )
 
 
 @router.post("/decode", response_model=CodecPayloads)

@@ -1,0 +1,169 @@
+"""The people's service over real HTTP: API and pages (uvicorn), a worker on the dev server, and
+an SMTP listener that receives the sign-in links and the notifications."""
+
+import asyncio
+import re
+import uuid
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+from email.message import EmailMessage
+from pathlib import Path
+
+import httpx
+import pytest
+from sqlalchemy.ext.asyncio import AsyncEngine
+from temporalio.testing import WorkflowEnvironment
+
+from api.app import create_app
+from core.directory import load_directory
+from core.settings import Settings
+from database.engine import create_engine
+from tests.api_stack import CHILDRENS_SERVICES, HEALTH, PARTNERSHIP, POLICE, QUICK_POLICY, serve
+from tests.conftest import isolated_settings
+from tests.engine_helpers import free_port
+from tests.test_notifications import Mailbox, smtp_server
+from worker.main import running_worker
+
+# People of the test partnership, by what they do.
+PRACTITIONER = "pc.reyes@police.example.org"
+POLICE_MANAGER = "ds.patel@police.example.org"
+CS_MANAGER = "sam.jones@cs.example.org"
+CS_EXECUTIVE = "ruth.okafor@cs.example.org"
+HEALTH_MANAGER = "lee.chen@nhs.example.org"
+CHAIR = "chair@scp.example.org"
+BUSINESS_UNIT = "business.unit@scp.example.org"
+STRANGER = "nobody@elsewhere.example.org"
+
+DIRECTORY = f"""
+[partnership]
+name = "{PARTNERSHIP}"
+business_unit = [{{ name = "Partnership business unit", email = "{BUSINESS_UNIT}" }}]
+board = [{{ name = "Independent chair", email = "{CHAIR}" }}]
+
+[[agencies]]
+name = "{POLICE}"
+contacts = [
+  {{ name = "PC Reyes", role = "practitioner", email = "{PRACTITIONER}" }},
+  {{ name = "DS Patel", role = "manager", email = "{POLICE_MANAGER}" }},
+]
+
+[[agencies]]
+name = "{CHILDRENS_SERVICES}"
+contacts = [
+  {{ name = "Team manager Sam Jones", role = "manager", email = "{CS_MANAGER}" }},
+  {{ name = "Head of service Ruth Okafor", role = "executive", email = "{CS_EXECUTIVE}" }},
+]
+
+[[agencies]]
+name = "{HEALTH}"
+contacts = [{{ name = "Named nurse Lee Chen", role = "manager", email = "{HEALTH_MANAGER}" }}]
+"""
+# Tests sign the same people in many times; the limit is still met by test_pages.
+SIGN_IN_LIMIT = 20
+LINK = re.compile(r"https?://\S+/sign-in/[A-Za-z0-9_-]+")
+CSRF = re.compile(r'name="csrf_token" value="([^"]+)"')
+
+
+@dataclass
+class PagesStack:
+    url: str
+    settings: Settings
+    engine: AsyncEngine
+    mailbox: Mailbox
+    temporal_env: WorkflowEnvironment
+
+    def browser_client(self) -> httpx.AsyncClient:
+        """A client that asks for pages, as a browser does, and keeps its cookies."""
+        return httpx.AsyncClient(
+            base_url=self.url, headers={"Accept": "text/html"}, timeout=30, follow_redirects=False
+        )
+
+    async def mail_to(self, address: str, count: int = 1, subject: str = "") -> list[EmailMessage]:
+        """The messages to `address` (waits until there are `count` of them with `subject`)."""
+        for _ in range(300):
+            found = [m for m in self.mailbox.to(address) if subject in str(m["Subject"])]
+            if len(found) >= count:
+                return found
+            await asyncio.sleep(0.05)
+        raise AssertionError(f"{count} message(s) to {address} about {subject!r} never came")
+
+    async def sign_in_link(self, address: str, next_path: str = "/") -> str:
+        before = len([m for m in self.mailbox.to(address) if "sign-in link" in str(m["Subject"])])
+        async with self.browser_client() as client:
+            answer = await client.post("/sign-in", data={"email": address, "next": next_path})
+            assert answer.status_code == 200, answer.text
+        mails = await self.mail_to(address, before + 1, "sign-in link")
+        found = LINK.search(mails[-1].get_content())
+        assert found is not None
+        return found.group(0)
+
+    @asynccontextmanager
+    async def signed_in(self, address: str) -> AsyncIterator[httpx.AsyncClient]:
+        """A browser-like client signed in as `address` (through the mailed link)."""
+        async with self.browser_client() as client:
+            link = await self.sign_in_link(address)
+            confirm = await client.get(link)
+            assert confirm.status_code == 200, confirm.text
+            spent = await client.post(link, data={"csrf_token": csrf_of(confirm.text)})
+            assert spent.status_code == 303, spent.text
+            yield client
+
+
+def csrf_of(page: str) -> str:
+    found = CSRF.search(page)
+    assert found is not None, "no CSRF token on the page"
+    return found.group(1)
+
+
+@pytest.fixture(scope="module")
+def temporal_ui_origin() -> str:
+    """The Temporal Web UI's origin, allowed to call the codec with credentials."""
+    return "http://127.0.0.1:8233"
+
+
+@pytest.fixture(scope="module")
+async def pages_stack(
+    dev_env: WorkflowEnvironment,
+    temporal_ui_origin: str,
+    module_database_url: str,
+    tmp_path_factory: pytest.TempPathFactory,
+    payload_key_file: Path,
+) -> AsyncIterator[PagesStack]:
+    config = tmp_path_factory.mktemp("config")
+    (config / "policies.toml").write_text(QUICK_POLICY)
+    (config / "directory.toml").write_text(DIRECTORY)
+    mailbox = Mailbox()
+    port = free_port()
+    async with smtp_server(mailbox) as smtp:
+        settings = isolated_settings(
+            database_url=module_database_url,
+            task_queue=f"pages-{uuid.uuid4()}",
+            temporal_address=dev_env.client.service_client.config.target_host,
+            policy_file=config / "policies.toml",
+            directory_file=config / "directory.toml",
+            payload_key_file=payload_key_file,
+            smtp_host=smtp["smtp_host"],
+            smtp_port=smtp["smtp_port"],
+            public_url=f"http://127.0.0.1:{port}",
+            codec_cors_origin=temporal_ui_origin,
+            sign_in_limit_per_address=SIGN_IN_LIMIT,
+            sign_in_limit_per_client=1_000,
+        )
+        engine = create_engine(module_database_url)
+        server, task = await serve(create_app(settings), port)
+        try:
+            async with running_worker(
+                dev_env.client, settings, engine, load_directory(settings.directory_file)
+            ):
+                yield PagesStack(
+                    url=settings.public_url,
+                    settings=settings,
+                    engine=engine,
+                    mailbox=mailbox,
+                    temporal_env=dev_env,
+                )
+        finally:
+            server.should_exit = True
+            await task
+            await engine.dispose()

@@ -1,0 +1,209 @@
+"""What every page needs: the directory's people, the signed-in person, CSRF checks, rendering."""
+
+import hmac
+from dataclasses import dataclass
+from datetime import date
+from typing import Annotated, Any
+from urllib.parse import urlsplit
+
+from fastapi import Depends, Request
+from fastapi.responses import HTMLResponse
+from jinja2 import ChoiceLoader, Environment, FileSystemLoader, PrefixLoader, select_autoescape
+from sqlalchemy.ext.asyncio import async_sessionmaker
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from core.directory import Directory
+from core.settings import Settings
+from database.tables import PersonSession
+from web.assets import GOVUK_TEMPLATES, TEMPLATES
+from web.people import Person, people
+from web.sessions import current_session
+
+SERVICE_NAME = "Safeguarding escalations"
+SESSION_COOKIE = "escalations_session"
+# Before sign-in there is no session to hold a CSRF token: the confirm form carries one that
+# must match this cookie's (double submit).
+SIGN_IN_CSRF_COOKIE = "escalations_sign_in_csrf"
+
+templates = Environment(
+    loader=ChoiceLoader(
+        [
+            FileSystemLoader(TEMPLATES),
+            PrefixLoader({"govuk_frontend_jinja": FileSystemLoader(GOVUK_TEMPLATES)}),
+        ]
+    ),
+    autoescape=select_autoescape(["html"], default_for_string=True, default=True),
+    trim_blocks=True,
+    lstrip_blocks=True,
+)
+
+
+def _radio_items(choices: list[tuple[str, str]], selected: str | None) -> list[dict[str, Any]]:
+    return [{"value": value, "text": text, "checked": value == selected} for value, text in choices]
+
+
+def _long_date(iso: str) -> str:
+    day = date.fromisoformat(iso)
+    return f"{day.day} {day:%B %Y}"
+
+
+templates.globals["radio_items"] = _radio_items
+templates.filters["long_date"] = _long_date
+
+
+class PageError(Exception):
+    """A refusal shown as a page: its status, heading and what to do next."""
+
+    def __init__(self, status: int, title: str, message: str) -> None:
+        super().__init__(message)
+        self.status, self.title, self.message = status, title, message
+
+
+class SignInNeeded(Exception):
+    def __init__(self, next_path: str) -> None:
+        super().__init__(next_path)
+        self.next_path = next_path
+
+
+@dataclass(frozen=True)
+class Viewer:
+    """A signed-in person and their session (an Actor for casework: name, agency, role)."""
+
+    person: Person
+    session: PersonSession
+
+    @property
+    def name(self) -> str:
+        return self.person.name
+
+    @property
+    def agency(self) -> str:
+        return self.person.agency
+
+    @property
+    def role(self) -> str:
+        return self.person.role
+
+
+def directory_of(request: Request) -> Directory:
+    """The directory the app loaded at start (DIRECTORY_FILE)."""
+    directory: Directory = request.app.state.directory
+    return directory
+
+
+def people_of(request: Request) -> dict[str, Person]:
+    directory = directory_of(request)
+    cached = getattr(request.app.state, "web_people", None)
+    if cached is None or cached[0] is not directory:
+        cached = (directory, people(directory))
+        request.app.state.web_people = cached
+    found: dict[str, Person] = cached[1]
+    return found
+
+
+async def _db(request: Request) -> Any:
+    sessions: async_sessionmaker[AsyncSession] = request.app.state.sessions
+    async with sessions() as db:
+        yield db
+
+
+PageDb = Annotated[AsyncSession, Depends(_db)]
+
+
+async def signed_in_viewer(request: Request, db: AsyncSession) -> Viewer | None:
+    """The person this browser's session cookie belongs to, if it is live."""
+    session = await current_session(db, request.cookies.get(SESSION_COOKIE, ""))
+    if session is None:
+        return None
+    person = people_of(request).get(session.email.casefold())
+    return Viewer(person=person, session=session) if person else None
+
+
+async def _maybe_viewer(request: Request, db: PageDb) -> Viewer | None:
+    return await signed_in_viewer(request, db)
+
+
+def _here(request: Request) -> str:
+    query = request.url.query
+    return request.url.path + (f"?{query}" if query else "")
+
+
+async def _viewer(
+    request: Request, viewer: Annotated[Viewer | None, Depends(_maybe_viewer)]
+) -> Viewer:
+    if viewer is None:
+        if request.method != "GET":
+            raise PageError(
+                401,
+                "You need to sign in again",
+                "You are not signed in, or your session has ended. Nothing was changed. "
+                "Sign in and try again.",
+            )
+        raise SignInNeeded(_here(request))
+    return viewer
+
+
+MaybeViewerDep = Annotated[Viewer | None, Depends(_maybe_viewer)]
+ViewerDep = Annotated[Viewer, Depends(_viewer)]
+
+FORM_REFUSED = (
+    "This form could not be sent because it did not come from this service's page (its security "
+    "token is missing or out of date). Nothing was changed. Go back, reload the page and try again."
+)
+
+
+def same_origin(request: Request) -> bool:
+    """A browser's Origin header, when it sends one, names this service."""
+    origin = request.headers.get("origin")
+    if origin is None or origin == "null":
+        return origin is None
+    settings: Settings = request.app.state.settings
+    public = urlsplit(settings.public_url)
+    sent = urlsplit(origin)
+    return (sent.scheme, sent.netloc) == (public.scheme, public.netloc) or (
+        sent.netloc == request.headers.get("host")
+    )
+
+
+def check_csrf(request: Request, form: Any, expected: str) -> None:
+    """Refuses a POST whose token is not this session's, or that comes from another site."""
+    sent = form.get("csrf_token")
+    if (
+        not isinstance(sent, str)
+        or not expected
+        or not hmac.compare_digest(sent.encode(), expected.encode())
+        or not same_origin(request)
+    ):
+        raise PageError(403, "Your form could not be sent", FORM_REFUSED)
+
+
+def safe_next(value: str | None) -> str:
+    """A path on this service to go on to after sign-in; anything else goes home."""
+    if not value or not value.startswith("/") or value.startswith("//") or "\\" in value:
+        return "/"
+    if any(ord(char) < 32 for char in value) or urlsplit(value).netloc:
+        return "/"
+    return value[:500]
+
+
+def secure_cookies(request: Request) -> bool:
+    settings: Settings = request.app.state.settings
+    return settings.public_url.startswith("https://")
+
+
+def render(
+    request: Request,
+    template: str,
+    viewer: Viewer | None = None,
+    status: int = 200,
+    **context: Any,
+) -> HTMLResponse:
+    page = templates.get_template(template).render(
+        request=request,
+        viewer=viewer,
+        csrf_token=viewer.session.csrf_token if viewer else "",
+        service_name=SERVICE_NAME,
+        path=request.url.path,
+        **context,
+    )
+    return HTMLResponse(page, status_code=status)

@@ -1,0 +1,42 @@
+"""Mounting the pages on the service's FastAPI app: routes, assets, refusals and headers."""
+
+from urllib.parse import urlencode
+
+from fastapi import FastAPI, Request
+from fastapi.responses import RedirectResponse, Response
+from fastapi.staticfiles import StaticFiles
+
+from web.assets import STATIC, govuk_dist
+from web.deps import PageError, SignInNeeded, render, signed_in_viewer
+from web.headers import PageHeaders
+from web.routes import escalation, home, raising, sign_in
+
+
+async def _refused(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, PageError)
+    async with request.app.state.sessions() as db:
+        viewer = await signed_in_viewer(request, db)
+    return render(
+        request, "refused.html", viewer, status=exc.status, title=exc.title, message=exc.message
+    )
+
+
+async def _to_sign_in(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, SignInNeeded)
+    query = "" if exc.next_path == "/" else "?" + urlencode({"next": exc.next_path})
+    return RedirectResponse(f"/sign-in{query}", status_code=303)
+
+
+def install(app: FastAPI) -> None:
+    """The pages, before the API's routes: /escalations/{id} is a page for browsers only."""
+    app.add_exception_handler(PageError, _refused)
+    app.add_exception_handler(SignInNeeded, _to_sign_in)
+    for router in (sign_in.router, home.router, raising.router, escalation.router):
+        app.include_router(router)
+    app.include_router(escalation.page_router)
+    dist = govuk_dist()
+    # GOV.UK Frontend's CSS asks for its fonts and images under /assets.
+    app.mount("/assets", StaticFiles(directory=dist / "assets", check_dir=False), name="assets")
+    app.mount("/govuk", StaticFiles(directory=dist, check_dir=False), name="govuk")
+    app.mount("/static", StaticFiles(directory=STATIC), name="static")
+    app.add_middleware(PageHeaders)

@@ -1,0 +1,141 @@
+"""How an escalation reads on a page: its stage "2 of 3", deadline, tags and ladder steps."""
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Literal
+
+from activities.stage_clock import deadline_text
+from core.calendar import LONDON
+from database.tables import AuditEvent, Escalation
+from workflows.policy import Policy
+
+STATUS_TAGS = {
+    "open": ("Open", "govuk-tag--blue"),
+    "resolved": ("Resolved", "govuk-tag--green"),
+    "withdrawn": ("Withdrawn", "govuk-tag--grey"),
+    "cancelled": ("Cancelled", "govuk-tag--grey"),
+    "terminated": ("Closed by an operator", "govuk-tag--grey"),
+}
+EVENT_NAMES = {
+    "raised": "Raised",
+    "escalated": "Escalated",
+    "resolved": "Resolved",
+    "withdrawn": "Withdrawn",
+    "cancelled": "Cancelled",
+    "terminated": "Closed by an operator",
+    "note": "Note added",
+    "reminder": "Reminder sent",
+    "overdue": "Time limit passed",
+    "notified": "People told",
+    "acknowledged": "Acknowledged",
+    "extended": "Time limit extended",
+}
+DETAIL_NAMES = {
+    "reason": "Reason",
+    "outcome": "Outcome",
+    "agreed_actions": "Agreed actions",
+    "text": "Note",
+    "kind": "Message",
+    "sent": "Emails sent",
+    "logged": "Logged",
+    "failed": "Failed",
+}
+
+DECIDERS = {
+    "practitioner": "practitioners",
+    "manager": "line managers",
+    "executive": "senior and executive managers",
+    "board": "the partnership",
+}
+
+
+def when(moment: datetime | None) -> str:
+    """A time as people read it, in London time: "Thu 3 Dec 2026 17:00"."""
+    return deadline_text(moment) if moment else ""
+
+
+def iso(moment: datetime) -> str:
+    return moment.astimezone(LONDON).isoformat()
+
+
+@dataclass(frozen=True)
+class Step:
+    number: int
+    name: str
+    role: str
+    time_limit: str
+    state: Literal["done", "current", "to come", "closed here"]
+    deadline: str = ""
+    overdue: bool = False
+
+
+def stage_count(row: Escalation, policies: dict[str, Policy]) -> int | None:
+    policy = policies.get(row.policy)
+    return len(policy.stages) if policy else None
+
+
+def stage_text(row: Escalation, policies: dict[str, Policy]) -> str:
+    count = stage_count(row, policies)
+    return f"Stage {row.stage} of {count}" if count else f"Stage {row.stage}"
+
+
+def steps(row: Escalation, policies: dict[str, Policy]) -> list[Step]:
+    """The ladder: stages done, the current one with its deadline, those still to come."""
+    policy = policies.get(row.policy)
+    if policy is None:
+        return []
+    found = []
+    for number, stage in enumerate(policy.stages, start=1):
+        if number < row.stage:
+            state: Literal["done", "current", "to come", "closed here"] = "done"
+        elif number == row.stage:
+            state = "current" if row.status == "open" else "closed here"
+        else:
+            state = "to come"
+        current = state == "current"
+        found.append(
+            Step(
+                number=number,
+                name=stage.name,
+                role=DECIDERS.get(stage.role, stage.role),
+                time_limit=stage.time_limit.describe(),
+                state=state,
+                deadline=when(row.stage_deadline) if current else "",
+                overdue=current and row.overdue,
+            )
+        )
+    return found
+
+
+@dataclass(frozen=True)
+class TimelineEntry:
+    what: str
+    at: str
+    at_iso: str
+    by: str
+    stage: int
+    details: list[tuple[str, str]]
+
+
+def _detail(value: object) -> str:
+    if isinstance(value, list):
+        return "; ".join(str(item) for item in value)
+    return str(value)
+
+
+def timeline(events: list[AuditEvent]) -> list[TimelineEntry]:
+    return [
+        TimelineEntry(
+            what=EVENT_NAMES.get(event.action, event.action.capitalize()),
+            at=when(event.at),
+            at_iso=iso(event.at),
+            by=event.actor,
+            stage=event.stage,
+            details=[
+                (DETAIL_NAMES.get(name, name.replace("_", " ").capitalize()), _detail(value))
+                for name, value in event.details.items()
+                if value not in (None, "", [], 0)
+            ],
+        )
+        for event in events
+    ]

@@ -1,0 +1,197 @@
+"""The raise, as GOV.UK question pages: each page's questions, their checks and their messages.
+
+Each page checks its own answers with people's wording; the whole raise is checked again by the
+API's model (casework.requests.RaiseRequest) before anything is sent.
+"""
+
+from dataclasses import dataclass, field
+from datetime import date
+from typing import Any, Literal
+
+Kind = Literal["text", "textarea", "radios", "date", "risk"]
+
+
+@dataclass(frozen=True)
+class Question:
+    name: str
+    label: str
+    kind: Kind
+    missing: str | None = None  # the message when it is required and not answered
+    max_length: int = 200
+    hint: str = ""
+
+
+@dataclass(frozen=True)
+class Step:
+    slug: str
+    title: str
+    questions: tuple[Question, ...]
+    next: str
+    intro: str = ""
+    choices: dict[str, list[tuple[str, str]]] = field(default_factory=dict)
+
+
+STEPS: dict[str, Step] = {
+    step.slug: step
+    for step in (
+        Step(
+            "agency",
+            "Who do you disagree with?",
+            (
+                Question(
+                    "receiving_agency",
+                    "The agency whose decision you disagree with",
+                    "radios",
+                    "Select the agency whose decision you disagree with",
+                ),
+                Question(
+                    "policy",
+                    "Which escalation procedure applies?",
+                    "radios",
+                    "Select the escalation procedure",
+                    hint="Immediate risk goes on the urgent track whatever you choose here.",
+                ),
+            ),
+            "child",
+        ),
+        Step(
+            "child",
+            "Which child is it about?",
+            (
+                Question(
+                    "child_reference",
+                    "Your agency's reference for the child",
+                    "text",
+                    "Enter your agency's reference for the child",
+                    max_length=100,
+                    hint="For example, the case or record number",
+                ),
+                Question("child_name", "Child's name (optional)", "text"),
+                Question(
+                    "child_date_of_birth",
+                    "Child's date of birth (optional)",
+                    "date",
+                    hint="For example, 27 3 2015",
+                ),
+            ),
+            "disagreement",
+        ),
+        Step(
+            "disagreement",
+            "What is the disagreement?",
+            (
+                Question(
+                    "summary",
+                    "Describe the disagreement",
+                    "textarea",
+                    "Describe the disagreement",
+                    max_length=10_000,
+                    hint="Keep to the facts and the evidence: what was decided, what you know, "
+                    "why you disagree.",
+                ),
+                Question(
+                    "category",
+                    "Category of concern (optional)",
+                    "text",
+                    max_length=100,
+                    hint="For example, neglect",
+                ),
+                Question(
+                    "decision_disputed",
+                    "The decision you dispute (optional)",
+                    "textarea",
+                    max_length=10_000,
+                ),
+                Question(
+                    "desired_outcome",
+                    "The outcome you want (optional)",
+                    "textarea",
+                    max_length=10_000,
+                ),
+            ),
+            "risk",
+        ),
+        Step(
+            "risk",
+            "Is the child at immediate risk of significant harm?",
+            (
+                Question(
+                    "immediate_risk",
+                    "Is the child at immediate risk of significant harm?",
+                    "risk",
+                    "Select yes if the child is at immediate risk of significant harm",
+                ),
+                Question(
+                    "risk_reason",
+                    "If yes, what is the immediate risk?",
+                    "textarea",
+                    "Enter what the immediate risk is",
+                    max_length=10_000,
+                ),
+            ),
+            "check",
+        ),
+    )
+}
+FIRST_STEP = "agency"
+
+
+def _text(form: Any, name: str) -> str:
+    value = form.get(name, "")
+    return value.strip() if isinstance(value, str) else ""
+
+
+def _date(form: Any, name: str) -> tuple[dict[str, str], str | None, str | None]:
+    """(the parts as typed, the ISO date, the problem)."""
+    parts = {part: _text(form, f"{name}-{part}") for part in ("day", "month", "year")}
+    if not any(parts.values()):
+        return parts, None, None
+    if not all(parts.values()):
+        missing = " and ".join(p for p, v in parts.items() if not v)
+        return parts, None, f"Date of birth must include a {missing}"
+    try:
+        born = date(int(parts["year"]), int(parts["month"]), int(parts["day"]))
+    except ValueError:
+        return parts, None, "Date of birth must be a real date"
+    if born > date.today():
+        return parts, None, "Date of birth must be today or in the past"
+    if born.year < 1900:
+        return parts, None, "Date of birth must be a real date"
+    return parts, born.isoformat(), None
+
+
+def check_step(
+    step: Step, form: Any, choices: dict[str, list[tuple[str, str]]]
+) -> tuple[dict[str, Any], dict[str, str]]:
+    """The step's answers as casework takes them, and the problems by field."""
+    answers: dict[str, Any] = {}
+    problems: dict[str, str] = {}
+    for question in step.questions:
+        name = question.name
+        if question.kind == "date":
+            parts, iso, problem = _date(form, name)
+            answers[name] = iso
+            answers[f"{name}_parts"] = parts
+            if problem:
+                problems[name] = problem
+            continue
+        value = _text(form, name)
+        if question.kind == "risk":
+            answers[name] = {"yes": True, "no": False}.get(value)
+            if answers[name] is None:
+                problems[name] = question.missing or ""
+            continue
+        if name == "risk_reason" and not answers.get("immediate_risk"):
+            answers[name] = None
+            continue
+        answers[name] = value or None
+        if not value:
+            if question.missing:
+                problems[name] = question.missing
+        elif question.kind == "radios" and value not in {v for v, _ in choices.get(name, [])}:
+            problems[name] = question.missing or ""
+        elif len(value) > question.max_length:
+            problems[name] = f"{question.label} must be {question.max_length:,} characters or fewer"
+        elif "\x00" in value:
+            problems[name] = f"{question.label} must not contain NUL characters"
+    return answers, problems

@@ -1,0 +1,191 @@
+"""Signing in with a one-time link mailed to the person, and signing out."""
+
+import secrets
+from typing import Annotated
+
+from email_validator import EmailNotValidError, validate_email
+from fastapi import APIRouter, BackgroundTasks, Form, Request
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+
+from core.settings import Settings
+from web.deps import (
+    SESSION_COOKIE,
+    SIGN_IN_CSRF_COOKIE,
+    MaybeViewerDep,
+    PageDb,
+    PageError,
+    ViewerDep,
+    check_csrf,
+    people_of,
+    render,
+    safe_next,
+    same_origin,
+    secure_cookies,
+)
+from web.mailer import send_sign_in_link
+from web.ratelimit import SlidingWindow
+from web.sessions import (
+    LINK_LIFETIME,
+    SESSION_LIMIT,
+    end_session,
+    issue_link,
+    live_link,
+    spend_link,
+    start_session,
+)
+
+router = APIRouter(include_in_schema=False)
+
+# Requests for a link: a few per address (a mailbox is not flooded), more per client address
+# (SIGN_IN_LIMIT_PER_ADDRESS, SIGN_IN_LIMIT_PER_CLIENT).
+LIMIT_WINDOW_SECONDS = 15 * 60
+
+
+def _limiters(request: Request) -> tuple[SlidingWindow, SlidingWindow]:
+    """This app's counts (each app, and each test's app, keeps its own)."""
+    state = request.app.state
+    if getattr(state, "sign_in_limits", None) is None:
+        settings: Settings = state.settings
+        state.sign_in_limits = (
+            SlidingWindow(settings.sign_in_limit_per_address, LIMIT_WINDOW_SECONDS),
+            SlidingWindow(settings.sign_in_limit_per_client, LIMIT_WINDOW_SECONDS),
+        )
+    limits: tuple[SlidingWindow, SlidingWindow] = state.sign_in_limits
+    return limits
+
+
+LINK_REFUSED = (
+    "This sign-in link has already been used or has expired. Links work once, for 15 minutes. "
+    "Ask for a new link."
+)
+
+
+def _normalised(email: str) -> str | None:
+    try:
+        return validate_email(email, check_deliverability=False).normalized
+    except EmailNotValidError:
+        return None
+
+
+@router.get("/sign-in", response_class=HTMLResponse)
+async def sign_in_page(request: Request, next: str | None = None) -> Response:
+    return render(
+        request,
+        "sign_in.html",
+        title="Sign in",
+        next_path=safe_next(next),
+        email="",
+        error_for={},
+        signed_out=request.query_params.get("signed_out") == "1",
+    )
+
+
+@router.post("/sign-in", response_class=HTMLResponse)
+async def ask_for_link(
+    request: Request,
+    db: PageDb,
+    background: BackgroundTasks,
+    email: Annotated[str, Form(max_length=320)] = "",
+    next: Annotated[str, Form(max_length=500)] = "/",
+) -> Response:
+    """Mails a link to a known address; the answer is the same whether or not it is known."""
+    next_path = safe_next(next)
+    if not same_origin(request):
+        raise PageError(403, "Your form could not be sent", "Sign in from this service's page.")
+    address = _normalised(email.strip())
+    if address is None:
+        message = (
+            "Enter your email address"
+            if not email.strip()
+            else "Enter an email address in the correct format, like name@example.org"
+        )
+        return render(
+            request,
+            "sign_in.html",
+            status=422,
+            title="Sign in",
+            next_path=next_path,
+            email=email,
+            error_for={"email": message},
+            errors=[{"text": message, "href": "#email"}],
+        )
+    client = request.client.host if request.client else "unknown"
+    per_address, per_client = _limiters(request)
+    if not per_client.allow(client) or not per_address.allow(address.casefold()):
+        raise PageError(
+            429,
+            "Too many sign-in requests",
+            "You have asked for sign-in links too many times. Wait 15 minutes, then try again.",
+        )
+    person = people_of(request).get(address.casefold())
+    if person is not None:
+        token = await issue_link(db, person.email, next_path)
+        settings: Settings = request.app.state.settings
+        link = f"{settings.public_url.rstrip('/')}/sign-in/{token}"
+        # After the answer: how long mail takes must not tell who is in the directory.
+        background.add_task(send_sign_in_link, settings, person, link)
+    return render(request, "check_email.html", title="Check your email", email=address)
+
+
+@router.get("/sign-in/{token}", response_class=HTMLResponse)
+async def confirm_page(request: Request, token: str, db: PageDb) -> Response:
+    """The mailed link opens a button, so a mail scanner that fetches links cannot spend it."""
+    link = await live_link(db, token)
+    person = people_of(request).get(link.email.casefold()) if link else None
+    if link is None or person is None:
+        raise PageError(400, "This sign-in link cannot be used", LINK_REFUSED)
+    csrf = secrets.token_urlsafe(32)
+    response = render(
+        request,
+        "confirm_sign_in.html",
+        title="Sign in",
+        token=token,
+        person=person,
+        sign_in_csrf=csrf,
+    )
+    response.set_cookie(
+        SIGN_IN_CSRF_COOKIE,
+        csrf,
+        max_age=int(LINK_LIFETIME.total_seconds()),
+        path="/sign-in",
+        httponly=True,
+        samesite="strict",
+        secure=secure_cookies(request),
+    )
+    return response
+
+
+@router.post("/sign-in/{token}")
+async def spend(request: Request, token: str, db: PageDb, viewer: MaybeViewerDep) -> Response:
+    form = await request.form()
+    if await live_link(db, token) is None:  # said first: the clearest answer for a used link
+        raise PageError(400, "This sign-in link cannot be used", LINK_REFUSED)
+    check_csrf(request, form, request.cookies.get(SIGN_IN_CSRF_COOKIE, ""))
+    link = await spend_link(db, token)
+    person = people_of(request).get(link.email.casefold()) if link else None
+    if link is None or person is None:
+        raise PageError(400, "This sign-in link cannot be used", LINK_REFUSED)
+    if viewer is not None:  # a new session id at every sign-in, never the one the browser had
+        await end_session(db, viewer.session)
+    session_token, _ = await start_session(db, person.email)
+    response = RedirectResponse(safe_next(link.next_path), status_code=303)
+    response.set_cookie(
+        SESSION_COOKIE,
+        session_token,
+        max_age=int(SESSION_LIMIT.total_seconds()),
+        path="/",
+        httponly=True,
+        samesite="lax",
+        secure=secure_cookies(request),
+    )
+    response.delete_cookie(SIGN_IN_CSRF_COOKIE, path="/sign-in")
+    return response
+
+
+@router.post("/sign-out")
+async def sign_out(request: Request, db: PageDb, viewer: ViewerDep) -> Response:
+    check_csrf(request, await request.form(), viewer.session.csrf_token)
+    await end_session(db, viewer.session)
+    response = RedirectResponse("/sign-in?signed_out=1", status_code=303)
+    response.delete_cookie(SESSION_COOKIE, path="/")
+    return response

@@ -1,7 +1,5 @@
 """The audit activity: one event on the record, with the read model brought up to date."""
 
-from datetime import datetime
-
 import structlog
 from sqlalchemy.ext.asyncio import AsyncEngine
 from temporalio import activity
@@ -9,7 +7,7 @@ from temporalio import activity
 from database.audit_chain import append_event
 from database.engine import session_factory
 from database.tables import utc_now
-from workflows.models import RECORD_EVENT, AuditEventInput
+from workflows.models import RECORD_EVENT, AuditEventInput, EventWritten
 
 log = structlog.get_logger(__name__)
 
@@ -21,7 +19,7 @@ class Recorder:
         self._sessions = session_factory(engine)
 
     @activity.defn(name=RECORD_EVENT)
-    async def record_event(self, event: AuditEventInput) -> datetime:
+    async def record_event(self, event: AuditEventInput) -> EventWritten:
         written = await append_event(
             self._sessions,
             event_key=event.event_key,
@@ -40,4 +38,4 @@ class Recorder:
             stage=event.state.stage,
             duplicate=not written,
         )
-        return utc_now()
+        return EventWritten(written_at=utc_now())

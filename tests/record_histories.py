@@ -23,7 +23,7 @@ import sys
 import tempfile
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -68,6 +68,7 @@ from workflows.models import (
     ActionRequest,
     AuditEventInput,
     EscalationState,
+    EventWritten,
     NotificationInput,
     NotificationResult,
 )
@@ -191,6 +192,10 @@ async def resolved_at_stage_2(r: Recording) -> None:
         EscalationWorkflow.act,
         act("resolved", RECEIVING, "executive", outcome="Assessment", agreed_actions=["Visit"]),
     )
+    # The receiving agency resolved it: final once the raiser's dispute window has passed.
+    window = (await state_of(handle)).dispute_until
+    assert window is not None
+    await advance_to(r.env, window + MINUTE)
     await r.finish(handle)
 
 
@@ -391,13 +396,13 @@ async def notify_gives_up(request: NotificationInput) -> NotificationResult:
     raise ApplicationError("mail server refused every attempt", non_retryable=True)
 
 
-def record_slowly(engine: AsyncEngine) -> Callable[[AuditEventInput], Awaitable[datetime]]:
+def record_slowly(engine: AsyncEngine) -> Callable[[AuditEventInput], Awaitable[EventWritten]]:
     """The real audit activity, its first write held up as by a database that was away."""
     recorder = Recorder(engine)
     held: list[str] = []
 
     @activity.defn(name=RECORD_EVENT)
-    async def record_event(event: AuditEventInput) -> datetime:
+    async def record_event(event: AuditEventInput) -> EventWritten:
         if not held:
             held.append(event.event_key)
             await asyncio.sleep(1.5)  # past ON_TIME

@@ -7,7 +7,7 @@ activities registered under the real names; the stand-ins keep what they were gi
 import uuid
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import timedelta
 from typing import Any
 
 import pytest
@@ -44,6 +44,7 @@ from workflows.models import (
     ActionRequest,
     AuditEventInput,
     EscalationState,
+    EventWritten,
     NotificationInput,
     NotificationResult,
     StageClock,
@@ -85,9 +86,9 @@ class StandIns:
         )
 
     @activity.defn(name=RECORD_EVENT)
-    async def record_event(self, event: AuditEventInput) -> datetime:
+    async def record_event(self, event: AuditEventInput) -> EventWritten:
         self.recorded.append(event)
-        return event.at  # written at once
+        return EventWritten(written_at=event.at)  # at once
 
     @activity.defn(name=NOTIFY)
     async def notify(self, request: NotificationInput) -> NotificationResult:

@@ -6,8 +6,6 @@ implementations (`activities/`) under the same names; tests register stand-ins u
 `tests/test_activity_contracts.py` holds each implementation to its declaration.
 """
 
-from datetime import datetime
-
 from temporalio import activity
 
 from workflows.models import (
@@ -15,6 +13,7 @@ from workflows.models import (
     RECORD_EVENT,
     STAGE_CLOCK,
     AuditEventInput,
+    EventWritten,
     NotificationInput,
     NotificationResult,
     StageClock,
@@ -29,7 +28,7 @@ async def stage_clock(request: StageClockInput) -> StageClock:
 
 
 @activity.defn(name=RECORD_EVENT)
-async def record_event(event: AuditEventInput) -> datetime:
+async def record_event(event: AuditEventInput) -> EventWritten:
     """One audit event and the read model, in one commit; answers when it was written
     (activities/recorder.py)."""
     raise NotImplementedError

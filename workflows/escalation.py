@@ -784,13 +784,14 @@ class EscalationWorkflow:
         summary = f"Record {action} at stage {state.stage}"
         timeout = timedelta(seconds=30)
         if workflow.patched(STEPS_TAKEN_LOCALLY):
-            return await workflow.execute_local_activity(
+            written = await workflow.execute_local_activity(
                 record_event,
                 event,
                 start_to_close_timeout=timeout,
                 retry_policy=RECORD_RETRY,
                 summary=summary,
             )
+            return written.written_at
         # By name: before the patch the activity answered nothing, and its history says so.
         await workflow.execute_activity(
             RECORD_EVENT,

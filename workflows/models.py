@@ -258,6 +258,12 @@ AuditAction = Literal[
 ]
 
 
+class EventWritten(BaseModel):
+    """The audit activity's answer: when the event landed in the database."""
+
+    written_at: datetime
+
+
 class AuditEventInput(BaseModel):
     event_key: str
     escalation_id: str

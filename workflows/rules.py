@@ -34,6 +34,15 @@ def may_act(
     return role == "board" or (involved and role_rank(role) >= role_rank(stage_role))
 
 
+_WHAT: dict[ActionKind, str] = {
+    "resolved": "resolve",
+    "escalate": "escalate",
+    "acknowledge": "acknowledge",
+    "extend": "extend the time limit",
+    "withdraw": "withdraw this escalation",
+    "dispute": "dispute the outcome",
+    "note": "add a note",
+}
 _A_ROLE: dict[Role, str] = {
     "practitioner": "a practitioner",
     "manager": "a manager",
@@ -55,16 +64,16 @@ def refusal(
 ) -> str:
     """The sentence for an action `may_act` refuses: who may take it, and who asked."""
     involved = f"{raising_agency} or {receiving_agency}"
-    if action == "withdraw":
-        who, what = raising_agency, "withdraw this escalation"
+    if action in ("withdraw", "dispute"):
+        who, what = raising_agency, _WHAT[action]
     elif action == "note":
         who, what = f"{involved}, or the partnership,", "add a note"
     else:
-        verb = "resolve" if action == "resolved" else "escalate"
-        what = f"{verb} at stage {stage} ({stage_name})"
+        what = f"{_WHAT[action]} at stage {stage} ({stage_name})"
+        agencies = receiving_agency if action == "acknowledge" else involved
         who = (
             "the partnership"
             if stage_role == "board"
-            else f"{_A_ROLE[stage_role]} or above of {involved}, or the partnership,"
+            else f"{_A_ROLE[stage_role]} or above of {agencies}, or the partnership,"
         )
     return f"Only {who} may {what}; you are {_A_ROLE[role]} of {agency}."

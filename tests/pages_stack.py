@@ -124,6 +124,7 @@ def temporal_ui_origin() -> str:
 
 @pytest.fixture(scope="module")
 async def pages_stack(
+    request: pytest.FixtureRequest,
     dev_env: WorkflowEnvironment,
     temporal_ui_origin: str,
     module_database_url: str,
@@ -131,7 +132,8 @@ async def pages_stack(
     payload_key_file: Path,
 ) -> AsyncIterator[PagesStack]:
     config = tmp_path_factory.mktemp("config")
-    (config / "policies.toml").write_text(QUICK_POLICY)
+    # A module may bring ladders of its own (POLICIES).
+    (config / "policies.toml").write_text(getattr(request.module, "POLICIES", QUICK_POLICY))
     (config / "directory.toml").write_text(DIRECTORY)
     mailbox = Mailbox()
     port = free_port()

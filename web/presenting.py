@@ -7,7 +7,7 @@ from typing import Literal
 from activities.stage_clock import deadline_text
 from core.calendar import LONDON
 from database.tables import AuditEvent, Escalation
-from workflows.policy import Policy
+from workflows.policy import Policy, Stage
 
 STATUS_TAGS = {
     "open": ("Open", "govuk-tag--blue"),
@@ -29,6 +29,9 @@ EVENT_NAMES = {
     "notified": "People told",
     "acknowledged": "Acknowledged",
     "extended": "Time limit extended",
+    "acknowledgement overdue": "Acknowledgement overdue",
+    "disputed": "Outcome disputed",
+    "outcome final": "Outcome final",
 }
 DETAIL_NAMES = {
     "reason": "Reason",
@@ -39,7 +42,14 @@ DETAIL_NAMES = {
     "sent": "Emails sent",
     "logged": "Logged",
     "failed": "Failed",
+    "extension": "Extended by",
+    "from": "Time limit was",
+    "to": "Time limit now",
 }
+# Times kept in ISO form on the record, shown as people read them.
+TIME_DETAILS = {"dispute_until": "Open to dispute until", "due": "Was due by"}
+# The same moments as the "from" and "to" texts beside them.
+HIDDEN_DETAILS = {"from_deadline", "to_deadline"}
 
 DECIDERS = {
     "practitioner": "practitioners",
@@ -77,6 +87,53 @@ def stage_count(row: Escalation, policies: dict[str, Policy]) -> int | None:
 def stage_text(row: Escalation, policies: dict[str, Policy]) -> str:
     count = stage_count(row, policies)
     return f"Stage {row.stage} of {count}" if count else f"Stage {row.stage}"
+
+
+def current_stage(row: Escalation, policies: dict[str, Policy]) -> Stage | None:
+    policy = policies.get(row.policy)
+    if policy is None or not 1 <= row.stage <= len(policy.stages):
+        return None
+    return policy.stages[row.stage - 1]
+
+
+def disputable_until(row: Escalation, now: datetime) -> datetime | None:
+    """Until when the raising agency may still dispute the outcome; None once it is final."""
+    if row.status == "resolved" and row.dispute_until and row.dispute_until > now:
+        return row.dispute_until
+    return None
+
+
+@dataclass(frozen=True)
+class PolicySteps:
+    """The policy's own steps at the current stage, as the summary reads them."""
+
+    acknowledgement: str = ""
+    extensions: str = ""
+    dispute_until: str = ""
+
+
+def policy_steps(row: Escalation, policies: dict[str, Policy], now: datetime) -> PolicySteps:
+    if row.status != "open":
+        return PolicySteps(dispute_until=when(disputable_until(row, now)))
+    if row.acknowledged_at is not None:
+        acknowledgement = f"Acknowledged by {row.acknowledged_by} on {when(row.acknowledged_at)}"
+    elif row.acknowledge_by is None:
+        acknowledgement = ""  # this stage asks for none
+    elif row.acknowledge_by <= now:
+        acknowledgement = f"Acknowledgement overdue: due by {when(row.acknowledge_by)}"
+    else:
+        acknowledgement = f"Acknowledgement due by {when(row.acknowledge_by)}"
+    stage = current_stage(row, policies)
+    if stage is None:
+        extensions = f"{row.extensions_used} used"
+    elif stage.max_extensions == 0:
+        extensions = "None at this stage"
+    else:
+        extensions = (
+            f"{row.extensions_used} of {stage.max_extensions} used "
+            f"(each at most {stage.extension_limit.describe()})"
+        )
+    return PolicySteps(acknowledgement, extensions)
 
 
 def steps(row: Escalation, policies: dict[str, Policy]) -> list[Step]:
@@ -117,10 +174,16 @@ class TimelineEntry:
     details: list[tuple[str, str]]
 
 
-def _detail(value: object) -> str:
+def _detail(name: str, value: object) -> str:
+    if name in TIME_DETAILS and isinstance(value, str):
+        return when(datetime.fromisoformat(value))
     if isinstance(value, list):
         return "; ".join(str(item) for item in value)
     return str(value)
+
+
+def _detail_name(name: str) -> str:
+    return TIME_DETAILS.get(name) or DETAIL_NAMES.get(name, name.replace("_", " ").capitalize())
 
 
 def timeline(events: list[AuditEvent]) -> list[TimelineEntry]:
@@ -132,9 +195,9 @@ def timeline(events: list[AuditEvent]) -> list[TimelineEntry]:
             by=event.actor,
             stage=event.stage,
             details=[
-                (DETAIL_NAMES.get(name, name.replace("_", " ").capitalize()), _detail(value))
+                (_detail_name(name), _detail(name, value))
                 for name, value in event.details.items()
-                if value not in (None, "", [], 0)
+                if value not in (None, "", [], 0) and name not in HIDDEN_DETAILS
             ],
         )
         for event in events

@@ -15,12 +15,14 @@ from playwright.async_api import Browser, expect
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from api.app import create_app
+from casework.publication import Count
 from database.engine import create_engine, session_factory
 from tests.api_stack import serve
 from tests.browser import axe_violations, browser, needs_chromium, screenshot
 from tests.conftest import isolated_settings
 from tests.engine_helpers import free_port
 from tests.test_reports import HEALTH, POLICE, SCHOOL, SOCIAL_CARE, seed
+from web.charts import bar_chart, column_chart, nice_top
 from web.deps import SESSION_COOKIE
 from web.periods import financial_year, london_today
 from web.sessions import start_session
@@ -248,6 +250,33 @@ async def test_no_session_no_report(stack: ReportStack) -> None:
     for path in ("/reports", "/reports/print", "/reports/download"):
         answer = await get(stack, None, path, **Q1)
         assert answer.status_code == 303 and answer.headers["location"].startswith("/sign-in")
+
+
+def test_a_count_shown_as_under_five_is_drawn_as_five() -> None:
+    chart = bar_chart("escalations by agency", {"Police": 10, "School": "<5", "GP": 0})
+
+    assert [(bar.length, bar.suppressed) for bar in chart.bars] == [
+        (580, False), (290, True), (0, False),
+    ]  # fmt: skip
+    assert chart.summary == "Bar chart of escalations by agency. Police: 10; School: <5; GP: 0."
+    assert [nice_top(n) for n in (0, 4, 6, 11, 51, 999)] == [
+        (1, 1), (4, 1), (6, 2), (15, 5), (60, 20), (1000, 200),
+    ]  # fmt: skip
+
+
+def test_five_years_of_months_are_labelled_every_fifth_month() -> None:
+    months: dict[str, dict[str, Count]] = {
+        f"{2021 + n // 12}-{n % 12 + 1:02}": {"raised": n, "closed": "<5"} for n in range(60)
+    }
+    chart = column_chart("escalations each month", months)
+
+    assert len(chart.columns) == 120 and len(chart.months) == 12
+    assert [(m.month, m.year) for m in chart.months[:4]] == [
+        ("Jan", "2021"), ("Jun", ""), ("Nov", ""), ("Apr", "2022"),
+    ]  # fmt: skip
+    assert [tick.label for tick in chart.ticks] == ["0", "20", "40", "60"]
+    assert chart.summary.startswith("Column chart of escalations each month, January 2021 to")
+    assert all(c.suppressed for c in chart.columns if c.series == "closed")
 
 
 @needs_chromium()

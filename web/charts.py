@@ -112,7 +112,9 @@ def column_chart(what: str, months: Mapping[str, Mapping[str, Count]]) -> Column
     slot = (WIDTH - PLOT_LEFT) / max(1, len(months))
     width = slot * 0.8 / max(1, len(series))
     every = ceil(len(months) / 12)
-    columns, labels = [], []
+    columns: list[Column] = []
+    labels: list[MonthLabel] = []
+    labelled_year = ""
     for n, (key, counts) in enumerate(months.items()):
         left = PLOT_LEFT + n * slot + slot * 0.1
         for s, name in enumerate(series):
@@ -128,13 +130,14 @@ def column_chart(what: str, months: Mapping[str, Mapping[str, Count]]) -> Column
                 )
             )
         year, month = key.split("-")
-        if n % every == 0:
-            first = n == 0 or month == "01"
+        if n % every == 0:  # the year under the first label of each year
+            new_year = not labels or year != labelled_year
+            labelled_year = year
             labels.append(
                 MonthLabel(
                     x=round(PLOT_LEFT + (n + 0.5) * slot, 1),
                     month=MONTH_NAMES[int(month) - 1],
-                    year=year if first else "",
+                    year=year if new_year else "",
                 )
             )
     ticks = [

@@ -28,7 +28,8 @@ bad keys is answered 429 with `Retry-After` for a while.
 session of a partnership person, or (when configured) the UI's identity-provider access token.
 
 People use the pages at `/` (sign in at `/sign-in`); `/escalations/{id}` is the escalation's page
-for a browser and this API's JSON for everything else.
+for a browser and this API's JSON for everything else. `/reports` is the oversight report's page
+for people; `/reports/escalations` is its JSON and CSV here.
 """
 
 

@@ -8,6 +8,7 @@ offset.
 import csv
 import io
 from collections.abc import Iterable, Iterator
+from datetime import date
 from typing import Any
 
 from pydantic import BaseModel
@@ -51,6 +52,10 @@ def _figures(report: EscalationReport) -> Iterator[tuple[str, str, Any]]:
                     yield name, key, item
         else:
             yield name, "", value
+
+
+def csv_filename(table: str, start: date, end: date) -> str:
+    return f"escalations-{table}-{start}-to-{end}.csv"
 
 
 def aggregate_csv(report: EscalationReport) -> str:

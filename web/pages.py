@@ -9,7 +9,7 @@ from fastapi.staticfiles import StaticFiles
 from web.assets import STATIC, govuk_dist
 from web.deps import PageError, SignInNeeded, render, signed_in_viewer
 from web.headers import PageHeaders
-from web.routes import escalation, home, raising, sign_in
+from web.routes import escalation, home, raising, reports, sign_in
 
 
 async def _refused(request: Request, exc: Exception) -> Response:
@@ -31,7 +31,7 @@ def install(app: FastAPI) -> None:
     """The pages, before the API's routes: /escalations/{id} is a page for browsers only."""
     app.add_exception_handler(PageError, _refused)
     app.add_exception_handler(SignInNeeded, _to_sign_in)
-    for router in (sign_in.router, home.router, raising.router, escalation.router):
+    for router in (sign_in.router, home.router, raising.router, escalation.router, reports.router):
         app.include_router(router)
     app.include_router(escalation.page_router)
     dist = govuk_dist()

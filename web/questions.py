@@ -141,22 +141,31 @@ def _text(form: Any, name: str) -> str:
     return value.strip() if isinstance(value, str) else ""
 
 
-def _date(form: Any, name: str) -> tuple[dict[str, str], str | None, str | None]:
-    """(the parts as typed, the ISO date, the problem)."""
+def read_date(form: Any, name: str, label: str) -> tuple[dict[str, str], date | None, str | None]:
+    """A GOV.UK date input's answer: (the parts as typed, the date, the problem). No parts at
+    all is no date and no problem; the caller decides whether one was needed."""
     parts = {part: _text(form, f"{name}-{part}") for part in ("day", "month", "year")}
     if not any(parts.values()):
         return parts, None, None
     if not all(parts.values()):
         missing = " and ".join(p for p, v in parts.items() if not v)
-        return parts, None, f"Date of birth must include a {missing}"
+        return parts, None, f"{label} must include a {missing}"
     try:
-        born = date(int(parts["year"]), int(parts["month"]), int(parts["day"]))
+        day = date(int(parts["year"]), int(parts["month"]), int(parts["day"]))
     except ValueError:
-        return parts, None, "Date of birth must be a real date"
+        return parts, None, f"{label} must be a real date"
+    if day.year < 1900:
+        return parts, None, f"{label} must be a real date"
+    return parts, day, None
+
+
+def _date(form: Any, name: str) -> tuple[dict[str, str], str | None, str | None]:
+    """(the parts as typed, the ISO date, the problem)."""
+    parts, born, problem = read_date(form, name, "Date of birth")
+    if born is None:
+        return parts, None, problem
     if born > date.today():
         return parts, None, "Date of birth must be today or in the past"
-    if born.year < 1900:
-        return parts, None, "Date of birth must be a real date"
     return parts, born.isoformat(), None
 
 

@@ -8,7 +8,7 @@ from fastapi import APIRouter, Header, Query, Response
 from api.deps import CallerDep, SessionDep
 from api.problems import PROBLEM_RESPONSES, FieldProblem, ProblemError
 from casework.oversight import EscalationReport, escalation_lines, escalation_report
-from casework.oversight_csv import aggregate_csv, escalations_csv
+from casework.oversight_csv import aggregate_csv, csv_filename, escalations_csv
 
 router = APIRouter(prefix="/reports", tags=["reports"], responses=PROBLEM_RESPONSES)
 
@@ -56,7 +56,7 @@ async def escalations_report(
         if not as_csv:
             return report
         body = aggregate_csv(report)
-    name = f"escalations-{table}-{start}-to-{end}.csv"
+    name = csv_filename(table, start, end)
     return Response(
         body,
         media_type=f"{CSV}; charset=utf-8",

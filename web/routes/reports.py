@@ -1,0 +1,166 @@
+"""The oversight report for people: the page with its period picker and charts, its printable
+view for the annual report, and its CSV downloads (the API's, for a signed-in person)."""
+
+from datetime import date
+from typing import Any
+from urllib.parse import urlencode
+
+from fastapi import APIRouter, Request
+from fastapi.responses import HTMLResponse, Response
+
+from casework.oversight import EscalationReport, escalation_lines, escalation_report
+from casework.oversight_csv import aggregate_csv, csv_filename, escalations_csv
+from web.charts import bar_chart, column_chart, month_text
+from web.deps import PageDb, PageError, Viewer, ViewerDep, render
+from web.periods import Period, financial_year, london_today, read_period
+from web.presenting import STATUS_TAGS, when
+
+router = APIRouter(include_in_schema=False)
+
+TABLES = ("aggregate", "escalations")
+
+
+def _publication(request: Request) -> bool:
+    return request.query_params.get("publication") == "on"
+
+
+def _number(value: float | None) -> str:
+    return "—" if value is None else f"{value:g}"
+
+
+def _charts(report: EscalationReport) -> list[dict[str, Any]]:
+    """The bar charts, each with the figures its table shows."""
+    outcomes = {
+        STATUS_TAGS[s][0] if s in STATUS_TAGS else s: n for s, n in report.by_outcome.items()
+    }
+    charts = [
+        ("raising", "By the agency that raised them", "Raising agency", report.by_raising_agency),
+        (
+            "receiving",
+            "By the agency whose decision was disputed",
+            "Receiving agency",
+            report.by_receiving_agency,
+        ),
+        (
+            "stage",
+            "By the highest stage reached",
+            "Highest stage",
+            {f"Stage {stage}": n for stage, n in report.by_highest_stage.items()},
+        ),
+        ("outcome", "By outcome (status now)", "Outcome", outcomes),
+        ("category", "By category", "Category", report.by_category),
+    ]
+    return [
+        {
+            "id": key,
+            "title": title,
+            "heading": heading,
+            "counts": counts,
+            "chart": bar_chart(f"escalations {title.lower()}", counts),
+        }
+        for key, title, heading, counts in charts
+    ]
+
+
+def _links(period: Period, publication: bool) -> dict[str, str]:
+    assert period.start is not None and period.end is not None
+    flag = {"publication": "on"} if publication else {}
+    base = {"from": period.start.isoformat(), "to": period.end.isoformat()}
+    shown = base | flag
+    today = london_today()
+    this_year = financial_year(today)
+    last_year = financial_year(this_year[0].replace(year=this_year[0].year - 1))
+
+    def year(start: date, end: date) -> str:
+        return "/reports?" + urlencode({"from": start.isoformat(), "to": end.isoformat()} | flag)
+
+    return {
+        "print": "/reports/print?" + urlencode(shown),
+        "aggregate": "/reports/download?" + urlencode(shown | {"table": "aggregate"}),
+        "escalations": "/reports/download?" + urlencode(base | {"table": "escalations"}),
+        "this_year": year(this_year[0], today),
+        "last_year": year(*last_year),
+    }
+
+
+async def _report_page(request: Request, viewer: Viewer, db: PageDb, template: str) -> Response:
+    period = read_period(request.query_params, london_today())
+    publication = _publication(request)
+    context: dict[str, Any] = {"period": period, "publication": publication}
+    if not period.good:
+        errors = [
+            {"text": message, "href": f"#{name}-day"} for name, message in period.problems.items()
+        ]
+        return render(
+            request,
+            "reports.html",
+            viewer,
+            status=422,
+            title="Escalation reports",
+            errors=errors,
+            **context,
+        )
+    assert period.start is not None and period.end is not None
+    report = await escalation_report(db, viewer, period.start, period.end)
+    if publication:
+        report = report.for_publication()
+    return render(
+        request,
+        template,
+        viewer,
+        title="Escalation reports",
+        report=report,
+        charts=_charts(report),
+        monthly=column_chart(
+            "escalations raised and closed each month",
+            {month: figures.model_dump() for month, figures in report.monthly.items()},
+        ),
+        as_of=when(report.as_of),
+        number=_number,
+        month_text=month_text,
+        links=_links(period, publication),
+        **context,
+    )
+
+
+@router.get("/reports", response_class=HTMLResponse)
+async def reports_page(request: Request, viewer: ViewerDep, db: PageDb) -> Response:
+    """How escalation was used in a period: what this person's agency raised or received, or
+    everything for the partnership."""
+    return await _report_page(request, viewer, db, "reports.html")
+
+
+@router.get("/reports/print", response_class=HTMLResponse)
+async def reports_print(request: Request, viewer: ViewerDep, db: PageDb) -> Response:
+    """The same figures laid out to print for the annual report, without the form."""
+    return await _report_page(request, viewer, db, "reports_print.html")
+
+
+@router.get("/reports/download")
+async def reports_download(request: Request, viewer: ViewerDep, db: PageDb) -> Response:
+    """The report's CSV (the same as GET /reports/escalations?format=csv), for a person."""
+    period = read_period(request.query_params, london_today())
+    table = request.query_params.get("table", "aggregate")
+    publication = _publication(request)
+    if not period.good or table not in TABLES or (publication and table == "escalations"):
+        raise PageError(
+            400,
+            "That download is not available",
+            "Choose the period on the reports page and use its download links. The table of "
+            "escalations is never for publication.",
+        )
+    assert period.start is not None and period.end is not None
+    if table == "escalations":
+        body = escalations_csv(await escalation_lines(db, viewer, period.start, period.end))
+    else:
+        report = await escalation_report(db, viewer, period.start, period.end)
+        body = aggregate_csv(report.for_publication() if publication else report)
+    name = csv_filename(table, period.start, period.end)
+    return Response(
+        body,
+        media_type="text/csv; charset=utf-8",
+        headers={
+            "Content-Disposition": f'attachment; filename="{name}"',
+            "Cache-Control": "no-store",
+        },
+    )

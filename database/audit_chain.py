@@ -101,19 +101,8 @@ async def append_event(
 ) -> bool:
     """Append one event (and update the read model); False if the key was already written."""
     async with sessions() as db:
-        await _lock_escalation(db, escalation_id, state, at)
-        existing = await db.exec(select(AuditEvent.id).where(AuditEvent.event_key == event_key))
-        if existing.first() is not None:
-            await db.commit()
-            return False
-        last = await db.exec(
-            select(AuditEvent.hash)
-            .where(AuditEvent.escalation_id == escalation_id)
-            .order_by(col(AuditEvent.id).desc())
-            .limit(1)
-        )
-        prev_hash = last.first() or GENESIS
-        event = AuditEvent(
+        appended = await append_event_in(
+            db,
             event_key=event_key,
             escalation_id=escalation_id,
             action=action,
@@ -121,13 +110,50 @@ async def append_event(
             actor=actor,
             stage=stage,
             details=details,
-            prev_hash=prev_hash,
-            hash="",
+            state=state,
         )
-        event.hash = event_hash(event)
-        db.add(event)
         await db.commit()
-        return True
+        return appended
+
+
+async def append_event_in(
+    db: AsyncSession,
+    *,
+    event_key: str,
+    escalation_id: str,
+    action: AuditAction,
+    at: datetime,
+    actor: str,
+    stage: int,
+    details: dict[str, Any],
+    state: EscalationState | None = None,
+) -> bool:
+    """`append_event` inside the caller's transaction, which commits it with its own writes."""
+    await _lock_escalation(db, escalation_id, state, at)
+    existing = await db.exec(select(AuditEvent.id).where(AuditEvent.event_key == event_key))
+    if existing.first() is not None:
+        return False
+    last = await db.exec(
+        select(AuditEvent.hash)
+        .where(AuditEvent.escalation_id == escalation_id)
+        .order_by(col(AuditEvent.id).desc())
+        .limit(1)
+    )
+    prev_hash = last.first() or GENESIS
+    event = AuditEvent(
+        event_key=event_key,
+        escalation_id=escalation_id,
+        action=action,
+        at=at,
+        actor=actor,
+        stage=stage,
+        details=details,
+        prev_hash=prev_hash,
+        hash="",
+    )
+    event.hash = event_hash(event)
+    db.add(event)
+    return True
 
 
 async def timeline(db: AsyncSession, escalation_id: str) -> Sequence[AuditEvent]:

@@ -101,6 +101,7 @@ async def history_sizes(client: Client, ids: Collection[str], sample: int = 50) 
     return {
         "sampled": len(chosen),
         "events": round(sum(events) / len(events), 1),
+        "events_max": max(events),
         "bytes": round(sum(sizes) / len(sizes)),
         "bytes_max": max(sizes),
     }

@@ -7,9 +7,11 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from sqlmodel import col, func, select
+from temporalio.api.enums.v1 import EventType
 from temporalio.api.history.v1 import History
 from temporalio.client import Client
 
+from bench.stats import percentile
 from database.engine import create_engine, session_factory
 from database.tables import AuditEvent, Escalation
 from workflows.policy import Policy
@@ -105,3 +107,22 @@ async def history_sizes(client: Client, ids: Collection[str], sample: int = 50) 
         "bytes": round(sum(sizes) / len(sizes)),
         "bytes_max": max(sizes),
     }
+
+
+async def raise_timeline(client: Client, ids: Collection[str]) -> list[str]:
+    """Where a raise's time goes inside Temporal: each history event up to the raise's update
+    completing, with its median time (ms) from the workflow's start over `ids`."""
+    times: dict[tuple[int, str], list[float]] = {}
+    for workflow_id in ids:
+        history = await client.get_workflow_handle(workflow_id).fetch_history()
+        began = history.events[0].event_time.ToDatetime()
+        for event in history.events:
+            name = EventType.Name(event.event_type).removeprefix("EVENT_TYPE_")
+            at = (event.event_time.ToDatetime() - began).total_seconds()
+            times.setdefault((event.event_id, name), []).append(at)
+            if name == "WORKFLOW_EXECUTION_UPDATE_COMPLETED":
+                break
+    return [
+        f"{event_id} {name} {percentile(at, 50) * 1000:.0f}"
+        for (event_id, name), at in sorted(times.items())
+    ]

@@ -22,6 +22,7 @@ def combine(ours_: dict[str, Any], bare: dict[str, Any]) -> dict[str, Any]:
                 },
             },
             "one_client": {"ours": ours_["raise_alone"], "bare": bare["raise_alone"]},
+            "timeline_one_client_ms": ours_["raise_timeline_one_client"],
             "cpu_ms_per_raise": {"ours": ours_["raise_cpu"], "bare": bare["raise_cpu"]},
         },
         "time_limits": {

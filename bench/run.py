@@ -33,7 +33,7 @@ from temporalio.client import Client
 from bench import baseline, ours
 from bench.meter import CpuMeter, wait_for_notified
 from bench.profile import Profiling
-from bench.record import history_sizes
+from bench.record import history_sizes, raise_timeline
 from bench.report import combine, goals, scale_table, table
 from bench.scale import measure_scale
 from bench.stack import (
@@ -96,6 +96,7 @@ async def measure_ours(
         "raise_cpu": raise_cpu,
         "limits": limits,
         "limits_cpu": limits_cpu,
+        "raise_timeline_one_client": await raise_timeline(client, one_by_one.results),
         "histories": {
             "raised_open_at_stage_1": await history_sizes(client, raised.results),
             "after_one_time_limit": await history_sizes(client, ids),

@@ -19,6 +19,7 @@ import argparse
 import asyncio
 import json
 import os
+import shutil
 import sys
 import tempfile
 import uuid
@@ -150,6 +151,19 @@ def disk_use(data_dir: Path) -> dict[str, float]:
 
 
 @contextmanager
+def scratch_directory(keep: bool) -> Iterator[Path]:
+    """Where a stack keeps its state and logs: removed after, unless asked to keep it."""
+    path = Path(tempfile.mkdtemp(prefix="bench-"))
+    try:
+        yield path
+    finally:
+        if keep:
+            print(f"Kept {path}", flush=True)
+        else:
+            shutil.rmtree(path, ignore_errors=True)
+
+
+@contextmanager
 def app_database(kind: str) -> Iterator[str | None]:
     """The app database's URL for the stack: None for the stack's own SQLite file."""
     if kind == "sqlite":
@@ -164,11 +178,7 @@ async def one_stack(
 ) -> dict[str, Any]:
     """Ours and bare on one dev server, the app database `kind`; then the scale run, if any."""
     loop = asyncio.get_running_loop()
-    with (
-        tempfile.TemporaryDirectory(prefix="bench-") as scratch,
-        app_database(kind) as database_url,
-    ):
-        data_dir = Path(scratch)
+    with scratch_directory(args.keep) as data_dir, app_database(kind) as database_url:
         profiling = Profiling(args.profile, data_dir)
         with embedded_stack(data_dir, args.workers, database_url) as stack:
             print(f"Stack ready ({kind}): {stack.pids}", flush=True)
@@ -253,6 +263,7 @@ def arguments() -> argparse.Namespace:
     parser.add_argument(
         "--profile", type=int, default=0, metavar="SECONDS", help="py-spy the worker and API"
     )
+    parser.add_argument("--keep", action="store_true", help="keep each stack's state and logs")
     parser.add_argument("--label", default="", help="what this run measures, kept in the results")
     parser.add_argument("--out", type=Path, help="results file (default bench/results/...)")
     args = parser.parse_args()

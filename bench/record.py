@@ -50,24 +50,27 @@ class AuditWatch:
         self, ids: Collection[str], give_up: float
     ) -> dict[str, tuple[datetime, datetime]]:
         """For each escalation, its "escalated" event's time and when the row was first seen
-        in the database, polling every POLL_SECONDS until all are there or `give_up`."""
-        wanted, last = set(ids), 0
+        in the database, polling every POLL_SECONDS until all are there or `give_up`.
+
+        It asks for the escalations not seen yet rather than for rows past the last id seen:
+        on PostgreSQL, concurrent transactions commit in any order of their ids."""
+        waiting = set(ids)
         seen: dict[str, tuple[datetime, datetime]] = {}
         loop = asyncio.get_running_loop()
-        while len(seen) < len(wanted) and loop.time() < give_up:
+        while waiting and loop.time() < give_up:
             async with session_factory(self._engine)() as db:
                 rows = (
                     await db.exec(
-                        select(AuditEvent.id, AuditEvent.escalation_id, AuditEvent.at)
-                        .where(AuditEvent.action == "escalated", col(AuditEvent.id) > last)
-                        .order_by(col(AuditEvent.id))
+                        select(AuditEvent.escalation_id, AuditEvent.at).where(
+                            AuditEvent.action == "escalated",
+                            col(AuditEvent.escalation_id).in_(waiting),
+                        )
                     )
                 ).all()
             now = datetime.now(UTC)
-            for row_id, escalation_id, at in rows:
-                last = max(last, row_id or 0)
-                if escalation_id in wanted:
-                    seen[escalation_id] = (at, now)
+            for escalation_id, at in rows:
+                seen[escalation_id] = (at, now)
+                waiting.discard(escalation_id)
             await asyncio.sleep(POLL_SECONDS)
         return seen
 

@@ -17,7 +17,6 @@ from core.settings import Settings
 from core.temporal import data_converter
 from database.engine import create_engine, migrate, session_factory
 from database.tables import ApiKey
-from launcher.plan import sqlite_pragma_args
 from worker.main import ensure_search_attributes
 from workflows.policy import Role
 from workflows.search_attributes import ALL_KEYS
@@ -61,8 +60,6 @@ async def dev_env(payload_key_file: Path) -> AsyncIterator[WorkflowEnvironment]:
         dev_server_extra_args=[
             "--dynamic-config-value",
             "frontend.enableUpdateWorkflowExecution=true",
-            # As the embedded stack runs it: WAL, fewer syncs.
-            *sqlite_pragma_args(isolated_settings().temporal_sqlite_pragmas),
         ],
     )
     yield env

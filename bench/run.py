@@ -12,7 +12,7 @@ stack of its own (Temporal dev server, worker, API):
 Then, on the SQLite stack, a shorter scale run with 1, 2 and 4 worker processes.
 
 `make bench BENCH_QUICK=1` (or `python -m bench --quick`): the same with small sizes and no
-scale run, in about 6 minutes, to compare before and after a change.
+scale run, in about 3 minutes, to compare before and after a change.
 """
 
 import argparse

@@ -9,10 +9,10 @@ within the workflow's heartbeat timeout, not after the whole start-to-close time
 
 import asyncio
 import contextlib
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterable
 from dataclasses import dataclass
-from datetime import datetime
 from email.message import EmailMessage
+from typing import Any
 
 import aiosmtplib
 import httpx
@@ -25,7 +25,7 @@ from temporalio.exceptions import ApplicationError
 from activities.stage_clock import deadline_text
 from core.directory import Contact, Directory
 from core.settings import Settings
-from database.audit_chain import append_event
+from database.audit_chain import append_event_in
 from database.engine import session_factory
 from database.tables import Delivery, utc_now
 from workflows.models import NOTIFY, NOTIFY_MAX_ATTEMPTS, NotificationInput, NotificationResult
@@ -194,34 +194,39 @@ async def heartbeating() -> AsyncIterator[None]:
 
 
 class Notifier:
+    """Sends one notification to everyone it is for, and records each delivery.
+
+    Database work per attempt: one look-up of the deliveries earlier attempts recorded, and one
+    transaction at the end with the rest and the "notified" receipt. A message that left the
+    service (status sent) is committed on its own before the next send: a worker that dies
+    mid-batch resends at most the one message in flight, and a retried activity never sends a
+    recorded one again. Logged, failed and retrying rows wait for the end: redoing them after a
+    crash sends nothing to anyone.
+    """
+
     def __init__(self, engine: AsyncEngine, directory: Directory, outbox: Outbox, public_url: str):
         self._sessions = session_factory(engine)
         self._directory = directory
         self._outbox = outbox
         self._public_url = public_url
 
-    async def _delivery(self, request: NotificationInput, contact: Contact) -> Delivery:
+    async def _deliveries(self, request: NotificationInput) -> dict[str, Delivery]:
+        """This notification's deliveries recorded by earlier attempts, by recipient."""
         async with self._sessions() as db:
             found = await db.exec(
-                select(Delivery).where(
-                    Delivery.notification_key == request.notification_key,
-                    Delivery.recipient == contact.address,
-                )
+                select(Delivery).where(Delivery.notification_key == request.notification_key)
             )
-            return found.first() or Delivery(
-                notification_key=request.notification_key,
-                escalation_id=request.escalation_id,
-                recipient=contact.address,
-                channel=self._outbox.channel(contact),
-                status="pending",
-                updated_at=utc_now(),
-            )
+            return {delivery.recipient: delivery for delivery in found.all()}
 
-    async def _save(self, delivery: Delivery) -> None:
-        delivery.updated_at = utc_now()
-        async with self._sessions() as db:
-            db.add(delivery)
-            await db.commit()
+    def _new_delivery(self, request: NotificationInput, contact: Contact) -> Delivery:
+        return Delivery(
+            notification_key=request.notification_key,
+            escalation_id=request.escalation_id,
+            recipient=contact.address,
+            channel=self._outbox.channel(contact),
+            status="pending",
+            updated_at=utc_now(),
+        )
 
     @activity.defn(name=NOTIFY)
     async def notify(self, request: NotificationInput) -> NotificationResult:
@@ -232,8 +237,10 @@ class Notifier:
         message = compose(request, self._public_url)
         final_attempt = activity.info().attempt >= NOTIFY_MAX_ATTEMPTS
         result, retry = NotificationResult(), []
+        recorded = await self._deliveries(request)
+        unsaved: list[Delivery] = []
         for contact in self._directory.recipients(request):
-            delivery = await self._delivery(request, contact)
+            delivery = recorded.setdefault(contact.address, self._new_delivery(request, contact))
             if delivery.status in ("sent", "logged", "failed"):
                 result.skipped += 1
                 continue
@@ -247,7 +254,11 @@ class Notifier:
                 delivery.status = "failed" if final_attempt else "retrying"
                 delivery.last_error = str(exc)[:500]
                 retry.append(contact.address)
-            await self._save(delivery)
+            delivery.updated_at = utc_now()
+            if delivery.status == "sent":
+                await self._save([delivery])  # on the record before the next message goes
+            else:
+                unsaved.append(delivery)
             activity.heartbeat()  # one more delivery done
             if delivery.status == "sent":
                 result.sent += 1
@@ -264,29 +275,37 @@ class Notifier:
                 attempt=delivery.attempts,
             )
         if retry and not final_attempt:
+            await self._save(unsaved)
             raise ApplicationError(f"{len(retry)} deliveries will be retried", type="DeliveryRetry")
-        await self._record(request, result, at=activity.info().current_attempt_scheduled_time)
+        await self._save(unsaved, receipt=self._receipt(request, recorded.values()))
         return result
 
-    async def _record(
-        self, request: NotificationInput, result: NotificationResult, at: datetime
-    ) -> None:
-        counts = await self._counts(request.notification_key)
-        await append_event(
-            self._sessions,
-            event_key=f"{request.notification_key}:notified",
-            escalation_id=request.escalation_id,
-            action="notified",
-            at=at,
-            actor="system",
-            stage=request.stage,
-            details={"kind": request.kind, **counts},
-        )
+    def _receipt(
+        self, request: NotificationInput, deliveries: Iterable[Delivery]
+    ) -> dict[str, Any]:
+        """The "notified" audit event: how all of the notification's deliveries ended."""
+        statuses = [delivery.status for delivery in deliveries]
+        return {
+            "event_key": f"{request.notification_key}:notified",
+            "escalation_id": request.escalation_id,
+            "action": "notified",
+            "at": activity.info().current_attempt_scheduled_time,
+            "actor": "system",
+            "stage": request.stage,
+            "details": {
+                "kind": request.kind,
+                **{status: statuses.count(status) for status in ("sent", "logged", "failed")},
+            },
+        }
 
-    async def _counts(self, notification_key: str) -> dict[str, int]:
+    async def _save(
+        self, deliveries: list[Delivery], receipt: dict[str, Any] | None = None
+    ) -> None:
+        """The deliveries, and the receipt when given, in one transaction."""
+        if not deliveries and receipt is None:
+            return
         async with self._sessions() as db:
-            rows = await db.exec(
-                select(Delivery.status).where(Delivery.notification_key == notification_key)
-            )
-            statuses = list(rows.all())
-        return {status: statuses.count(status) for status in ("sent", "logged", "failed")}
+            if receipt is not None:  # first: it takes the escalation's row lock
+                await append_event_in(db, **receipt)
+            db.add_all(deliveries)
+            await db.commit()

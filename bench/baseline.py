@@ -104,5 +104,6 @@ async def timers_at_once(
         "deadline_spread_s": round(max(deadlines) - min(deadlines), 1),
         "lag_ms": in_ms([scheduled for scheduled, _ in lags], (50, 99)),
         "visible_lag_ms": in_ms([ran for _, ran in lags], (50, 99)),  # the activity ran
+        "moved_per_s": round(sum(finished) / max(0.1, *(scheduled for scheduled, _ in lags)), 1),
         "ids": [workflow_id for workflow_id, _ in started.results],
     }

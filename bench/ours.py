@@ -6,7 +6,6 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import httpx
-from api.escalations import new_reference
 from temporalio.client import Client
 
 from bench.load import Timed, concurrently, paced
@@ -14,6 +13,7 @@ from bench.profile import Profiling
 from bench.record import AuditWatch
 from bench.stack import BenchError, RunningStack
 from bench.stats import in_ms
+from casework.raising import new_reference
 from workflows.escalation import EscalationWorkflow, initial_search_attributes
 from workflows.models import EscalationInput
 from workflows.policy import Policy, Stage
@@ -57,6 +57,15 @@ async def raise_through_api(
             return str(response.json()["id"])
 
         return await concurrently(count, clients, one, stop_after=stop_after)
+
+
+def size_time_limits(wanted: int, raise_rate: float, left_s: float) -> tuple[int, float]:
+    """How many escalations the time-limit phase can take in the time left, and how fast to
+    start them. Both come from the raise rate just measured: they are started a little slower
+    than that, so the worker keeps up, and a stage move costs about what a raise does."""
+    per_second = 0.9 * raise_rate
+    room = (left_s - SETTLE_SECONDS - 10) / (1 / per_second + 1 / raise_rate)
+    return max(1, min(wanted, int(room))), per_second
 
 
 def ladder(first_stage: timedelta) -> Policy:
@@ -106,7 +115,7 @@ async def time_limits_at_once(
     count: int,
     per_second: float,
     give_up: float,
-    profiling: Profiling,
+    profiling: Profiling | None = None,
 ) -> dict[str, Any]:
     """`count` escalations whose first time limits pass at the same moment, and the lag from
     each limit to its "escalated" event. They are started at `per_second`, and their limits
@@ -123,7 +132,8 @@ async def time_limits_at_once(
         first = min(deadlines.values())
         if raised_by < first:
             await asyncio.sleep((first - raised_by).total_seconds())
-        profiling.start("time limits", {"worker": stack.pids["worker"]})
+        if profiling is not None:
+            profiling.start("time limits", {"worker": stack.pids["worker"]})
         seen = await watch.escalated(ids, give_up)
         deadlines = await watch.first_deadlines(ids, policy)
     finally:
@@ -142,6 +152,8 @@ async def time_limits_at_once(
         # When false, part of the lag is raises still waiting for the worker.
         "raises_recorded_before_first_deadline": all_raised and raised_by < first,
         "lag_ms": in_ms([lag.total_seconds() for lag in recorded], (50, 99)),
+        # How fast the burst was worked through: escalations moved on per second of it.
+        "moved_per_s": round(len(seen) / max(0.1, *(lag.total_seconds() for lag in recorded)), 1),
         "visible_lag_ms": in_ms([lag.total_seconds() for lag in visible], (50, 99)),
         "ids": ids,
     }

@@ -7,9 +7,11 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from sqlmodel import col, func, select
+from temporalio.api.enums.v1 import EventType
 from temporalio.api.history.v1 import History
 from temporalio.client import Client
 
+from bench.stats import percentile
 from database.engine import create_engine, session_factory
 from database.tables import AuditEvent, Escalation
 from workflows.policy import Policy
@@ -48,24 +50,27 @@ class AuditWatch:
         self, ids: Collection[str], give_up: float
     ) -> dict[str, tuple[datetime, datetime]]:
         """For each escalation, its "escalated" event's time and when the row was first seen
-        in the database, polling every POLL_SECONDS until all are there or `give_up`."""
-        wanted, last = set(ids), 0
+        in the database, polling every POLL_SECONDS until all are there or `give_up`.
+
+        It asks for the escalations not seen yet rather than for rows past the last id seen:
+        on PostgreSQL, concurrent transactions commit in any order of their ids."""
+        waiting = set(ids)
         seen: dict[str, tuple[datetime, datetime]] = {}
         loop = asyncio.get_running_loop()
-        while len(seen) < len(wanted) and loop.time() < give_up:
+        while waiting and loop.time() < give_up:
             async with session_factory(self._engine)() as db:
                 rows = (
                     await db.exec(
-                        select(AuditEvent.id, AuditEvent.escalation_id, AuditEvent.at)
-                        .where(AuditEvent.action == "escalated", col(AuditEvent.id) > last)
-                        .order_by(col(AuditEvent.id))
+                        select(AuditEvent.escalation_id, AuditEvent.at).where(
+                            AuditEvent.action == "escalated",
+                            col(AuditEvent.escalation_id).in_(waiting),
+                        )
                     )
                 ).all()
             now = datetime.now(UTC)
-            for row_id, escalation_id, at in rows:
-                last = max(last, row_id or 0)
-                if escalation_id in wanted:
-                    seen[escalation_id] = (at, now)
+            for escalation_id, at in rows:
+                seen[escalation_id] = (at, now)
+                waiting.discard(escalation_id)
             await asyncio.sleep(POLL_SECONDS)
         return seen
 
@@ -101,6 +106,26 @@ async def history_sizes(client: Client, ids: Collection[str], sample: int = 50) 
     return {
         "sampled": len(chosen),
         "events": round(sum(events) / len(events), 1),
+        "events_max": max(events),
         "bytes": round(sum(sizes) / len(sizes)),
         "bytes_max": max(sizes),
     }
+
+
+async def raise_timeline(client: Client, ids: Collection[str]) -> list[str]:
+    """Where a raise's time goes inside Temporal: each history event up to the raise's update
+    completing, with its median time (ms) from the workflow's start over `ids`."""
+    times: dict[tuple[int, str], list[float]] = {}
+    for workflow_id in ids:
+        history = await client.get_workflow_handle(workflow_id).fetch_history()
+        began = history.events[0].event_time.ToDatetime()
+        for event in history.events:
+            name = EventType.Name(event.event_type).removeprefix("EVENT_TYPE_")
+            at = (event.event_time.ToDatetime() - began).total_seconds()
+            times.setdefault((event.event_id, name), []).append(at)
+            if name == "WORKFLOW_EXECUTION_UPDATE_COMPLETED":
+                break
+    return [
+        f"{event_id} {name} {percentile(at, 50) * 1000:.0f}"
+        for (event_id, name), at in sorted(times.items())
+    ]

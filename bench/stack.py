@@ -8,10 +8,15 @@ import socket
 import subprocess
 import sys
 import time
+import uuid
 from collections.abc import Iterator
 from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
+
+import psycopg
+from sqlalchemy.engine import make_url
 
 from core.settings import Settings
 from launcher.demo import READY
@@ -20,6 +25,10 @@ from launcher.plan import plan
 PROJECT = Path(__file__).resolve().parent.parent
 START_TIMEOUT_SECONDS = 120
 STARTED = re.compile(r"^Started the (.+) \(pid (\d+)\)$", re.MULTILINE)
+# Where the benchmark may create (and drop) a database of its own.
+POSTGRES_ADMIN_URL = os.environ.get(
+    "BENCH_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/test"
+)
 
 
 class BenchError(Exception):
@@ -45,16 +54,40 @@ def as_env(settings: Settings) -> dict[str, str]:
     return {**os.environ, **{name.upper(): str(value) for name, value in given.items()}}
 
 
+@contextmanager
+def fresh_postgres() -> Iterator[str]:
+    """A new, empty database on the local PostgreSQL (the launcher migrates it); dropped after."""
+    name = f"bench_{uuid.uuid4().hex[:12]}"
+    with psycopg.connect(POSTGRES_ADMIN_URL, autocommit=True) as admin:
+        admin.execute(f'CREATE DATABASE "{name}"')
+    try:
+        yield make_url(POSTGRES_ADMIN_URL).set(database=name).render_as_string(hide_password=False)
+    finally:
+        with psycopg.connect(POSTGRES_ADMIN_URL, autocommit=True) as admin:
+            admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
 @dataclass
 class RunningStack:
     settings: Settings  # as the worker and the API see them
     keys: dict[str, str]  # demo API keys by role
     pids: dict[str, int]  # "Temporal dev server", "worker", "API", "worker 2", ...
     env: dict[str, str] = field(repr=False)
+    exits: ExitStack = field(repr=False)
 
     @property
     def api_url(self) -> str:
         return f"http://127.0.0.1:{self.settings.api_port}"
+
+    @property
+    def workers(self) -> dict[str, int]:
+        return {name: pid for name, pid in self.pids.items() if name.startswith("worker")}
+
+    def add_worker(self) -> None:
+        """One more worker process on the stack's task queue, stopped with the stack."""
+        name = f"worker {len(self.workers) + 1}"
+        log = self.settings.data_dir / f"{name.replace(' ', '-')}.log"
+        self.pids[name] = self.exits.enter_context(worker_process(self.env, log))
 
 
 def _wait_ready(process: subprocess.Popen[bytes], log: Path) -> str:
@@ -97,17 +130,21 @@ def worker_process(env: dict[str, str], log: Path) -> Iterator[int]:
 
 
 @contextmanager
-def embedded_stack(data_dir: Path, workers: int = 1) -> Iterator[RunningStack]:
+def embedded_stack(
+    data_dir: Path, workers: int = 1, database_url: str | None = None
+) -> Iterator[RunningStack]:
     """The stack as `make run` starts it (production-like JSON logs), plus `workers - 1` extra
-    worker processes on the same task queue."""
-    settings = Settings(
-        _env_file=None,
-        data_dir=data_dir,
-        temporal_address=f"127.0.0.1:{free_port()}",
-        temporal_ui_port=free_port(),
-        api_port=free_port(),
-        log_format="json",
-    )
+    worker processes on the same task queue; its own SQLite unless `database_url` is given."""
+    given: dict[str, Any] = {
+        "data_dir": data_dir,
+        "temporal_address": f"127.0.0.1:{free_port()}",
+        "temporal_ui_port": free_port(),
+        "api_port": free_port(),
+        "log_format": "json",
+    }
+    if database_url:
+        given["database_url"] = database_url
+    settings = Settings(_env_file=None, **given)
     env = as_env(settings)
     # What the launcher gives the worker and the API, so extra workers get the same.
     planned = plan(settings)
@@ -124,10 +161,14 @@ def embedded_stack(data_dir: Path, workers: int = 1) -> Iterator[RunningStack]:
         )
         stack.callback(_stop, launcher)
         text = _wait_ready(launcher, log)
-        pids = {name: int(pid) for name, pid in STARTED.findall(text)}
-        for number in range(2, workers + 1):
-            pids[f"worker {number}"] = stack.enter_context(
-                worker_process(child_env, data_dir / f"worker-{number}.log")
-            )
         keys = json.loads((data_dir / "demo-keys.json").read_text())
-        yield RunningStack(settings=planned.settings, keys=keys, pids=pids, env=child_env)
+        running = RunningStack(
+            settings=planned.settings,
+            keys=keys,
+            pids={name: int(pid) for name, pid in STARTED.findall(text)},
+            env=child_env,
+            exits=stack,
+        )
+        for _ in range(2, workers + 1):
+            running.add_worker()
+        yield running

@@ -74,6 +74,10 @@ class Settings(BaseSettings):
     # (SQLite, Temporal's temporal.db, payload and demo keys) and the Temporal Web UI's port.
     data_dir: Path = Path(".data")
     temporal_ui_port: int = Field(default=8233, ge=1, le=65535)
+    # SQLite pragmas for the dev server's temporal.db ("name=value,..."; empty: its defaults).
+    # WAL with synchronous=normal survives a crash of any process but may lose the last
+    # transactions on a power cut (docs/operations.md).
+    temporal_sqlite_pragmas: str = "journal_mode=wal,synchronous=normal"
 
 
 @lru_cache

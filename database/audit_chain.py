@@ -121,23 +121,49 @@ async def append_event(
 ) -> bool:
     """Append one event (and update the read model); False if the key was already written."""
     async with sessions() as db:
-        await _lock_escalation(db, escalation_id, state, at)
-        written = await _append(
+        written = await append_event_in(
             db,
-            AuditEvent(
-                event_key=event_key,
-                escalation_id=escalation_id,
-                action=action,
-                at=at,
-                actor=actor,
-                stage=stage,
-                details=details,
-                prev_hash=GENESIS,
-                hash="",
-            ),
+            event_key=event_key,
+            escalation_id=escalation_id,
+            action=action,
+            at=at,
+            actor=actor,
+            stage=stage,
+            details=details,
+            state=state,
         )
         await db.commit()
         return written
+
+
+async def append_event_in(
+    db: AsyncSession,
+    *,
+    event_key: str,
+    escalation_id: str,
+    action: AuditAction,
+    at: datetime,
+    actor: str,
+    stage: int,
+    details: dict[str, Any],
+    state: EscalationState | None = None,
+) -> bool:
+    """`append_event` inside the caller's transaction, which commits it with its own writes."""
+    await _lock_escalation(db, escalation_id, state, at)
+    return await _append(
+        db,
+        AuditEvent(
+            event_key=event_key,
+            escalation_id=escalation_id,
+            action=action,
+            at=at,
+            actor=actor,
+            stage=stage,
+            details=details,
+            prev_hash=GENESIS,
+            hash="",
+        ),
+    )
 
 
 async def _append(db: AsyncSession, event: AuditEvent) -> bool:

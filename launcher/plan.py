@@ -93,6 +93,14 @@ def _search_attribute_type(key: SearchAttributeKey[Any]) -> str:
     return "".join(part.capitalize() for part in key.indexed_value_type.name.split("_"))
 
 
+def sqlite_pragma_args(pragmas: str) -> list[str]:
+    """TEMPORAL_SQLITE_PRAGMAS ("journal_mode=wal,synchronous=normal") as dev server options."""
+    args = []
+    for pragma in filter(None, (part.strip() for part in pragmas.split(","))):
+        args += ["--sqlite-pragma", pragma]
+    return args
+
+
 def temporal_command(stack: Stack) -> list[str]:
     settings = stack.settings
     command = [
@@ -120,6 +128,7 @@ def temporal_command(stack: Stack) -> list[str]:
             "--search-attribute",
             f"{key.name}={_search_attribute_type(key)}",
         ]
+    command += sqlite_pragma_args(settings.temporal_sqlite_pragmas)
     if settings.temporal_namespace != "default":
         command += ["--namespace", settings.temporal_namespace]
     return command

@@ -2,8 +2,9 @@
 
 import asyncio
 import dataclasses
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
+from collections import Counter
+from collections.abc import AsyncIterator, Iterator
+from contextlib import asynccontextmanager, contextmanager
 from datetime import UTC, date, datetime, timedelta
 from email import message_from_bytes
 from email.message import EmailMessage
@@ -13,11 +14,13 @@ from typing import Any
 
 import pytest
 from aiosmtpd.controller import Controller
+from sqlalchemy import event
 from sqlalchemy.ext.asyncio import AsyncEngine
 from temporalio.exceptions import ApplicationError
 from temporalio.testing import ActivityEnvironment, WorkflowEnvironment
 
 from activities.notifications import HEARTBEAT_EVERY_SECONDS, LINK_LINE, Notifier, Outbox
+from core.directory import Directory
 from core.policy_files import load_policies
 from database.audit_chain import chain_breaks
 from database.engine import session_factory
@@ -409,3 +412,75 @@ async def test_notify_heartbeats_through_a_slow_delivery(engine: AsyncEngine) ->
     assert delivered_at_beat.count(0) >= 2
     # ...and one as each delivery was done.
     assert {1, 2} <= set(delivered_at_beat)
+
+
+# --- one look-up and one transaction per notification (both databases) --------------------------
+
+FIVE_MANAGERS = Directory.model_validate(
+    {
+        "agencies": [
+            {
+                "name": RAISING,
+                "contacts": [
+                    {"name": f"Manager {n}", "role": "manager", "email": f"m{n}@school.example"}
+                    for n in range(1, 6)
+                ],
+            },
+            {"name": RECEIVING, "contacts": []},
+        ]
+    }
+)
+
+
+@contextmanager
+def counting(engine: AsyncEngine) -> Iterator[Counter[str]]:
+    """The engine's commits, and its statements on the delivery table, while in the block."""
+    counted: Counter[str] = Counter()
+
+    def statement(*args: Any) -> None:
+        sql = args[2]
+        counted["statements"] += 1
+        if sql.lstrip().upper().startswith("SELECT") and "FROM delivery" in sql:
+            counted["delivery look-ups"] += 1
+
+    def commit(_connection: Any) -> None:
+        counted["commits"] += 1
+
+    sync_engine = engine.sync_engine
+    event.listen(sync_engine, "before_cursor_execute", statement)
+    event.listen(sync_engine, "commit", commit)
+    try:
+        yield counted
+    finally:
+        event.remove(sync_engine, "before_cursor_execute", statement)
+        event.remove(sync_engine, "commit", commit)
+
+
+@pytest.mark.parametrize("channel", ["log", "email"])
+async def test_a_notification_to_five_people_is_one_look_up_and_one_transaction(
+    engine: AsyncEngine, channel: str
+) -> None:
+    mailbox = Mailbox()
+    async with smtp_server(mailbox) as smtp:
+        settings = conftest.isolated_settings(**(smtp if channel == "email" else {}))
+        notifier = Notifier(engine, FIVE_MANAGERS, Outbox(settings), PUBLIC_URL)
+        with counting(engine) as counted:
+            result = await attempt(1).run(notifier.notify, raised_notice("ESC-FIVE"))
+
+    addresses = {f"m{n}@school.example" for n in range(1, 6)}
+    status = "sent" if channel == "email" else "logged"
+    rows = await deliveries(engine, "ESC-FIVE:1")
+    assert {(r, d.status, d.attempts) for r, d in rows.items()} == {
+        (a, status, 1) for a in addresses
+    }
+    assert set(mailbox.recipients()) == (addresses if channel == "email" else set())
+    [receipt] = await audit_trail(engine, "ESC-FIVE", with_notified=True)
+    assert receipt.details == {"kind": "raised", "sent": 0, "logged": 0, "failed": 0} | {status: 5}
+    assert (result.sent, result.logged) == ((5, 0) if channel == "email" else (0, 5))
+    # Was: a look-up and a commit per person, a count, then the receipt: 6 look-ups, 6 commits,
+    # 15 statements.
+    assert counted["delivery look-ups"] == 1
+    # A message that left the service is committed before the next goes (a retry never resends
+    # it); everything else, and the receipt, in one transaction at the end.
+    assert counted["commits"] == (5 + 1 if channel == "email" else 1)
+    assert counted["statements"] <= (16 if channel == "email" else 10)

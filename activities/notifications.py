@@ -24,6 +24,7 @@ from temporalio.exceptions import ApplicationError
 
 from activities.stage_clock import deadline_text
 from core.directory import Contact, Directory
+from core.mail import send_mail
 from core.settings import Settings
 from database.audit_chain import append_event_in
 from database.engine import session_factory
@@ -140,16 +141,7 @@ class Outbox:
         mail["From"], mail["To"], mail["Subject"] = s.smtp_from, address, message.subject
         mail.set_content(message.body)
         try:
-            await aiosmtplib.send(
-                mail,
-                hostname=s.smtp_host,
-                port=s.smtp_port,
-                username=s.smtp_username,
-                password=s.smtp_password,
-                start_tls=s.smtp_starttls,
-                use_tls=s.smtp_use_tls,
-                timeout=s.smtp_timeout_seconds,
-            )
+            await send_mail(s, mail)
         except aiosmtplib.SMTPRecipientsRefused as exc:
             # A 4xx answer (greylisting, mailbox busy) is worth another try; only 5xx is final.
             if any(refused.code < 500 for refused in exc.recipients):

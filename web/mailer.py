@@ -6,6 +6,7 @@ from email.message import EmailMessage
 import aiosmtplib
 import structlog
 
+from core.mail import send_mail
 from core.settings import Settings
 from web.people import Person
 
@@ -40,15 +41,6 @@ async def send_sign_in_link(settings: Settings, person: Person, link: str) -> No
         )
         return
     try:
-        await aiosmtplib.send(
-            sign_in_message(settings, person, link),
-            hostname=settings.smtp_host,
-            port=settings.smtp_port,
-            username=settings.smtp_username,
-            password=settings.smtp_password,
-            start_tls=settings.smtp_starttls,
-            use_tls=settings.smtp_use_tls,
-            timeout=settings.smtp_timeout_seconds,
-        )
+        await send_mail(settings, sign_in_message(settings, person, link))
     except (aiosmtplib.SMTPException, OSError, TimeoutError) as exc:
         log.warning("sign-in link not sent", email=person.email, error=type(exc).__name__)

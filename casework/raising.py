@@ -2,7 +2,7 @@
 
 The row is written `pending`, which no list or read shows; the workflow's first audit write
 makes it `open`. So nothing is listed as an escalation unless its workflow exists, and a raise
-cut off in between leaves only a pending row, which the reconciler removes (worker/reconcile.py).
+cut off in between leaves only a pending row, which the reconciler removes (worker/reconciler.py).
 """
 
 import hashlib

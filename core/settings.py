@@ -61,7 +61,7 @@ class Settings(BaseSettings):
     auth_failure_window_seconds: float = Field(default=60.0, gt=0)
 
     # How often the reconciler's Temporal Schedule closes records whose workflow ended outside
-    # the service (terminated, timed out, missing); see worker/reconcile.py.
+    # the service (terminated, timed out, missing); see worker/reconciler.py.
     reconcile_every_minutes: int = Field(default=5, ge=1, le=1440)
     # People's sign-in links (web/): requests per address and per client address in 15 minutes.
     sign_in_limit_per_address: int = Field(default=5, ge=1)

@@ -37,7 +37,7 @@ from tests.engine_helpers import (
     escalation_worker,
     read_model,
 )
-from worker.reconcile import Reconciled, Reconciler, ensure_reconcile_schedule, schedule_id
+from worker.reconciler import Reconciled, Reconciler, ensure_reconcile_schedule, schedule_id
 from workflows.escalation import EscalationWorkflow, initial_search_attributes
 from workflows.models import EscalationInput, EscalationState
 

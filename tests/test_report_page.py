@@ -23,7 +23,7 @@ from tests.conftest import isolated_settings
 from tests.engine_helpers import free_port
 from tests.test_reports import HEALTH, POLICE, SCHOOL, SOCIAL_CARE, seed
 from web.charts import bar_chart, column_chart, nice_top
-from web.deps import SESSION_COOKIE
+from web.page_context import SESSION_COOKIE
 from web.periods import financial_year, london_today
 from web.sessions import start_session
 

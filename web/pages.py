@@ -7,9 +7,9 @@ from fastapi.responses import RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
 
 from web.assets import STATIC, govuk_dist
-from web.deps import PageError, SignInNeeded, render, signed_in_viewer
 from web.headers import PageHeaders
-from web.routes import escalation, home, raising, reports, sign_in
+from web.page_context import PageError, SignInNeeded, render, signed_in_viewer
+from web.routes import escalation_page, home, raise_pages, report_pages, sign_in
 
 
 async def _refused(request: Request, exc: Exception) -> Response:
@@ -31,9 +31,15 @@ def install(app: FastAPI) -> None:
     """The pages, before the API's routes: /escalations/{id} is a page for browsers only."""
     app.add_exception_handler(PageError, _refused)
     app.add_exception_handler(SignInNeeded, _to_sign_in)
-    for router in (sign_in.router, home.router, raising.router, escalation.router, reports.router):
+    for router in (
+        sign_in.router,
+        home.router,
+        raise_pages.router,
+        escalation_page.router,
+        report_pages.router,
+    ):
         app.include_router(router)
-    app.include_router(escalation.page_router)
+    app.include_router(escalation_page.page_router)
     dist = govuk_dist()
     # GOV.UK Frontend's CSS asks for its fonts and images under /assets.
     app.mount("/assets", StaticFiles(directory=dist / "assets", check_dir=False), name="assets")

@@ -34,9 +34,9 @@ from core.policy_files import PolicyFileError, load_policies
 from core.settings import Settings, get_settings
 from core.temporal import connect
 from database.engine import SchemaError, check_schema, create_engine
-from worker.reconcile import Reconciler, ensure_reconcile_schedule, schedule_id
+from worker.reconciler import Reconciler, ensure_reconcile_schedule, schedule_id
 from workflows.escalation import EscalationWorkflow
-from workflows.reconcile import ReconcileWorkflow
+from workflows.reconciliation import ReconcileWorkflow
 from workflows.search_attributes import ALL_KEYS
 
 log = structlog.get_logger(__name__)

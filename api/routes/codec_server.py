@@ -28,7 +28,7 @@ from api.oidc import ProviderKeys, TokenRefused, verified_claims
 from api.problems import PROBLEM_RESPONSES, ProblemError
 from core.payload_crypto import PayloadDecryptError
 from core.settings import Settings
-from web.deps import people_of, signed_in_viewer
+from web.page_context import people_of, signed_in_viewer
 from workflows.policy import Role
 
 log = structlog.get_logger(__name__)

@@ -6,8 +6,8 @@ from urllib.parse import urlencode
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import HTMLResponse, Response
 
-from web.deps import PageDb, ViewerDep, directory_of, render
 from web.listing import PAGE_SIZE, VIEWS, Filters, View, escalations_for
+from web.page_context import PageDb, ViewerDep, directory_of, render
 from web.presenting import STATUS_TAGS, stage_text, when
 
 router = APIRouter(include_in_schema=False)

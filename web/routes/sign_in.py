@@ -8,7 +8,8 @@ from fastapi import APIRouter, BackgroundTasks, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from core.settings import Settings
-from web.deps import (
+from web.mailer import send_sign_in_link
+from web.page_context import (
     SESSION_COOKIE,
     SIGN_IN_CSRF_COOKIE,
     MaybeViewerDep,
@@ -22,8 +23,6 @@ from web.deps import (
     same_origin,
     secure_cookies,
 )
-from web.mailer import send_sign_in_link
-from web.ratelimit import SlidingWindow
 from web.sessions import (
     LINK_LIFETIME,
     SESSION_LIMIT,
@@ -33,6 +32,7 @@ from web.sessions import (
     spend_link,
     start_session,
 )
+from web.sign_in_limits import SlidingWindow
 
 router = APIRouter(include_in_schema=False)
 

@@ -1,6 +1,6 @@
 """The reconcile workflow: what the reconciler's Temporal Schedule starts every few minutes.
 
-It runs the reconcile activity once (worker/reconcile.py), which closes records whose escalation
+It runs the reconcile activity once (worker/reconciler.py), which closes records whose escalation
 workflow ended outside the service. Deterministic and free of project imports.
 """
 

@@ -40,7 +40,7 @@ from core.settings import Settings
 from database.audit_chain import close_outside, remove_pending
 from database.engine import session_factory
 from database.tables import Escalation, utc_now
-from workflows.reconcile import RECONCILE, RECONCILE_WORKFLOW
+from workflows.reconciliation import RECONCILE, RECONCILE_WORKFLOW
 
 log = structlog.get_logger(__name__)
 
@@ -146,7 +146,7 @@ async def ensure_reconcile_schedule(client: Client, settings: Settings) -> None:
     """Creates the reconciler's schedule, or brings its interval and task queue up to date."""
     schedule = Schedule(
         action=ScheduleActionStartWorkflow(
-            RECONCILE_WORKFLOW,  # by name (workflows/reconcile.py says why)
+            RECONCILE_WORKFLOW,  # by name (workflows/reconciliation.py says why)
             id=f"{schedule_id(settings)}-run",
             task_queue=settings.task_queue,
         ),

@@ -11,7 +11,7 @@ from fastapi.responses import HTMLResponse, Response
 from casework.oversight import EscalationReport, escalation_lines, escalation_report
 from casework.oversight_csv import aggregate_csv, csv_filename, escalations_csv
 from web.charts import bar_chart, column_chart, month_text
-from web.deps import PageDb, PageError, Viewer, ViewerDep, render
+from web.page_context import PageDb, PageError, Viewer, ViewerDep, render
 from web.periods import Period, financial_year, london_today, read_period
 from web.presenting import STATUS_TAGS, when
 

@@ -22,8 +22,8 @@ from casework.requests import (
 )
 from database.audit_chain import timeline as audit_timeline
 from database.tables import Escalation, utc_now
-from web.deps import PageDb, PageError, Viewer, ViewerDep, check_csrf, render
 from web.negotiation import BrowserRoute
+from web.page_context import PageDb, PageError, Viewer, ViewerDep, check_csrf, render
 from web.presenting import (
     STATUS_TAGS,
     current_stage,

@@ -10,7 +10,7 @@ from pydantic import ValidationError
 from casework import finding, raising
 from casework.refusals import ProblemError
 from casework.requests import IMMEDIATE_RISK_ADVICE, RaiseRequest
-from web.deps import PageDb, PageError, Viewer, ViewerDep, check_csrf, directory_of, render
+from web.page_context import PageDb, PageError, Viewer, ViewerDep, check_csrf, directory_of, render
 from web.questions import FIRST_STEP, STEPS, Step, check_step
 from web.sessions import save_draft
 from workflows.policy import URGENT_POLICY

@@ -471,9 +471,11 @@ class EscalationWorkflow:
         else:
             first = not state.overdue
             state.overdue = True
-            state.next_overdue_reminder_at = await self._clock_after(
-                due, state.policy.overdue_reminder_interval
+            every = state.policy.overdue_reminder_interval
+            reminder = await self._step_clock(
+                due, every, f"Next overdue reminder: {every.describe()}"
             )
+            state.next_overdue_reminder_at = reminder.deadline
             if first:
                 await self._record("overdue", SYSTEM_ACTOR, {"reason": TIME_LIMIT_PASSED})
                 self._notify("overdue")
@@ -579,13 +581,6 @@ class EscalationWorkflow:
         state.reminder_sent = False
         await self._begin_stage_steps(start)
 
-    async def _clock_after(self, start: datetime, span: Span) -> datetime:
-        clock = await self._clock(
-            StageClockInput(start=start, time_limit=span),
-            summary=f"Next overdue reminder: {span.describe()}",
-        )
-        return clock.deadline
-
     async def _clock(self, request: StageClockInput, *, summary: str) -> StageClock:
         # Pure computation on the calendar: a local activity, so no extra round trip.
         if workflow.patched(STEPS_TAKEN_LOCALLY):
@@ -628,6 +623,7 @@ class EscalationWorkflow:
     async def _step_clock(
         self, start: datetime, span: Span, summary: str, reminder_lead: Span | None = None
     ) -> StageClock:
+        """`span` on from `start` on the calendar (overdue reminders, the policy's steps)."""
         return await self._clock(
             StageClockInput(start=start, time_limit=span, reminder_lead=reminder_lead),
             summary=summary,

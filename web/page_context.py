@@ -92,12 +92,11 @@ def directory_of(request: Request) -> Directory:
 
 
 def people_of(request: Request) -> dict[str, Person]:
-    directory = directory_of(request)
-    cached = getattr(request.app.state, "web_people", None)
-    if cached is None or cached[0] is not directory:
-        cached = (directory, people(directory))
-        request.app.state.web_people = cached
-    found: dict[str, Person] = cached[1]
+    """The directory's people by email, worked out once: the directory is read at start."""
+    state = request.app.state
+    if not hasattr(state, "web_people"):
+        state.web_people = people(directory_of(request))
+    found: dict[str, Person] = state.web_people
     return found
 
 

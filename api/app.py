@@ -10,7 +10,7 @@ from api.body_limit import BodyLimit
 from api.ratelimit import FailedAuthLimiter, FailedAuthMiddleware
 from api.routes import codec_server, escalations, health, reports
 from core.directory import load_directory
-from core.policy_files import load_policies
+from core.policy_files import load_policies, partnership_nation
 from core.settings import Settings, get_settings
 from core.temporal import connect
 from database.engine import create_engine, session_factory
@@ -40,6 +40,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         app.state.settings = settings
         app.state.policies = load_policies(settings.policy_file)
+        app.state.nation = partnership_nation(settings.policy_file)
         app.state.directory = load_directory(settings.directory_file)
         app.state.engine = create_engine(settings.database_url)
         app.state.sessions = session_factory(app.state.engine)

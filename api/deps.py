@@ -14,7 +14,7 @@ from api.problems import ProblemError
 from core.directory import Directory
 from core.settings import Settings
 from database.tables import ApiKey
-from workflows.policy import Policy
+from workflows.policy import Nation, Policy
 
 
 def _settings(request: Request) -> Settings:
@@ -37,6 +37,11 @@ def _policies(request: Request) -> dict[str, Policy]:
     return policies
 
 
+def _nation(request: Request) -> Nation:
+    nation: Nation = request.app.state.nation
+    return nation
+
+
 def _directory(request: Request) -> Directory:
     directory: Directory = request.app.state.directory
     return directory
@@ -54,6 +59,7 @@ SessionDep = Annotated[AsyncSession, Depends(_db)]
 TemporalDep = Annotated[Client, Depends(_temporal)]
 PoliciesDep = Annotated[dict[str, Policy], Depends(_policies)]
 DirectoryDep = Annotated[Directory, Depends(_directory)]
+NationDep = Annotated[Nation, Depends(_nation)]
 
 bearer = HTTPBearer(auto_error=False, description="An API key from `python -m api create-key`.")
 

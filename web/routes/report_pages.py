@@ -101,7 +101,7 @@ async def _report_page(request: Request, viewer: Viewer, db: PageDb, template: s
             **context,
         )
     assert period.start is not None and period.end is not None
-    report = await escalation_report(db, viewer, period.start, period.end)
+    report = await escalation_report(db, viewer, period.start, period.end, request.app.state.nation)
     if publication:
         report = report.for_publication()
     return render(
@@ -151,9 +151,13 @@ async def reports_download(request: Request, viewer: ViewerDep, db: PageDb) -> R
         )
     assert period.start is not None and period.end is not None
     if table == "escalations":
-        body = escalations_csv(await escalation_lines(db, viewer, period.start, period.end))
+        body = escalations_csv(
+            await escalation_lines(db, viewer, period.start, period.end, request.app.state.nation)
+        )
     else:
-        report = await escalation_report(db, viewer, period.start, period.end)
+        report = await escalation_report(
+            db, viewer, period.start, period.end, request.app.state.nation
+        )
         body = aggregate_csv(report.for_publication() if publication else report)
     name = csv_filename(table, period.start, period.end)
     return Response(

@@ -4,7 +4,7 @@ STAMP := $(VENV)/.installed
 # GOV.UK Frontend (served by the pages) and axe-core (the browser tests), pinned in package-lock.json.
 NPM_STAMP := node_modules/.installed
 
-.PHONY: install run worker api test lint bench bench-reports clean
+.PHONY: install run worker api test lint bench bench-reports translations clean
 
 install: $(STAMP) $(NPM_STAMP)
 
@@ -35,6 +35,15 @@ lint: install
 	$(VENV)/bin/ruff format --check .
 	$(VENV)/bin/mypy .
 	$(VENV)/bin/lint-imports
+
+# The pages' and mails' words (docs/welsh.md): extract them from the code and templates, add the
+# new ones to each language's .po file (translate them there, then run it again), and check that
+# every catalogue compiles. The service compiles the .po files itself at start.
+CATALOGUES := web/translations
+translations: install
+	$(VENV)/bin/pybabel -q extract -F babel.cfg -k N_ --no-location --omit-header --sort-output -o $(CATALOGUES)/messages.pot .
+	$(VENV)/bin/pybabel -q update -i $(CATALOGUES)/messages.pot -d $(CATALOGUES) --no-fuzzy-matching --omit-header
+	$(VENV)/bin/pybabel compile --statistics -d $(CATALOGUES)
 
 bench: install
 	$(PY) -m bench

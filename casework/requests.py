@@ -15,7 +15,7 @@ from pydantic import (
     model_validator,
 )
 
-from core.text import refuse_control_characters
+from core.text import N_, refuse_control_characters
 from workflows.models import refuse_nul
 from workflows.policy import LONGEST_DURATION, Span
 
@@ -24,7 +24,7 @@ LongText = Annotated[str, Field(min_length=1, max_length=10_000)]
 # PostgreSQL text cannot hold NUL: refused at the door, with the field named, never at the database.
 NO_NUL = r"^[^\x00]*$"
 
-IMMEDIATE_RISK_ADVICE = (
+IMMEDIATE_RISK_ADVICE = N_(
     "Immediate risk of significant harm: contact MASH or the police (999) now. "
     "This escalation is recorded on the urgent track; it does not replace that call."
 )

@@ -8,15 +8,17 @@ from sqlmodel import col, func, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from database.tables import Escalation
+from web.i18n import N_
 from web.people import Person
 from workflows.policy import ROLES, role_rank
 
 View = Literal["waiting", "raised", "closed", "all"]
+# Catalogue messages: the home page translates them where it shows them.
 VIEWS: dict[View, str] = {
-    "waiting": "Waiting on you",
-    "raised": "Raised by your agency",
-    "closed": "Closed",
-    "all": "All open",
+    "waiting": N_("Waiting on you"),
+    "raised": N_("Raised by your agency"),
+    "closed": N_("Closed"),
+    "all": N_("All open"),
 }
 PAGE_SIZE = 20
 

@@ -4,7 +4,7 @@ import hmac
 from dataclasses import dataclass
 from datetime import date
 from typing import Annotated, Any
-from urllib.parse import urlsplit
+from urllib.parse import urlencode, urlsplit
 
 from fastapi import Depends, Request
 from fastapi.responses import HTMLResponse
@@ -16,10 +16,12 @@ from core.directory import Directory
 from core.settings import Settings
 from database.tables import PersonSession
 from web.assets import GOVUK_TEMPLATES, TEMPLATES
+from web.i18n import LANGUAGES, N_, NAMES, current_language, gettext, long_date, ngettext
 from web.people import Person, people
+from web.presenting import role_name
 from web.sessions import current_session
 
-SERVICE_NAME = "Safeguarding escalations"
+SERVICE_NAME = N_("Safeguarding escalations")
 SESSION_COOKIE = "escalations_session"
 # Before sign-in there is no session to hold a CSRF token: the confirm form carries one that
 # must match this cookie's (double submit).
@@ -35,19 +37,36 @@ templates = Environment(
     autoescape=select_autoescape(["html"], default_for_string=True, default=True),
     trim_blocks=True,
     lstrip_blocks=True,
+    extensions=["jinja2.ext.i18n"],
 )
+templates.install_gettext_callables(gettext, ngettext, newstyle=True)  # type: ignore[attr-defined]
 
 
 def _radio_items(choices: list[tuple[str, str]], selected: str | None) -> list[dict[str, Any]]:
     return [{"value": value, "text": text, "checked": value == selected} for value, text in choices]
 
 
-def _long_date(iso: str) -> str:
-    day = date.fromisoformat(iso)
-    return f"{day.day} {day:%B %Y}"
+def _long_date(day: str | date) -> str:
+    return long_date(date.fromisoformat(day) if isinstance(day, str) else day)
+
+
+def _language_links(request: Request) -> list[dict[str, Any]]:
+    """The header's "English | Cymraeg": this page's address in each language."""
+    here = current_language()
+    query = [(k, v) for k, v in request.query_params.multi_items() if k != "lang"]
+    return [
+        {
+            "code": code,
+            "name": NAMES[code],
+            "current": code == here,
+            "href": request.url.path + "?" + urlencode([*query, ("lang", code)]),
+        }
+        for code in LANGUAGES
+    ]
 
 
 templates.globals["radio_items"] = _radio_items
+templates.globals["role_name"] = role_name
 templates.filters["long_date"] = _long_date
 
 
@@ -134,9 +153,11 @@ async def _viewer(
         if request.method != "GET":
             raise PageError(
                 401,
-                "You need to sign in again",
-                "You are not signed in, or your session has ended. Nothing was changed. "
-                "Sign in and try again.",
+                N_("You need to sign in again"),
+                N_(
+                    "You are not signed in, or your session has ended. Nothing was changed. "
+                    "Sign in and try again."
+                ),
             )
         raise SignInNeeded(_here(request))
     return viewer
@@ -145,7 +166,7 @@ async def _viewer(
 MaybeViewerDep = Annotated[Viewer | None, Depends(_maybe_viewer)]
 ViewerDep = Annotated[Viewer, Depends(_viewer)]
 
-FORM_REFUSED = (
+FORM_REFUSED = N_(
     "This form could not be sent because it did not come from this service's page (its security "
     "token is missing or out of date). Nothing was changed. Go back, reload the page and try again."
 )
@@ -173,7 +194,7 @@ def check_csrf(request: Request, form: Any, expected: str) -> None:
         or not hmac.compare_digest(sent.encode(), expected.encode())
         or not same_origin(request)
     ):
-        raise PageError(403, "Your form could not be sent", FORM_REFUSED)
+        raise PageError(403, N_("Your form could not be sent"), FORM_REFUSED)
 
 
 def safe_next(value: str | None) -> str:
@@ -197,12 +218,17 @@ def render(
     status: int = 200,
     **context: Any,
 ) -> HTMLResponse:
+    title = context.pop("title", None)
+    if title is not None:  # a catalogue message (N_), or a title already translated
+        context["title"] = gettext(title)
     page = templates.get_template(template).render(
         request=request,
         viewer=viewer,
         csrf_token=viewer.session.csrf_token if viewer else "",
-        service_name=SERVICE_NAME,
+        service_name=gettext(SERVICE_NAME),
         path=request.url.path,
+        htmlLang=current_language(),
+        languages=_language_links(request),
         **context,
     )
     return HTMLResponse(page, status_code=status)

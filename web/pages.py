@@ -8,6 +8,7 @@ from fastapi.staticfiles import StaticFiles
 
 from web.assets import STATIC, govuk_dist
 from web.headers import PageHeaders
+from web.i18n import LanguageOfRequest, gettext
 from web.page_context import PageError, SignInNeeded, render, signed_in_viewer
 from web.routes import escalation_page, home, raise_pages, report_pages, sign_in
 
@@ -16,8 +17,15 @@ async def _refused(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, PageError)
     async with request.app.state.sessions() as db:
         viewer = await signed_in_viewer(request, db)
+    # Titles and messages are catalogue messages (marked N_ where raised); a refusal from
+    # casework that the catalogue does not hold stays in English.
     return render(
-        request, "refused.html", viewer, status=exc.status, title=exc.title, message=exc.message
+        request,
+        "refused.html",
+        viewer,
+        status=exc.status,
+        title=gettext(exc.title),
+        message=gettext(exc.message),
     )
 
 
@@ -46,3 +54,4 @@ def install(app: FastAPI) -> None:
     app.mount("/govuk", StaticFiles(directory=dist, check_dir=False), name="govuk")
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
     app.add_middleware(PageHeaders)
+    app.add_middleware(LanguageOfRequest)

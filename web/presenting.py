@@ -4,64 +4,93 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Literal
 
-from activities.stage_clock import deadline_text
 from core.calendar import LONDON
 from database.tables import AuditEvent, Escalation
-from workflows.policy import Policy, Stage
+from web.i18n import N_, gettext, moment_text, ngettext
+from workflows.policy import Policy, Span, Stage
 
+# Catalogue messages (N_): translated where they are shown.
 STATUS_TAGS = {
-    "open": ("Open", "govuk-tag--blue"),
-    "resolved": ("Resolved", "govuk-tag--green"),
-    "withdrawn": ("Withdrawn", "govuk-tag--grey"),
-    "cancelled": ("Cancelled", "govuk-tag--grey"),
-    "terminated": ("Closed by an operator", "govuk-tag--grey"),
+    "open": (N_("Open"), "govuk-tag--blue"),
+    "resolved": (N_("Resolved"), "govuk-tag--green"),
+    "withdrawn": (N_("Withdrawn"), "govuk-tag--grey"),
+    "cancelled": (N_("Cancelled"), "govuk-tag--grey"),
+    "terminated": (N_("Closed by an operator"), "govuk-tag--grey"),
 }
 EVENT_NAMES = {
-    "raised": "Raised",
-    "escalated": "Escalated",
-    "resolved": "Resolved",
-    "withdrawn": "Withdrawn",
-    "cancelled": "Cancelled",
-    "terminated": "Closed by an operator",
-    "note": "Note added",
-    "reminder": "Reminder sent",
-    "overdue": "Time limit passed",
-    "notified": "People told",
-    "acknowledged": "Acknowledged",
-    "extended": "Time limit extended",
-    "acknowledgement overdue": "Acknowledgement overdue",
-    "disputed": "Outcome disputed",
-    "outcome final": "Outcome final",
+    "raised": N_("Raised"),
+    "escalated": N_("Escalated"),
+    "resolved": N_("Resolved"),
+    "withdrawn": N_("Withdrawn"),
+    "cancelled": N_("Cancelled"),
+    "terminated": N_("Closed by an operator"),
+    "note": N_("Note added"),
+    "reminder": N_("Reminder sent"),
+    "overdue": N_("Time limit passed"),
+    "notified": N_("People told"),
+    "acknowledged": N_("Acknowledged"),
+    "extended": N_("Time limit extended"),
+    "acknowledgement overdue": N_("Acknowledgement overdue"),
+    "disputed": N_("Outcome disputed"),
+    "outcome final": N_("Outcome final"),
 }
 DETAIL_NAMES = {
-    "reason": "Reason",
-    "outcome": "Outcome",
-    "agreed_actions": "Agreed actions",
-    "text": "Note",
-    "kind": "Message",
-    "sent": "Emails sent",
-    "logged": "Logged",
-    "failed": "Failed",
-    "extension": "Extended by",
-    "from": "Time limit was",
-    "to": "Time limit now",
+    "reason": N_("Reason"),
+    "outcome": N_("Outcome"),
+    "agreed_actions": N_("Agreed actions"),
+    "text": N_("Note"),
+    "kind": N_("Message"),
+    "sent": N_("Emails sent"),
+    "logged": N_("Logged"),
+    "failed": N_("Failed"),
+    "extension": N_("Extended by"),
+    "from": N_("Time limit was"),
+    "to": N_("Time limit now"),
 }
 # Times kept in ISO form on the record, shown as people read them.
-TIME_DETAILS = {"dispute_until": "Open to dispute until", "due": "Was due by"}
+TIME_DETAILS = {"dispute_until": N_("Open to dispute until"), "due": N_("Was due by")}
 # The same moments as the "from" and "to" texts beside them.
 HIDDEN_DETAILS = {"from_deadline", "to_deadline"}
 
 DECIDERS = {
-    "practitioner": "practitioners",
-    "manager": "line managers",
-    "executive": "senior and executive managers",
-    "board": "the partnership",
+    "practitioner": N_("practitioners"),
+    "manager": N_("line managers"),
+    "executive": N_("senior and executive managers"),
+    "board": N_("the partnership"),
 }
 
 
+# The roles as the pages name them ("manager at Northshire Police").
+ROLE_NAMES = {
+    "practitioner": N_("practitioner"),
+    "manager": N_("manager"),
+    "executive": N_("executive"),
+    "board": N_("board"),
+}
+
+
+def role_name(role: str) -> str:
+    return gettext(ROLE_NAMES.get(role, role))
+
+
 def when(moment: datetime | None) -> str:
-    """A time as people read it, in London time: "Thu 3 Dec 2026 17:00"."""
-    return deadline_text(moment) if moment else ""
+    """A time as people read it, in London time and the page's language: "Thu 3 Dec 2026
+    17:00", "Iau 3 Rhag 2026 17:00"."""
+    return moment_text(moment) if moment else ""
+
+
+def span_text(span: Span) -> str:
+    """A time limit in the page's language: "5 working days", "24 hours"."""
+    if span.working_days is not None:
+        return ngettext("%(n)s working day", "%(n)s working days", span.working_days) % {
+            "n": span.working_days
+        }
+    assert span.duration is not None
+    seconds = int(span.duration.total_seconds())
+    if seconds % 3600 == 0:
+        hours = seconds // 3600
+        return ngettext("%(n)s hour", "%(n)s hours", hours) % {"n": hours}
+    return ngettext("%(n)s minute", "%(n)s minutes", seconds // 60) % {"n": seconds // 60}
 
 
 def iso(moment: datetime) -> str:
@@ -86,7 +115,9 @@ def stage_count(row: Escalation, policies: dict[str, Policy]) -> int | None:
 
 def stage_text(row: Escalation, policies: dict[str, Policy]) -> str:
     count = stage_count(row, policies)
-    return f"Stage {row.stage} of {count}" if count else f"Stage {row.stage}"
+    if count:
+        return gettext("Stage %(stage)s of %(count)s") % {"stage": row.stage, "count": count}
+    return gettext("Stage %(stage)s") % {"stage": row.stage}
 
 
 def current_stage(row: Escalation, policies: dict[str, Policy]) -> Stage | None:
@@ -116,23 +147,31 @@ def policy_steps(row: Escalation, policies: dict[str, Policy], now: datetime) ->
     if row.status != "open":
         return PolicySteps(dispute_until=when(disputable_until(row, now)))
     if row.acknowledged_at is not None:
-        acknowledgement = f"Acknowledged by {row.acknowledged_by} on {when(row.acknowledged_at)}"
+        acknowledgement = gettext("Acknowledged by %(who)s on %(when)s") % {
+            "who": row.acknowledged_by,
+            "when": when(row.acknowledged_at),
+        }
     elif row.acknowledge_by is None:
         acknowledgement = ""  # this stage asks for none
     elif row.acknowledge_by <= now:
-        acknowledgement = f"Acknowledgement overdue: due by {when(row.acknowledge_by)}"
+        acknowledgement = gettext("Acknowledgement overdue: due by %(when)s") % {
+            "when": when(row.acknowledge_by)
+        }
     else:
-        acknowledgement = f"Acknowledgement due by {when(row.acknowledge_by)}"
+        acknowledgement = gettext("Acknowledgement due by %(when)s") % {
+            "when": when(row.acknowledge_by)
+        }
     stage = current_stage(row, policies)
     if stage is None:
-        extensions = f"{row.extensions_used} used"
+        extensions = gettext("%(used)s used") % {"used": row.extensions_used}
     elif stage.max_extensions == 0:
-        extensions = "None at this stage"
+        extensions = gettext("None at this stage")
     else:
-        extensions = (
-            f"{row.extensions_used} of {stage.max_extensions} used "
-            f"(each at most {stage.extension_limit.describe()})"
-        )
+        extensions = gettext("%(used)s of %(most)s used (each at most %(longest)s)") % {
+            "used": row.extensions_used,
+            "most": stage.max_extensions,
+            "longest": span_text(stage.extension_limit),
+        }
     return PolicySteps(acknowledgement, extensions)
 
 
@@ -154,8 +193,8 @@ def steps(row: Escalation, policies: dict[str, Policy]) -> list[Step]:
             Step(
                 number=number,
                 name=stage.name,
-                role=DECIDERS.get(stage.role, stage.role),
-                time_limit=stage.time_limit.describe(),
+                role=gettext(DECIDERS.get(stage.role, stage.role)),
+                time_limit=span_text(stage.time_limit),
                 state=state,
                 deadline=when(row.stage_deadline) if current else "",
                 overdue=current and row.overdue,
@@ -183,13 +222,16 @@ def _detail(name: str, value: object) -> str:
 
 
 def _detail_name(name: str) -> str:
-    return TIME_DETAILS.get(name) or DETAIL_NAMES.get(name, name.replace("_", " ").capitalize())
+    known = TIME_DETAILS.get(name) or DETAIL_NAMES.get(name)
+    return gettext(known) if known else name.replace("_", " ").capitalize()
 
 
 def timeline(events: list[AuditEvent]) -> list[TimelineEntry]:
     return [
         TimelineEntry(
-            what=EVENT_NAMES.get(event.action, event.action.capitalize()),
+            what=gettext(EVENT_NAMES[event.action])
+            if event.action in EVENT_NAMES
+            else event.action.capitalize(),
             at=when(event.at),
             at_iso=iso(event.at),
             by=event.actor,

@@ -22,9 +22,11 @@ from casework.requests import (
 )
 from database.audit_chain import timeline as audit_timeline
 from database.tables import Escalation, utc_now
+from web.i18n import N_, gettext
 from web.negotiation import BrowserRoute
 from web.page_context import PageDb, PageError, Viewer, ViewerDep, check_csrf, render
 from web.presenting import (
+    DECIDERS,
     STATUS_TAGS,
     current_stage,
     disputable_until,
@@ -51,13 +53,13 @@ class Form:
 
 
 FORMS = {
-    "resolve": Form("resolved", ResolveRequest, "Resolve the escalation", "resolved"),
-    "escalate": Form("escalate", ReasonRequest, "Escalate to the next stage", "escalated"),
-    "withdraw": Form("withdraw", ReasonRequest, "Withdraw the escalation", "withdrawn"),
-    "note": Form("note", NoteRequest, "Add the note", "noted"),
-    "acknowledge": Form("acknowledge", AcknowledgeRequest, "Acknowledge", "acknowledged"),
-    "extend": Form("extend", ExtendRequest, "Extend the time limit", "extended"),
-    "dispute": Form("dispute", ReasonRequest, "Dispute the outcome", "disputed"),
+    "resolve": Form("resolved", ResolveRequest, N_("Resolve the escalation"), "resolved"),
+    "escalate": Form("escalate", ReasonRequest, N_("Escalate to the next stage"), "escalated"),
+    "withdraw": Form("withdraw", ReasonRequest, N_("Withdraw the escalation"), "withdrawn"),
+    "note": Form("note", NoteRequest, N_("Add the note"), "noted"),
+    "acknowledge": Form("acknowledge", AcknowledgeRequest, N_("Acknowledge"), "acknowledged"),
+    "extend": Form("extend", ExtendRequest, N_("Extend the time limit"), "extended"),
+    "dispute": Form("dispute", ReasonRequest, N_("Dispute the outcome"), "disputed"),
 }
 FIELD_IDS = {
     "resolve": {"outcome": "resolve-outcome", "agreed_actions": "resolve-agreed-actions"},
@@ -74,29 +76,32 @@ FIELD_IDS = {
     "dispute": {"reason": "dispute-reason"},
 }
 MISSING = {
-    ("resolve", "outcome"): "Enter the outcome agreed",
+    ("resolve", "outcome"): N_("Enter the outcome agreed"),
     (
         "resolve",
         "agreed_actions",
-    ): "Enter each agreed action on its own line, up to 2,000 characters",
-    ("escalate", "reason"): "Enter why it needs the next stage",
-    ("withdraw", "reason"): "Enter why the escalation is withdrawn",
-    ("note", "text"): "Enter the note",
-    ("extend", "reason"): "Enter why the time limit is extended",
-    ("extend", "working_days"): "Enter the working days as a whole number from 1 to 120",
-    ("extend", "duration"): "Enter the hours as a number more than 0, like 12",
-    ("dispute", "reason"): "Enter why you disagree with the outcome",
+    ): N_("Enter each agreed action on its own line, up to 2,000 characters"),
+    ("escalate", "reason"): N_("Enter why it needs the next stage"),
+    ("withdraw", "reason"): N_("Enter why the escalation is withdrawn"),
+    ("note", "text"): N_("Enter the note"),
+    ("extend", "reason"): N_("Enter why the time limit is extended"),
+    ("extend", "working_days"): N_("Enter the working days as a whole number from 1 to 120"),
+    ("extend", "duration"): N_("Enter the hours as a number more than 0, like 12"),
+    ("dispute", "reason"): N_("Enter why you disagree with the outcome"),
 }
 HOURS = re.compile(r"\d{1,4}(\.\d{1,2})?")
+# Catalogue messages (MISSING, DONE, FORMS' buttons): translated where they are shown.
 DONE = {
-    "resolved": "The escalation is resolved. Both agencies are told the outcome.",
-    "escalated": "The escalation has moved to the next stage. Its people are told.",
-    "withdrawn": "The escalation is withdrawn.",
-    "noted": "Your note is on the record.",
-    "acknowledged": "You have acknowledged the escalation. The raising agency is told.",
-    "extended": "The time limit is extended. Both agencies are told the new one.",
-    "disputed": "The outcome is disputed: the escalation is open again at the next stage. "
-    "Its people are told.",
+    "resolved": N_("The escalation is resolved. Both agencies are told the outcome."),
+    "escalated": N_("The escalation has moved to the next stage. Its people are told."),
+    "withdrawn": N_("The escalation is withdrawn."),
+    "noted": N_("Your note is on the record."),
+    "acknowledged": N_("You have acknowledged the escalation. The raising agency is told."),
+    "extended": N_("The time limit is extended. Both agencies are told the new one."),
+    "disputed": N_(
+        "The outcome is disputed: the escalation is open again at the next stage. "
+        "Its people are told."
+    ),
 }
 
 
@@ -140,9 +145,12 @@ async def _visible(db: PageDb, viewer: Viewer, escalation_id: str) -> Escalation
     except ProblemError:
         raise PageError(
             404,
-            "Page not found",
-            "There is no escalation with that reference that you can see. Check the reference "
-            "in your email. Only the agencies involved and the partnership can see an escalation.",
+            N_("Page not found"),
+            N_(
+                "There is no escalation with that reference that you can see. Check the reference "
+                "in your email. Only the agencies involved and the partnership can see an "
+                "escalation."
+            ),
         ) from None
 
 
@@ -161,7 +169,7 @@ async def _page(
         context.pop("template", "escalation.html"),
         viewer,
         status=status,
-        title=f"Escalation {row.id}",
+        title=gettext("Escalation %(id)s") % {"id": row.id},
         row=row,
         stage=stage_text(row, policies),
         deadline=when(row.stage_deadline),
@@ -174,8 +182,9 @@ async def _page(
         policy_steps=policy_steps(row, policies, utc_now()),
         forms=FORMS,
         field_ids=FIELD_IDS,
-        advice=IMMEDIATE_RISK_ADVICE if row.immediate_risk else None,
-        done=DONE.get(request.query_params.get("done", "")),
+        advice=gettext(IMMEDIATE_RISK_ADVICE) if row.immediate_risk else None,
+        done=gettext(DONE.get(request.query_params.get("done", ""), "")),
+        deciders=DECIDERS,
         values=context.pop("values", {}),
         error_for=context.pop("error_for", {}),
         **context,
@@ -239,13 +248,13 @@ def _problem(name: str, error: ErrorDetails, fields: dict[str, Any]) -> tuple[st
         # Neither or both: said once, at the first of the two.
         given = fields["working_days"] is not None
         return "working_days", (
-            "Enter working days or hours, not both"
+            gettext("Enter working days or hours, not both")
             if given
-            else "Enter how much longer: working days, or hours"
+            else gettext("Enter how much longer: working days, or hours")
         )
-    message = MISSING.get((name, field), "Check this answer")
+    message = gettext(MISSING.get((name, field), N_("Check this answer")))
     if error["type"] == "string_too_long":
-        message = f"{message}: it is too long"
+        message = gettext("%(problem)s: it is too long") % {"problem": message}
     return field, message
 
 
@@ -286,7 +295,7 @@ async def take_action(
     row = await _visible(db, viewer, escalation_id)
     chosen = FORMS.get(name)
     if chosen is None:
-        raise PageError(404, "Page not found", "There is no such action.")
+        raise PageError(404, N_("Page not found"), N_("There is no such action."))
     fields = _fields(name, form)
     values = _form_values(name, form)
     try:
@@ -299,7 +308,7 @@ async def take_action(
         await acting.act(db, temporal, viewer, row, chosen.action, **_sent(body))
     except ProblemError as exc:
         if exc.status == 503:
-            raise PageError(503, "Sorry, the service is unavailable", exc.detail) from None
+            raise PageError(503, N_("Sorry, the service is unavailable"), exc.detail) from None
         await db.refresh(row)
         if exc.status == 422 and name == "extend":
             # Longer than the policy allows: an answer to change, not a refusal.

@@ -6,6 +6,7 @@ from urllib.parse import urlencode
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import HTMLResponse, Response
 
+from web.i18n import N_
 from web.listing import PAGE_SIZE, VIEWS, Filters, View, escalations_for
 from web.page_context import PageDb, ViewerDep, directory_of, render
 from web.presenting import STATUS_TAGS, stage_text, when
@@ -50,7 +51,7 @@ async def home(
         request,
         "home.html",
         viewer,
-        title="Your escalations",
+        title=N_("Your escalations"),
         views=VIEWS,
         filters=filters,
         items=items,

@@ -10,6 +10,7 @@ from pydantic import ValidationError
 from casework import finding, raising
 from casework.refusals import ProblemError
 from casework.requests import IMMEDIATE_RISK_ADVICE, RaiseRequest
+from web.i18n import N_, gettext
 from web.page_context import PageDb, PageError, Viewer, ViewerDep, check_csrf, directory_of, render
 from web.questions import FIRST_STEP, STEPS, Step, check_step
 from web.sessions import save_draft
@@ -66,7 +67,7 @@ def _step_page(
         errors=[{"text": message, "href": f"#{ids[name]}"} for name, message in problems.items()],
         back=f"/raise/{back}" if back else "/",
         change=change,
-        advice=IMMEDIATE_RISK_ADVICE,
+        advice=gettext(IMMEDIATE_RISK_ADVICE),
     )
 
 
@@ -93,11 +94,11 @@ def _check_page(
         "raise_check.html",
         viewer,
         status=422 if refusal else 200,
-        title="Check your answers before sending the escalation",
+        title=N_("Check your answers before sending the escalation"),
         answers=answers,
         steps=STEPS,
         policy_titles=dict(choices["policy"]),
-        advice=IMMEDIATE_RISK_ADVICE,
+        advice=gettext(IMMEDIATE_RISK_ADVICE),
         refusal=refusal,
     )
 
@@ -109,14 +110,14 @@ async def confirmation(
     try:
         row = await finding.find_visible(db, viewer, escalation_id)
     except ProblemError:
-        raise PageError(404, "Page not found", "There is no such escalation.") from None
+        raise PageError(404, N_("Page not found"), N_("There is no such escalation.")) from None
     return render(
         request,
         "raise_done.html",
         viewer,
-        title="Escalation raised",
+        title=N_("Escalation raised"),
         row=row,
-        advice=IMMEDIATE_RISK_ADVICE if row.immediate_risk else None,
+        advice=gettext(IMMEDIATE_RISK_ADVICE) if row.immediate_risk else None,
     )
 
 
@@ -145,7 +146,12 @@ async def send(request: Request, viewer: ViewerDep, db: PageDb) -> Response:
         body = RaiseRequest.model_validate(fields)
     except ValidationError as exc:
         names = ", ".join(str(error["loc"][0]) for error in exc.errors() if error["loc"])
-        return _check_page(request, viewer, answers, f"Check these answers: {names or 'all'}.")
+        return _check_page(
+            request,
+            viewer,
+            answers,
+            gettext("Check these answers: %(names)s.") % {"names": names or gettext("all")},
+        )
     settings = request.app.state.settings
     # The draft's key makes a second press of the button (or a retry) the same escalation.
     key = str(viewer.session.draft.get("key") or uuid.uuid4())
@@ -162,7 +168,7 @@ async def send(request: Request, viewer: ViewerDep, db: PageDb) -> Response:
         )
     except ProblemError as exc:
         if exc.status == 503:
-            raise PageError(503, "Sorry, the service is unavailable", exc.detail) from None
+            raise PageError(503, N_("Sorry, the service is unavailable"), exc.detail) from None
         return _check_page(request, viewer, answers, exc.detail)
     await save_draft(db, viewer.session, {})
     return RedirectResponse(f"/raise/confirmation/{row.id}", 303)
@@ -174,7 +180,7 @@ async def answer(request: Request, slug: str, viewer: ViewerDep, db: PageDb) -> 
     check_csrf(request, form, viewer.session.csrf_token)
     step = STEPS.get("agency" if slug == "" else slug)
     if step is None:
-        raise PageError(404, "Page not found", "There is no such question.")
+        raise PageError(404, N_("Page not found"), N_("There is no such question."))
     answers = _answers(viewer)
     given, problems = check_step(step, form, _choices(request, viewer))
     merged = {**answers, **given}

@@ -8,9 +8,15 @@ from urllib.parse import urlencode
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, Response
 
-from casework.oversight import EscalationReport, escalation_lines, escalation_report
+from casework.oversight import (
+    NO_CATEGORY,
+    EscalationReport,
+    escalation_lines,
+    escalation_report,
+)
 from casework.oversight_csv import aggregate_csv, csv_filename, escalations_csv
 from web.charts import bar_chart, column_chart, month_text
+from web.i18n import N_, gettext, number_text
 from web.page_context import PageDb, PageError, Viewer, ViewerDep, render
 from web.periods import Period, financial_year, london_today, read_period
 from web.presenting import STATUS_TAGS, when
@@ -18,6 +24,7 @@ from web.presenting import STATUS_TAGS, when
 router = APIRouter(include_in_schema=False)
 
 TABLES = ("aggregate", "escalations")
+NO_CATEGORY_SHOWN = N_("not recorded")  # casework's NO_CATEGORY, as the catalogue holds it
 
 
 def _publication(request: Request) -> bool:
@@ -25,30 +32,40 @@ def _publication(request: Request) -> bool:
 
 
 def _number(value: float | None) -> str:
-    return "—" if value is None else f"{value:g}"
+    return "—" if value is None else number_text(value)
 
 
 def _charts(report: EscalationReport) -> list[dict[str, Any]]:
     """The bar charts, each with the figures its table shows."""
     outcomes = {
-        STATUS_TAGS[s][0] if s in STATUS_TAGS else s: n for s, n in report.by_outcome.items()
+        gettext(STATUS_TAGS[s][0]) if s in STATUS_TAGS else s: n
+        for s, n in report.by_outcome.items()
+    }
+    stages = {
+        gettext("Stage %(stage)s") % {"stage": stage}: n
+        for stage, n in report.by_highest_stage.items()
+    }
+    # Categories are as people typed them; "not recorded" is the report's own.
+    categories = {
+        gettext(NO_CATEGORY_SHOWN) if name == NO_CATEGORY else name: n
+        for name, n in report.by_category.items()
     }
     charts = [
-        ("raising", "By the agency that raised them", "Raising agency", report.by_raising_agency),
+        (
+            "raising",
+            gettext("By the agency that raised them"),
+            gettext("Raising agency"),
+            report.by_raising_agency,
+        ),
         (
             "receiving",
-            "By the agency whose decision was disputed",
-            "Receiving agency",
+            gettext("By the agency whose decision was disputed"),
+            gettext("Receiving agency"),
             report.by_receiving_agency,
         ),
-        (
-            "stage",
-            "By the highest stage reached",
-            "Highest stage",
-            {f"Stage {stage}": n for stage, n in report.by_highest_stage.items()},
-        ),
-        ("outcome", "By outcome (status now)", "Outcome", outcomes),
-        ("category", "By category", "Category", report.by_category),
+        ("stage", gettext("By the highest stage reached"), gettext("Highest stage"), stages),
+        ("outcome", gettext("By outcome (status now)"), gettext("Outcome"), outcomes),
+        ("category", gettext("By category"), gettext("Category"), categories),
     ]
     return [
         {
@@ -56,7 +73,7 @@ def _charts(report: EscalationReport) -> list[dict[str, Any]]:
             "title": title,
             "heading": heading,
             "counts": counts,
-            "chart": bar_chart(f"escalations {title.lower()}", counts),
+            "chart": bar_chart(gettext("escalations %(chart)s") % {"chart": title.lower()}, counts),
         }
         for key, title, heading, counts in charts
     ]
@@ -96,7 +113,7 @@ async def _report_page(request: Request, viewer: Viewer, db: PageDb, template: s
             "reports.html",
             viewer,
             status=422,
-            title="Escalation reports",
+            title=gettext("Escalation reports"),
             errors=errors,
             **context,
         )
@@ -108,11 +125,11 @@ async def _report_page(request: Request, viewer: Viewer, db: PageDb, template: s
         request,
         template,
         viewer,
-        title="Escalation reports",
+        title=gettext("Escalation reports"),
         report=report,
         charts=_charts(report),
         monthly=column_chart(
-            "escalations raised and closed each month",
+            gettext("escalations raised and closed each month"),
             {month: figures.model_dump() for month, figures in report.monthly.items()},
         ),
         as_of=when(report.as_of),
@@ -145,9 +162,11 @@ async def reports_download(request: Request, viewer: ViewerDep, db: PageDb) -> R
     if not period.good or table not in TABLES or (publication and table == "escalations"):
         raise PageError(
             400,
-            "That download is not available",
-            "Choose the period on the reports page and use its download links. The table of "
-            "escalations is never for publication.",
+            N_("That download is not available"),
+            N_(
+                "Choose the period on the reports page and use its download links. The table of "
+                "escalations is never for publication."
+            ),
         )
     assert period.start is not None and period.end is not None
     if table == "escalations":

@@ -8,6 +8,7 @@ from fastapi import APIRouter, BackgroundTasks, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from core.settings import Settings
+from web.i18n import N_, gettext
 from web.mailer import send_sign_in_link
 from web.page_context import (
     SESSION_COOKIE,
@@ -54,7 +55,7 @@ def _limiters(request: Request) -> tuple[SlidingWindow, SlidingWindow]:
     return limits
 
 
-LINK_REFUSED = (
+LINK_REFUSED = N_(
     "This sign-in link has already been used or has expired. Links work once, for 15 minutes. "
     "Ask for a new link."
 )
@@ -72,7 +73,7 @@ async def sign_in_page(request: Request, next: str | None = None) -> Response:
     return render(
         request,
         "sign_in.html",
-        title="Sign in",
+        title=N_("Sign in"),
         next_path=safe_next(next),
         email="",
         error_for={},
@@ -91,19 +92,21 @@ async def ask_for_link(
     """Mails a link to a known address; the answer is the same whether or not it is known."""
     next_path = safe_next(next)
     if not same_origin(request):
-        raise PageError(403, "Your form could not be sent", "Sign in from this service's page.")
+        raise PageError(
+            403, N_("Your form could not be sent"), N_("Sign in from this service's page.")
+        )
     address = _normalised(email.strip())
     if address is None:
         message = (
-            "Enter your email address"
+            gettext("Enter your email address")
             if not email.strip()
-            else "Enter an email address in the correct format, like name@example.org"
+            else gettext("Enter an email address in the correct format, like name@example.org")
         )
         return render(
             request,
             "sign_in.html",
             status=422,
-            title="Sign in",
+            title=N_("Sign in"),
             next_path=next_path,
             email=email,
             error_for={"email": message},
@@ -114,8 +117,8 @@ async def ask_for_link(
     if not per_client.allow(client) or not per_address.allow(address.casefold()):
         raise PageError(
             429,
-            "Too many sign-in requests",
-            "You have asked for sign-in links too many times. Wait 15 minutes, then try again.",
+            N_("Too many sign-in requests"),
+            N_("You have asked for sign-in links too many times. Wait 15 minutes, then try again."),
         )
     person = people_of(request).get(address.casefold())
     if person is not None:
@@ -124,7 +127,7 @@ async def ask_for_link(
         link = f"{settings.public_url.rstrip('/')}/sign-in/{token}"
         # After the answer: how long mail takes must not tell who is in the directory.
         background.add_task(send_sign_in_link, settings, person, link)
-    return render(request, "check_email.html", title="Check your email", email=address)
+    return render(request, "check_email.html", title=N_("Check your email"), email=address)
 
 
 @router.get("/sign-in/{token}", response_class=HTMLResponse)
@@ -133,12 +136,12 @@ async def confirm_page(request: Request, token: str, db: PageDb) -> Response:
     link = await live_link(db, token)
     person = people_of(request).get(link.email.casefold()) if link else None
     if link is None or person is None:
-        raise PageError(400, "This sign-in link cannot be used", LINK_REFUSED)
+        raise PageError(400, N_("This sign-in link cannot be used"), LINK_REFUSED)
     csrf = secrets.token_urlsafe(32)
     response = render(
         request,
         "confirm_sign_in.html",
-        title="Sign in",
+        title=N_("Sign in"),
         token=token,
         person=person,
         sign_in_csrf=csrf,
@@ -159,12 +162,12 @@ async def confirm_page(request: Request, token: str, db: PageDb) -> Response:
 async def spend(request: Request, token: str, db: PageDb, viewer: MaybeViewerDep) -> Response:
     form = await request.form()
     if await live_link(db, token) is None:  # said first: the clearest answer for a used link
-        raise PageError(400, "This sign-in link cannot be used", LINK_REFUSED)
+        raise PageError(400, N_("This sign-in link cannot be used"), LINK_REFUSED)
     check_csrf(request, form, request.cookies.get(SIGN_IN_CSRF_COOKIE, ""))
     link = await spend_link(db, token)
     person = people_of(request).get(link.email.casefold()) if link else None
     if link is None or person is None:
-        raise PageError(400, "This sign-in link cannot be used", LINK_REFUSED)
+        raise PageError(400, N_("This sign-in link cannot be used"), LINK_REFUSED)
     if viewer is not None:  # a new session id at every sign-in, never the one the browser had
         await end_session(db, viewer.session)
     session_token, _ = await start_session(db, person.email)

@@ -8,24 +8,29 @@ import structlog
 
 from core.mail import send_mail
 from core.settings import Settings
+from web.i18n import Language, gettext, use_language
 from web.people import Person
 
 log = structlog.get_logger(__name__)
 
 
 def sign_in_message(settings: Settings, person: Person, link: str) -> EmailMessage:
+    """The link mail, in the language of the page it was asked for from."""
     mail = EmailMessage()
     mail["From"], mail["To"] = settings.smtp_from, person.email
-    mail["Subject"] = "Your sign-in link for Safeguarding escalations"
+    mail["Subject"] = gettext("Your sign-in link for Safeguarding escalations")
     mail.set_content(
         "\n".join(
             [
-                f"Hello {person.name},",
+                gettext("Hello %(name)s,") % {"name": person.name},
                 "",
-                "Open this link to sign in to Safeguarding escalations:",
+                gettext("Open this link to sign in to Safeguarding escalations:"),
                 link,
                 "",
-                "It works once, for 15 minutes. If you did not ask to sign in, ignore this email.",
+                gettext(
+                    "It works once, for 15 minutes. If you did not ask to sign in, ignore this "
+                    "email."
+                ),
             ]
         )
         + "\n"
@@ -33,8 +38,11 @@ def sign_in_message(settings: Settings, person: Person, link: str) -> EmailMessa
     return mail
 
 
-async def send_sign_in_link(settings: Settings, person: Person, link: str) -> None:
+async def send_sign_in_link(
+    settings: Settings, person: Person, link: str, language: Language
+) -> None:
     """Sends the link; a failure is logged, never shown (the answer is the same either way)."""
+    use_language(language)
     if not settings.smtp_host:
         log.info(
             "sign-in link (log-only mode: SMTP_HOST is not set)", email=person.email, link=link

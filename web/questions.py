@@ -202,7 +202,7 @@ def check_step(
         if question.kind == "risk":
             answers[name] = {"yes": True, "no": False}.get(value)
             if answers[name] is None:
-                problems[name] = (gettext(question.missing) if question.missing else "")
+                problems[name] = gettext(question.missing) if question.missing else ""
             continue
         if name == "risk_reason" and not answers.get("immediate_risk"):
             answers[name] = None
@@ -212,7 +212,7 @@ def check_step(
             if question.missing:
                 problems[name] = gettext(question.missing)
         elif question.kind == "radios" and value not in {v for v, _ in choices.get(name, [])}:
-            problems[name] = (gettext(question.missing) if question.missing else "")
+            problems[name] = gettext(question.missing) if question.missing else ""
         elif len(value) > question.max_length:
             problems[name] = gettext("%(label)s must be %(most)s characters or fewer") % {
                 "label": gettext(question.label),

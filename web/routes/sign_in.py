@@ -8,7 +8,7 @@ from fastapi import APIRouter, BackgroundTasks, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from core.settings import Settings
-from web.i18n import N_, gettext
+from web.i18n import N_, current_language, gettext
 from web.mailer import send_sign_in_link
 from web.page_context import (
     SESSION_COOKIE,
@@ -126,7 +126,7 @@ async def ask_for_link(
         settings: Settings = request.app.state.settings
         link = f"{settings.public_url.rstrip('/')}/sign-in/{token}"
         # After the answer: how long mail takes must not tell who is in the directory.
-        background.add_task(send_sign_in_link, settings, person, link)
+        background.add_task(send_sign_in_link, settings, person, link, current_language())
     return render(request, "check_email.html", title=N_("Check your email"), email=address)
 
 

@@ -1,0 +1,171 @@
+"""Welsh (Cymraeg): every message of the service has its Welsh translation, no template holds
+words outside gettext, and a page asked for in Welsh answers in Welsh."""
+
+import re
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from babel.messages.extract import extract_from_dir
+from babel.messages.pofile import read_po
+from jinja2 import nodes
+
+from tests.pages_stack import PRACTITIONER, PagesStack, csrf_of
+from web.i18n import CATALOGUES, LANGUAGE_COOKIE, from_accept_language
+from web.page_context import templates
+
+ROOT = Path(__file__).resolve().parents[1]
+PLACEHOLDER = re.compile(r"%\((\w+)\)s")
+
+
+def extracted() -> set[str | tuple[str, ...]]:
+    """The messages `make translations` extracts (babel.cfg, with N_ as a keyword)."""
+    method_map = [
+        ("web/**.py", "python"),
+        ("casework/requests.py", "python"),
+        ("web/templates/**.html", "jinja2"),
+    ]
+    options = {"web/templates/**.html": {"trim_blocks": "True", "lstrip_blocks": "True"}}
+    keywords = {"_": None, "gettext": None, "ngettext": (1, 2), "N_": None}
+    found: set[str | tuple[str, ...]] = set()
+    for _, _, message, _, _ in extract_from_dir(str(ROOT), method_map, options, keywords=keywords):
+        found.add(message if isinstance(message, str) else tuple(message))
+    return found
+
+
+def test_the_catalogues_hold_every_message_and_wales_has_every_translation() -> None:
+    messages = extracted()
+    babel_cfg = (ROOT / "babel.cfg").read_text(encoding="utf-8")
+    assert "[python: web/**.py]" in babel_cfg and "[jinja2: web/templates/**.html]" in babel_cfg
+    for language in ("en", "cy"):
+        with (CATALOGUES / language / "LC_MESSAGES" / "messages.po").open("rb") as po:
+            catalog = read_po(po, locale=language)
+        held = {m.id if isinstance(m.id, str) else tuple(m.id): m for m in catalog if m.id}
+        assert set(held) == messages, f"run `make translations` ({language})"
+        if language == "en":
+            continue  # English is the messages themselves
+        for key, message in held.items():
+            strings = [message.string] if isinstance(message.string, str) else message.string
+            assert all(strings) and not message.fuzzy, f"no Welsh for {key!r}"
+            wanted = set(PLACEHOLDER.findall(key if isinstance(key, str) else key[0]))
+            for text in strings:
+                assert set(PLACEHOLDER.findall(text)) == wanted, f"placeholders of {key!r}"
+
+
+def _words(html: str) -> str:
+    """The words between tags of a piece of a template: no tags (nor the half of one that an
+    expression splits), no entities, no class names."""
+    text = re.sub(r"<[^>]*>|<[^>]*$|^[^<>]*>|&\w+;", " ", html)
+    return " ".join(w for w in re.findall(r"[\w'-]+", text) if re.fullmatch(r"[A-Za-z']+", w))
+
+
+def _untranslated(node: nodes.Node, html: list[str], inside_gettext: bool = False) -> Iterator[str]:
+    """String constants outside `_()` that are words (capitalised, or with a space) rather than
+    names, classes or values; the template's own HTML goes into `html`, an expression's output
+    standing in as a mark, for `_words` to read whole."""
+    if isinstance(node, nodes.TemplateData):
+        html.append(node.data)
+        return
+    if isinstance(node, nodes.Output):
+        for child in node.nodes:
+            if isinstance(child, nodes.TemplateData):
+                html.append(child.data)
+            else:
+                html.append("\x00")
+                yield from _untranslated(child, [], inside_gettext)
+        return
+    if isinstance(node, nodes.Compare):
+        return  # `step.state == "closed here"` compares values; it shows nothing
+    if isinstance(node, nodes.Call) and isinstance(node.node, nodes.Name):
+        inside_gettext = node.node.name in {"_", "gettext", "ngettext"}
+    if isinstance(node, nodes.Const) and isinstance(node.value, str) and not inside_gettext:
+        if _words(node.value) and (" " in node.value.strip() or node.value[:1].isupper()):
+            yield node.value
+    if isinstance(node, nodes.Pair):
+        # A dict's keys are names ("text", "href"); only its values may be words.
+        yield from _untranslated(node.value, html, inside_gettext)
+        return
+    for child in node.iter_child_nodes():
+        yield from _untranslated(child, html, inside_gettext)
+
+
+# Constants that are not words for people: HTML fragments and markings built around messages.
+NOT_MESSAGES = {
+    '<a class="govuk-link" href="%s">%s</a>',
+    '<time datetime="%s">%s</time>',
+    '<a class="govuk-link" href="/sign-in">',
+}
+
+
+@pytest.mark.parametrize(
+    "template", sorted(p.name for p in (ROOT / "web" / "templates").glob("*.html"))
+)
+def test_no_template_holds_an_untranslated_literal(template: str) -> None:
+    source = (ROOT / "web" / "templates" / template).read_text(encoding="utf-8")
+    html: list[str] = []
+    found = [t for t in _untranslated(templates.parse(source), html) if t not in NOT_MESSAGES]
+    assert found == [], f"{template}: put these through _(): {found}"
+    assert _words("".join(html)) == "", f"{template}: words outside _(): {_words(''.join(html))}"
+
+
+@pytest.mark.parametrize(
+    ("header", "language"),
+    [
+        ("cy", "cy"),
+        ("cy-GB,cy;q=0.9,en;q=0.8", "cy"),
+        ("en-GB,en;q=0.9,cy;q=0.8", "en"),
+        ("fr-FR, cy;q=0.5", "cy"),
+        ("de", None),
+        ("cy;q=0, en", "en"),
+    ],
+)
+def test_accept_language_picks_the_first_language_the_service_speaks(
+    header: str, language: str | None
+) -> None:
+    assert from_accept_language(header) == language
+
+
+def html_lang(page: str) -> str:
+    found = re.search(r'<html lang="(\w+)"', page)
+    assert found is not None
+    return found.group(1)
+
+
+@pytest.mark.parametrize("module_database_url", ["sqlite"], indirect=True)
+async def test_sign_in_answers_in_welsh_and_remembers_it(pages_stack: PagesStack) -> None:
+    async with pages_stack.browser_client() as client:
+        asked = await client.get("/sign-in?lang=cy")
+        assert (html_lang(asked.text), asked.status_code) == ("cy", 200)
+        assert '<h1 class="govuk-heading-l">Mewngofnodi</h1>' in asked.text
+        assert (
+            "Neidio i&#39;r prif gynnwys" in asked.text or "Neidio i'r prif gynnwys" in asked.text
+        )
+        assert client.cookies.get(LANGUAGE_COOKIE) == "cy"
+        # The switch offers English, on the same page, and marks Welsh as the current one.
+        assert 'href="/sign-in?lang=en" hreflang="en" lang="en"' in asked.text
+        assert '<span aria-current="true">Cymraeg</span>' in asked.text
+        # The cookie keeps Welsh, the error messages included.
+        refused = await client.post("/sign-in", data={"email": "not an address", "next": "/"})
+        assert refused.status_code == 422 and html_lang(refused.text) == "cy"
+        assert "Mae problem wedi codi" in refused.text
+        assert "Rhowch gyfeiriad e-bost yn y fformat cywir" in refused.text
+        back = await client.get("/sign-in?lang=en")
+        assert html_lang(back.text) == "en" and ">Sign in</h1>" in back.text
+        assert client.cookies.get(LANGUAGE_COOKIE) == "en"
+
+    async with pages_stack.browser_client() as client:
+        by_browser = await client.get("/sign-in", headers={"Accept-Language": "cy"})
+        assert html_lang(by_browser.text) == "cy" and ">Mewngofnodi</h1>" in by_browser.text
+        # The sign-in link mailed from a Welsh page is in Welsh.
+        sent = await client.post(
+            "/sign-in", data={"email": PRACTITIONER}, headers={"Accept-Language": "cy"}
+        )
+        assert ">Gwiriwch eich e-bost</h1>" in sent.text
+        mail = (await pages_stack.mail_to(PRACTITIONER, 1, "dolen mewngofnodi"))[-1]
+        assert "Agorwch y ddolen hon i fewngofnodi" in mail.get_content()
+        link = re.search(r"http\S+/sign-in/\S+", mail.get_content())
+        assert link is not None
+        confirm = await client.get(link.group(0), headers={"Accept-Language": "cy"})
+        assert "Rydych yn mewngofnodi fel PC Reyes" in confirm.text
+        assert "ymarferydd yn Northshire Police" in confirm.text
+        assert csrf_of(confirm.text)

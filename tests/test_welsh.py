@@ -59,6 +59,15 @@ def _words(html: str) -> str:
     return " ".join(w for w in re.findall(r"[\w'-]+", text) if re.fullmatch(r"[A-Za-z']+", w))
 
 
+def _is_words(value: object) -> bool:
+    """A constant people would read: words, capitalised or with a space ("Not given")."""
+    return (
+        isinstance(value, str)
+        and bool(_words(value))
+        and (" " in value.strip() or value[:1].isupper())
+    )
+
+
 def _untranslated(node: nodes.Node, html: list[str], inside_gettext: bool = False) -> Iterator[str]:
     """String constants outside `_()` that are words (capitalised, or with a space) rather than
     names, classes or values; the template's own HTML goes into `html`, an expression's output
@@ -78,9 +87,8 @@ def _untranslated(node: nodes.Node, html: list[str], inside_gettext: bool = Fals
         return  # `step.state == "closed here"` compares values; it shows nothing
     if isinstance(node, nodes.Call) and isinstance(node.node, nodes.Name):
         inside_gettext = node.node.name in {"_", "gettext", "ngettext"}
-    if isinstance(node, nodes.Const) and isinstance(node.value, str) and not inside_gettext:
-        if _words(node.value) and (" " in node.value.strip() or node.value[:1].isupper()):
-            yield node.value
+    if isinstance(node, nodes.Const) and not inside_gettext and _is_words(node.value):
+        yield node.value
     if isinstance(node, nodes.Pair):
         # A dict's keys are names ("text", "href"); only its values may be words.
         yield from _untranslated(node.value, html, inside_gettext)

@@ -2,7 +2,7 @@
 words outside gettext, and a page asked for in Welsh answers in Welsh."""
 
 import re
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from pathlib import Path
 
 import pytest
@@ -45,7 +45,7 @@ def test_the_catalogues_hold_every_message_and_wales_has_every_translation() -> 
         if language == "en":
             continue  # English is the messages themselves
         for key, message in held.items():
-            strings = [message.string] if isinstance(message.string, str) else message.string
+            strings = [message.string] if isinstance(message.string, str) else message.string or []
             assert all(strings) and not message.fuzzy, f"no Welsh for {key!r}"
             wanted = set(PLACEHOLDER.findall(key if isinstance(key, str) else key[0]))
             for text in strings:
@@ -89,11 +89,11 @@ def _untranslated(node: nodes.Node, html: list[str], inside_gettext: bool = Fals
         inside_gettext = node.node.name in {"_", "gettext", "ngettext"}
     if isinstance(node, nodes.Const) and not inside_gettext and _is_words(node.value):
         yield node.value
-    if isinstance(node, nodes.Pair):
-        # A dict's keys are names ("text", "href"); only its values may be words.
-        yield from _untranslated(node.value, html, inside_gettext)
-        return
-    for child in node.iter_child_nodes():
+    # A dict's keys are names ("text", "href"); only its values may be words.
+    children: Iterable[nodes.Node] = (
+        [node.value] if isinstance(node, nodes.Pair) else node.iter_child_nodes()
+    )
+    for child in children:
         yield from _untranslated(child, html, inside_gettext)
 
 

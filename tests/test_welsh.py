@@ -76,12 +76,12 @@ def _untranslated(node: nodes.Node, html: list[str], inside_gettext: bool = Fals
         html.append(node.data)
         return
     if isinstance(node, nodes.Output):
-        for child in node.nodes:
-            if isinstance(child, nodes.TemplateData):
-                html.append(child.data)
+        for part in node.nodes:
+            if isinstance(part, nodes.TemplateData):
+                html.append(part.data)
             else:
                 html.append("\x00")
-                yield from _untranslated(child, [], inside_gettext)
+                yield from _untranslated(part, [], inside_gettext)
         return
     if isinstance(node, nodes.Compare):
         return  # `step.state == "closed here"` compares values; it shows nothing

@@ -39,10 +39,10 @@ lint: install
 # The pages' and mails' words (docs/welsh.md): extract them from the code and templates, add the
 # new ones to each language's .po file (translate them there, then run it again), and check that
 # every catalogue compiles. The service compiles the .po files itself at start.
-CATALOGUES := web/translations
+CATALOGUES := core/translations
 translations: install
 	$(VENV)/bin/pybabel -q extract -F babel.cfg -k N_ --no-location --omit-header --sort-output -o $(CATALOGUES)/messages.pot .
-	$(VENV)/bin/pybabel -q update -i $(CATALOGUES)/messages.pot -d $(CATALOGUES) --no-fuzzy-matching --omit-header
+	$(VENV)/bin/pybabel -q update -i $(CATALOGUES)/messages.pot -d $(CATALOGUES) --no-fuzzy-matching --ignore-obsolete
 	$(VENV)/bin/pybabel compile --statistics -d $(CATALOGUES)
 
 bench: install

@@ -34,6 +34,7 @@ from pydantic import (
     model_validator,
 )
 
+from core.languages import Language
 from core.text import refuse_control_characters
 from workflows.models import NotificationInput
 from workflows.policy import Role
@@ -46,6 +47,9 @@ class Contact(BaseModel):
     role: Role | None = None
     email: EmailStr | None = None
     webhook: HttpUrl | None = None
+    # The language the person reads the service in ("en" or "cy"): their mails, and their pages
+    # when their browser has not chosen. Unset: not known (see activities/notifications.py).
+    language: Language | None = None
 
     _one_line = field_validator("name")(refuse_control_characters)
 

@@ -8,7 +8,7 @@ _LINE_BREAKING = {"Cc", "Zl", "Zp"}
 
 
 def N_(message: str) -> str:
-    """Marks the service's own words for the translation catalogues (web/translations) where
+    """Marks the service's own words for the translation catalogues (core/translations) where
     they are defined; the pages and mails translate them where they show them."""
     return message
 

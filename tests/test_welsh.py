@@ -9,9 +9,16 @@ import pytest
 from babel.messages.extract import extract_from_dir
 from babel.messages.pofile import read_po
 from jinja2 import nodes
+from sqlalchemy.ext.asyncio import AsyncEngine
 
+from activities.notifications import LANGUAGE_BREAK, Notifier, Outbox
+from core.directory import Directory
+from core.languages import CATALOGUES
+from tests import conftest
+from tests.engine_helpers import RAISING, RECEIVING
 from tests.pages_stack import PRACTITIONER, PagesStack, csrf_of
-from web.i18n import CATALOGUES, LANGUAGE_COOKIE, from_accept_language
+from tests.test_notifications import PUBLIC_URL, Mailbox, attempt, raised_notice, smtp_server
+from web.i18n import LANGUAGE_COOKIE, from_accept_language
 from web.page_context import templates
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -23,6 +30,7 @@ def extracted() -> set[str | tuple[str, ...]]:
     method_map = [
         ("web/**.py", "python"),
         ("casework/requests.py", "python"),
+        ("activities/notifications.py", "python"),
         ("web/templates/**.html", "jinja2"),
     ]
     options = {"web/templates/**.html": {"trim_blocks": "True", "lstrip_blocks": "True"}}
@@ -177,3 +185,74 @@ async def test_sign_in_answers_in_welsh_and_remembers_it(pages_stack: PagesStack
         assert "Rydych yn mewngofnodi fel PC Reyes" in confirm.text
         assert "ymarferydd yn Northshire Police" in confirm.text
         assert csrf_of(confirm.text)
+
+
+# Line managers at both agencies: one reads Welsh, one English, one a shared mailbox.
+MIXED = Directory.model_validate(
+    {
+        "partnership": {"name": "Partneriaeth Diogelu Plant Gogledd Cymru"},
+        "agencies": [
+            {
+                "name": RAISING,
+                "contacts": [
+                    {"name": "Pennaeth", "role": "manager", "email": "pennaeth@ysgol.example",
+                     "language": "cy"},
+                    {"name": "Safeguarding inbox", "role": "manager",
+                     "email": "diogelu@ysgol.example"},
+                ],
+            },
+            {
+                "name": RECEIVING,
+                "contacts": [
+                    {"name": "Team manager", "role": "manager", "email": "tm@csc.example",
+                     "language": "en"},
+                ],
+            },
+        ],
+    }
+)  # fmt: skip
+
+
+@pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
+async def test_each_mail_goes_in_its_readers_language_and_a_shared_mailbox_gets_both(
+    engine: AsyncEngine,
+) -> None:
+    mailbox = Mailbox()
+    request = raised_notice("ESC-CYMRAEG")
+    async with smtp_server(mailbox) as smtp:
+        settings = conftest.isolated_settings(**smtp)
+        in_wales = Notifier(engine, MIXED, Outbox(settings), PUBLIC_URL, "wales")
+        assert (await attempt(1).run(in_wales.notify, request)).sent == 3
+
+    (welsh,) = mailbox.to("pennaeth@ysgol.example")
+    assert str(welsh["Subject"]) == "[ESC-CYMRAEG] Uwchgyfeiriad newydd ar gam 1: Line managers"
+    body = welsh.get_content()
+    assert "Terfyn amser: Mer 30 Rhag 2026 10:00 (amser Llundain)" in body
+    assert "Agorwch yr uwchgyfeiriad" in body and "Open the escalation" not in body
+
+    (english,) = mailbox.to("tm@csc.example")
+    assert str(english["Subject"]) == "[ESC-CYMRAEG] New escalation at stage 1: Line managers"
+    assert "Time limit: Wed 30 Dec 2026 10:00 (London time)" in english.get_content()
+    assert "Uwchgyfeiriad" not in english.get_content()
+
+    # No known language, a partnership in Wales: both, Welsh first.
+    (both,) = mailbox.to("diogelu@ysgol.example")
+    assert str(both["Subject"]) == (
+        "[ESC-CYMRAEG] Uwchgyfeiriad newydd ar gam 1: Line managers"
+        " / New escalation at stage 1: Line managers"
+    )
+    cymraeg, saesneg = both.get_content().replace("\r\n", "\n").split(LANGUAGE_BREAK)
+    assert cymraeg.startswith("Uwchgyfeiriad newydd ar gam 1") and "Agorwch" in cymraeg
+    assert saesneg.startswith("New escalation at stage 1") and "Open the escalation" in saesneg
+
+
+@pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
+async def test_outside_wales_an_unknown_language_gets_english(engine: AsyncEngine) -> None:
+    mailbox = Mailbox()
+    async with smtp_server(mailbox) as smtp:
+        notifier = Notifier(engine, MIXED, Outbox(conftest.isolated_settings(**smtp)), PUBLIC_URL)
+        await attempt(1).run(notifier.notify, raised_notice("ESC-ENGLAND"))
+    (shared,) = mailbox.to("diogelu@ysgol.example")
+    assert str(shared["Subject"]) == "[ESC-ENGLAND] New escalation at stage 1: Line managers"
+    (welsh,) = mailbox.to("pennaeth@ysgol.example")  # a Welsh reader still reads Welsh
+    assert str(welsh["Subject"]).startswith("[ESC-ENGLAND] Uwchgyfeiriad newydd")

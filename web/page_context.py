@@ -16,7 +16,17 @@ from core.directory import Directory
 from core.settings import Settings
 from database.tables import PersonSession
 from web.assets import GOVUK_TEMPLATES, TEMPLATES
-from web.i18n import LANGUAGES, N_, NAMES, current_language, gettext, long_date, ngettext
+from web.i18n import (
+    LANGUAGES,
+    N_,
+    NAMES,
+    browser_chose_language,
+    current_language,
+    gettext,
+    long_date,
+    ngettext,
+    use_language,
+)
 from web.people import Person, people
 from web.presenting import role_name
 from web.sessions import current_session
@@ -134,7 +144,11 @@ async def signed_in_viewer(request: Request, db: AsyncSession) -> Viewer | None:
     if session is None:
         return None
     person = people_of(request).get(session.email.casefold())
-    return Viewer(person=person, session=session) if person else None
+    if person is None:
+        return None
+    if person.language and not browser_chose_language(request):
+        use_language(person.language)  # the directory's, unless this browser chose one
+    return Viewer(person=person, session=session)
 
 
 async def _maybe_viewer(request: Request, db: PageDb) -> Viewer | None:

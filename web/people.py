@@ -8,6 +8,7 @@ who may read decoded payloads in the Temporal Web UI.
 from dataclasses import dataclass
 
 from core.directory import Contact, Directory
+from core.languages import Language
 from workflows.policy import Role
 
 
@@ -17,6 +18,7 @@ class Person:
     email: str
     agency: str
     role: Role
+    language: Language | None = None
 
     @property
     def partnership(self) -> bool:
@@ -31,7 +33,13 @@ class Person:
 def _person(contact: Contact, agency: str, role: Role) -> Person | None:
     if contact.email is None:
         return None
-    return Person(name=contact.name, email=str(contact.email), agency=agency, role=role)
+    return Person(
+        name=contact.name,
+        email=str(contact.email),
+        agency=agency,
+        role=role,
+        language=contact.language,
+    )
 
 
 def people(directory: Directory) -> dict[str, Person]:

@@ -30,7 +30,7 @@ from activities.stage_clock import stage_clock
 from core.directory import Directory, DirectoryFileError, load_directory
 from core.logs import configure_logging
 from core.payload_crypto import PayloadKeyError, codec_from_settings
-from core.policy_files import PolicyFileError, load_policies
+from core.policy_files import PolicyFileError, load_policies, partnership_nation
 from core.settings import Settings, get_settings
 from core.temporal import connect
 from database.engine import SchemaError, check_schema, create_engine
@@ -49,7 +49,13 @@ async def running_worker(
     """The escalation worker, polling until the block ends."""
     async with httpx.AsyncClient() as http:
         recorder = Recorder(engine)
-        notifier = Notifier(engine, directory, Outbox(settings, http), settings.public_url)
+        notifier = Notifier(
+            engine,
+            directory,
+            Outbox(settings, http),
+            settings.public_url,
+            partnership_nation(settings.policy_file),
+        )
         reconciler = Reconciler(client, engine)
         worker = Worker(
             client,

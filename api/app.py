@@ -55,6 +55,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         docs_url=None,  # served offline by api.docs
         redoc_url=None,
     )
+    # Identity providers' signing keys by JWKS address, shared by sign-in and the codec.
+    app.state.signing_keys = {}
     problems.install(app)
     docs.install(app)
     # Outermost last: CORS answers the UI's preflight before the limiter sees the request, and

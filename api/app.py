@@ -67,7 +67,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.add_middleware(FailedAuthMiddleware, limiter=limiter)
     app.add_middleware(codec_server.CodecCors, origin=settings.codec_cors_origin)
     app.include_router(health.router)
-    pages.install(app)  # before the API's routes: browsers get /escalations/{id} as a page
+    # Before the API's routes: browsers get /escalations/{id} as a page.
+    pages.install(app, settings)
     app.include_router(escalations.router)
     app.include_router(codec_server.router)
     app.include_router(reports.router)

@@ -8,12 +8,12 @@ access-token check (api/oidc.py) share one cache per JWKS address.
 
 import time
 from collections.abc import Collection
-from typing import Any
+from typing import Any, cast
 
 import httpx
 from joserfc import jwt
 from joserfc.errors import InvalidKeyIdError
-from joserfc.jwk import KeySet
+from joserfc.jwk import KeySet, KeySetSerialization
 
 REFETCH_AT_MOST_EVERY_SECONDS = 60.0
 FETCH_TIMEOUT_SECONDS = 10.0
@@ -36,7 +36,8 @@ class SigningKeys:
                 answer.raise_for_status()
                 document = answer.json()
         except (httpx.HTTPError, ValueError) as exc:
-            raise KeysUnavailable(f"the provider's keys cannot be read: {type(exc).__name__}") from exc
+            reason = type(exc).__name__
+            raise KeysUnavailable(f"the provider's keys cannot be read: {reason}") from exc
         if not isinstance(document, dict) or not isinstance(document.get("keys"), list):
             raise KeysUnavailable("the provider's keys are not a JWK set")
         self.document, self._fetched_at = document, time.monotonic()
@@ -53,11 +54,15 @@ class SigningKeys:
         return await self._fetch()
 
     async def decode(self, token: str, algorithms: Collection[str]) -> jwt.Token:
-        """The token's header and claims once its signature is checked (claims not yet validated)."""
+        """The token's header and claims, its signature checked (its claims not yet)."""
         try:
-            return jwt.decode(token, KeySet.import_key_set(await self.current()), algorithms)
+            return jwt.decode(token, _key_set(await self.current()), algorithms)
         except InvalidKeyIdError:
-            return jwt.decode(token, KeySet.import_key_set(await self.refreshed()), algorithms)
+            return jwt.decode(token, _key_set(await self.refreshed()), algorithms)
+
+
+def _key_set(document: dict[str, Any]) -> KeySet:
+    return KeySet.import_key_set(cast(KeySetSerialization, document))
 
 
 def keys_for(cache: dict[str, SigningKeys], jwks_url: str) -> SigningKeys:

@@ -73,7 +73,9 @@ async def spend_link(db: AsyncSession, token: str) -> SignInLink | None:
     ).first()
 
 
-async def start_session(db: AsyncSession, email: str) -> tuple[str, PersonSession]:
+async def start_session(
+    db: AsyncSession, email: str, provider: str | None = None, provider_role: str | None = None
+) -> tuple[str, PersonSession]:
     """A new session (a new id: never one the browser had before) and its cookie token."""
     token = secrets.token_urlsafe(32)
     now = utc_now()
@@ -83,6 +85,8 @@ async def start_session(db: AsyncSession, email: str) -> tuple[str, PersonSessio
         csrf_token=secrets.token_urlsafe(32),
         created_at=now,
         last_seen_at=now,
+        provider=provider,
+        provider_role=provider_role,
     )
     db.add(session)
     await db.commit()

@@ -1,0 +1,33 @@
+"""The providers' settings: from a file and from the environment, and which issuers are taken."""
+
+from pathlib import Path
+
+import pytest
+
+from core.settings import Settings
+from web.identity_providers import IdentityProvider, IdentityProviderError, load_providers
+
+
+def test_providers_from_the_environment_and_the_issuer_rule(tmp_path: Path) -> None:
+    env = Settings(
+        _env_file=None,
+        oidc_issuer="http://localhost:9000",
+        oidc_client_id="escalations",
+        oidc_client_secret="s3cret",
+        oidc_provider_name="Northshire Council",
+    )
+    [provider] = load_providers(env)
+    assert (provider.id, provider.name, provider.all_agencies) == (
+        "oidc",
+        "Northshire Council",
+        True,
+    )
+    base = {"id": "p", "name": "P", "client_id": "c", "client_secret": "s", "all_agencies": True}
+    for issuer in ("http://127.0.0.1:8080", "https://login.microsoftonline.com/t/v2.0"):
+        assert IdentityProvider.model_validate({**base, "issuer": issuer}).issuer == issuer
+    for issuer in ("http://login.example.org", "http://localhost", "ftp://localhost:21"):
+        with pytest.raises(ValueError, match="https"):
+            IdentityProvider.model_validate({**base, "issuer": issuer})
+    (tmp_path / "p.toml").write_text('[[providers]]\nid = "p"\nname = "P"\nissuer = "https://x"')
+    with pytest.raises(IdentityProviderError, match="client_id"):
+        load_providers(Settings(_env_file=None, oidc_providers_file=tmp_path / "p.toml"))

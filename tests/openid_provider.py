@@ -60,7 +60,7 @@ def running_provider(directory: Path, app_url: str) -> Iterator[OpenIdProvider]:
                         "client_id": CLIENT_ID,
                         "client_secret": CLIENT_SECRET,
                         "redirect_uris": [f"{app_url}/sign-in/oidc/callback"],
-                        "post_logout_redirect_uris": [f"{app_url}/sign-in?signed_out=1"],
+                        "post_logout_redirect_uris": [f"{app_url}/signed-out"],
                     }
                 ],
                 "jwks": {"keys": [key.as_dict(private=True)]},

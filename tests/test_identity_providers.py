@@ -31,3 +31,20 @@ def test_providers_from_the_environment_and_the_issuer_rule(tmp_path: Path) -> N
     (tmp_path / "p.toml").write_text('[[providers]]\nid = "p"\nname = "P"\nissuer = "https://x"')
     with pytest.raises(IdentityProviderError, match="client_id"):
         load_providers(Settings(_env_file=None, oidc_providers_file=tmp_path / "p.toml"))
+
+
+def test_the_example_file_loads_with_its_secrets_from_the_environment(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    example = Path(__file__).resolve().parent.parent / "config" / "identity-providers.example.toml"
+    monkeypatch.setenv("NORTHSHIRE_ENTRA_SECRET", "entra-secret")
+    monkeypatch.setenv("NHS_OIDC_SECRET", "nhs-secret")
+    council, nhs = load_providers(Settings(_env_file=None, oidc_providers_file=example))
+    assert (council.secret(), nhs.secret()) == ("entra-secret", "nhs-secret")
+    assert council.email_verified_by_organisation and not nhs.email_verified_by_organisation
+    groups = {"groups": ["someone-else", "22222222-2222-2222-2222-222222222222"]}
+    assert council.role_from_groups(groups) == "manager"
+    assert council.role_from_groups({"groups": "not-a-list"}) is None
+    monkeypatch.delenv("NHS_OIDC_SECRET")
+    with pytest.raises(IdentityProviderError, match="NHS_OIDC_SECRET"):
+        nhs.secret()

@@ -42,6 +42,8 @@ router = APIRouter(include_in_schema=False)
 # Requests for a link: a few per address (a mailbox is not flooded), more per client address
 # (SIGN_IN_LIMIT_PER_ADDRESS, SIGN_IN_LIMIT_PER_CLIENT).
 LIMIT_WINDOW_SECONDS = 15 * 60
+# The provider's post-logout redirect: one plain address, as Entra ID wants it registered.
+SIGNED_OUT_PATH = "/signed-out"
 
 
 def _limiters(request: Request) -> tuple[SlidingWindow, SlidingWindow]:
@@ -211,12 +213,18 @@ async def signed_in(
     return response
 
 
+@router.get(SIGNED_OUT_PATH)
+async def signed_out_page() -> Response:
+    """Where a provider sends the browser back after its own sign-out (registered with it)."""
+    return RedirectResponse("/sign-in?signed_out=1", status_code=303)
+
+
 @router.post("/sign-out")
 async def sign_out(request: Request, db: PageDb, viewer: ViewerDep) -> Response:
     check_csrf(request, await request.form(), viewer.session.csrf_token)
     await end_session(db, viewer.session)
     settings: Settings = request.app.state.settings
-    signed_out = f"{settings.public_url.rstrip('/')}/sign-in?signed_out=1"
+    signed_out = f"{settings.public_url.rstrip('/')}{SIGNED_OUT_PATH}"
     client = clients(request).get(viewer.session.provider or "")
     # RP-initiated logout: the provider's session ends too, where it publishes how.
     leave = await client.sign_out_url(signed_out) if client else None

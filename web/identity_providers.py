@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any, Self
 from urllib.parse import urlsplit
 
-import httpx
+import httpx2
 from authlib.integrations.starlette_client import StarletteIntegration, StarletteOAuth2App
 from pydantic import (
     BaseModel,
@@ -208,7 +208,7 @@ class ProviderClient(StarletteOAuth2App):
             logout = await self.create_logout_url(
                 post_logout_redirect_uri=come_back_to, client_id=self.client_id
             )
-        except (httpx.HTTPError, KeysUnavailable, ProviderUnusable):
+        except (httpx2.HTTPError, KeysUnavailable, ProviderUnusable):
             return None
         return str(logout["url"])
 

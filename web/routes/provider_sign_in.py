@@ -10,7 +10,7 @@ a log line (why, never the token).
 import hmac
 from typing import Any
 
-import httpx
+import httpx2
 import structlog
 from authlib.common.errors import AuthlibBaseError
 from fastapi import APIRouter, Request
@@ -98,7 +98,7 @@ async def callback(request: Request, db: PageDb, viewer: MaybeViewerDep) -> Resp
         )
     except (AuthlibBaseError, JoseError) as exc:  # the code refused, or the ID token
         raise _refused(provider, f"{type(exc).__name__}: {exc}"[:200]) from None
-    except (httpx.HTTPError, KeysUnavailable, ProviderUnusable) as exc:
+    except (httpx2.HTTPError, KeysUnavailable, ProviderUnusable) as exc:
         log.warning("provider unreachable", provider=provider.id, reason=type(exc).__name__)
         raise _unreachable(provider) from None
     if claims is None:
@@ -161,7 +161,7 @@ async def start(
     state = new_state()
     try:
         authorization = await client.create_authorization_url(_callback_url(request), state=state)
-    except (httpx.HTTPError, KeysUnavailable, ProviderUnusable) as exc:
+    except (httpx2.HTTPError, KeysUnavailable, ProviderUnusable) as exc:
         log.warning("provider unreachable", provider=provider_id, reason=f"{type(exc).__name__}")
         raise _unreachable(client.provider) from None
     await begin_flow(

@@ -1,17 +1,15 @@
 """OpenID Connect sign-ins under way, kept in the service's database: the `state`'s hash with its
-nonce and PKCE verifier. The callback spends a flow with one conditional UPDATE, so a replayed
-`state` (or two racing callbacks) cannot sign anyone in twice.
+nonce and PKCE verifier. The callback spends a flow once (web/sessions.py's spend_once), so a
+replayed `state` (or two racing callbacks) cannot sign anyone in twice.
 """
 
 import secrets
 from datetime import timedelta
 
-from sqlalchemy import update
-from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from database.tables import SignInFlow, utc_now
-from web.sessions import token_hash
+from web.sessions import spend_once, token_hash
 
 # Time to sign in at the provider (its own page, perhaps a second factor).
 FLOW_LIFETIME = timedelta(minutes=10)
@@ -41,19 +39,4 @@ async def begin_flow(
 
 async def spend_flow(db: AsyncSession, state: str) -> SignInFlow | None:
     """The flow `state` started, spent now; None if spent already, expired or never started."""
-    now = utc_now()
-    spent = await db.exec(
-        update(SignInFlow)
-        .where(
-            col(SignInFlow.state_hash) == token_hash(state),
-            col(SignInFlow.used_at).is_(None),
-            col(SignInFlow.expires_at) > now,
-        )
-        .values(used_at=now)
-    )
-    await db.commit()
-    if spent.rowcount != 1:
-        return None
-    return (
-        await db.exec(select(SignInFlow).where(SignInFlow.state_hash == token_hash(state)))
-    ).first()
+    return await spend_once(db, SignInFlow, SignInFlow.state_hash, token_hash(state))

@@ -8,7 +8,6 @@ Create Date: 2026-12-07 05:00:00
 from collections.abc import Sequence
 
 import sqlalchemy as sa
-import sqlmodel
 from alembic import op
 
 revision: str = "0022_oidc_sign_in"
@@ -17,19 +16,15 @@ branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
 
-def _text(length: int) -> sqlmodel.sql.sqltypes.AutoString:
-    return sqlmodel.sql.sqltypes.AutoString(length=length)
-
-
 def upgrade() -> None:
     op.create_table(
         "sign_in_flow",
         sa.Column("id", sa.Integer(), nullable=False),
-        sa.Column("state_hash", _text(64), nullable=False),
-        sa.Column("provider", _text(40), nullable=False),
-        sa.Column("nonce", _text(128), nullable=False),
-        sa.Column("code_verifier", _text(128), nullable=False),
-        sa.Column("next_path", _text(500), nullable=False),
+        sa.Column("state_hash", sa.String(64), nullable=False),
+        sa.Column("provider", sa.String(40), nullable=False),
+        sa.Column("nonce", sa.String(128), nullable=False),
+        sa.Column("code_verifier", sa.String(128), nullable=False),
+        sa.Column("next_path", sa.String(500), nullable=False),
         sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
         sa.Column("expires_at", sa.DateTime(timezone=True), nullable=False),
         sa.Column("used_at", sa.DateTime(timezone=True), nullable=True),
@@ -37,8 +32,8 @@ def upgrade() -> None:
         sa.UniqueConstraint("state_hash"),
     )
     with op.batch_alter_table("person_session") as table:
-        table.add_column(sa.Column("provider", _text(40), nullable=True))
-        table.add_column(sa.Column("provider_role", _text(20), nullable=True))
+        table.add_column(sa.Column("provider", sa.String(40), nullable=True))
+        table.add_column(sa.Column("provider_role", sa.String(20), nullable=True))
 
 
 def downgrade() -> None:

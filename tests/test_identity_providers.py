@@ -48,3 +48,11 @@ def test_the_example_file_loads_with_its_secrets_from_the_environment(
     monkeypatch.delenv("NHS_OIDC_SECRET")
     with pytest.raises(IdentityProviderError, match="NHS_OIDC_SECRET"):
         nhs.secret()
+
+
+def test_groups_never_give_the_partnerships_role() -> None:
+    provider = {"id": "p", "name": "P", "issuer": "https://p.example", "client_id": "c"}
+    with pytest.raises(ValueError, match="board is the directory's"):
+        IdentityProvider.model_validate(
+            {**provider, "client_secret": "s", "all_agencies": True, "group_roles": {"g": "board"}}
+        )

@@ -80,6 +80,16 @@ class IdentityProvider(BaseModel):
             raise ValueError("must be https:// (or http://localhost:PORT, http://127.0.0.1:PORT)")
         return issuer
 
+    @field_validator("group_roles")
+    @classmethod
+    def _agency_roles(cls, roles: dict[str, Role]) -> dict[str, Role]:
+        # The partnership's people are the directory's board and business unit, never a group's.
+        if "board" in roles.values():
+            raise ValueError(
+                "groups give practitioner, manager or executive; board is the directory's"
+            )
+        return roles
+
     @model_validator(mode="after")
     def _complete(self) -> Self:
         if self.id == "callback":

@@ -29,6 +29,7 @@ from web.page_context import (
     safe_next,
     secure_cookies,
 )
+from web.people import Person
 from web.provider_flows import FLOW_LIFETIME, begin_flow, new_state, spend_flow
 from web.routes.sign_in import clients, signed_in
 
@@ -96,13 +97,26 @@ async def callback(request: Request, db: PageDb, viewer: MaybeViewerDep) -> Resp
             },
             leeway=LEEWAY_SECONDS,
         )
-    except (AuthlibBaseError, JoseError) as exc:  # the code refused, or the ID token
+    except (AuthlibBaseError, JoseError, ValueError) as exc:  # the code refused, or the ID token
         raise _refused(provider, f"{type(exc).__name__}: {exc}"[:200]) from None
     except (httpx2.HTTPError, KeysUnavailable, ProviderUnusable) as exc:
         log.warning("provider unreachable", provider=provider.id, reason=type(exc).__name__)
         raise _unreachable(provider) from None
     if claims is None:
         raise _refused(provider, "no ID token")
+    person = _who_signs_in(request, provider, claims)
+    # The session keeps a role only where the provider's groups gave it.
+    role = None if person.email.casefold() in people_of(request) else person.role
+    response = await signed_in(
+        request, db, viewer, person.email, flow.next_path, provider=provider.id, provider_role=role
+    )
+    response.delete_cookie(FLOW_COOKIE, path=FLOW_COOKIE_PATH)
+    log.info("provider sign-in", provider=provider.id)
+    return response
+
+
+def _who_signs_in(request: Request, provider: IdentityProvider, claims: dict[str, Any]) -> Person:
+    """The directory's person the ID token names, if this provider may sign them in."""
     email = _email(provider, claims)
     person = person_for(request, email, provider.role_from_groups(claims)) if email else None
     if email is None:
@@ -132,14 +146,7 @@ async def callback(request: Request, db: PageDb, viewer: MaybeViewerDep) -> Resp
             f"People of {person.agency} do not sign in with {provider.name}. Sign in with your "
             "own organisation's account, or ask for a sign-in link by email.",
         )
-    # The session keeps a role only where the provider's groups gave it.
-    role = None if person.email.casefold() in people_of(request) else person.role
-    response = await signed_in(
-        request, db, viewer, person.email, flow.next_path, provider=provider.id, provider_role=role
-    )
-    response.delete_cookie(FLOW_COOKIE, path=FLOW_COOKIE_PATH)
-    log.info("provider sign-in", provider=provider.id)
-    return response
+    return person
 
 
 def _email(provider: IdentityProvider, claims: dict[str, Any]) -> str | None:
@@ -161,8 +168,8 @@ async def start(
     state = new_state()
     try:
         authorization = await client.create_authorization_url(_callback_url(request), state=state)
-    except (httpx2.HTTPError, KeysUnavailable, ProviderUnusable) as exc:
-        log.warning("provider unreachable", provider=provider_id, reason=f"{type(exc).__name__}")
+    except (httpx2.HTTPError, ValueError, KeysUnavailable, ProviderUnusable) as exc:
+        log.warning("provider unreachable", provider=provider_id, reason=type(exc).__name__)
         raise _unreachable(client.provider) from None
     await begin_flow(
         db,

@@ -56,3 +56,16 @@ def test_groups_never_give_the_partnerships_role() -> None:
         IdentityProvider.model_validate(
             {**provider, "client_secret": "s", "all_agencies": True, "group_roles": {"g": "board"}}
         )
+
+
+def test_the_address_a_token_vouches_for() -> None:
+    base = {"id": "p", "name": "P", "issuer": "https://p.example", "client_id": "c"}
+    plain = IdentityProvider.model_validate({**base, "client_secret": "s", "all_agencies": True})
+    entra = plain.model_copy(update={"email_verified_by_organisation": True})
+    assert plain.vouched_email({"email": "a@x.org", "email_verified": True}) == "a@x.org"
+    assert plain.vouched_email({"email": "a@x.org", "email_verified": "true"}) is None
+    assert plain.vouched_email({"email": "a@x.org"}) is None
+    assert plain.vouched_email({"preferred_username": "a@x.org", "email_verified": True}) is None
+    assert entra.vouched_email({"email": "a@x.org"}) == "a@x.org"
+    assert entra.vouched_email({"preferred_username": "b@x.org"}) == "b@x.org"
+    assert entra.vouched_email({"preferred_username": "not-an-address"}) is None

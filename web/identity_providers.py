@@ -109,6 +109,15 @@ class IdentityProvider(BaseModel):
             raise IdentityProviderError(f"provider {self.id!r}: {missing} is not set")
         return value
 
+    def vouched_email(self, claims: dict[str, Any]) -> str | None:
+        """The address the token vouches for: `email` with `email_verified` true or, from an
+        organisation that verifies its accounts' addresses, `email` else `preferred_username`."""
+        if self.email_verified_by_organisation:
+            email = claims.get("email") or claims.get("preferred_username")
+        else:
+            email = claims.get("email") if claims.get("email_verified") is True else None
+        return email if isinstance(email, str) and "@" in email else None
+
     def may_sign_in(self, person: Person) -> bool:
         domain = person.email.rpartition("@")[2].casefold()
         return (

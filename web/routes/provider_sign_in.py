@@ -117,7 +117,7 @@ async def callback(request: Request, db: PageDb, viewer: MaybeViewerDep) -> Resp
 
 def _who_signs_in(request: Request, provider: IdentityProvider, claims: dict[str, Any]) -> Person:
     """The directory's person the ID token names, if this provider may sign them in."""
-    email = _email(provider, claims)
+    email = provider.vouched_email(claims)
     person = person_for(request, email, provider.role_from_groups(claims)) if email else None
     if email is None:
         log.warning("provider sign-in refused", provider=provider.id, reason="email not verified")
@@ -147,15 +147,6 @@ def _who_signs_in(request: Request, provider: IdentityProvider, claims: dict[str
             "own organisation's account, or ask for a sign-in link by email.",
         )
     return person
-
-
-def _email(provider: IdentityProvider, claims: dict[str, Any]) -> str | None:
-    """The address the provider vouches for: verified, or from an organisation that verifies."""
-    if provider.email_verified_by_organisation:
-        email = claims.get("email") or claims.get("preferred_username")
-    else:
-        email = claims.get("email") if claims.get("email_verified") is True else None
-    return email if isinstance(email, str) and "@" in email else None
 
 
 @router.get("/sign-in/oidc/{provider_id}")

@@ -60,8 +60,9 @@ def _limiters(request: Request) -> tuple[SlidingWindow, SlidingWindow]:
 
 
 def clients(request: Request) -> dict[str, ProviderClient]:
-    clients: dict[str, ProviderClient] = request.app.state.identity_providers
-    return clients
+    """The identity providers' clients by provider id (web/identity_providers.py)."""
+    found: dict[str, ProviderClient] = request.app.state.identity_providers
+    return found
 
 
 def _providers(request: Request) -> list[IdentityProvider]:

@@ -75,10 +75,8 @@ class Message:
 
 def _written(request: NotificationInput, link: str) -> tuple[str, str]:
     """The headline and the body, in the task's language."""
-    headline = gettext(HEADLINES[request.kind]) % {
-        "stage": request.stage,
-        "stage_name": request.stage_name,
-    }
+    stage_name = gettext(request.stage_name)
+    headline = gettext(HEADLINES[request.kind]) % {"stage": request.stage, "stage_name": stage_name}
     lines = [
         headline,
         "",
@@ -86,7 +84,7 @@ def _written(request: NotificationInput, link: str) -> tuple[str, str]:
         gettext("Raised by: %(agency)s") % {"agency": request.raising_agency},
         gettext("Disagreement with: %(agency)s") % {"agency": request.receiving_agency},
         gettext("Stage: %(stage)s (%(stage_name)s)")
-        % {"stage": request.stage, "stage_name": request.stage_name},
+        % {"stage": request.stage, "stage_name": stage_name},
     ]
     if request.stage_deadline:
         due = moment_text(request.stage_deadline)

@@ -90,6 +90,18 @@ def number_text(value: float) -> str:
     return format_decimal(value, locale=_current.get())
 
 
+# The built-in ladders' words (workflows/policy.py cannot import this floor): pages and mails
+# show a ladder's title and stage names through gettext, so these read in Welsh; a policy
+# file's own names are shown as written.
+BUILT_IN_LADDER_WORDS = (
+    N_("Standard three-step escalation"),
+    N_("Urgent track (significant risk): 24 hours a stage"),
+    N_("Line managers"),
+    N_("Senior and executive managers"),
+    N_("Safeguarding Children Partnership"),
+)
+
+
 @contextmanager
 def in_language(language: Language) -> Iterator[None]:
     """What is written in the block is in `language` (a mail), then the task's language again."""

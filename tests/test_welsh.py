@@ -3,6 +3,7 @@ words outside gettext, and a page asked for in Welsh answers in Welsh."""
 
 import re
 from collections.abc import Iterable, Iterator
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
@@ -13,13 +14,16 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from activities.notifications import LANGUAGE_BREAK, Notifier, Outbox
 from core.directory import Directory
-from core.languages import CATALOGUES
+from core.languages import BUILT_IN_LADDER_WORDS, CATALOGUES, in_language
+from database.tables import AuditEvent
 from tests import conftest
 from tests.engine_helpers import RAISING, RECEIVING
 from tests.pages_stack import PRACTITIONER, PagesStack, csrf_of
 from tests.test_notifications import PUBLIC_URL, Mailbox, attempt, raised_notice, smtp_server
 from web.i18n import LANGUAGE_COOKIE, from_accept_language
 from web.page_context import templates
+from web.presenting import timeline
+from workflows.policy import BUILT_IN_POLICIES
 
 ROOT = Path(__file__).resolve().parents[1]
 PLACEHOLDER = re.compile(r"%\((\w+)\)s")
@@ -31,6 +35,7 @@ def extracted() -> set[str | tuple[str, ...]]:
         ("web/**.py", "python"),
         ("casework/requests.py", "python"),
         ("activities/notifications.py", "python"),
+        ("core/languages.py", "python"),
         ("web/templates/**.html", "jinja2"),
     ]
     options = {"web/templates/**.html": {"trim_blocks": "True", "lstrip_blocks": "True"}}
@@ -225,7 +230,8 @@ async def test_each_mail_goes_in_its_readers_language_and_a_shared_mailbox_gets_
         assert (await attempt(1).run(in_wales.notify, request)).sent == 3
 
     (welsh,) = mailbox.to("pennaeth@ysgol.example")
-    assert str(welsh["Subject"]) == "[ESC-CYMRAEG] Uwchgyfeiriad newydd ar gam 1: Line managers"
+    # The built-in ladder's stage names are the service's own words: in Welsh too.
+    assert str(welsh["Subject"]) == "[ESC-CYMRAEG] Uwchgyfeiriad newydd ar gam 1: Rheolwyr llinell"
     body = welsh.get_content()
     assert "Terfyn amser: Mer 30 Rhag 2026 10:00 (amser Llundain)" in body
     assert "Agorwch yr uwchgyfeiriad" in body and "Open the escalation" not in body
@@ -238,7 +244,7 @@ async def test_each_mail_goes_in_its_readers_language_and_a_shared_mailbox_gets_
     # No known language, a partnership in Wales: both, Welsh first.
     (both,) = mailbox.to("diogelu@ysgol.example")
     assert str(both["Subject"]) == (
-        "[ESC-CYMRAEG] Uwchgyfeiriad newydd ar gam 1: Line managers"
+        "[ESC-CYMRAEG] Uwchgyfeiriad newydd ar gam 1: Rheolwyr llinell"
         " / New escalation at stage 1: Line managers"
     )
     cymraeg, saesneg = both.get_content().replace("\r\n", "\n").split(LANGUAGE_BREAK)
@@ -256,3 +262,31 @@ async def test_outside_wales_an_unknown_language_gets_english(engine: AsyncEngin
     assert str(shared["Subject"]) == "[ESC-ENGLAND] New escalation at stage 1: Line managers"
     (welsh,) = mailbox.to("pennaeth@ysgol.example")  # a Welsh reader still reads Welsh
     assert str(welsh["Subject"]).startswith("[ESC-ENGLAND] Uwchgyfeiriad newydd")
+
+
+def test_the_built_in_ladders_words_are_in_the_catalogue() -> None:
+    words = {p.title for p in BUILT_IN_POLICIES.values()}
+    words |= {s.name for p in BUILT_IN_POLICIES.values() for s in p.stages}
+    assert words == set(BUILT_IN_LADDER_WORDS)
+
+
+def test_the_timeline_reads_in_welsh_and_keeps_what_people_wrote() -> None:
+    event = AuditEvent(
+        escalation_id="ESC-1",
+        event_key="ESC-1:1",
+        action="reminder",
+        actor="system",
+        stage=1,
+        at=datetime(2026, 11, 30, 10, 0, tzinfo=UTC),
+        details={"due": "Mon 30 Nov 2026 17:00", "stage": "Line managers", "reason": "Dim ateb"},
+        prev_hash="",
+        hash="",
+    )
+    with in_language("cy"):
+        (entry,) = timeline([event])
+    assert (entry.what, entry.at) == ("Anfonwyd nodyn atgoffa", "Llun 30 Tach 2026 10:00")
+    assert entry.details == [
+        ("Roedd i'w wneud erbyn", "Mon 30 Nov 2026 17:00"),  # the clock's own text
+        ("Cam", "Rheolwyr llinell"),
+        ("Rheswm", "Dim ateb"),  # as written
+    ]

@@ -46,6 +46,10 @@ DETAIL_NAMES = {
     "extension": N_("Extended by"),
     "from": N_("Time limit was"),
     "to": N_("Time limit now"),
+    "policy": N_("Ladder"),
+    "stage": N_("Stage"),
+    "from_stage": N_("From stage"),
+    "to_stage": N_("To stage"),
 }
 # Times kept in ISO form on the record, shown as people read them.
 TIME_DETAILS = {"dispute_until": N_("Open to dispute until"), "due": N_("Was due by")}
@@ -192,7 +196,7 @@ def steps(row: Escalation, policies: dict[str, Policy]) -> list[Step]:
         found.append(
             Step(
                 number=number,
-                name=stage.name,
+                name=gettext(stage.name),
                 role=gettext(DECIDERS.get(stage.role, stage.role)),
                 time_limit=span_text(stage.time_limit),
                 state=state,
@@ -215,7 +219,14 @@ class TimelineEntry:
 
 def _detail(name: str, value: object) -> str:
     if name in TIME_DETAILS and isinstance(value, str):
-        return when(datetime.fromisoformat(value))
+        try:
+            return when(datetime.fromisoformat(value))
+        except ValueError:  # a reminder's "due" is the stage clock's text, kept as it was
+            return value
+    if name == "kind" and isinstance(value, str) and value in EVENT_NAMES:
+        return gettext(EVENT_NAMES[value])  # a notification's kind: what it told people of
+    if name == "stage" and isinstance(value, str):
+        return gettext(value)  # a stage's name, the built-in ladders' in Welsh too
     if isinstance(value, list):
         return "; ".join(str(item) for item in value)
     return str(value)

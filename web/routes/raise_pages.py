@@ -26,7 +26,9 @@ def _choices(request: Request, viewer: Viewer) -> dict[str, list[tuple[str, str]
     return {
         "receiving_agency": [(name, name) for name in agencies],
         "policy": [
-            (name, policy.title) for name, policy in policies.items() if name != URGENT_POLICY
+            (name, gettext(policy.title))
+            for name, policy in policies.items()
+            if name != URGENT_POLICY
         ],
     }
 

@@ -10,8 +10,9 @@ import pytest
 from playwright.async_api import Browser, Page, expect
 
 from tests.api_stack import CHILDRENS_SERVICES
-from tests.browser import axe_violations, browser, needs_chromium, screenshot
+from tests.browser import browser, needs_chromium
 from tests.pages_stack import CHAIR, CS_MANAGER, PRACTITIONER, PagesStack
+from tests.test_browser import Visit
 from tests.test_pages import ESCALATION_LINK
 
 __all__ = ["browser"]  # the module's fixture
@@ -21,19 +22,11 @@ pytestmark = [
 ]
 
 
-class WelshVisit:
-    def __init__(self, stack: PagesStack, page: Page) -> None:
-        self.stack, self.page = stack, page
-        self.console: list[str] = []
-        page.on("console", lambda message: self.console.append(message.text))
-
+class WelshVisit(Visit):
     async def check(self, screenshot_name: str | None = None) -> None:
-        """Welsh, clean under axe, nothing blocked by the Content-Security-Policy."""
+        """Welsh, besides clean under axe and the Content-Security-Policy."""
         assert await self.page.get_attribute("html", "lang") == "cy", self.page.url
-        assert await axe_violations(self.page) == [], self.page.url
-        assert [m for m in self.console if "Content Security Policy" in m] == []
-        if screenshot_name:
-            await screenshot(self.page, screenshot_name)
+        await super().check(screenshot_name)
 
     async def sign_in(self, email: str, screenshots: bool = False) -> None:
         page = self.page
@@ -61,7 +54,7 @@ async def welsh(browser: Browser, pages_stack: PagesStack) -> AsyncIterator[obje
     async def open_visit() -> AsyncIterator[WelshVisit]:
         context = await browser.new_context(base_url=pages_stack.url, locale="cy-GB")
         try:
-            yield WelshVisit(pages_stack, await context.new_page())
+            yield WelshVisit(pages_stack, context, await context.new_page())
         finally:
             await context.close()
 

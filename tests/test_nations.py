@@ -18,8 +18,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from temporalio.testing import WorkflowEnvironment
 
 from core.calendar import LONDON
-from core.temporal import data_converter
-from tests.conftest import BIN, isolated_settings
+from tests.conftest import time_skipping_server
 from tests.engine_helpers import (
     SQLITE_ONLY,
     advance_to,
@@ -30,7 +29,6 @@ from tests.engine_helpers import (
     settle,
     state_of,
 )
-from worker.main import ensure_search_attributes
 from workflows.policy import Nation, Policy, Stage
 
 pytestmark = SQLITE_ONLY
@@ -40,13 +38,8 @@ MINUTE = timedelta(minutes=1)
 @pytest.fixture(scope="module")
 async def own_time_env(payload_key_file: Path) -> AsyncIterator[WorkflowEnvironment]:
     """A time-skipping server of this module's own (conftest's time_env, unshared)."""
-    env = await WorkflowEnvironment.start_time_skipping(
-        test_server_existing_path=str(BIN / "temporal-test-server"),
-        data_converter=data_converter(isolated_settings(payload_key_file=payload_key_file)),
-    )
-    await ensure_search_attributes(env.client, "default")
-    yield env
-    await env.shutdown()
+    async with time_skipping_server(payload_key_file) as env:
+        yield env
 
 
 def ladder(nation: Nation) -> Policy:
@@ -60,9 +53,8 @@ def ladder(nation: Nation) -> Policy:
     )
 
 
-def like_2026(after: datetime) -> int:
-    """The first year from `after` on whose calendar is 2026's (2037 from December 2026)."""
-    year = after.year + 1
+def like_2026(year: int) -> int:
+    """The first year from `year` on whose calendar is 2026's (2037 after 2026)."""
     while calendar.isleap(year) or date(year, 1, 1).weekday() != date(2026, 1, 1).weekday():
         year += 1
     return year
@@ -97,34 +89,38 @@ async def check_day_moved_up(
             assert (await state_of(here)).stage == 2
 
 
-async def test_northern_irelands_st_patricks_day_and_battle_of_the_boyne(
-    own_time_env: WorkflowEnvironment, engine: AsyncEngine
-) -> None:
-    year = like_2026(await own_time_env.get_current_time())
+# Raised at 10:00 on a day with a one-working-day stage: the day England moves it up, and the
+# day the nation does, in a year whose calendar is 2026's (years after it, month, day).
+HOLIDAYS = [
     # Monday 16 March: St Patrick's Day is Tuesday 17th, so Wednesday 18th.
-    await check_day_moved_up(
-        own_time_env, engine, "northern_ireland",
-        date(year, 3, 16), date(year, 3, 17), date(year, 3, 18),
-    )  # fmt: skip
+    pytest.param("northern_ireland", (0, 3, 16), (0, 3, 17), (0, 3, 18), id="st-patricks-day"),
     # Friday 10 July: the Boyne falls on Sunday 12th and is observed on Monday 13th.
-    await check_day_moved_up(
-        own_time_env, engine, "northern_ireland",
-        date(year, 7, 10), date(year, 7, 13), date(year, 7, 14),
-    )  # fmt: skip
-
-
-async def test_scotlands_st_andrews_day_and_second_of_january(
-    own_time_env: WorkflowEnvironment, engine: AsyncEngine
-) -> None:
-    year = like_2026(await own_time_env.get_current_time())
+    pytest.param("northern_ireland", (0, 7, 10), (0, 7, 13), (0, 7, 14), id="boyne"),
     # Friday 27 November: St Andrew's Day is Monday 30th, so Tuesday 1 December.
-    await check_day_moved_up(
-        own_time_env, engine, "scotland",
-        date(year, 11, 27), date(year, 11, 30), date(year, 12, 1),
-    )  # fmt: skip
+    pytest.param("scotland", (0, 11, 27), (0, 11, 30), (0, 12, 1), id="st-andrews-day"),
     # Thursday 31 December: 1 January is a Friday, 2 January a Saturday whose substitute is
     # Monday 4th in Scotland; England works again on Monday 4th, Scotland on Tuesday 5th.
+    pytest.param("scotland", (0, 12, 31), (1, 1, 4), (1, 1, 5), id="second-of-january"),
+]
+
+
+@pytest.mark.parametrize(("nation", "raise_on", "english_day", "national_day"), HOLIDAYS)
+async def test_the_clock_skips_the_nations_own_bank_holidays(
+    own_time_env: WorkflowEnvironment,
+    engine: AsyncEngine,
+    nation: Nation,
+    raise_on: tuple[int, int, int],
+    english_day: tuple[int, int, int],
+    national_day: tuple[int, int, int],
+) -> None:
+    now = await own_time_env.get_current_time()
+    year = like_2026(now.year)
+    while london(year, *raise_on[1:]) <= now:  # the clock is past it: the next such year
+        year = like_2026(year + 1)
+
+    def day(when: tuple[int, int, int]) -> date:
+        return date(year + when[0], when[1], when[2])
+
     await check_day_moved_up(
-        own_time_env, engine, "scotland",
-        date(year, 12, 31), date(year + 1, 1, 4), date(year + 1, 1, 5),
-    )  # fmt: skip
+        own_time_env, engine, nation, day(raise_on), day(english_day), day(national_day)
+    )

@@ -5,6 +5,7 @@ python -m api create-key --agency "Northshire Police" --role practitioner --name
 python -m api list-keys
 python -m api revoke-key 3
 python -m api verify-audit          exit 1 if any audit chain is broken or disagrees with its record
+                                    (its read model or its sealed case details)
 
 Every command needs the database at the current schema (`alembic upgrade head`); serving and
 create-key need the agency directory (DIRECTORY_FILE).
@@ -26,8 +27,9 @@ from core.logs import configure_logging
 from core.policy_files import PolicyFileError, load_policies
 from core.settings import Settings, get_settings
 from database.audit_chain import chain_breaks, record_drift, timeline
+from database.case_seal import case_drift
 from database.engine import SchemaError, check_schema, create_engine, session_factory
-from database.tables import AuditEvent, Escalation
+from database.tables import AuditEvent, CaseKey, Escalation
 from workflows.policy import Role
 
 
@@ -101,6 +103,7 @@ async def _verify_audit(settings: Settings) -> int:
     problems: list[str] = []
     async with session_factory(engine)() as db:
         rows = {row.id: row for row in (await db.exec(select(Escalation))).all()}
+        keys = {key.escalation_id: key for key in (await db.exec(select(CaseKey))).all()}
         trails = set((await db.exec(select(AuditEvent.escalation_id).distinct())).all())
         ids = sorted(trails | {i for i, row in rows.items() if row.status != PENDING})
         for escalation_id in ids:
@@ -111,6 +114,7 @@ async def _verify_audit(settings: Settings) -> int:
                 found.append("audit trail without its record (the escalation row is gone)")
             else:
                 found += record_drift(row, events)
+                found += case_drift(row, keys.get(escalation_id), events)
             problems += [f"{escalation_id}: {problem}" for problem in found]
     await engine.dispose()
     for problem in problems:

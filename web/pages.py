@@ -9,7 +9,14 @@ from fastapi.staticfiles import StaticFiles
 from web.assets import STATIC, govuk_dist
 from web.headers import PageHeaders
 from web.page_context import PageError, SignInNeeded, render, signed_in_viewer
-from web.routes import escalation_page, home, raise_pages, report_pages, sign_in
+from web.routes import (
+    correction_pages,
+    escalation_page,
+    home,
+    raise_pages,
+    report_pages,
+    sign_in,
+)
 
 
 async def _refused(request: Request, exc: Exception) -> Response:
@@ -36,6 +43,7 @@ def install(app: FastAPI) -> None:
         home.router,
         raise_pages.router,
         escalation_page.router,
+        correction_pages.router,
         report_pages.router,
     ):
         app.include_router(router)

@@ -51,7 +51,7 @@ async def correct(
     value = body.case_value
     previous = getattr(row, body.field)
     if plain(previous) == plain(value):
-        await db.rollback()
+        await db.commit()  # only the lock's touch: a rollback would expire the answer's row
         return row
     at, event_key = utc_now(), f"{row.id}:corrected:{uuid.uuid4().hex}"
     setattr(row, body.field, value)

@@ -13,6 +13,7 @@ from tests.api_stack import CHILDRENS_SERVICES, PARTNERSHIP, POLICE, ApiStack
 from tests.test_api import RAISE, raise_one
 from tests.test_audit_tamper import verify_audit
 
+
 async def trail(stack: ApiStack, escalation_id: str) -> list[AuditEvent]:
     async with session_factory(stack.engine)() as db:
         rows = await db.exec(

@@ -1,8 +1,9 @@
 """How an escalation reads on a page: its stage "2 of 3", deadline, tags and ladder steps."""
 
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime
 from typing import Literal
 
 from activities.stage_clock import deadline_text
@@ -210,6 +211,7 @@ def timeline(events: list[AuditEvent]) -> list[TimelineEntry]:
     ]
 
 
+ISO_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
 # The case details as the record names them (and the correction form offers them).
 CASE_LABELS = {
     "child_reference": "Child's reference",
@@ -235,19 +237,31 @@ def correction_notes(
     corrections: Sequence[CaseCorrection], *, partnership: bool
 ) -> dict[str, CorrectionNote]:
     """The latest correction of each case detail, by field."""
-    originals: dict[str, object] = {}
+    originals: dict[str, str] = {}
     notes = {}
     for correction in corrections:
-        originals.setdefault(correction.field, correction.previous_value)
-        original = originals[correction.field]
+        originals.setdefault(correction.field, _case_value(correction.previous_value))
         notes[correction.field] = CorrectionNote(
             text=f"Corrected on {when(correction.at)} by {correction.corrected_by}, "
             f"reason: {correction.reason}",
-            original=(str(original) if original is not None else "Not given")
-            if partnership
-            else None,
+            original=originals[correction.field] if partnership else None,
         )
     return notes
+
+
+def _case_value(value: object) -> str:
+    """A case detail as the record shows it: a date as "2 April 2015"."""
+    if value is None:
+        return "Not given"
+    if isinstance(value, str) and ISO_DATE.fullmatch(value):
+        return long_date(value)
+    return str(value)
+
+
+def long_date(iso: str) -> str:
+    """A date as people read it: "2 April 2015"."""
+    day = date.fromisoformat(iso)
+    return f"{day.day} {day:%B %Y}"
 
 
 @dataclass(frozen=True)

@@ -1,0 +1,44 @@
+"""The correction form and the partnership's "Who has viewed this record" in a real browser:
+axe-core clean (WCAG 2.2 AA), no Content-Security-Policy violation, keyboard only."""
+
+import pytest
+from playwright.async_api import expect
+
+from tests.browser import browser, needs_chromium
+from tests.pages_stack import CHAIR, PRACTITIONER, PagesStack
+from tests.test_browser import Visit, choose, press, type_into, visit
+from tests.test_pages import raise_through_pages
+
+__all__ = ["browser", "visit"]  # the module's fixtures
+pytestmark = [
+    needs_chromium(),
+    pytest.mark.parametrize("module_database_url", ["sqlite"], indirect=True),
+]
+
+
+async def test_the_partnership_corrects_a_detail_and_sees_who_viewed(
+    visit: object, pages_stack: PagesStack
+) -> None:
+    async with pages_stack.signed_in(PRACTITIONER) as practitioner:
+        escalation_id = await raise_through_pages(practitioner)
+    async with visit() as chair:  # type: ignore[operator]
+        assert isinstance(chair, Visit)
+        page = chair.page
+        await page.goto(f"/escalations/{escalation_id}")
+        await chair.sign_in(CHAIR)
+        await page.get_by_role("link", name="Correct a case detail").click()
+        await expect(page.get_by_role("heading", name="Correct a case detail")).to_be_visible()
+        await chair.check("correct-case-detail")
+
+        await press(page, "Correct the detail")
+        await expect(page.get_by_text("There is a problem")).to_be_visible()
+        await chair.check("correct-case-detail-errors")
+
+        await choose(page, "Date of birth")
+        await type_into(page, "The correct value", "2015-04-20")
+        await type_into(page, "Why is it corrected?", "Taken from the wrong record")
+        await press(page, "Correct the detail")
+        await expect(page.get_by_text("The case detail is corrected")).to_be_visible()
+        await expect(page.get_by_text("20 April 2015")).to_be_visible()
+        await expect(page.get_by_role("heading", name="Who has viewed this record")).to_be_visible()
+        await chair.check("escalation-corrected-and-viewed")

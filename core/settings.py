@@ -67,6 +67,9 @@ class Settings(BaseSettings):
     sign_in_limit_per_address: int = Field(default=5, ge=1)
     sign_in_limit_per_client: int = Field(default=30, ge=1)
 
+    # Headless Chromium prints subject access bundles to PDF; unset or missing: no PDF in them.
+    chromium_path: Path | None = Path("/usr/bin/chromium")
+
     log_format: Literal["console", "json"] = "json"
     log_level: str = "INFO"
 

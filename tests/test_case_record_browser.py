@@ -1,4 +1,5 @@
-"""The correction form and the partnership's "Who has viewed this record" in a real browser:
+"""The correction form, the partnership's "Who has viewed this record" and its subject access
+search in a real browser:
 axe-core clean (WCAG 2.2 AA), no Content-Security-Policy violation, keyboard only."""
 
 import pytest
@@ -7,7 +8,7 @@ from playwright.async_api import expect
 from tests.browser import browser, needs_chromium
 from tests.pages_stack import CHAIR, PRACTITIONER, PagesStack
 from tests.test_browser import Visit, choose, press, type_into, visit
-from tests.test_pages import raise_through_pages
+from tests.test_pages import escalation, raise_through_pages
 
 __all__ = ["browser", "visit"]  # the module's fixtures
 pytestmark = [
@@ -21,6 +22,7 @@ async def test_the_partnership_corrects_a_detail_and_sees_who_viewed(
 ) -> None:
     async with pages_stack.signed_in(PRACTITIONER) as practitioner:
         escalation_id = await raise_through_pages(practitioner)
+    reference = (await escalation(pages_stack, escalation_id)).child_reference or ""
     async with visit() as chair:  # type: ignore[operator]
         assert isinstance(chair, Visit)
         page = chair.page
@@ -42,3 +44,15 @@ async def test_the_partnership_corrects_a_detail_and_sees_who_viewed(
         await expect(page.get_by_text("20 April 2015")).to_be_visible()
         await expect(page.get_by_role("heading", name="Who has viewed this record")).to_be_visible()
         await chair.check("escalation-corrected-and-viewed")
+
+        await page.get_by_role("link", name="Subject access").click()
+        await expect(page.get_by_role("heading", name="Subject access request")).to_be_visible()
+        await chair.check("subject-access")
+        await type_into(page, "Child's name", "Amelia")
+        await press(page, "Find escalations")
+        await expect(page.get_by_text("There is a problem")).to_be_visible()
+        await chair.check("subject-access-errors")
+        await page.get_by_label("Child's reference", exact=True).fill(reference)
+        await press(page, "Find escalations")
+        await expect(page.get_by_role("link", name=escalation_id)).to_be_visible()
+        await chair.check("subject-access-found")

@@ -2,6 +2,7 @@
 (`verify-audit` names an edited detail), corrections, and who viewed a record; SQLite and
 PostgreSQL."""
 
+import uuid
 from pathlib import Path
 from typing import Any
 
@@ -135,3 +136,57 @@ async def test_every_api_read_of_the_case_is_recorded(api_stack: ApiStack) -> No
     assert [(a.actor, a.purpose) for a in found] == [
         (f"Team manager Jones ({CHILDRENS_SERVICES})", "api")
     ] * 2
+
+
+async def test_subject_access_finds_exactly_the_childs_escalations(api_stack: ApiStack) -> None:
+    raiser = await api_stack.key(POLICE, "manager", "DS Patel")
+    board = await api_stack.key(PARTNERSHIP, "board", "Partnership business unit")
+    reference, name = f"SAR-{uuid.uuid4().hex[:8]}", f"Child {uuid.uuid4().hex[:6]}"
+    about = [
+        (await raise_one(api_stack, raiser, child_reference=reference, child_name=name))["id"]
+        for _ in range(2)
+    ]
+    other = (await raise_one(api_stack, raiser, child_reference=f"{reference}-9"))["id"]
+    # A record whose reference was corrected since is still found under the old one.
+    moved = (await raise_one(api_stack, raiser, child_reference=reference))["id"]
+    fix = {"field": "child_reference", "value": f"{reference}-NEW", "reason": "Merged records"}
+    corrected = await api_stack.http.post(
+        f"/escalations/{moved}/corrections", json=fix, headers=raiser
+    )
+    assert corrected.status_code == 200, corrected.text
+
+    answer = await api_stack.http.get(
+        "/subject-access", params={"child_reference": reference.lower()}, headers=board
+    )
+
+    assert answer.status_code == 200, answer.text
+    bundle = answer.json()
+    assert [item["id"] for item in bundle["escalations"]] == [*about, moved]
+    assert other not in answer.text
+    first = bundle["escalations"][0]
+    assert first["case"]["child_reference"] == reference and first["timeline"][0]["action"] == (
+        "raised"
+    )
+    assert "sealed" not in answer.text  # the keyed seals are the chain's, not the child's
+    assert bundle["escalations"][2]["corrections"][0]["previous_value"] == reference
+    by_name = await api_stack.http.get(
+        "/subject-access",
+        params={"child_name": name.upper(), "child_date_of_birth": RAISE["child_date_of_birth"]},
+        headers=board,
+    )
+    assert [item["id"] for item in by_name.json()["escalations"]] == about
+
+    refused = await api_stack.http.get(
+        "/subject-access", params={"child_reference": reference}, headers=raiser
+    )
+    assert refused.status_code == 403
+    nothing = await api_stack.http.get(
+        "/subject-access", params={"child_name": name}, headers=board
+    )
+    assert nothing.status_code == 422
+    assert [error["field"] for error in nothing.json()["errors"]] == ["child_date_of_birth"]
+    async with session_factory(api_stack.engine)() as db:
+        found = (
+            await db.exec(select(AccessEvent).where(col(AccessEvent.escalation_id).in_(about)))
+        ).all()
+    assert sorted(a.purpose for a in found) == ["subject access"] * 4

@@ -16,6 +16,7 @@ from web.routes import (
     raise_pages,
     report_pages,
     sign_in,
+    subject_access_pages,
 )
 
 
@@ -45,9 +46,11 @@ def install(app: FastAPI) -> None:
         escalation_page.router,
         correction_pages.router,
         report_pages.router,
+        subject_access_pages.router,
     ):
         app.include_router(router)
     app.include_router(escalation_page.page_router)
+    app.include_router(subject_access_pages.page_router)
     dist = govuk_dist()
     # GOV.UK Frontend's CSS asks for its fonts and images under /assets.
     app.mount("/assets", StaticFiles(directory=dist / "assets", check_dir=False), name="assets")

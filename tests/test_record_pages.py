@@ -1,8 +1,15 @@
 """Correcting a case detail on the pages, the correction on the page and the record, the original
 for the partnership only, and who has viewed the record; SQLite and PostgreSQL."""
 
-from sqlmodel import select
+import hashlib
+import io
+import json
+import zipfile
 
+from sqlmodel import col, select
+
+from casework.subject_access import SubjectAccessQuery as Query
+from casework.subject_access import escalations_about
 from database.engine import session_factory
 from database.tables import AccessEvent
 from tests.pages_stack import CHAIR, CS_MANAGER, POLICE_MANAGER, PRACTITIONER, PagesStack, csrf_of
@@ -86,3 +93,52 @@ async def test_a_correction_on_the_page_and_record_with_the_original_for_the_par
             await db.exec(select(AccessEvent).where(AccessEvent.escalation_id == escalation_id))
         ).all()
     assert [a.purpose for a in found] == ["page", "page", "page", "record", "page"]
+
+
+async def test_the_partnership_downloads_a_subject_access_bundle(pages_stack: PagesStack) -> None:
+    async with pages_stack.signed_in(PRACTITIONER) as practitioner:
+        escalation_id = await raise_through_pages(practitioner)
+        refused = await practitioner.get("/subject-access")
+        assert refused.status_code == 403 and "Download" not in refused.text
+    reference = (await escalation(pages_stack, escalation_id)).child_reference
+    assert reference is not None
+    async with session_factory(pages_stack.engine)() as db:
+        about = [row.id for row in await escalations_about(db, Query(child_reference=reference))]
+    assert escalation_id in about
+
+    async with pages_stack.signed_in(CHAIR) as chair:
+        token = csrf_of((await chair.get("/subject-access")).text)
+        empty = await chair.post(
+            "/subject-access", data={"csrf_token": token, "child_name": "Amelia"}
+        )
+        assert empty.status_code == 422 and 'href="#child_date_of_birth-day"' in empty.text
+        found = await chair.post(
+            "/subject-access", data={"csrf_token": token, "child_reference": reference}
+        )
+        assert found.status_code == 200
+        assert all(f'href="/escalations/{one}"' in found.text for one in about)
+        assert (await chair.post("/subject-access/bundle", data={})).status_code == 403
+        download = await chair.post(
+            "/subject-access/bundle", data={"csrf_token": token, "child_reference": reference}
+        )
+    assert download.status_code == 200, download.text
+    assert download.headers["content-type"] == "application/zip"
+
+    files = zipfile.ZipFile(io.BytesIO(download.content))
+    lines = [line.split("  ") for line in files.read("SHA256SUMS").decode().splitlines()]
+    sums = {name: digest for digest, name in lines}
+    assert set(sums) == {"subject-access.html", "subject-access.json", "subject-access.pdf"}
+    for name, digest in sums.items():
+        assert hashlib.sha256(files.read(name)).hexdigest() == digest, name
+    bundle = json.loads(files.read("subject-access.json"))
+    assert [item["id"] for item in bundle["escalations"]] == about
+    assert escalation_id in files.read("subject-access.html").decode()
+    assert files.read("subject-access.pdf").startswith(b"%PDF")
+    async with session_factory(pages_stack.engine)() as db:
+        purposes = [
+            a.purpose
+            for a in (
+                await db.exec(select(AccessEvent).where(col(AccessEvent.actor).startswith("Indep")))
+            ).all()
+        ]
+    assert "subject access search" in purposes and "subject access" in purposes

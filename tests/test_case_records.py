@@ -3,11 +3,15 @@
 PostgreSQL."""
 
 import uuid
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
 from sqlmodel import col, select
 
+from core.calendar import LONDON
+from core.signing_keys import signing_key
+from database.audit_export import export_problems
 from database.engine import session_factory
 from database.tables import AccessEvent, AuditEvent, CaseCorrection, Escalation
 from tests.api_stack import CHILDRENS_SERVICES, PARTNERSHIP, POLICE, ApiStack
@@ -190,3 +194,22 @@ async def test_subject_access_finds_exactly_the_childs_escalations(api_stack: Ap
             await db.exec(select(AccessEvent).where(col(AccessEvent.escalation_id).in_(about)))
         ).all()
     assert sorted(a.purpose for a in found) == ["subject access"] * 4
+
+
+async def test_the_partnership_exports_the_audit_trail_signed(api_stack: ApiStack) -> None:
+    raiser = await api_stack.key(POLICE, "manager", "DS Patel")
+    board = await api_stack.key(PARTNERSHIP, "board", "Partnership business unit")
+    escalation_id = (await raise_one(api_stack, raiser))["id"]
+    today = datetime.now(LONDON).date().isoformat()
+    period = {"from": today, "to": today}
+
+    refused = await api_stack.http.get("/audit-export", params=period, headers=raiser)
+    answer = await api_stack.http.get("/audit-export", params=period, headers=board)
+
+    assert refused.status_code == 403
+    assert answer.status_code == 200, answer.text
+    assert "attachment" in answer.headers["content-disposition"]
+    document = answer.json()
+    assert document["chains"][escalation_id][0]["action"] == "raised"
+    public_key = signing_key(api_stack.settings.export_signing_key_file).public_key()
+    assert export_problems(document, public_key) == []

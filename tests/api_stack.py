@@ -128,7 +128,6 @@ async def api_stack(
         directory_file=directory_file(files / "directory.toml", agencies),
         public_url=f"http://127.0.0.1:{port}",
         payload_key_file=payload_key_file,
-        export_signing_key_file=files / "export-signing-key.pem",
     )
     engine = create_engine(database_url)
     server, task = await serve(create_app(settings), port)

@@ -145,7 +145,6 @@ async def pages_stack(
             policy_file=config / "policies.toml",
             directory_file=config / "directory.toml",
             payload_key_file=payload_key_file,
-            export_signing_key_file=config / "export-signing-key.pem",
             smtp_host=smtp["smtp_host"],
             smtp_port=smtp["smtp_port"],
             public_url=f"http://127.0.0.1:{port}",

@@ -136,7 +136,7 @@ async def raise_escalation(
         stage=1,
         stage_name=policy.stages[0].name,
         stage_role=policy.stages[0].role,
-        **body.model_dump(include=set(CASE_FIELDS)),
+        **body.model_dump(include=set[str](CASE_FIELDS)),
     )
     key = new_case_key(row.id)
     db.add(row)

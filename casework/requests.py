@@ -5,7 +5,7 @@ The API's JSON bodies and the pages' forms are validated by the same models.
 
 from datetime import date, timedelta
 from functools import cache
-from typing import Annotated, Any, Literal, Self, cast
+from typing import Annotated, Any, Self, cast
 
 from pydantic import (
     BaseModel,
@@ -19,6 +19,7 @@ from pydantic import (
 )
 
 from core.text import refuse_control_characters
+from database.case_seal import CaseField
 from workflows.models import refuse_nul
 from workflows.policy import LONGEST_DURATION, Span
 
@@ -76,19 +77,6 @@ def born_by_today(value: date | None) -> date | None:
     return value
 
 
-# The case details a correction may change: the raise's own fields, with the raise's limits.
-CaseField = Literal[
-    "child_reference",
-    "child_name",
-    "child_date_of_birth",
-    "summary",
-    "category",
-    "decision_disputed",
-    "desired_outcome",
-    "risk_reason",
-]
-
-
 @cache
 def _case_field(name: str) -> TypeAdapter[Any]:
     info = RaiseRequest.model_fields[name]
@@ -98,7 +86,7 @@ def _case_field(name: str) -> TypeAdapter[Any]:
 
 class CorrectionRequest(Strict):
     """`{"field", "value", "reason"}`: the value a case detail should have had (null clears an
-    optional one; a date of birth as YYYY-MM-DD), and why."""
+    optional one; a date of birth as YYYY-MM-DD), and why. The value has the raise's limits."""
 
     field: CaseField
     value: Annotated[str, Field(max_length=10_000)] | None

@@ -12,14 +12,14 @@ import hmac
 import json
 import secrets
 from collections.abc import Sequence
-from typing import Any
+from typing import Any, Literal, get_args
 
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from database.tables import AuditEvent, CaseKey, Escalation, utc_now
 
-# The raise's case details, in the order the record shows them.
-CASE_FIELDS = (
+# The raise's case details, in the order the record shows them; a correction names one.
+CaseField = Literal[
     "child_reference",
     "child_name",
     "child_date_of_birth",
@@ -28,7 +28,8 @@ CASE_FIELDS = (
     "decision_disputed",
     "desired_outcome",
     "risk_reason",
-)
+]
+CASE_FIELDS: tuple[CaseField, ...] = get_args(CaseField)
 SEALS = "sealed"
 
 

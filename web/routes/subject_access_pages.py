@@ -111,12 +111,19 @@ def _search_page(
     )
 
 
-@router.post("/subject-access", response_class=HTMLResponse)
-async def subject_access_search(request: Request, viewer: ViewerDep, db: PageDb) -> Response:
+async def _asked(
+    request: Request, viewer: Viewer
+) -> tuple[SubjectAccessQuery | None, dict[str, Any], dict[str, str]]:
+    """The posted form's question, from the partnership only."""
     form = await request.form()
     check_csrf(request, form, viewer.session.csrf_token)
     _partnership(viewer)
-    query, typed, error_for = _query(form)
+    return _query(form)
+
+
+@router.post("/subject-access", response_class=HTMLResponse)
+async def subject_access_search(request: Request, viewer: ViewerDep, db: PageDb) -> Response:
+    query, typed, error_for = await _asked(request, viewer)
     if query is None:
         error_for = error_for or {"child_reference": NOBODY}
         return _search_page(request, viewer, typed=typed, error_for=error_for)
@@ -149,10 +156,7 @@ def manifest(files: dict[str, bytes]) -> bytes:
 
 @router.post("/subject-access/bundle")
 async def subject_access_download(request: Request, viewer: ViewerDep, db: PageDb) -> Response:
-    form = await request.form()
-    check_csrf(request, form, viewer.session.csrf_token)
-    _partnership(viewer)
-    query, _, _ = _query(form)
+    query, _, _ = await _asked(request, viewer)
     if query is None:
         raise PageError(422, "Say who the request is about", "Search for the child first.")
     try:

@@ -29,10 +29,10 @@ from api.app import create_app
 from api.keys import create_key, list_keys, revoke_key
 from casework.raising import PENDING
 from core.directory import DirectoryFileError, load_directory
+from core.export_signing import SigningKeyError, load_public_key, public_pem, signing_key
 from core.logs import configure_logging
 from core.policy_files import PolicyFileError, load_policies
 from core.settings import Settings, get_settings
-from core.signing_keys import SigningKeyError, load_public_key, public_pem, signing_key
 from database.audit_chain import chain_breaks, record_drift, timeline
 from database.audit_export import export_problems
 from database.case_seal import case_drift

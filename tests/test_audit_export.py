@@ -15,7 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from casework.inspection import audit_export
 from casework.refusals import ProblemError
-from core.signing_keys import load_public_key, public_pem, signing_key
+from core.export_signing import load_public_key, public_pem, signing_key
 from database.audit_export import export_problems
 from database.engine import session_factory
 from tests.test_audit_tamper import record_ladder

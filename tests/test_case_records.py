@@ -10,7 +10,7 @@ from typing import Any
 from sqlmodel import col, select
 
 from core.calendar import LONDON
-from core.signing_keys import signing_key
+from core.export_signing import signing_key
 from database.audit_export import export_problems
 from database.engine import session_factory
 from database.tables import AccessEvent, AuditEvent, CaseCorrection, Escalation

@@ -9,7 +9,7 @@ from fastapi.responses import JSONResponse
 from api.deps import CallerDep, DirectoryDep, SessionDep, SettingsDep
 from api.problems import PROBLEM_RESPONSES, ProblemError
 from casework.inspection import audit_export, export_filename
-from core.signing_keys import SigningKeyError, signing_key
+from core.export_signing import SigningKeyError, signing_key
 
 router = APIRouter(tags=["audit"], responses=PROBLEM_RESPONSES)
 

@@ -12,8 +12,8 @@ from casework.inspection import audit_export, export_filename
 from casework.oversight import EscalationReport, escalation_lines, escalation_report
 from casework.oversight_csv import aggregate_csv, csv_filename, escalations_csv
 from casework.refusals import ProblemError
+from core.export_signing import SigningKeyError, signing_key
 from core.settings import Settings
-from core.signing_keys import SigningKeyError, signing_key
 from web.charts import bar_chart, column_chart, month_text
 from web.page_context import PageDb, PageError, Viewer, ViewerDep, directory_of, render
 from web.periods import Period, financial_year, london_today, read_period

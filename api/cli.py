@@ -38,6 +38,7 @@ from database.audit_export import export_problems
 from database.case_seal import case_drift
 from database.engine import SchemaError, check_schema, create_engine, session_factory
 from database.tables import AuditEvent, CaseKey, Escalation
+from web.identity_providers import IdentityProviderError, load_providers
 from workflows.policy import Role
 
 
@@ -158,8 +159,10 @@ def _ready(settings: Settings, *, serving: bool) -> None:
         if serving:
             load_policies(settings.policy_file)
             load_directory(settings.directory_file)
+            for provider in load_providers(settings):
+                provider.secret()
         check_schema(settings.database_url)
-    except (PolicyFileError, DirectoryFileError, SchemaError) as exc:
+    except (PolicyFileError, DirectoryFileError, IdentityProviderError, SchemaError) as exc:
         print(f"api: {exc}", file=sys.stderr)
         raise SystemExit(2) from None
 

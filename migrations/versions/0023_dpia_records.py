@@ -1,7 +1,7 @@
 """Records a DPIA can sign off: each escalation's case key, corrections, who viewed a record.
 
 Revision ID: 0023_dpia_records
-Revises: 0004
+Revises: 0022_oidc_sign_in
 Create Date: 2026-12-07 05:10:00
 """
 
@@ -12,7 +12,7 @@ import sqlmodel
 from alembic import op
 
 revision: str = "0023_dpia_records"
-down_revision: str | None = "0004"
+down_revision: str | None = "0022_oidc_sign_in"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

@@ -124,13 +124,13 @@ async def test_a_correction_shows_its_value_and_keeps_the_original(api_stack: Ap
     ]
 
 
-async def test_every_api_read_of_the_case_is_recorded(api_stack: ApiStack) -> None:
+async def test_every_api_read_of_the_record_is_recorded(api_stack: ApiStack) -> None:
     raiser = await api_stack.key(POLICE, "practitioner", "PC Reyes")
     reader = await api_stack.key(CHILDRENS_SERVICES, "manager", "Team manager Jones")
     escalation_id = (await raise_one(api_stack, raiser, child_reference="NP-5505"))["id"]
 
-    for _ in range(2):
-        read = await api_stack.http.get(f"/escalations/{escalation_id}", headers=reader)
+    for path in ("", "", "/timeline"):
+        read = await api_stack.http.get(f"/escalations/{escalation_id}{path}", headers=reader)
         assert read.status_code == 200
 
     async with session_factory(api_stack.engine)() as db:
@@ -139,7 +139,7 @@ async def test_every_api_read_of_the_case_is_recorded(api_stack: ApiStack) -> No
         ).all()
     assert [(a.actor, a.purpose) for a in found] == [
         (f"Team manager Jones ({CHILDRENS_SERVICES})", "api")
-    ] * 2
+    ] * 3
 
 
 async def test_subject_access_finds_exactly_the_childs_escalations(api_stack: ApiStack) -> None:

@@ -108,8 +108,10 @@ async def read_escalation(
 async def read_timeline(
     escalation_id: EscalationId, caller: CallerDep, db: SessionDep
 ) -> list[TimelineEvent]:
-    """Every event on the record, oldest first. Entries are never edited or deleted."""
+    """Every event on the record, oldest first. Entries are never edited or deleted. The read
+    is recorded (it holds notes and corrections)."""
     await finding.find_visible(db, caller, escalation_id)
+    await record_access(db, actor=label(caller), purpose="api", escalation_id=escalation_id)
     return [TimelineEvent.of(event) for event in await audit_timeline(db, escalation_id)]
 
 

@@ -7,6 +7,9 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
+import pytest
+from sqlalchemy import text
+from sqlalchemy.exc import DBAPIError
 from sqlmodel import col, select
 
 from core.calendar import LONDON
@@ -213,3 +216,18 @@ async def test_the_partnership_exports_the_audit_trail_signed(api_stack: ApiStac
     assert document["chains"][escalation_id][0]["action"] == "raised"
     public_key = signing_key(api_stack.settings.export_signing_key_file).public_key()
     assert export_problems(document, public_key) == []
+
+
+async def test_postgres_keeps_corrections_and_access_events_append_only(
+    api_stack: ApiStack,
+) -> None:
+    if api_stack.engine.dialect.name != "postgresql":
+        pytest.skip("the trigger is PostgreSQL's; SQLite relies on the application")
+    for statement in (
+        "UPDATE access_event SET actor = 'someone else'",
+        "DELETE FROM case_correction",
+        "TRUNCATE access_event",
+    ):
+        with pytest.raises(DBAPIError, match="append-only"):
+            async with api_stack.engine.begin() as db:
+                await db.execute(text(statement))

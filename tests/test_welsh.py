@@ -68,7 +68,8 @@ def test_the_catalogues_hold_every_message_and_wales_has_every_translation() -> 
 def _words(html: str) -> str:
     """The words between tags of a piece of a template: no tags (nor the half of one that an
     expression splits), no entities, no class names."""
-    text = re.sub(r"<[^>]*>|<[^>]*$|^[^<>]*>|&\w+;", " ", html)
+    text = re.sub(r"<(style|script)\b.*?</\1>", " ", html, flags=re.DOTALL)
+    text = re.sub(r"<[^>]*>|<[^>]*$|^[^<>]*>|&\w+;", " ", text)
     return " ".join(w for w in re.findall(r"[\w'-]+", text) if re.fullmatch(r"[A-Za-z']+", w))
 
 

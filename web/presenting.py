@@ -1,12 +1,14 @@
 """How an escalation reads on a page: its stage "2 of 3", deadline, tags and ladder steps."""
 
+import re
+from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime
 from typing import Literal
 
 from core.calendar import LONDON
-from database.tables import AuditEvent, Escalation
-from web.i18n import N_, gettext, moment_text, ngettext
+from database.tables import AccessEvent, AuditEvent, CaseCorrection, Escalation
+from web.i18n import N_, gettext, long_date, moment_text, ngettext
 from workflows.policy import Policy, Span, Stage
 
 # Catalogue messages (N_): translated where they are shown.
@@ -33,6 +35,7 @@ EVENT_NAMES = {
     "acknowledgement overdue": N_("Acknowledgement overdue"),
     "disputed": N_("Outcome disputed"),
     "outcome final": N_("Outcome final"),
+    "corrected": N_("Case detail corrected"),
 }
 DETAIL_NAMES = {
     "reason": N_("Reason"),
@@ -50,11 +53,13 @@ DETAIL_NAMES = {
     "stage": N_("Stage"),
     "from_stage": N_("From stage"),
     "to_stage": N_("To stage"),
+    "field": N_("Detail"),
+    "value": N_("Now"),
 }
 # Times kept in ISO form on the record, shown as people read them.
 TIME_DETAILS = {"dispute_until": N_("Open to dispute until"), "due": N_("Was due by")}
-# The same moments as the "from" and "to" texts beside them.
-HIDDEN_DETAILS = {"from_deadline", "to_deadline"}
+# The same moments as the "from" and "to" texts beside them; the case details' keyed seals.
+HIDDEN_DETAILS = {"from_deadline", "to_deadline", "sealed"}
 
 DECIDERS = {
     "practitioner": N_("practitioners"),
@@ -218,6 +223,8 @@ class TimelineEntry:
 
 
 def _detail(name: str, value: object) -> str:
+    if name == "field" and isinstance(value, str):
+        return gettext(CASE_LABELS.get(value, value))
     if name in TIME_DETAILS and isinstance(value, str):
         try:
             return when(datetime.fromisoformat(value))
@@ -252,6 +259,88 @@ def timeline(events: list[AuditEvent]) -> list[TimelineEntry]:
                 for name, value in event.details.items()
                 if value not in (None, "", [], 0) and name not in HIDDEN_DETAILS
             ],
+        )
+        for event in events
+    ]
+
+
+ISO_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
+# The case details as the record names them (and the correction form offers them).
+CASE_LABELS = {
+    "child_reference": N_("Child's reference"),
+    "child_name": N_("Child's name"),
+    "child_date_of_birth": N_("Date of birth"),
+    "category": N_("Category"),
+    "summary": N_("The disagreement"),
+    "decision_disputed": N_("Decision disputed"),
+    "desired_outcome": N_("Outcome wanted"),
+    "risk_reason": N_("Immediate risk"),
+}
+
+
+@dataclass(frozen=True)
+class CorrectionNote:
+    """Beside a corrected detail: when, by whom and why; the original for the partnership."""
+
+    text: str
+    original: str | None
+
+
+def correction_notes(
+    corrections: Sequence[CaseCorrection], *, partnership: bool
+) -> dict[str, CorrectionNote]:
+    """The latest correction of each case detail, by field."""
+    originals: dict[str, str] = {}
+    notes = {}
+    for correction in corrections:
+        originals.setdefault(correction.field, _case_value(correction.previous_value))
+        notes[correction.field] = CorrectionNote(
+            text=gettext("Corrected on %(when)s by %(who)s, reason: %(reason)s")
+            % {
+                "when": when(correction.at),
+                "who": correction.corrected_by,
+                "reason": correction.reason,
+            },
+            original=originals[correction.field] if partnership else None,
+        )
+    return notes
+
+
+def _case_value(value: object) -> str:
+    """A case detail as the record shows it: a date as "2 April 2015"."""
+    if value is None:
+        return gettext("Not given")
+    if isinstance(value, str) and ISO_DATE.fullmatch(value):
+        return long_date(date.fromisoformat(value))
+    return str(value)
+
+
+@dataclass(frozen=True)
+class AccessEntry:
+    at: str
+    at_iso: str
+    by: str
+    how: str
+
+
+ACCESS_NAMES = {
+    "page": N_("Escalation page"),
+    "record": N_("Printable record"),
+    "api": N_("API read"),
+    "export": N_("Export"),
+    "subject access": N_("Subject access bundle"),
+}
+
+
+def access_entries(events: Sequence[AccessEvent]) -> list[AccessEntry]:
+    return [
+        AccessEntry(
+            at=when(event.at),
+            at_iso=iso(event.at),
+            by=event.actor,
+            how=gettext(ACCESS_NAMES[event.purpose])
+            if event.purpose in ACCESS_NAMES
+            else event.purpose.capitalize(),
         )
         for event in events
     ]

@@ -148,12 +148,13 @@ async def raise_escalation(
         **body.model_dump(include=CASE_FIELDS),
     )
     db.add(row)
+    agency = raiser.agency  # a rollback expires the caller's row too (no lazy loads in async)
     try:
         await db.commit()
     except IntegrityError:
         # The same key raced in from a retry: answer with the one that won.
         await db.rollback()
-        existing = await _by_idempotency_key(db, raiser.agency, idempotency_key or "")
+        existing = await _by_idempotency_key(db, agency, idempotency_key or "")
         if existing is None:
             raise
         return await _started(db, temporal, settings, _check_replay(existing, digest), policy)

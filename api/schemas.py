@@ -92,3 +92,10 @@ class Health(BaseModel):
     status: Literal["ok", "unavailable"]
     temporal: Literal["ok", "unavailable"]
     database: Literal["ok", "unavailable"]
+    worker: Literal["ok", "unavailable"]
+    # Each check's word: "ok", "unavailable", or for the worker how long none has been seen.
+    checks: dict[str, str]
+
+
+class Live(BaseModel):
+    status: Literal["ok"]

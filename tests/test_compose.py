@@ -233,7 +233,8 @@ def test_api_listens_where_it_is_published_and_checked(
     assert settings.api_host == "0.0.0.0"  # inside its container
     assert [p.rsplit(":", 1)[1] for p in api["ports"]] == [str(settings.api_port)]
     probe = " ".join(api["healthcheck"]["test"])
-    assert f"http://127.0.0.1:{settings.api_port}/healthz" in probe
+    # Liveness, not readiness: a worker outage must not get the API restarted.
+    assert f"http://127.0.0.1:{settings.api_port}/livez" in probe
 
 
 def test_one_namespace_queue_database_and_key_set_for_everyone(services: dict[str, Any]) -> None:

@@ -34,6 +34,7 @@ from core.policy_files import PolicyFileError, load_policies
 from core.settings import Settings, get_settings
 from core.temporal import connect
 from database.engine import SchemaError, check_schema, create_engine
+from worker.heartbeat import heartbeat
 from worker.reconciler import Reconciler, ensure_reconcile_schedule, schedule_id
 from workflows.escalation import EscalationWorkflow
 from workflows.reconciliation import ReconcileWorkflow
@@ -63,7 +64,10 @@ async def running_worker(
             ],
             graceful_shutdown_timeout=timedelta(seconds=10),
         )
-        async with worker:
+        async with (
+            worker,
+            heartbeat(engine, settings.task_queue, settings.worker_heartbeat_seconds),
+        ):
             yield worker
 
 

@@ -97,5 +97,16 @@ class Health(BaseModel):
     checks: dict[str, str]
 
 
+class RaiseAcceptedOut(BaseModel):
+    """A raise whose workflow is started but not yet recorded by a worker."""
+
+    id: str
+    status: Literal["pending"] = "pending"
+    detail: str = (
+        "Accepted: the escalation is raised as soon as a worker records it. Repeat the request "
+        "with the same Idempotency-Key to read it."
+    )
+
+
 class Live(BaseModel):
     status: Literal["ok"]

@@ -11,7 +11,6 @@ import argparse
 import asyncio
 import os
 import signal
-import subprocess
 import sys
 from datetime import UTC, datetime
 from pathlib import Path
@@ -64,11 +63,11 @@ async def poller_age(client: Client) -> float | None:
 async def measure(idle_seconds: float, watch_seconds: float) -> None:
     env = await WorkflowEnvironment.start_local(dev_server_existing_path=str(BIN / "temporal"))
     address = env.client.service_client.config.target_host
-    worker = subprocess.Popen(
-        [sys.executable, "-c", WORKER, address, QUEUE], stdout=subprocess.PIPE, text=True
+    worker = await asyncio.create_subprocess_exec(
+        sys.executable, "-c", WORKER, address, QUEUE, stdout=asyncio.subprocess.PIPE
     )
     try:
-        assert worker.stdout is not None and worker.stdout.readline().strip() == "polling"
+        assert worker.stdout is not None and (await worker.stdout.readline()).strip() == b"polling"
         loop = asyncio.get_running_loop()
         ages: list[float] = []
         until = loop.time() + idle_seconds
@@ -90,8 +89,9 @@ async def measure(idle_seconds: float, watch_seconds: float) -> None:
             + (f"{gone:.0f} s" if gone is not None else f"more than {watch_seconds:.0f} s")
         )
     finally:
-        worker.kill()
-        worker.wait()
+        if worker.returncode is None:
+            worker.kill()
+        await worker.wait()
         await env.shutdown()
 
 

@@ -20,9 +20,7 @@ def _renderer(fmt: str) -> list[structlog.typing.Processor]:
     if fmt == "console":
         # structlog's default console traceback (rich's) prints every frame's locals.
         return [structlog.dev.ConsoleRenderer(exception_formatter=structlog.dev.plain_traceback)]
-    tracebacks = structlog.processors.ExceptionRenderer(
-        ExceptionDictTransformer(show_locals=False)
-    )
+    tracebacks = structlog.processors.ExceptionRenderer(ExceptionDictTransformer(show_locals=False))
     return [tracebacks, structlog.processors.JSONRenderer()]
 
 
@@ -43,7 +41,10 @@ def configure_logging(fmt: str = "json", level: str = "INFO") -> None:
     handler.setFormatter(
         structlog.stdlib.ProcessorFormatter(
             foreign_pre_chain=shared,
-            processors=[structlog.stdlib.ProcessorFormatter.remove_processors_meta, *_renderer(fmt)],
+            processors=[
+                structlog.stdlib.ProcessorFormatter.remove_processors_meta,
+                *_renderer(fmt),
+            ],
         )
     )
     root = logging.getLogger()

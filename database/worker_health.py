@@ -3,8 +3,8 @@
 from datetime import datetime, timedelta
 
 from sqlalchemy import delete, update
-from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col, select
+from sqlmodel.ext.asyncio.session import AsyncSession
 
 from database.tables import WorkerHeartbeat, utc_now
 

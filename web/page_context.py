@@ -145,6 +145,8 @@ async def _viewer(
 MaybeViewerDep = Annotated[Viewer | None, Depends(_maybe_viewer)]
 ViewerDep = Annotated[Viewer, Depends(_viewer)]
 
+# GOV.UK's title for a page that cannot be served because of a fault of ours.
+SORRY = "Sorry, there is a problem with the service"
 FORM_REFUSED = (
     "This form could not be sent because it did not come from this service's page (its security "
     "token is missing or out of date). Nothing was changed. Go back, reload the page and try again."

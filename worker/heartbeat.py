@@ -38,9 +38,7 @@ async def _beat_forever(engine: AsyncEngine, worker_id: str, task_queue: str, ev
 
 
 @asynccontextmanager
-async def heartbeat(
-    engine: AsyncEngine, task_queue: str, every: float
-) -> AsyncIterator[str]:
+async def heartbeat(engine: AsyncEngine, task_queue: str, every: float) -> AsyncIterator[str]:
     """Beats every `every` seconds until the block ends; answers this worker's id."""
     worker_id = worker_identity()
     task = asyncio.create_task(_beat_forever(engine, worker_id, task_queue, every))

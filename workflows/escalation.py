@@ -79,6 +79,8 @@ ALREADY_ACKNOWLEDGED = "AlreadyAcknowledged"
 NO_EXTENSIONS_LEFT = "NoExtensionsLeft"
 EXTENSION_TOO_LONG = "ExtensionTooLong"
 NOT_DISPUTABLE = "NotDisputable"
+# The API's request came after its `respond_by`: the caller was told it was not applied.
+TOO_LATE = "TooLate"
 
 # The policy's own steps beside the ladder (issue 11); each has a method of its own below.
 STEP_ACTIONS = ("acknowledge", "extend", "dispute")
@@ -320,6 +322,10 @@ class EscalationWorkflow:
 
     @act.validator
     def _validate_act(self, request: ActionRequest) -> None:
+        # An update waits for a worker; once its caller has been answered 503 ("not applied"),
+        # a worker back from an outage must not apply it. (Validators do not run on replay.)
+        if request.respond_by is not None and workflow.now() > request.respond_by:
+            raise ApplicationError("the request came too late to be taken", type=TOO_LATE)
         check_action(self._state, request)
 
     @workflow.update(name="raise_recorded")

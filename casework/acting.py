@@ -13,7 +13,11 @@ from typing import Any, cast
 
 from sqlalchemy.ext.asyncio import AsyncEngine
 from sqlmodel.ext.asyncio.session import AsyncSession
-from temporalio.client import Client, WorkflowUpdateFailedError
+from temporalio.client import (
+    Client,
+    WorkflowUpdateFailedError,
+    WorkflowUpdateRPCTimeoutOrCancelledError,
+)
 from temporalio.exceptions import ApplicationError
 from temporalio.service import RPCError, RPCStatusCode
 
@@ -156,7 +160,7 @@ async def _send(
         _ = await asyncio.wait_for(
             handle.execute_update(EscalationWorkflow.act, request, id=update_id), bound + 1
         )
-    except TimeoutError as exc:
+    except (TimeoutError, WorkflowUpdateRPCTimeoutOrCancelledError) as exc:
         raise ProblemError(503, NOT_CONFIRMED, headers=RETRY_AFTER) from exc
     except WorkflowUpdateFailedError as exc:
         cause = exc.cause

@@ -14,7 +14,11 @@ from datetime import timedelta
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import select
 from sqlmodel.ext.asyncio.session import AsyncSession
-from temporalio.client import Client, WithStartWorkflowOperation
+from temporalio.client import (
+    Client,
+    WithStartWorkflowOperation,
+    WorkflowUpdateRPCTimeoutOrCancelledError,
+)
 from temporalio.common import WorkflowIDConflictPolicy, WorkflowIDReusePolicy
 from temporalio.exceptions import WorkflowAlreadyStartedError
 from temporalio.service import RPCError
@@ -228,7 +232,7 @@ async def _start(temporal: Client, settings: Settings, row: Escalation, policy: 
             ),
             settings.action_timeout_seconds,
         )
-    except TimeoutError as exc:
+    except (TimeoutError, WorkflowUpdateRPCTimeoutOrCancelledError) as exc:
         if await _workflow_exists(temporal, row.id):
             raise RaiseAccepted(row) from exc
         raise ProblemError(503, UNAVAILABLE, headers=RETRY_AFTER) from exc  # nothing kept

@@ -4,6 +4,7 @@ once takes effect once, with no 500 and no stall, on SQLite and PostgreSQL."""
 
 import asyncio
 import uuid
+from collections.abc import Mapping
 
 import httpx
 
@@ -83,7 +84,7 @@ async def test_a_refusal_is_answered_again_and_a_resolve_replays_its_success(
 
 
 async def _at_once(
-    http: httpx.AsyncClient, path: str, body: dict[str, object], headers: dict[str, str]
+    http: httpx.AsyncClient, path: str, body: Mapping[str, object], headers: dict[str, str]
 ) -> list[httpx.Response]:
     return list(
         await asyncio.gather(*(http.post(path, json=body, headers=headers) for _ in range(AT_ONCE)))

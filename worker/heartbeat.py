@@ -14,7 +14,8 @@ from contextlib import asynccontextmanager, suppress
 
 import structlog
 from sqlalchemy.exc import SQLAlchemyError
-from sqlalchemy.ext.asyncio import AsyncEngine
+from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker
+from sqlmodel.ext.asyncio.session import AsyncSession
 
 from database.engine import session_factory
 from database.worker_health import beat
@@ -26,22 +27,30 @@ def worker_identity() -> str:
     return f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
 
 
-async def _beat_forever(engine: AsyncEngine, worker_id: str, task_queue: str, every: float) -> None:
-    sessions = session_factory(engine)
+async def _beat(
+    sessions: async_sessionmaker[AsyncSession], worker_id: str, task_queue: str
+) -> None:
+    try:
+        async with sessions() as db:
+            await beat(db, worker_id, task_queue)
+    except (SQLAlchemyError, OSError) as exc:  # the database away: try again next beat
+        log.warning("worker heartbeat not written", error=type(exc).__name__)
+
+
+async def _beat_forever(
+    sessions: async_sessionmaker[AsyncSession], worker_id: str, task_queue: str, every: float
+) -> None:
     while True:
-        try:
-            async with sessions() as db:
-                await beat(db, worker_id, task_queue)
-        except (SQLAlchemyError, OSError) as exc:  # the database away: try again next beat
-            log.warning("worker heartbeat not written", error=type(exc).__name__)
         await asyncio.sleep(every)
+        await _beat(sessions, worker_id, task_queue)
 
 
 @asynccontextmanager
 async def heartbeat(engine: AsyncEngine, task_queue: str, every: float) -> AsyncIterator[str]:
-    """Beats every `every` seconds until the block ends; answers this worker's id."""
-    worker_id = worker_identity()
-    task = asyncio.create_task(_beat_forever(engine, worker_id, task_queue, every))
+    """Beats now and every `every` seconds until the block ends; answers this worker's id."""
+    worker_id, sessions = worker_identity(), session_factory(engine)
+    await _beat(sessions, worker_id, task_queue)
+    task = asyncio.create_task(_beat_forever(sessions, worker_id, task_queue, every))
     try:
         yield worker_id
     finally:

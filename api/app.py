@@ -1,7 +1,8 @@
 """The FastAPI application: one Temporal client and one database engine per process."""
 
+import asyncio
 from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
+from contextlib import asynccontextmanager, suppress
 
 from fastapi import FastAPI
 
@@ -9,6 +10,7 @@ from api import docs, problems
 from api.body_limit import BodyLimit
 from api.ratelimit import FailedAuthLimiter, FailedAuthMiddleware
 from api.routes import codec_server, escalations, health, reports
+from casework.worker_alerts import WorkerAlerts
 from core.directory import load_directory
 from core.policy_files import load_policies
 from core.settings import Settings, get_settings
@@ -44,7 +46,12 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         app.state.engine = create_engine(settings.database_url)
         app.state.sessions = session_factory(app.state.engine)
         app.state.temporal = await connect(settings, lazy=True)
+        alerts = WorkerAlerts(app.state.engine, settings, app.state.directory)
+        watching = asyncio.create_task(alerts.watch())
         yield
+        watching.cancel()
+        with suppress(asyncio.CancelledError):
+            await watching
         await app.state.engine.dispose()
 
     app = FastAPI(

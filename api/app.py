@@ -9,7 +9,7 @@ from fastapi import FastAPI
 from api import docs, problems
 from api.body_limit import BodyLimit
 from api.ratelimit import FailedAuthLimiter, FailedAuthMiddleware
-from api.routes import codec_server, escalations, health, reports
+from api.routes import codec_server, escalations, health, metrics, reports
 from casework.worker_alerts import WorkerAlerts
 from core.directory import load_directory
 from core.policy_files import load_policies
@@ -22,7 +22,8 @@ DESCRIPTION = """
 Multi-agency escalation of professional disagreements about a child's safety: raise an
 escalation, act on it at each stage of the partnership's ladder, and read its record.
 
-Every request except `/healthz` and the docs sends `Authorization: Bearer <API key>`.
+Every request except `/healthz`, `/livez`, `/metrics` and the docs sends
+`Authorization: Bearer <API key>`.
 Errors are RFC 9457 problem details (`application/problem+json`). An address that keeps sending
 bad keys is answered 429 with `Retry-After` for a while.
 
@@ -72,6 +73,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.add_middleware(FailedAuthMiddleware, limiter=limiter)
     app.add_middleware(codec_server.CodecCors, origin=settings.codec_cors_origin)
     app.include_router(health.router)
+    app.include_router(metrics.router)
     pages.install(app)  # before the API's routes: browsers get /escalations/{id} as a page
     app.include_router(escalations.router)
     app.include_router(codec_server.router)

@@ -73,6 +73,10 @@ class Settings(BaseSettings):
     worker_heartbeat_seconds: float = Field(default=5.0, gt=0)
     worker_stale_after_seconds: float = Field(default=30.0, gt=0)
     worker_alert_after_seconds: float = Field(default=300.0, gt=0)
+    # The worker's Prometheus metrics (the Temporal SDK's and the service's own) on this port;
+    # unset: none. WORKER_METRICS_HOST: 0.0.0.0 in a container.
+    worker_metrics_port: int | None = Field(default=None, ge=1, le=65535)
+    worker_metrics_host: str = "127.0.0.1"
     # An action that needs the worker is answered within ACTION_TIMEOUT_SECONDS: done, or 503
     # and never applied (the workflow refuses it once that time has passed).
     action_timeout_seconds: float = Field(default=8.0, gt=0, le=9)

@@ -16,7 +16,15 @@ from temporalio.worker import Worker
 from api.app import create_app
 from core.directory import load_directory
 from core.settings import Settings
-from tests.api_stack import AGENCIES, CHILDRENS_SERVICES, POLICE, ApiStack, directory_file, serve
+from tests.api_stack import (
+    AGENCIES,
+    CHILDRENS_SERVICES,
+    POLICE,
+    QUICK_POLICY,
+    ApiStack,
+    directory_file,
+    serve,
+)
 from tests.conftest import isolated_settings
 from tests.engine_helpers import free_port
 from tests.polling import eventually
@@ -39,7 +47,10 @@ async def api_without_worker(
 ) -> AsyncIterator[ApiStack]:
     """An API with a task queue of its own; the test starts and stops its worker."""
     port = free_port()
+    policy_file = tmp_path / "policies.toml"
+    policy_file.write_text(QUICK_POLICY)
     settings = isolated_settings(
+        policy_file=policy_file,
         database_url=database_url,
         task_queue=f"bounded-{uuid.uuid4()}",
         temporal_address=dev_env.client.service_client.config.target_host,

@@ -79,6 +79,8 @@ ALREADY_ACKNOWLEDGED = "AlreadyAcknowledged"
 NO_EXTENSIONS_LEFT = "NoExtensionsLeft"
 EXTENSION_TOO_LONG = "ExtensionTooLong"
 NOT_DISPUTABLE = "NotDisputable"
+# The worker's Prometheus exporter names it escalation_time_limit_lag (seconds).
+TIME_LIMIT_LAG = "escalation_time_limit_lag"
 # The API's request came after its `respond_by`: the caller was told it was not applied.
 TOO_LATE = "TooLate"
 
@@ -473,8 +475,10 @@ class EscalationWorkflow:
             await self._record("reminder", SYSTEM_ACTOR, {"due": state.stage_deadline_text})
             self._notify("reminder")
         elif kind == "deadline" and not state.at_top:
+            self._time_limit_lag(due)
             await self._move_up(SYSTEM_ACTOR, TIME_LIMIT_PASSED, start=due)
         else:
+            self._time_limit_lag(due)
             first = not state.overdue
             state.overdue = True
             every = state.policy.overdue_reminder_interval
@@ -488,6 +492,13 @@ class EscalationWorkflow:
             else:
                 await self._record("reminder", SYSTEM_ACTOR, {"overdue": True})
                 self._notify("reminder")
+
+    def _time_limit_lag(self, due: datetime) -> None:
+        """How late a time limit was acted on (a worker outage shows here); the SDK records no
+        metric on replay, so this changes nothing in the history."""
+        workflow.metric_meter().create_histogram_timedelta(
+            TIME_LIMIT_LAG, "How long after its time limit an escalation was moved on", "s"
+        ).record(workflow.now() - due, {"policy": self._state.policy_name})
 
     async def _take(self, action: Action) -> None:
         state, request = self._state, action.request

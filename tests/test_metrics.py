@@ -69,6 +69,7 @@ async def test_the_worker_exports_sdk_metrics_and_the_time_limit_lag(
                 return text if "escalation_time_limit_lag_count" in text else None
 
             text = await eventually(lag_recorded, "the first time limit's lag exported")
+    assert text is not None
     assert "temporal_workflow_completed" in text or "temporal_request" in text
     assert 'policy="quick"' in text
     assert not leaks("worker metrics", text)

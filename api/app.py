@@ -2,7 +2,7 @@
 
 import asyncio
 from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager, suppress
+from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
 
@@ -17,6 +17,7 @@ from core.settings import Settings, get_settings
 from core.temporal import connect
 from database.engine import create_engine, session_factory
 from web import pages
+from web.link_requests import LinkRequests
 
 DESCRIPTION = """
 Multi-agency escalation of professional disagreements about a child's safety: raise an
@@ -48,11 +49,15 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         app.state.sessions = session_factory(app.state.engine)
         app.state.temporal = await connect(settings, lazy=True)
         alerts = WorkerAlerts(app.state.engine, settings, app.state.directory)
-        watching = asyncio.create_task(alerts.watch())
+        app.state.sign_in_links = LinkRequests(app.state.sessions, settings, app.state.directory)
+        tasks = [
+            asyncio.create_task(alerts.watch()),
+            asyncio.create_task(app.state.sign_in_links.serve()),
+        ]
         yield
-        watching.cancel()
-        with suppress(asyncio.CancelledError):
-            await watching
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
         await app.state.engine.dispose()
 
     app = FastAPI(

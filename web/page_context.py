@@ -54,9 +54,11 @@ templates.filters["long_date"] = _long_date
 class PageError(Exception):
     """A refusal shown as a page: its status, heading and what to do next."""
 
-    def __init__(self, status: int, title: str, message: str) -> None:
+    def __init__(
+        self, status: int, title: str, message: str, headers: dict[str, str] | None = None
+    ) -> None:
         super().__init__(message)
-        self.status, self.title, self.message = status, title, message
+        self.status, self.title, self.message, self.headers = status, title, message, headers
 
 
 class SignInNeeded(Exception):

@@ -68,7 +68,7 @@ def main() -> None:
     for email, taken in times.items():
         print(
             f"{'known' if email == KNOWN else 'unknown'}: median {statistics.median(taken):.2f} ms,"
-            f" {min(taken):.2f}–{max(taken):.2f} ms over {len(taken)}"
+            f" {min(taken):.2f} to {max(taken):.2f} ms over {len(taken)}"
         )
     known, unknown = times[KNOWN], times[UNKNOWN]
     overlap = min(max(known), max(unknown)) >= max(min(known), min(unknown))

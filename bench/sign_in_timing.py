@@ -35,7 +35,7 @@ async def measure(rounds: int) -> dict[str, list[float]]:
         url = f"sqlite:///{base / 'bench.db'}"
         migrate(url)
         settings = Settings(
-            _env_file=None,  # type: ignore[call-arg]
+            _env_file=None,
             database_url=url,
             directory_file=base / "directory.toml",
             payload_key_file=base / "keys.json",

@@ -89,6 +89,10 @@ STEP_ACTIONS = ("acknowledge", "extend", "dispute")
 # Marks runs that hold a resolution open to dispute; older runs complete on resolution.
 DISPUTE_WINDOW_PATCH = "dispute-window"
 
+# Marks runs where a "time limit approaching" reminder that fired after its time limit (the
+# worker was away) is dropped; before it such a reminder was sent late. Only that moment asks.
+NO_LATE_REMINDER_PATCH = "no-late-reminder"
+
 # Continue-as-new well before Temporal's own limits (months of overdue reminders).
 HISTORY_EVENTS_BEFORE_CONTINUE = 2_000
 
@@ -472,6 +476,12 @@ class EscalationWorkflow:
             await self._on_step_timer(kind)
         elif kind == "reminder":
             state.reminder_sent = True
+            assert state.stage_deadline is not None
+            passed = workflow.now() >= state.stage_deadline
+            if passed and workflow.patched(NO_LATE_REMINDER_PATCH):
+                # The limit it warns of has passed: the move-up that follows says it all.
+                workflow.logger.info("reminder dropped: its time limit has passed")
+                return
             await self._record("reminder", SYSTEM_ACTOR, {"due": state.stage_deadline_text})
             self._notify("reminder")
         elif kind == "deadline" and not state.at_top:

@@ -344,6 +344,7 @@ async def test_a_reminder_whose_limit_passed_while_no_worker_ran_is_not_sent(
         raised_event = await eventually(
             lambda: _first(stand_ins.recorded), "the raise recorded", within=30
         )
+    assert raised_event is not None
     deadline = raised_event.state.stage_deadline
     assert deadline is not None
 

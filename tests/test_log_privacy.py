@@ -12,6 +12,8 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from api.app import create_app
+from database.engine import session_factory
+from database.worker_health import beat
 from tests.api_stack import directory_file, serve
 from tests.conftest import isolated_settings, new_key
 from tests.engine_helpers import free_port
@@ -62,6 +64,8 @@ async def test_forced_errors_log_no_child_data(
     capfd: pytest.CaptureFixture[str],
 ) -> None:
     _, token = await new_key(engine, name="Ms Adeyemi", agency=SCHOOL, role="practitioner")
+    async with session_factory(engine)() as db:  # a worker seen: the raise goes on to Temporal
+        await beat(db, "a worker", isolated_settings().task_queue)
     headers = {"Authorization": f"Bearer {token}"}
     case = {"receiving_agency": SOCIAL_CARE, **CHILD}
     directory = directory_file(tmp_path / "directory.toml", [SCHOOL, SOCIAL_CARE])

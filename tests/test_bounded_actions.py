@@ -4,70 +4,28 @@ rather than applied behind the caller's back, and its repeat with the same key a
 
 import asyncio
 import uuid
-from collections.abc import AsyncIterator, Awaitable
-from contextlib import AbstractAsyncContextManager, asynccontextmanager
-from pathlib import Path
+from collections.abc import Awaitable
+from contextlib import AbstractAsyncContextManager
 
 import httpx
-from sqlalchemy.ext.asyncio import AsyncEngine
-from temporalio.testing import WorkflowEnvironment
 from temporalio.worker import Worker
 
-from api.app import create_app
 from core.directory import load_directory
 from core.settings import Settings
 from tests.api_stack import (
-    AGENCIES,
     CHILDRENS_SERVICES,
     POLICE,
-    QUICK_POLICY,
+    QUICK_ACTION_TIMEOUT,
     ApiStack,
-    directory_file,
-    serve,
+    ApiWithoutWorker,
 )
-from tests.conftest import isolated_settings
-from tests.engine_helpers import free_port
 from tests.polling import eventually
 from tests.test_api import RAISE, raise_one
 from tests.test_idempotent_actions import keyed
 from tests.test_policy_steps_api import timeline_actions
 from worker.main import running_worker
 
-BOUND = 2.0  # ACTION_TIMEOUT_SECONDS here: the test waits seconds, not the default's eight
-
-
-@asynccontextmanager
-async def api_without_worker(
-    dev_env: WorkflowEnvironment,
-    database_url: str,
-    engine: AsyncEngine,
-    tmp_path: Path,
-    payload_key_file: Path,
-    **overrides: object,
-) -> AsyncIterator[ApiStack]:
-    """An API with a task queue of its own; the test starts and stops its worker."""
-    port = free_port()
-    policy_file = tmp_path / "policies.toml"
-    policy_file.write_text(QUICK_POLICY)
-    settings = isolated_settings(
-        policy_file=policy_file,
-        database_url=database_url,
-        task_queue=f"bounded-{uuid.uuid4()}",
-        temporal_address=dev_env.client.service_client.config.target_host,
-        directory_file=directory_file(tmp_path / "directory.toml", AGENCIES),
-        payload_key_file=payload_key_file,
-        public_url=f"http://127.0.0.1:{port}",
-        action_timeout_seconds=BOUND,
-        worker_heartbeat_seconds=0.2,
-        **overrides,
-    )
-    server, serving = await serve(create_app(settings), port)
-    try:
-        async with httpx.AsyncClient(base_url=settings.public_url, timeout=30) as http:
-            yield ApiStack(http=http, engine=engine, settings=settings, temporal=dev_env.client)
-    finally:
-        server.should_exit = True
-        await serving
+BOUND = QUICK_ACTION_TIMEOUT
 
 
 def worker_for(stack: ApiStack, settings: Settings) -> AbstractAsyncContextManager[Worker]:
@@ -84,16 +42,10 @@ async def timed(call: Awaitable[httpx.Response]) -> tuple[httpx.Response, float]
 
 
 async def test_an_action_the_worker_gets_too_late_is_refused_then_applied_once(
-    dev_env: WorkflowEnvironment,
-    database_url: str,
-    engine: AsyncEngine,
-    tmp_path: Path,
-    payload_key_file: Path,
+    api_without_worker: ApiWithoutWorker,
 ) -> None:
     # The API does not notice the worker gone for a minute: the action is sent and waits.
-    async with api_without_worker(
-        dev_env, database_url, engine, tmp_path, payload_key_file, worker_stale_after_seconds=60
-    ) as stack:
+    async with api_without_worker(worker_stale_after_seconds=60) as stack:
         raiser = await stack.key(POLICE, "practitioner")
         async with worker_for(stack, stack.settings):
             escalation = f"/escalations/{(await raise_one(stack, raiser))['id']}"
@@ -118,15 +70,9 @@ async def test_an_action_the_worker_gets_too_late_is_refused_then_applied_once(
 
 
 async def test_with_no_live_worker_actions_answer_503_at_once_and_apply_nothing(
-    dev_env: WorkflowEnvironment,
-    database_url: str,
-    engine: AsyncEngine,
-    tmp_path: Path,
-    payload_key_file: Path,
+    api_without_worker: ApiWithoutWorker,
 ) -> None:
-    async with api_without_worker(
-        dev_env, database_url, engine, tmp_path, payload_key_file, worker_stale_after_seconds=1
-    ) as stack:
+    async with api_without_worker(worker_stale_after_seconds=1) as stack:
         raiser = await stack.key(POLICE, "practitioner")
         manager = await stack.key(CHILDRENS_SERVICES, "manager")
         async with worker_for(stack, stack.settings):

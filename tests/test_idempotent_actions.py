@@ -19,12 +19,18 @@ def keyed(headers: dict[str, str], key: str) -> dict[str, str]:
     return {**headers, "Idempotency-Key": key}
 
 
+async def raised_between(stack: ApiStack) -> tuple[dict[str, str], dict[str, str], str]:
+    """The police practitioner's and the children's services manager's keys, and the path of an
+    escalation between them."""
+    raiser = await stack.key(POLICE, "practitioner")
+    manager = await stack.key(CHILDRENS_SERVICES, "manager")
+    return raiser, manager, f"/escalations/{(await raise_one(stack, raiser))['id']}"
+
+
 async def test_a_repeated_note_is_recorded_once_and_a_reused_key_refused(
     api_stack: ApiStack,
 ) -> None:
-    raiser = await api_stack.key(POLICE, "practitioner")
-    manager = await api_stack.key(CHILDRENS_SERVICES, "manager")
-    escalation = f"/escalations/{(await raise_one(api_stack, raiser))['id']}"
+    raiser, manager, escalation = await raised_between(api_stack)
     other = f"/escalations/{(await raise_one(api_stack, raiser))['id']}"
     post = api_stack.http.post
     key = f"note-{uuid.uuid4()}"
@@ -56,9 +62,7 @@ async def test_a_repeated_note_is_recorded_once_and_a_reused_key_refused(
 async def test_a_refusal_is_answered_again_and_a_resolve_replays_its_success(
     api_stack: ApiStack,
 ) -> None:
-    raiser = await api_stack.key(POLICE, "practitioner")
-    manager = await api_stack.key(CHILDRENS_SERVICES, "manager")
-    escalation = f"/escalations/{(await raise_one(api_stack, raiser))['id']}"
+    raiser, manager, escalation = await raised_between(api_stack)
     post = api_stack.http.post
     refused_key, resolve_key = f"r-{uuid.uuid4()}", f"r-{uuid.uuid4()}"
     body = {"outcome": "Strategy discussion agreed"}

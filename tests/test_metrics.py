@@ -2,19 +2,16 @@
 the worker's own port (the Temporal SDK's metrics and the time-limit lag)."""
 
 import re
-from pathlib import Path
 
 import httpx
 from sqlalchemy.ext.asyncio import AsyncEngine
-from temporalio.testing import WorkflowEnvironment
 
 from core.directory import load_directory
 from core.temporal import connect, metrics_runtime
-from tests.api_stack import POLICE, ApiStack
+from tests.api_stack import POLICE, ApiStack, ApiWithoutWorker
 from tests.engine_helpers import SQLITE_ONLY, free_port
 from tests.polling import eventually
 from tests.test_api import RAISE, raise_one
-from tests.test_bounded_actions import api_without_worker
 from tests.test_no_child_data import CHILD, leaks
 from worker.main import running_worker
 
@@ -44,16 +41,10 @@ async def test_api_metrics_answer_without_credentials_and_name_no_child(
 
 @SQLITE_ONLY
 async def test_the_worker_exports_sdk_metrics_and_the_time_limit_lag(
-    dev_env: WorkflowEnvironment,
-    database_url: str,
-    engine: AsyncEngine,
-    tmp_path: Path,
-    payload_key_file: Path,
+    api_without_worker: ApiWithoutWorker, engine: AsyncEngine
 ) -> None:
     port = free_port()
-    async with api_without_worker(
-        dev_env, database_url, engine, tmp_path, payload_key_file, worker_metrics_port=port
-    ) as stack:
+    async with api_without_worker(worker_metrics_port=port) as stack:
         settings = stack.settings
         client = await connect(settings, runtime=metrics_runtime(settings))
         raiser = await stack.key(POLICE, "practitioner")

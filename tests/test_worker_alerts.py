@@ -3,11 +3,9 @@ for WORKER_ALERT_AFTER_SECONDS, one when a worker is back, however many API proc
 
 import asyncio
 import uuid
-from collections.abc import AsyncIterator
 from datetime import timedelta
 from typing import Any
 
-import pytest
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from casework.worker_alerts import WorkerAlerts
@@ -23,17 +21,17 @@ API_PROCESSES = 3
 BUSINESS_UNIT = "scp@partnership.example"
 
 
-@pytest.fixture
-async def mailbox() -> AsyncIterator[tuple[Mailbox, dict[str, Any]]]:
-    box = Mailbox()
-    async with smtp_server(box) as reach:
-        yield box, reach
-
-
 async def test_one_alert_and_one_recovery_mail_per_outage(
-    database_url: str, engine: AsyncEngine, mailbox: tuple[Mailbox, dict[str, Any]]
+    database_url: str, engine: AsyncEngine
 ) -> None:
-    box, smtp = mailbox
+    box = Mailbox()
+    async with smtp_server(box) as smtp:
+        await _outage_told_once(database_url, engine, box, smtp)
+
+
+async def _outage_told_once(
+    database_url: str, engine: AsyncEngine, box: Mailbox, smtp: dict[str, Any]
+) -> None:
     queue = f"alerts-{uuid.uuid4()}"
     settings = isolated_settings(
         database_url=database_url,

@@ -13,11 +13,14 @@ from typing import Any
 
 import httpx
 from fastapi import FastAPI
+from playwright.async_api import Browser
 from sqlalchemy import event
 from sqlmodel import select
 
 from api.app import create_app
 from database.tables import SignInLink
+from tests.api_stack import serve
+from tests.browser import axe_violations, browser, needs_chromium, screenshot
 from tests.conftest import isolated_settings
 from tests.engine_helpers import SQLITE_ONLY, free_port
 from tests.pages_stack import DIRECTORY, PRACTITIONER, STRANGER, PagesStack
@@ -25,6 +28,7 @@ from tests.pages_stack import DIRECTORY, PRACTITIONER, STRANGER, PagesStack
 ROOT = Path(__file__).resolve().parent.parent
 PROJECT = tuple(str(ROOT / package) for package in ("api", "web", "casework", "core", "database"))
 ORIGIN = {"Origin": "http://testserver"}
+__all__ = ["browser"]  # the module's fixture
 
 
 @asynccontextmanager
@@ -138,3 +142,25 @@ async def test_too_many_sign_in_requests_say_when_to_come_back(pages_stack: Page
     assert answers[-1].status_code == 429
     assert int(answers[-1].headers["retry-after"]) > 0
     assert "Too many sign-in requests" in answers[-1].text
+
+
+@needs_chromium()
+async def test_the_sorry_page_is_accessible(browser: Browser, tmp_path: Path) -> None:
+    gone = f"postgresql://postgres@127.0.0.1:{free_port()}/gone"
+    port = free_port()
+    async with app_on(gone, tmp_path) as app:
+        server, serving = await serve(app, port)
+        context = await browser.new_context()
+        try:
+            url = f"http://127.0.0.1:{port}"
+            await context.add_cookies([{"name": "escalations_session", "value": "x", "url": url}])
+            page = await context.new_page()
+            answer = await page.goto(f"{url}/escalations/ESC-00000000")
+            assert answer is not None and answer.status == 503
+            assert "Sorry, there is a problem with the service" in await page.title()
+            assert await axe_violations(page) == []
+            await screenshot(page, "service-unavailable")
+        finally:
+            await context.close()
+            server.should_exit = True
+            await serving

@@ -21,8 +21,8 @@ from web.routes import (
 )
 
 TRY_LATER = (
-    "Try again later. Nothing you sent was lost or done twice: send it again when the service "
-    "is back."
+    "Try again later. If you were sending a form, send it again when the service is back: it "
+    "will not be done twice."
 )
 
 

@@ -90,6 +90,12 @@ MISSING = {
 }
 HOURS = re.compile(r"\d{1,4}(\.\d{1,2})?")
 FORM_ID = re.compile(r"[A-Za-z0-9_-]{16,64}")
+# A fault of ours (no worker, Temporal or the database away): the form's one-time id makes a
+# resend safe.
+NOT_DONE_YET = (
+    "What you sent may not have been done. Go back and send the form again in a few minutes: "
+    "it will not be done twice."
+)
 DONE = {
     "resolved": "The escalation is resolved. Both agencies are told the outcome.",
     "escalated": "The escalation has moved to the next stage. Its people are told.",
@@ -320,7 +326,7 @@ async def take_action(
         )
     except ProblemError as exc:
         if exc.status == 503:
-            raise PageError(503, SORRY, exc.detail) from None
+            raise PageError(503, SORRY, NOT_DONE_YET) from None
         await db.refresh(row)
         if exc.status == 422 and name == "extend":
             # Longer than the policy allows: an answer to change, not a refusal.

@@ -9,7 +9,15 @@ from fastapi import FastAPI
 from api import docs, problems
 from api.body_limit import BodyLimit
 from api.ratelimit import FailedAuthLimiter, FailedAuthMiddleware
-from api.routes import codec_server, escalations, health, metrics, reports
+from api.routes import (
+    audit_exports,
+    codec_server,
+    data_subjects,
+    escalations,
+    health,
+    metrics,
+    reports,
+)
 from casework.worker_alerts import WorkerAlerts
 from core.directory import load_directory
 from core.policy_files import load_policies
@@ -86,4 +94,6 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(escalations.router)
     app.include_router(codec_server.router)
     app.include_router(reports.router)
+    app.include_router(data_subjects.router)
+    app.include_router(audit_exports.router)
     return app

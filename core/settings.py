@@ -90,6 +90,11 @@ class Settings(BaseSettings):
     # An action that needs the worker is answered within ACTION_TIMEOUT_SECONDS: done, or 503
     # and never applied (the workflow refuses it once that time has passed).
     action_timeout_seconds: float = Field(default=8.0, gt=0, le=9)
+    # The partnership's Ed25519 key that signs inspectors' audit exports (core/export_signing.py);
+    # created with mode 0600 on first use. `python -m api export-public-key` prints its public half.
+    export_signing_key_file: Path = Path(".data/export-signing-key.pem")
+    # Headless Chromium prints subject access bundles to PDF; unset or missing: no PDF in them.
+    chromium_path: Path | None = Path("/usr/bin/chromium")
 
     log_format: Literal["console", "json"] = "json"
     log_level: str = "INFO"

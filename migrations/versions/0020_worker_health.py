@@ -2,7 +2,7 @@
 was told of, and the receipts of actions sent with an Idempotency-Key.
 
 Revision ID: 0020_worker_health
-Revises: 0022_oidc_sign_in
+Revises: 0023_dpia_records
 Create Date: 2026-12-07 05:00:00
 """
 
@@ -13,7 +13,7 @@ import sqlmodel
 from alembic import op
 
 revision: str = "0020_worker_health"
-down_revision: str | None = "0022_oidc_sign_in"
+down_revision: str | None = "0023_dpia_records"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

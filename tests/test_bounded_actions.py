@@ -4,7 +4,7 @@ rather than applied behind the caller's back, and its repeat with the same key a
 
 import asyncio
 import uuid
-from collections.abc import Awaitable
+from collections.abc import Awaitable, Callable
 from contextlib import AbstractAsyncContextManager
 
 import httpx
@@ -58,15 +58,36 @@ async def test_an_action_the_worker_gets_too_late_is_refused_then_applied_once(
         assert took < BOUND + 5
 
         async with worker_for(stack, stack.settings):
-            # The worker, back, refuses the waiting update: its caller was told "not applied".
-            repeated, took = await timed(stack.http.post(path, json=body, headers=note))
-            if repeated.status_code == 503:  # it met the stale update: refused as too late
-                assert "Nothing was applied" in repeated.text
-                repeated = await stack.http.post(path, json=body, headers=note)
-            assert repeated.status_code == 200, repeated.text
+            # Back, the worker is handed the waiting update first and refuses it (too late):
+            # another note sent now is the only one recorded.
+            await eventually(
+                applied(stack, path, {"text": "Second call"}, keyed(raiser, f"n-{uuid.uuid4()}")),
+                "another note applied once the worker is back",
+            )
+            assert await notes_of(stack, escalation, raiser) == ["Second call"]
+            # The first one's repeat, with its key, is applied now, once.
+            await eventually(applied(stack, path, body, note), "the repeat applied")
             again = await stack.http.post(path, json=body, headers=note)
             assert again.headers["idempotent-replayed"] == "true"
-            assert await timeline_actions(stack, escalation, raiser) == ["raised", "note"]
+            assert await notes_of(stack, escalation, raiser) == ["Second call", body["text"]]
+
+
+def applied(
+    stack: ApiStack, path: str, body: dict[str, str], headers: dict[str, str]
+) -> Callable[[], Awaitable[httpx.Response | None]]:
+    """One bounded attempt: the answer if done; 503 (nothing applied) while the worker starts."""
+
+    async def attempt() -> httpx.Response | None:
+        answer, took = await timed(stack.http.post(path, json=body, headers=headers))
+        assert answer.status_code in (200, 503) and took < BOUND + 5, answer.text
+        return answer if answer.status_code == 200 else None
+
+    return attempt
+
+
+async def notes_of(stack: ApiStack, escalation: str, headers: dict[str, str]) -> list[str]:
+    events = (await stack.http.get(f"{escalation}/timeline", headers=headers)).json()
+    return [event["details"]["text"] for event in events if event["action"] == "note"]
 
 
 async def test_with_no_live_worker_actions_answer_503_at_once_and_apply_nothing(

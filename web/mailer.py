@@ -6,9 +6,10 @@ from email.message import EmailMessage
 import aiosmtplib
 import structlog
 
+from core.languages import in_language
 from core.mail import send_mail
 from core.settings import Settings
-from web.i18n import Language, gettext, use_language
+from web.i18n import Language, gettext
 from web.people import Person
 
 log = structlog.get_logger(__name__)
@@ -41,14 +42,16 @@ def sign_in_message(settings: Settings, person: Person, link: str) -> EmailMessa
 async def send_sign_in_link(
     settings: Settings, person: Person, link: str, language: Language
 ) -> None:
-    """Sends the link; a failure is logged, never shown (the answer is the same either way)."""
-    use_language(language)
+    """Sends the link, in `language` (the page's it was asked from); a failure is logged, never
+    shown (the answer is the same either way)."""
     if not settings.smtp_host:
         log.info(
             "sign-in link (log-only mode: SMTP_HOST is not set)", email=person.email, link=link
         )
         return
     try:
-        await send_mail(settings, sign_in_message(settings, person, link))
+        with in_language(language):
+            message = sign_in_message(settings, person, link)
+        await send_mail(settings, message)
     except (aiosmtplib.SMTPException, OSError, TimeoutError) as exc:
         log.warning("sign-in link not sent", email=person.email, error=type(exc).__name__)

@@ -9,7 +9,8 @@ from api import docs, problems
 from api.body_limit import BodyLimit
 from api.ratelimit import FailedAuthLimiter, FailedAuthMiddleware
 from api.routes import codec_server, escalations, health, reports
-from core.directory import load_directory
+from casework.directory_seed import seed
+from core.directory import seed_file
 from core.policy_files import load_policies
 from core.settings import Settings, get_settings
 from core.temporal import connect
@@ -40,9 +41,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         app.state.settings = settings
         app.state.policies = load_policies(settings.policy_file)
-        app.state.directory = load_directory(settings.directory_file)
         app.state.engine = create_engine(settings.database_url)
         app.state.sessions = session_factory(app.state.engine)
+        # The directory lives in the database; the file only adds what it lacks.
+        await seed(app.state.sessions, seed_file(settings.directory_file))
         app.state.temporal = await connect(settings, lazy=True)
         yield
         await app.state.engine.dispose()

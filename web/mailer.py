@@ -8,7 +8,7 @@ import structlog
 
 from core.mail import send_mail
 from core.settings import Settings
-from web.people import Person
+from database.directory_people import Person
 
 log = structlog.get_logger(__name__)
 

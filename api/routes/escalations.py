@@ -6,7 +6,6 @@ from fastapi import APIRouter, Depends, Header, Path, Query, Response, status
 
 from api.deps import (
     CallerDep,
-    DirectoryDep,
     PoliciesDep,
     SessionDep,
     SettingsDep,
@@ -49,14 +48,13 @@ async def raise_escalation(
     temporal: TemporalDep,
     settings: SettingsDep,
     policies: PoliciesDep,
-    directory: DirectoryDep,
     response: Response,
     idempotency_key: IdempotencyKey = None,
 ) -> EscalationOut:
     """Raise an escalation against another agency's decision. It starts at stage 1 of its ladder
     (the urgent track when there is immediate risk: contact MASH or the police first)."""
     row, repeated = await raising.raise_escalation(
-        db, temporal, settings, policies, caller, body, idempotency_key, directory=directory
+        db, temporal, settings, policies, caller, body, idempotency_key
     )
     response.headers["Location"] = f"/escalations/{row.id}"
     if repeated:

@@ -8,6 +8,7 @@ from fastapi import APIRouter, BackgroundTasks, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from core.settings import Settings
+from database.directory_people import find_active_person
 from web.mailer import send_sign_in_link
 from web.page_context import (
     SESSION_COOKIE,
@@ -17,7 +18,6 @@ from web.page_context import (
     PageError,
     ViewerDep,
     check_csrf,
-    people_of,
     render,
     safe_next,
     same_origin,
@@ -117,7 +117,7 @@ async def ask_for_link(
             "Too many sign-in requests",
             "You have asked for sign-in links too many times. Wait 15 minutes, then try again.",
         )
-    person = people_of(request).get(address.casefold())
+    person = await find_active_person(db, address)
     if person is not None:
         token = await issue_link(db, person.email, next_path)
         settings: Settings = request.app.state.settings
@@ -131,7 +131,7 @@ async def ask_for_link(
 async def confirm_page(request: Request, token: str, db: PageDb) -> Response:
     """The mailed link opens a button, so a mail scanner that fetches links cannot spend it."""
     link = await live_link(db, token)
-    person = people_of(request).get(link.email.casefold()) if link else None
+    person = await find_active_person(db, link.email) if link else None
     if link is None or person is None:
         raise PageError(400, "This sign-in link cannot be used", LINK_REFUSED)
     csrf = secrets.token_urlsafe(32)
@@ -162,7 +162,7 @@ async def spend(request: Request, token: str, db: PageDb, viewer: MaybeViewerDep
         raise PageError(400, "This sign-in link cannot be used", LINK_REFUSED)
     check_csrf(request, form, request.cookies.get(SIGN_IN_CSRF_COOKIE, ""))
     link = await spend_link(db, token)
-    person = people_of(request).get(link.email.casefold()) if link else None
+    person = await find_active_person(db, link.email) if link else None
     if link is None or person is None:
         raise PageError(400, "This sign-in link cannot be used", LINK_REFUSED)
     if viewer is not None:  # a new session id at every sign-in, never the one the browser had

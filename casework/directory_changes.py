@@ -1,0 +1,333 @@
+"""Changing the directory's people: one path for a page's form, a CSV import and the seed file.
+
+Rows are checked on their own first (`check_row`), then against the database (`plan`): what
+would be added, changed or deactivated, and every row refused with its line and reason. Nothing
+changes until `apply` writes a plan's good rows, each with its event on the directory's record,
+and locks out at once everyone it deactivates. A person missing from the rows is left as is.
+"""
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from typing import Any, Literal, cast
+
+from email_validator import EmailNotValidError, validate_email
+from sqlmodel import col, or_, select
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from core.directory import AGENCY_KINDS, normalised
+from core.text import control_characters
+from database.audit_chain import GENESIS
+from database.directory_people import (
+    DIRECTORY_ROLES,
+    LANGUAGES,
+    PARTNERSHIP_KIND,
+    PARTNERSHIP_ROLES,
+    DirectoryRole,
+    email_key,
+    lock_out,
+)
+from database.directory_trail import (
+    Snapshot,
+    agency_snapshot,
+    chained_event,
+    last_hashes,
+    person_snapshot,
+)
+from database.tables import DirectoryAgency, DirectoryPerson, Escalation, utc_now
+
+# Roles that can act at a manager's stage: an agency party to an open escalation keeps one.
+MANAGING = ("manager", "executive")
+YES, NO = ("yes", "y", "true", "1", ""), ("no", "n", "false", "0")
+
+
+@dataclass(frozen=True)
+class PersonRow:
+    """One person as a form, a CSV line or the seed file gives them; `line` names it back."""
+
+    line: int
+    agency: str
+    agency_kind: str
+    name: str
+    email: str
+    role: DirectoryRole
+    active: bool = True
+    language: str | None = None  # None: as they are ("en" for someone new)
+
+    def as_dict(self) -> dict[str, object]:
+        return {k: getattr(self, k) for k in self.__dataclass_fields__}
+
+
+@dataclass(frozen=True)
+class BadRow:
+    line: int
+    reason: str
+
+
+def check_row(line: int, fields: dict[str, str]) -> PersonRow | BadRow:
+    """One row's own faults (no database): the first found, in the words shown to the admin."""
+    for name, value in fields.items():
+        if control_characters(value):
+            return BadRow(line, f"control characters in {name}")
+    agency, name = fields.get("agency", "").strip(), fields.get("name", "").strip()
+    kind = fields.get("agency_kind", "").strip().lower() or "other"
+    role, active = fields.get("role", "").strip().lower(), fields.get("active", "").strip().lower()
+    language = fields.get("language", "").strip().lower() or None
+    if not agency or len(agency) > 200:
+        return BadRow(line, "agency is missing or longer than 200 characters")
+    if kind not in AGENCY_KINDS:
+        return BadRow(line, f"unknown agency_kind {kind!r}")
+    if not name or len(name) > 200:
+        return BadRow(line, "name is missing or longer than 200 characters")
+    try:
+        email = validate_email(fields.get("email", "").strip(), check_deliverability=False)
+    except EmailNotValidError:
+        return BadRow(line, "bad email address")
+    if role not in DIRECTORY_ROLES:
+        return BadRow(line, f"unknown role {role!r} (one of {', '.join(DIRECTORY_ROLES)})")
+    if active not in YES + NO:
+        return BadRow(line, "active must be yes or no")
+    if language is not None and language not in LANGUAGES:
+        return BadRow(line, f"unknown language {language!r} (en or cy)")
+    return PersonRow(
+        line=line,
+        agency=agency,
+        agency_kind=kind,
+        name=name,
+        email=email.normalized,
+        role=cast(DirectoryRole, role),
+        active=active in YES,
+        language=language,
+    )
+
+
+ChangeKind = Literal["added", "changed", "deactivated"]
+
+
+@dataclass
+class Change:
+    row: PersonRow
+    kind: ChangeKind
+    before: Snapshot | None
+    after: Snapshot
+
+
+@dataclass
+class Plan:
+    """What the rows would do to the directory; only `changes` are written."""
+
+    changes: list[Change] = field(default_factory=list)
+    bad: list[BadRow] = field(default_factory=list)
+    # Agencies the rows name and the directory lacks: (name, kind) by the name as compared.
+    new_agencies: dict[str, tuple[str, str]] = field(default_factory=dict)
+    unchanged: int = 0
+
+    def of(self, kind: ChangeKind) -> list[Change]:
+        return [change for change in self.changes if change.kind == kind]
+
+    @property
+    def good_rows(self) -> list[PersonRow]:
+        return [change.row for change in self.changes]
+
+
+async def _agencies(db: AsyncSession) -> dict[str, DirectoryAgency]:
+    return {a.name_key: a for a in (await db.exec(select(DirectoryAgency))).all()}
+
+
+async def _people(db: AsyncSession, keys: Sequence[str]) -> dict[str, DirectoryPerson]:
+    found: dict[str, DirectoryPerson] = {}
+    for start in range(0, len(keys), 500):
+        rows = await db.exec(
+            select(DirectoryPerson).where(
+                col(DirectoryPerson.email_key).in_(keys[start : start + 500])
+            )
+        )
+        found.update({person.email_key: person for person in rows.all()})
+    return found
+
+
+def _after(row: PersonRow, agency: str, existing: DirectoryPerson | None) -> Snapshot:
+    kept = existing.language if existing else "en"
+    return {
+        "name": row.name,
+        "email": row.email,
+        "agency": agency,
+        "role": row.role,
+        "active": row.active,
+        "language": row.language or kept,
+    }
+
+
+def _kind(before: Snapshot | None, after: Snapshot) -> ChangeKind:
+    if before is None:
+        return "added"
+    return "deactivated" if before["active"] and not after["active"] else "changed"
+
+
+async def plan(
+    db: AsyncSession, rows: Iterable[PersonRow | BadRow], *, add_only: bool = False
+) -> Plan:
+    """What `rows` would change. `add_only` (the seed file) leaves everyone already there."""
+    result, seen = Plan(), dict[str, int]()
+    agencies = await _agencies(db)
+    partnership = next((k for k, a in agencies.items() if a.kind == PARTNERSHIP_KIND), None)
+    good: list[PersonRow] = []
+    for row in rows:
+        if isinstance(row, BadRow):
+            result.bad.append(row)
+            continue
+        key = email_key(row.email)
+        if key in seen:
+            result.bad.append(BadRow(row.line, f"duplicate of line {seen[key]} ({row.email})"))
+            continue
+        seen[key] = row.line
+        good.append(row)
+    people = await _people(db, [email_key(row.email) for row in good])
+    names = {a.id: a.name for a in agencies.values()}
+    for row in good:
+        agency = agencies.get(normalised(row.agency))
+        new = result.new_agencies.get(normalised(row.agency), (row.agency, row.agency_kind))
+        kind = agency.kind if agency else new[1]
+        if kind == PARTNERSHIP_KIND and partnership not in (None, normalised(row.agency)):
+            result.bad.append(BadRow(row.line, "the partnership has one agency of its own"))
+            continue
+        if row.role in PARTNERSHIP_ROLES and kind != PARTNERSHIP_KIND:
+            reason = f"{row.role} is a role of the partnership's own agency only"
+            result.bad.append(BadRow(row.line, reason))
+            continue
+        if agency is None:
+            result.new_agencies.setdefault(normalised(row.agency), new)
+            if kind == PARTNERSHIP_KIND:
+                partnership = normalised(row.agency)
+        existing = people.get(email_key(row.email))
+        if existing is not None and add_only:
+            result.unchanged += 1
+            continue
+        before = person_snapshot(existing, names[existing.agency_id]) if existing else None
+        after = _after(row, agency.name if agency else new[0], existing)
+        if before == after:
+            result.unchanged += 1
+            continue
+        result.changes.append(Change(row, _kind(before, after), before, after))
+    await _keep_managers(db, result)
+    return result
+
+
+def _manages(snapshot: Snapshot | None) -> bool:
+    return snapshot is not None and bool(snapshot["active"]) and snapshot["role"] in MANAGING
+
+
+async def _keep_managers(db: AsyncSession, result: Plan) -> None:
+    """Refuses the changes that would leave an agency party to an open escalation without an
+    active manager (or executive) to act at its stages."""
+    losing: dict[str, list[Change]] = {}
+    gaining: set[str] = set()
+    for change in result.changes:
+        if _manages(change.before) and not _manages(change.after):
+            losing.setdefault(str(change.before["agency"]), []).append(change)  # type: ignore[index]
+        if _manages(change.after):
+            gaining.add(str(change.after["agency"]))
+    for agency, changes in losing.items():
+        if agency in gaining:
+            continue
+        leaving = [str(change.before["email"]).casefold() for change in changes]  # type: ignore[index]
+        staying = await db.exec(
+            select(DirectoryPerson.id)
+            .join(DirectoryAgency, col(DirectoryAgency.id) == col(DirectoryPerson.agency_id))
+            .where(
+                DirectoryAgency.name == agency,
+                col(DirectoryPerson.active),
+                col(DirectoryPerson.role).in_(MANAGING),
+                col(DirectoryPerson.email_key).not_in(leaving),
+            )
+            .limit(1)
+        )
+        if staying.first() is not None:
+            continue
+        open_case = await db.exec(
+            select(Escalation.id)
+            .where(
+                Escalation.status == "open",
+                or_(Escalation.raising_agency == agency, Escalation.receiving_agency == agency),
+            )
+            .limit(1)
+        )
+        if open_case.first() is None:
+            continue
+        for change in changes:
+            result.changes.remove(change)
+            result.bad.append(
+                BadRow(
+                    change.row.line,
+                    f"{change.row.name} is the last manager of {agency}, which is party to an "
+                    "open escalation: add another manager first",
+                )
+            )
+
+
+async def apply(db: AsyncSession, result: Plan, actor: str) -> None:
+    """Writes the plan's changes with their events in one transaction, and ends the sessions
+    and unspent sign-in links of everyone it deactivates."""
+    now = utc_now()
+    agencies = await _agencies(db)
+    added = []
+    for key, (name, kind) in result.new_agencies.items():
+        if key in agencies:
+            continue  # added meanwhile (another process's seed)
+        agencies[key] = DirectoryAgency(
+            name=name, name_key=key, kind=kind, email_domains=[], added_by=actor, added_at=now
+        )
+        added.append(agencies[key])
+    db.add_all(added)
+    await db.flush()
+    for agency in added:
+        db.add(
+            chained_event(
+                GENESIS,
+                subject=f"agency:{agency.id}",
+                action="added",
+                actor=actor,
+                before=None,
+                after=agency_snapshot(agency),
+                at=now,
+            )
+        )
+    people = await _people(db, [email_key(c.row.email) for c in result.changes])
+    rows: list[tuple[Change, DirectoryPerson]] = []
+    for change in result.changes:
+        agency = agencies[normalised(str(change.after["agency"]))]
+        values: dict[str, Any] = {
+            "name": change.row.name,
+            "email": change.row.email,
+            "agency_id": agency.id,
+            "role": change.row.role,
+            "active": change.row.active,
+            "language": str(change.after["language"]),
+            "updated_at": now,
+        }
+        person = people.get(email_key(change.row.email))
+        if person is None:
+            person = DirectoryPerson(
+                email_key=email_key(change.row.email), added_by=actor, added_at=now, **values
+            )
+        else:
+            person.sqlmodel_update(values)
+        db.add(person)
+        rows.append((change, person))
+    await db.flush()
+    hashes = await last_hashes(db, [f"person:{person.id}" for _, person in rows])
+    for change, person in rows:
+        subject = f"person:{person.id}"
+        db.add(
+            chained_event(
+                hashes.get(subject, GENESIS),
+                subject=subject,
+                action=change.kind,
+                actor=actor,
+                before=change.before,
+                after=change.after,
+                at=now,
+            )
+        )
+        if not change.row.active:
+            await lock_out(db, person.email, now)
+    await db.commit()

@@ -1,0 +1,163 @@
+"""DIRECTORY_FILE as a seed: what the file holds and the database lacks is added at start, with
+its events on the directory's record; the file never removes or changes what the database holds.
+
+The API and every worker seed as they start; two starting at once may race to add the same
+rows, so a start that loses (a unique key taken meanwhile) reads again and adds what is left.
+"""
+
+import structlog
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import async_sessionmaker
+from sqlmodel import select
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from casework.directory_changes import BadRow, PersonRow, apply, plan
+from core.directory import Contact, Directory, normalised
+from database.audit_chain import GENESIS
+from database.directory_people import PARTNERSHIP_KIND, DirectoryRole
+from database.directory_trail import agency_snapshot, chained_event, route_snapshot
+from database.tables import ContactRoute, DirectoryAgency, utc_now
+
+SEEDER = "DIRECTORY_FILE"
+log = structlog.get_logger(__name__)
+
+
+def _agencies(directory: Directory) -> list[tuple[str, str, list[str]]]:
+    found: list[tuple[str, str, list[str]]] = [(directory.partnership.name, PARTNERSHIP_KIND, [])]
+    for agency in directory.agencies:
+        # A second "partnership" in the file is one more agency, not the partnership's own.
+        kind = "other" if agency.kind == PARTNERSHIP_KIND else agency.kind
+        found.append((agency.name, kind, list(agency.email_domains)))
+    return found
+
+
+def _contacts(directory: Directory) -> list[tuple[str, str, DirectoryRole, Contact]]:
+    """(agency, kind, role, contact) for every contact with a role, the partnership's first."""
+    partnership = directory.partnership
+    found: list[tuple[str, str, DirectoryRole, Contact]] = [
+        (partnership.name, PARTNERSHIP_KIND, "board", contact) for contact in partnership.board
+    ]
+    found += [
+        (partnership.name, PARTNERSHIP_KIND, "business_unit", contact)
+        for contact in partnership.business_unit
+    ]
+    for agency in directory.agencies:
+        for contact in agency.contacts:
+            if contact.role is not None:
+                kind = "other" if agency.kind == PARTNERSHIP_KIND else agency.kind
+                found.append((agency.name, kind, contact.role, contact))
+    return found
+
+
+async def _add_agencies(db: AsyncSession, directory: Directory) -> dict[str, DirectoryAgency]:
+    known = {a.name_key: a for a in (await db.exec(select(DirectoryAgency))).all()}
+    now, added = utc_now(), []
+    for name, kind, domains in _agencies(directory):
+        if normalised(name) not in known:
+            agency = DirectoryAgency(
+                name=name,
+                name_key=normalised(name),
+                kind=kind,
+                email_domains=domains,
+                added_by=SEEDER,
+                added_at=now,
+            )
+            known[agency.name_key] = agency
+            added.append(agency)
+    db.add_all(added)
+    await db.flush()
+    db.add_all(
+        chained_event(
+            GENESIS,
+            subject=f"agency:{agency.id}",
+            action="added",
+            actor=SEEDER,
+            before=None,
+            after=agency_snapshot(agency),
+            at=now,
+        )
+        for agency in added
+    )
+    return known
+
+
+async def _add_routes(
+    db: AsyncSession,
+    directory: Directory,
+    agencies: dict[str, DirectoryAgency],
+) -> None:
+    known: set[tuple[int | None, str]] = {
+        (r.agency_id, r.webhook) for r in (await db.exec(select(ContactRoute))).all()
+    }
+    now, added = utc_now(), []
+    for agency_name, _, role, contact in _contacts(directory):
+        agency = agencies[normalised(agency_name)]
+        if contact.webhook is None or (agency.id, str(contact.webhook)) in known:
+            continue
+        known.add((agency.id, str(contact.webhook)))
+        added.append(
+            ContactRoute(
+                agency_id=agency.id or 0,
+                name=contact.name,
+                role=role,
+                webhook=str(contact.webhook),
+                added_by=SEEDER,
+                added_at=now,
+            )
+        )
+    db.add_all(added)
+    await db.flush()
+    names = {a.id: a.name for a in agencies.values()}
+    db.add_all(
+        chained_event(
+            GENESIS,
+            subject=f"route:{route.id}",
+            action="added",
+            actor=SEEDER,
+            before=None,
+            after=route_snapshot(route, names[route.agency_id]),
+            at=now,
+        )
+        for route in added
+    )
+
+
+async def _seed_once(db: AsyncSession, directory: Directory) -> list[BadRow]:
+    agencies = await _add_agencies(db, directory)
+    await _add_routes(db, directory, agencies)
+    rows = [
+        PersonRow(
+            line=number,
+            agency=agency,
+            agency_kind=kind,
+            name=contact.name,
+            email=str(contact.email),
+            role=role,
+        )
+        for number, (agency, kind, role, contact) in enumerate(_contacts(directory), start=1)
+        if contact.email is not None
+    ]
+    found = await plan(db, rows, add_only=True)
+    await apply(db, found, SEEDER)  # commits the agencies and routes too
+    # A second entry for one address was always ignored (the first wins): not a fault.
+    return [bad for bad in found.bad if not bad.reason.startswith("duplicate")]
+
+
+async def seed_directory(db: AsyncSession, directory: Directory) -> list[BadRow]:
+    """Adds what the file holds and the database lacks; answers the file's entries the
+    directory refused (the contact's position in the file and why)."""
+    try:
+        return await _seed_once(db, directory)
+    except IntegrityError:
+        await db.rollback()
+        return await _seed_once(db, directory)
+
+
+async def seed(sessions: async_sessionmaker[AsyncSession], directory: Directory | None) -> None:
+    """Seeds from the file (if one is set) at a process's start; logs what it refused."""
+    if directory is None:
+        return
+    async with sessions() as db:
+        refused = await seed_directory(db, directory)
+    for bad in refused:
+        log.warning("directory file contact not added", contact=bad.line, reason=bad.reason)

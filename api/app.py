@@ -16,6 +16,7 @@ from core.settings import Settings, get_settings
 from core.temporal import connect
 from database.engine import create_engine, session_factory
 from web import pages
+from web.routes.directory_import import MAX_IMPORT_BYTES
 
 DESCRIPTION = """
 Multi-agency escalation of professional disagreements about a child's safety: raise an
@@ -61,8 +62,11 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     docs.install(app)
     # Outermost last: CORS answers the UI's preflight before the limiter sees the request, and
     # puts its headers on the codec's 413s.
-    codec_limit = {f"{codec_server.router.prefix}/": codec_server.MAX_BODY_BYTES}
-    app.add_middleware(BodyLimit, max_bytes=settings.max_body_bytes, larger=codec_limit)
+    larger = {
+        f"{codec_server.router.prefix}/": codec_server.MAX_BODY_BYTES,
+        "/directory/import": MAX_IMPORT_BYTES,  # a CSV of the partnership's people
+    }
+    app.add_middleware(BodyLimit, max_bytes=settings.max_body_bytes, larger=larger)
     limiter = FailedAuthLimiter(settings.auth_failure_limit, settings.auth_failure_window_seconds)
     app.add_middleware(FailedAuthMiddleware, limiter=limiter)
     app.add_middleware(codec_server.CodecCors, origin=settings.codec_cors_origin)

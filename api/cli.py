@@ -103,6 +103,10 @@ async def _revoke_key(settings: Settings, key_id: int) -> int:
     return 0
 
 
+def _problems(found: list[str]) -> str:
+    return f"{len(found)} problems" if found else "no problems"
+
+
 async def _verify_audit(settings: Settings) -> int:
     """Every trail, also one whose record was deleted, and every record against its trail."""
     engine = create_engine(settings.database_url)
@@ -124,11 +128,9 @@ async def _verify_audit(settings: Settings) -> int:
     await engine.dispose()
     for problem in problems + directory:
         print(problem)
-    count = len(problems) + len(directory)
-    print(
-        f"Checked {len(ids)} escalations and {subjects} directory entries: "
-        f"{'no problems' if not count else f'{count} problems'}."
-    )
+    print(f"Checked {len(ids)} escalations: {_problems(problems)}.")
+    if subjects:
+        print(f"Checked {subjects} directory entries: {_problems(directory)}.")
     return 1 if problems or directory else 0
 
 

@@ -61,33 +61,35 @@ class PersonRow:
 class BadRow:
     line: int
     reason: str
+    field: str = ""  # the column at fault, for a form to point at
 
 
 def check_row(line: int, fields: dict[str, str]) -> PersonRow | BadRow:
     """One row's own faults (no database): the first found, in the words shown to the admin."""
     for name, value in fields.items():
         if control_characters(value):
-            return BadRow(line, f"control characters in {name}")
+            return BadRow(line, f"control characters in {name}", name)
     agency, name = fields.get("agency", "").strip(), fields.get("name", "").strip()
     kind = fields.get("agency_kind", "").strip().lower() or "other"
     role, active = fields.get("role", "").strip().lower(), fields.get("active", "").strip().lower()
     language = fields.get("language", "").strip().lower() or None
     if not agency or len(agency) > 200:
-        return BadRow(line, "agency is missing or longer than 200 characters")
+        return BadRow(line, "agency is missing or longer than 200 characters", "agency")
     if kind not in AGENCY_KINDS:
-        return BadRow(line, f"unknown agency_kind {kind!r}")
+        return BadRow(line, f"unknown agency_kind {kind!r}", "agency_kind")
     if not name or len(name) > 200:
-        return BadRow(line, "name is missing or longer than 200 characters")
+        return BadRow(line, "name is missing or longer than 200 characters", "name")
     try:
         email = validate_email(fields.get("email", "").strip(), check_deliverability=False)
     except EmailNotValidError:
-        return BadRow(line, "bad email address")
+        return BadRow(line, "bad email address", "email")
     if role not in DIRECTORY_ROLES:
-        return BadRow(line, f"unknown role {role!r} (one of {', '.join(DIRECTORY_ROLES)})")
+        roles = ", ".join(DIRECTORY_ROLES)
+        return BadRow(line, f"unknown role {role!r} (one of {roles})", "role")
     if active not in YES + NO:
-        return BadRow(line, "active must be yes or no")
+        return BadRow(line, "active must be yes or no", "active")
     if language is not None and language not in LANGUAGES:
-        return BadRow(line, f"unknown language {language!r} (en or cy)")
+        return BadRow(line, f"unknown language {language!r} (en or cy)", "language")
     return PersonRow(
         line=line,
         agency=agency,
@@ -177,7 +179,9 @@ async def plan(
             continue
         key = email_key(row.email)
         if key in seen:
-            result.bad.append(BadRow(row.line, f"duplicate of line {seen[key]} ({row.email})"))
+            result.bad.append(
+                BadRow(row.line, f"duplicate of line {seen[key]} ({row.email})", "email")
+            )
             continue
         seen[key] = row.line
         good.append(row)
@@ -188,11 +192,13 @@ async def plan(
         new = result.new_agencies.get(normalised(row.agency), (row.agency, row.agency_kind))
         kind = agency.kind if agency else new[1]
         if kind == PARTNERSHIP_KIND and partnership not in (None, normalised(row.agency)):
-            result.bad.append(BadRow(row.line, "the partnership has one agency of its own"))
+            result.bad.append(
+                BadRow(row.line, "the partnership has one agency of its own", "agency_kind")
+            )
             continue
         if row.role in PARTNERSHIP_ROLES and kind != PARTNERSHIP_KIND:
             reason = f"{row.role} is a role of the partnership's own agency only"
-            result.bad.append(BadRow(row.line, reason))
+            result.bad.append(BadRow(row.line, reason, "role"))
             continue
         if agency is None:
             result.new_agencies.setdefault(normalised(row.agency), new)
@@ -260,6 +266,7 @@ async def _keep_managers(db: AsyncSession, result: Plan) -> None:
                     change.row.line,
                     f"{change.row.name} is the last manager of {agency}, which is party to an "
                     "open escalation: add another manager first",
+                    "active",
                 )
             )
 

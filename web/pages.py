@@ -9,7 +9,15 @@ from fastapi.staticfiles import StaticFiles
 from web.assets import STATIC, govuk_dist
 from web.headers import PageHeaders
 from web.page_context import PageError, SignInNeeded, render, signed_in_viewer
-from web.routes import escalation_page, home, raise_pages, report_pages, sign_in
+from web.routes import (
+    directory_import,
+    directory_pages,
+    escalation_page,
+    home,
+    raise_pages,
+    report_pages,
+    sign_in,
+)
 
 
 async def _refused(request: Request, exc: Exception) -> Response:
@@ -37,6 +45,8 @@ def install(app: FastAPI) -> None:
         raise_pages.router,
         escalation_page.router,
         report_pages.router,
+        directory_import.router,  # before directory_pages: /directory/import is not a person
+        directory_pages.router,
     ):
         app.include_router(router)
     app.include_router(escalation_page.page_router)

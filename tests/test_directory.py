@@ -1,0 +1,281 @@
+"""The directory in the service, over real HTTP with a worker and an SMTP listener, on SQLite and
+PostgreSQL: the business unit imports a CSV, a person imported a moment ago signs in and raises
+and a person added a moment ago is mailed, an agency's manager runs their own agency only, a
+leaver is locked out at once, and every change is on the directory's record."""
+
+import re
+from pathlib import Path
+
+import httpx
+from sqlalchemy import text
+from sqlmodel import col, select
+
+from database.directory_people import find_active_person
+from database.engine import session_factory
+from database.tables import AuditEvent, DirectoryEvent, DirectoryPerson
+from tests.api_stack import CHILDRENS_SERVICES, HEALTH, POLICE
+from tests.pages_stack import (
+    BUSINESS_UNIT,
+    CS_MANAGER,
+    HEALTH_MANAGER,
+    POLICE_MANAGER,
+    PRACTITIONER,
+    PagesStack,
+    csrf_of,
+)
+from tests.polling import eventually
+from tests.test_audit_tamper import verify_audit
+from tests.test_pages import ANSWERS, raise_through_pages
+
+ACADEMY = "Northshire Academy Trust"
+ACADEMY_HEAD = "head@academy.example.org"
+ACADEMY_DSL = "dsl@academy.example.org"
+# Excel's byte order mark, a good agency and two people, then four bad rows.
+IMPORT = (
+    "\ufeffagency,agency_kind,name,email,role,active\r\n"
+    f"{ACADEMY},school,Ms Head,{ACADEMY_HEAD},manager,yes\r\n"
+    f"{ACADEMY},school,Mr Lee (DSL),{ACADEMY_DSL},practitioner,\r\n"
+    f"{ACADEMY},school,Merlin,merlin@academy.example.org,wizard,yes\r\n"
+    f"{ACADEMY},school,No Address,not-an-address,practitioner,yes\r\n"
+    f"{ACADEMY},school,Mr Lee again,{ACADEMY_DSL.upper()},practitioner,yes\r\n"
+    f'{ACADEMY},school,"Tab\tName",tab@academy.example.org,practitioner,yes\r\n'
+)
+
+
+async def person(stack: PagesStack, email: str) -> DirectoryPerson | None:
+    async with session_factory(stack.engine)() as db:
+        key = email.casefold()
+        return (
+            await db.exec(select(DirectoryPerson).where(DirectoryPerson.email_key == key))
+        ).first()
+
+
+async def check_and_save(
+    client: httpx.AsyncClient, fields: dict[str, str], form_page: str = "/directory/people/new"
+) -> httpx.Response:
+    """The add or change form, then its check page's Save; the answer to the last post."""
+    page = await client.get(form_page)
+    assert page.status_code == 200, page.text
+    checked = await client.post(
+        "/directory/people/check", data={**fields, "csrf_token": csrf_of(page.text)}
+    )
+    if checked.status_code != 200:
+        return checked
+    assert "Check the details before saving" in checked.text
+    hidden = dict(re.findall(r'<input type="hidden" name="([^"]+)" value="([^"]*)">', checked.text))
+    return await client.post("/directory/people/save", data=hidden)
+
+
+async def test_an_import_is_checked_then_confirmed_and_counts_at_once(
+    pages_stack: PagesStack,
+) -> None:
+    async with pages_stack.signed_in(BUSINESS_UNIT) as admin:
+        form = await admin.get("/directory/import")
+        assert form.status_code == 200
+        files = {"file": ("people.csv", IMPORT.encode(), "text/csv")}
+        check = await admin.post(
+            "/directory/import", data={"csrf_token": csrf_of(form.text)}, files=files
+        )
+        assert check.status_code == 200, check.text
+        assert "To add (2)" in check.text
+        for line, reason in [
+            (4, "unknown role &#39;wizard&#39;"),
+            (5, "bad email address"),
+            (6, "duplicate of line 3"),
+            (7, "control characters in name"),
+        ]:
+            assert re.search(rf">{line}</td>\s*<td[^>]*>{reason}", check.text), (line, reason)
+        async with session_factory(pages_stack.engine)() as db:
+            assert await find_active_person(db, ACADEMY_DSL) is None  # nothing until confirmed
+        done = await admin.post(
+            "/directory/import/confirm", data={"csrf_token": csrf_of(check.text)}
+        )
+        assert done.status_code == 303, done.text
+        assert (
+            "2 added, 0 changed, 0 deactivated" in (await admin.get(done.headers["location"])).text
+        )
+        again = await admin.post(
+            "/directory/import/confirm", data={"csrf_token": csrf_of(check.text)}
+        )
+        assert again.status_code == 409  # confirmed once only
+
+    # Imported a moment ago: signs in from the mailed link, no restart, and raises.
+    async with pages_stack.signed_in(ACADEMY_DSL) as dsl:
+        escalation_id = await raise_through_pages(dsl, ANSWERS)
+    # The worker mails the academy's head, added a moment ago, at stage 1.
+    [mail] = await pages_stack.mail_to(ACADEMY_HEAD, subject=escalation_id)
+    assert "New escalation at stage 1" in str(mail["Subject"])
+
+    # The academy is party to an open escalation: its only manager cannot go.
+    async with pages_stack.signed_in(BUSINESS_UNIT) as admin:
+        head = await person(pages_stack, ACADEMY_HEAD)
+        assert head is not None
+        refused = await check_and_save(
+            admin,
+            {
+                "person_id": str(head.id),
+                "name": "Ms Head",
+                "agency": ACADEMY,
+                "role": "manager",
+                "active": "no",
+            },
+            f"/directory/people/{head.id}/change",
+        )
+        assert refused.status_code == 422
+        assert "is the last manager of Northshire Academy Trust" in refused.text
+    assert (await person(pages_stack, ACADEMY_HEAD)).active  # type: ignore[union-attr]
+
+
+async def test_an_agency_manager_runs_their_own_agency_only(pages_stack: PagesStack) -> None:
+    colleague = "pc.khan@police.example.org"
+    async with pages_stack.signed_in(POLICE_MANAGER) as manager:
+        listing = await manager.get("/directory")
+        assert listing.status_code == 200
+        assert "PC Reyes" in listing.text and "Team manager Sam Jones" not in listing.text
+        added = await check_and_save(
+            manager,
+            {
+                "name": "PC Khan",
+                "email": colleague,
+                "agency": POLICE,
+                "role": "practitioner",
+                "active": "yes",
+            },
+        )
+        assert added.status_code == 303, added.text
+        assert "done=added" in added.headers["location"]
+        shown = await manager.get(added.headers["location"])
+        assert "PC Khan" in shown.text and "The person is added" in shown.text
+
+        # Another agency, a role above their own, a partnership role: refused, nothing changed.
+        for fields, said in [
+            ({"agency": CHILDRENS_SERVICES, "role": "practitioner"}, "You manage only the people"),
+            ({"agency": POLICE, "role": "executive"}, "You cannot give a role above your own"),
+            ({"agency": POLICE, "role": "board"}, "role of the partnership"),
+        ]:
+            page = await manager.get("/directory/people/new")
+            answer = await manager.post(
+                "/directory/people/check",
+                data={
+                    "name": "Someone",
+                    "email": "someone@police.example.org",
+                    "active": "yes",
+                    **fields,
+                    "csrf_token": csrf_of(page.text),
+                },
+            )
+            assert answer.status_code == 422 and said in answer.text, (fields, answer.text)
+            assert "govuk-error-summary" in answer.text
+        assert await person(pages_stack, "someone@police.example.org") is None
+        cs_manager = await person(pages_stack, CS_MANAGER)
+        assert cs_manager is not None
+        elsewhere = await manager.get(f"/directory/people/{cs_manager.id}")
+        assert elsewhere.status_code == 404
+    async with pages_stack.signed_in(PRACTITIONER) as practitioner:
+        assert (await practitioner.get("/directory")).status_code == 403
+    async with session_factory(pages_stack.engine)() as db:
+        found = await find_active_person(db, colleague)
+    assert found is not None and found.agency == POLICE and found.role == "practitioner"
+
+
+async def test_a_leaver_is_locked_out_at_once_and_told_nothing_more(
+    pages_stack: PagesStack,
+) -> None:
+    leaver = "second.nurse@nhs.example.org"
+    async with pages_stack.signed_in(BUSINESS_UNIT) as admin:
+        added = await check_and_save(
+            admin,
+            {
+                "name": "Second nurse",
+                "email": leaver,
+                "agency": HEALTH,
+                "role": "manager",
+                "active": "yes",
+            },
+        )
+        assert added.status_code == 303, added.text
+    row = await person(pages_stack, leaver)
+    assert row is not None
+    unspent = await pages_stack.sign_in_link(leaver)
+    async with pages_stack.signed_in(leaver) as session:
+        assert (await session.get("/")).status_code == 200
+        async with pages_stack.signed_in(BUSINESS_UNIT) as admin:
+            gone = await check_and_save(
+                admin,
+                {
+                    "person_id": str(row.id),
+                    "name": "Second nurse",
+                    "agency": HEALTH,
+                    "role": "manager",
+                    "active": "no",
+                },
+                f"/directory/people/{row.id}/change",
+            )
+            assert gone.status_code == 303 and "done=deactivated" in gone.headers["location"]
+        # The open session's next request gets the sign-in page; the unspent link is dead.
+        refused = await session.get("/")
+        assert refused.status_code == 303 and refused.headers["location"].startswith("/sign-in")
+    async with pages_stack.browser_client() as browser:
+        assert (await browser.get(unspent)).status_code == 400
+
+    # An escalation against Health tells its manager, not the leaver.
+    answers = [("/raise", {"receiving_agency": HEALTH, "policy": "standard"}), *ANSWERS[1:]]
+    async with pages_stack.signed_in(PRACTITIONER) as practitioner:
+        escalation_id = await raise_through_pages(practitioner, answers)
+    await pages_stack.mail_to(HEALTH_MANAGER, subject=escalation_id)
+
+    async def notified() -> bool:
+        async with session_factory(pages_stack.engine)() as db:
+            found = await db.exec(
+                select(AuditEvent).where(
+                    AuditEvent.escalation_id == escalation_id, AuditEvent.action == "notified"
+                )
+            )
+            return found.first() is not None
+
+    await eventually(notified, "the notification of the escalation against Health")
+    assert pages_stack.mailbox.to(leaver) == [
+        m for m in pages_stack.mailbox.to(leaver) if "sign-in link" in str(m["Subject"])
+    ]
+
+
+async def test_every_change_is_on_the_record_and_an_edited_row_is_caught(
+    pages_stack: PagesStack, tmp_path: Path
+) -> None:
+    async with pages_stack.signed_in(BUSINESS_UNIT) as admin:
+        record = await admin.get("/directory/record")
+        assert record.status_code == 200
+        assert "DIRECTORY_FILE" in record.text  # the seed's own entries
+    async with pages_stack.signed_in(POLICE_MANAGER) as manager:
+        assert (await manager.get("/directory/record")).status_code == 403
+    async with session_factory(pages_stack.engine)() as db:
+        events = (await db.exec(select(DirectoryEvent).order_by(col(DirectoryEvent.id)))).all()
+    seeded = [e for e in events if e.actor == "DIRECTORY_FILE"]
+    assert {e.after["email"] for e in seeded if e.subject.startswith("person:") and e.after} >= {
+        PRACTITIONER,
+        CS_MANAGER,
+        BUSINESS_UNIT,
+    }
+
+    clean = verify_audit(pages_stack.settings.database_url, tmp_path)
+    assert clean.returncode == 0, clean.stdout + clean.stderr
+    assert "directory entries: no problems" in clean.stdout
+
+    target = await person(pages_stack, PRACTITIONER)
+    assert target is not None
+    async with pages_stack.engine.begin() as db:
+        await db.execute(
+            text("UPDATE directory_person SET role = 'board' WHERE id = :id"), {"id": target.id}
+        )
+    try:
+        caught = verify_audit(pages_stack.settings.database_url, tmp_path)
+        assert caught.returncode == 1
+        assert f"directory person:{target.id}: the row differs from its record (role)" in (
+            caught.stdout
+        )
+    finally:
+        async with pages_stack.engine.begin() as db:
+            await db.execute(
+                text("UPDATE directory_person SET role = 'practitioner' WHERE id = :id"),
+                {"id": target.id},
+            )

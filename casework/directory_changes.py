@@ -61,44 +61,55 @@ class PersonRow:
 class BadRow:
     line: int
     reason: str
-    field: str = ""  # the column at fault, for a form to point at
+    field: str = ""  # the (first) column at fault, for a form to point at
+    fields: tuple[str, ...] = ()  # every column at fault
 
 
-def check_row(line: int, fields: dict[str, str]) -> PersonRow | BadRow:
-    """One row's own faults (no database): the first found, in the words shown to the admin."""
-    for name, value in fields.items():
-        if control_characters(value):
-            return BadRow(line, f"control characters in {name}", name)
+def _faults(fields: dict[str, str]) -> dict[str, str]:
+    """Each column's fault (no database), in the words the check page shows."""
+    found = {
+        name: f"control characters in {name}"
+        for name, value in fields.items()
+        if control_characters(value)
+    }
     agency, name = fields.get("agency", "").strip(), fields.get("name", "").strip()
     kind = fields.get("agency_kind", "").strip().lower() or "other"
     role, active = fields.get("role", "").strip().lower(), fields.get("active", "").strip().lower()
-    language = fields.get("language", "").strip().lower() or None
+    language = fields.get("language", "").strip().lower()
     if not agency or len(agency) > 200:
-        return BadRow(line, "agency is missing or longer than 200 characters", "agency")
+        found.setdefault("agency", "agency is missing or longer than 200 characters")
     if kind not in AGENCY_KINDS:
-        return BadRow(line, f"unknown agency_kind {kind!r}", "agency_kind")
+        found.setdefault("agency_kind", f"unknown agency_kind {kind!r}")
     if not name or len(name) > 200:
-        return BadRow(line, "name is missing or longer than 200 characters", "name")
+        found.setdefault("name", "name is missing or longer than 200 characters")
     try:
-        email = validate_email(fields.get("email", "").strip(), check_deliverability=False)
+        validate_email(fields.get("email", "").strip(), check_deliverability=False)
     except EmailNotValidError:
-        return BadRow(line, "bad email address", "email")
+        found.setdefault("email", "bad email address")
     if role not in DIRECTORY_ROLES:
-        roles = ", ".join(DIRECTORY_ROLES)
-        return BadRow(line, f"unknown role {role!r} (one of {roles})", "role")
+        found.setdefault("role", f"unknown role {role!r} (one of {', '.join(DIRECTORY_ROLES)})")
     if active not in YES + NO:
-        return BadRow(line, "active must be yes or no", "active")
-    if language is not None and language not in LANGUAGES:
-        return BadRow(line, f"unknown language {language!r} (en or cy)", "language")
+        found.setdefault("active", "active must be yes or no")
+    if language and language not in LANGUAGES:
+        found.setdefault("language", f"unknown language {language!r} (en or cy)")
+    return found
+
+
+def check_row(line: int, fields: dict[str, str]) -> PersonRow | BadRow:
+    """One row checked on its own: the person, or every fault of the row."""
+    faults = _faults(fields)
+    if faults:
+        first = next(iter(faults))
+        return BadRow(line, "; ".join(faults.values()), first, tuple(faults))
     return PersonRow(
         line=line,
-        agency=agency,
-        agency_kind=kind,
-        name=name,
-        email=email.normalized,
-        role=cast(DirectoryRole, role),
-        active=active in YES,
-        language=language,
+        agency=fields["agency"].strip(),
+        agency_kind=fields.get("agency_kind", "").strip().lower() or "other",
+        name=fields["name"].strip(),
+        email=validate_email(fields["email"].strip(), check_deliverability=False).normalized,
+        role=cast(DirectoryRole, fields["role"].strip().lower()),
+        active=fields.get("active", "").strip().lower() in YES,
+        language=fields.get("language", "").strip().lower() or None,
     )
 
 

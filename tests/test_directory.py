@@ -7,6 +7,8 @@ import re
 from pathlib import Path
 
 import httpx
+import pytest
+from playwright.async_api import expect
 from sqlalchemy import text
 from sqlmodel import col, select
 
@@ -14,6 +16,7 @@ from database.directory_people import find_active_person
 from database.engine import session_factory
 from database.tables import AuditEvent, DirectoryEvent, DirectoryPerson
 from tests.api_stack import CHILDRENS_SERVICES, HEALTH, POLICE
+from tests.browser import browser, needs_chromium
 from tests.pages_stack import (
     BUSINESS_UNIT,
     CS_MANAGER,
@@ -25,7 +28,11 @@ from tests.pages_stack import (
 )
 from tests.polling import eventually
 from tests.test_audit_tamper import verify_audit
+from tests.test_browser import Visit, choose, press, type_into, visit
 from tests.test_pages import ANSWERS, raise_through_pages
+from web.routes.directory_pages import MESSAGES
+
+__all__ = ["browser", "visit"]  # the browser test's fixtures
 
 ACADEMY = "Northshire Academy Trust"
 ACADEMY_HEAD = "head@academy.example.org"
@@ -279,3 +286,50 @@ async def test_every_change_is_on_the_record_and_an_edited_row_is_caught(
                 text("UPDATE directory_person SET role = 'practitioner' WHERE id = :id"),
                 {"id": target.id},
             )
+
+
+@needs_chromium()
+@pytest.mark.parametrize("module_database_url", ["sqlite"], indirect=True)
+async def test_the_directory_pages_in_a_browser_pass_axe(
+    visit: object, pages_stack: PagesStack, tmp_path: Path
+) -> None:
+    link = await pages_stack.sign_in_link(BUSINESS_UNIT, "/directory")
+    async with visit() as admin:  # type: ignore[operator]
+        assert isinstance(admin, Visit)
+        page = admin.page
+        await page.goto(link)
+        await press(page, "Sign in")
+        await expect(page.get_by_role("heading", name="Directory")).to_be_visible()
+        await admin.check("directory-people")
+        await page.get_by_role("button", name="Add a person").click()
+        await press(page, "Continue")  # nothing given: each field named, GOV.UK style
+        await expect(page.get_by_role("link", name=MESSAGES["name"])).to_be_visible()
+        await admin.check("directory-add-errors")
+        await type_into(page, "Full name", "Dr Asha Rao")
+        await type_into(page, "Work email address", "asha.rao@nhs.example.org")
+        await page.get_by_label("Agency").select_option(HEALTH)
+        await choose(page, "Executive")
+        await press(page, "Continue")
+        await expect(page.get_by_role("heading", name="Check the details")).to_be_visible()
+        await admin.check("directory-add-check")
+        await press(page, "Save")
+        await expect(page.get_by_text("The person is added")).to_be_visible()
+        await admin.check("directory-person")
+
+        await page.goto("/directory/import")
+        await admin.check("directory-import")
+        upload = tmp_path / "people.csv"
+        nursery = IMPORT.replace(ACADEMY, "Northshire Nursery").replace("academy", "nursery")
+        upload.write_text(nursery.replace("ACADEMY", "NURSERY"))
+        await page.get_by_label("CSV file").set_input_files(upload)
+        await press(page, "Check the file")
+        await expect(page.get_by_role("heading", name="Check the import")).to_be_visible()
+        await admin.check("directory-import-check")
+        await press(page, "Confirm the good rows")
+        await expect(page.get_by_text("2 added, 0 changed, 0 deactivated")).to_be_visible()
+        await admin.check("directory-import-done")
+        await page.goto("/directory?q=nursery")
+        await expect(page.get_by_role("link", name="Mr Lee (DSL)")).to_be_visible()
+        await page.goto("/directory/record")
+        await expect(page.get_by_text("Dr Asha Rao").first).to_be_visible()
+        await admin.check("directory-record")

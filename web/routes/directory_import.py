@@ -140,8 +140,16 @@ def _event(event: Any) -> dict[str, Any]:
     """One change as the record page shows it: what changed, from what to what."""
     before, after = event.before or {}, event.after or {}
     changed = [
-        {"field": name, "before": before.get(name), "after": after.get(name)}
+        {"field": name, "before": _shown(before.get(name)), "after": _shown(after.get(name))}
         for name in (after or before)
         if before.get(name) != after.get(name)
     ]
     return {"event": event, "changed": changed, "what": after.get("name") or before.get("name")}
+
+
+def _shown(value: Any) -> str | None:
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    if isinstance(value, list):
+        return ", ".join(value) or "none"
+    return None if value is None else str(value)

@@ -13,7 +13,7 @@ from casework import directory_access as access
 from casework.actors import label
 from casework.directory_changes import BadRow, Plan, apply, check_row, plan
 from casework.directory_csv import write_people
-from database.directory_people import DIRECTORY_ROLES, email_key
+from database.directory_people import email_key
 from database.tables import DirectoryAgency, DirectoryPerson
 from web.page_context import PageDb, PageError, Viewer, ViewerDep, check_csrf, render
 
@@ -195,16 +195,15 @@ async def _checked(
     person_id = int(raw_id) if raw_id.isdigit() else None
     if person_id is not None:
         values["email"] = str((await _listed(db, viewer, person_id)).snapshot["email"])
-    if values["role"] not in DIRECTORY_ROLES:
-        return values, person_id, {"role": MESSAGES["role"]}
-    if values["active"] not in ("yes", "no"):
-        return values, person_id, {"active": MESSAGES["active"]}
     agencies = {a.name: a.kind for a in (await db.exec(select(DirectoryAgency))).all()}
+    row = check_row(1, {**values, "agency_kind": agencies.get(values["agency"], "other")})
+    problems = {name: _message(row, name) for name in row.fields} if isinstance(row, BadRow) else {}
     if values["agency"] not in agencies:
-        return values, person_id, {"agency": MESSAGES["agency"]}
-    row = check_row(1, {**values, "agency_kind": agencies[values["agency"]]})
-    if isinstance(row, BadRow):
-        return values, person_id, {row.field: _message(row)}
+        problems["agency"] = MESSAGES["agency"]
+    if values["active"] not in ("yes", "no"):  # the form has no empty "yes"
+        problems["active"] = MESSAGES["active"]
+    if problems or isinstance(row, BadRow):
+        return values, person_id, dict(sorted(problems.items(), key=lambda p: FIELDS.index(p[0])))
     found = await plan(db, [row])
     if found.bad:
         return values, person_id, {found.bad[0].field: _sentence(found.bad[0].reason)}
@@ -217,10 +216,10 @@ async def _checked(
     return values, person_id, found
 
 
-def _message(bad: BadRow) -> str:
-    if bad.reason.startswith("control characters"):
-        return f"Remove the control characters (like tabs or line breaks) from the {bad.field}"
-    return MESSAGES.get(bad.field, _sentence(bad.reason))
+def _message(bad: BadRow, field: str) -> str:
+    if f"control characters in {field}" in bad.reason:
+        return f"Remove the control characters (like tabs or line breaks) from the {field}"
+    return MESSAGES[field]
 
 
 def _sentence(reason: str) -> str:

@@ -6,6 +6,7 @@ changes until `apply` writes a plan's good rows, each with its event on the dire
 and locks out at once everyone it deactivates. A person missing from the rows is left as is.
 """
 
+import functools
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal, cast
@@ -65,6 +66,15 @@ class BadRow:
     fields: tuple[str, ...] = ()  # every column at fault
 
 
+@functools.lru_cache(maxsize=4096)
+def _email(text: str) -> str | None:
+    """The address normalised (its domain lower-cased), or None if it is not one."""
+    try:
+        return validate_email(text.strip(), check_deliverability=False).normalized
+    except EmailNotValidError:
+        return None
+
+
 def _faults(fields: dict[str, str]) -> dict[str, str]:
     """Each column's fault (no database), in the words the check page shows."""
     found = {
@@ -82,9 +92,7 @@ def _faults(fields: dict[str, str]) -> dict[str, str]:
         found.setdefault("agency_kind", f"unknown agency_kind {kind!r}")
     if not name or len(name) > 200:
         found.setdefault("name", "name is missing or longer than 200 characters")
-    try:
-        validate_email(fields.get("email", "").strip(), check_deliverability=False)
-    except EmailNotValidError:
+    if _email(fields.get("email", "")) is None:
         found.setdefault("email", "bad email address")
     if role not in DIRECTORY_ROLES:
         found.setdefault("role", f"unknown role {role!r} (one of {', '.join(DIRECTORY_ROLES)})")
@@ -106,7 +114,7 @@ def check_row(line: int, fields: dict[str, str]) -> PersonRow | BadRow:
         agency=fields["agency"].strip(),
         agency_kind=fields.get("agency_kind", "").strip().lower() or "other",
         name=fields["name"].strip(),
-        email=validate_email(fields["email"].strip(), check_deliverability=False).normalized,
+        email=_email(fields["email"]) or "",
         role=cast(DirectoryRole, fields["role"].strip().lower()),
         active=fields.get("active", "").strip().lower() in YES,
         language=fields.get("language", "").strip().lower() or None,
@@ -346,6 +354,5 @@ async def apply(db: AsyncSession, result: Plan, actor: str) -> None:
                 at=now,
             )
         )
-        if not change.row.active:
-            await lock_out(db, person.email, now)
+    await lock_out(db, [c.row.email for c in result.changes if not c.row.active], now)
     await db.commit()

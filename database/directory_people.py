@@ -106,20 +106,22 @@ async def find_active_person(db: AsyncSession, email: str) -> Person | None:
     )
 
 
-async def lock_out(db: AsyncSession, email: str, at: datetime | None = None) -> None:
-    """Ends the person's sessions and unspent sign-in links (in the caller's transaction)."""
+async def lock_out(db: AsyncSession, emails: list[str], at: datetime | None = None) -> None:
+    """Ends these people's sessions and unspent sign-in links (in the caller's transaction)."""
     now = at or utc_now()
-    key = email_key(email)
-    await db.exec(
-        update(PersonSession)
-        .where(func.lower(PersonSession.email) == key, col(PersonSession.ended_at).is_(None))
-        .values(ended_at=now, draft={})
-    )
-    await db.exec(
-        update(SignInLink)
-        .where(func.lower(SignInLink.email) == key, col(SignInLink.used_at).is_(None))
-        .values(used_at=now)
-    )
+    keys = [email_key(email) for email in emails]
+    for start in range(0, len(keys), 500):
+        some = keys[start : start + 500]
+        await db.exec(
+            update(PersonSession)
+            .where(func.lower(PersonSession.email).in_(some), col(PersonSession.ended_at).is_(None))
+            .values(ended_at=now, draft={})
+        )
+        await db.exec(
+            update(SignInLink)
+            .where(func.lower(SignInLink.email).in_(some), col(SignInLink.used_at).is_(None))
+            .values(used_at=now)
+        )
 
 
 @dataclass(frozen=True)

@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from typing import Any, Literal, cast
 
 from email_validator import EmailNotValidError, validate_email
+from sqlalchemy import insert
 from sqlmodel import col, or_, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -34,7 +35,13 @@ from database.directory_trail import (
     last_hashes,
     person_snapshot,
 )
-from database.tables import DirectoryAgency, DirectoryPerson, Escalation, utc_now
+from database.tables import (
+    DirectoryAgency,
+    DirectoryEvent,
+    DirectoryPerson,
+    Escalation,
+    utc_now,
+)
 
 # Roles that can act at a manager's stage: an agency party to an open escalation keeps one.
 MANAGING = ("manager", "executive")
@@ -318,13 +325,12 @@ async def apply(db: AsyncSession, result: Plan, actor: str) -> None:
             )
         )
     people = await _people(db, [email_key(c.row.email) for c in result.changes])
-    rows: list[tuple[Change, DirectoryPerson]] = []
+    new: list[dict[str, Any]] = []
     for change in result.changes:
-        agency = agencies[normalised(str(change.after["agency"]))]
         values: dict[str, Any] = {
             "name": change.row.name,
             "email": change.row.email,
-            "agency_id": agency.id,
+            "agency_id": agencies[normalised(str(change.after["agency"]))].id,
             "role": change.row.role,
             "active": change.row.active,
             "language": str(change.after["language"]),
@@ -332,27 +338,37 @@ async def apply(db: AsyncSession, result: Plan, actor: str) -> None:
         }
         person = people.get(email_key(change.row.email))
         if person is None:
-            person = DirectoryPerson(
-                email_key=email_key(change.row.email), added_by=actor, added_at=now, **values
-            )
+            key = email_key(change.row.email)
+            new.append({"email_key": key, "added_by": actor, "added_at": now, **values})
         else:
             person.sqlmodel_update(values)
-        db.add(person)
-        rows.append((change, person))
+            db.add(person)
     await db.flush()
-    hashes = await last_hashes(db, [f"person:{person.id}" for _, person in rows])
-    for change, person in rows:
-        subject = f"person:{person.id}"
-        db.add(
-            chained_event(
-                hashes.get(subject, GENESIS),
-                subject=subject,
-                action=change.kind,
-                actor=actor,
-                before=change.before,
-                after=change.after,
-                at=now,
-            )
+    # Many people at once (an import): one batched INSERT, not an object each.
+    ids = {p.email_key: p.id for p in people.values()}
+    for start in range(0, len(new), 1000):
+        inserted = await db.exec(
+            insert(DirectoryPerson).returning(
+                col(DirectoryPerson.email_key), col(DirectoryPerson.id)
+            ),
+            params=new[start : start + 1000],
         )
+        ids.update(dict(inserted.all()))
+    subjects = {c.row.line: f"person:{ids[email_key(c.row.email)]}" for c in result.changes}
+    hashes = await last_hashes(db, list(subjects.values()))
+    events = [
+        chained_event(
+            hashes.get(subjects[c.row.line], GENESIS),
+            subject=subjects[c.row.line],
+            action=c.kind,
+            actor=actor,
+            before=c.before,
+            after=c.after,
+            at=now,
+        ).model_dump(exclude={"id"})
+        for c in result.changes
+    ]
+    for start in range(0, len(events), 1000):
+        await db.exec(insert(DirectoryEvent), params=events[start : start + 1000])
     await lock_out(db, [c.row.email for c in result.changes if not c.row.active], now)
     await db.commit()

@@ -228,3 +228,20 @@ class DirectoryEvent(SQLModel, table=True):
     after: dict[str, Any] | None = Field(default=None, sa_column=Column(JSON, nullable=True))
     prev_hash: str = Field(max_length=64)
     hash: str = Field(max_length=64)
+
+
+class AccessRequest(SQLModel, table=True):
+    """A professional not in the directory asking for access; their agency's managers or the
+    business unit approve (the person is added) or decline it."""
+
+    __tablename__ = "access_request"
+
+    id: int | None = Field(default=None, primary_key=True)
+    name: str = Field(max_length=200)
+    email: str = Field(max_length=320, index=True)
+    agency_id: int = Field(foreign_key="directory_agency.id", index=True)
+    role: str = Field(max_length=20)
+    status: str = Field(default="pending", max_length=20, index=True)  # approved | declined
+    requested_at: datetime = Field(sa_column=Column(UTCDateTime(), nullable=False))
+    decided_by: str | None = Field(default=None, max_length=200)
+    decided_at: datetime | None = _when(nullable=True)

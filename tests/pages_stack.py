@@ -57,6 +57,8 @@ contacts = [
 
 [[agencies]]
 name = "{HEALTH}"
+kind = "health"
+email_domains = ["nhs.example.org"]
 contacts = [{{ name = "Named nurse Lee Chen", role = "manager", email = "{HEALTH_MANAGER}" }}]
 """
 # Tests sign the same people in many times; the limit is still met by test_pages.

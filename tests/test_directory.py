@@ -288,17 +288,96 @@ async def test_every_change_is_on_the_record_and_an_edited_row_is_caught(
             )
 
 
+async def test_a_professional_requests_access_and_a_manager_approves(
+    pages_stack: PagesStack,
+) -> None:
+    newcomer, declined = "new.nurse@nhs.example.org", "other.nurse@nhs.example.org"
+    async with pages_stack.browser_client() as browser:
+        assert 'href="/request-access"' in (await browser.get("/sign-in")).text
+        for name, email in (("New nurse", newcomer), ("Other nurse", declined)):
+            details = await browser.post("/request-access", data={"name": name, "email": email})
+            assert details.status_code == 200
+            # The address's domain is Health's: chosen already.
+            assert re.search(rf'<option value="{HEALTH}" selected', details.text)
+            sent = await browser.post(
+                "/request-access",
+                data={
+                    "step": "details",
+                    "name": name,
+                    "email": email,
+                    "agency": HEALTH,
+                    "role": "practitioner",
+                },
+            )
+            assert "Your request has been sent" in sent.text
+        # Someone already in the directory gets the same answer, and no one is asked.
+        known = await browser.post(
+            "/request-access",
+            data={
+                "step": "details",
+                "name": "PC Reyes",
+                "email": PRACTITIONER,
+                "agency": POLICE,
+                "role": "manager",
+            },
+        )
+        assert "Your request has been sent" in known.text
+        assert HEALTH_MANAGER not in sent.text and BUSINESS_UNIT not in sent.text
+    await pages_stack.mail_to(HEALTH_MANAGER, 2, "Request for access")
+    await pages_stack.mail_to(BUSINESS_UNIT, 2, "Request for access")
+    assert not [m for m in pages_stack.mailbox.to(POLICE_MANAGER) if "Request" in str(m["Subject"])]
+
+    async with pages_stack.signed_in(HEALTH_MANAGER) as manager:
+        waiting = await manager.get("/directory/requests")
+        assert "New nurse" in waiting.text and "Other nurse" in waiting.text
+        first, second = re.findall(r'action="/directory/requests/(\d+)"', waiting.text)
+        for request_id, decision in ((first, "approve"), (second, "decline")):
+            answered = await manager.post(
+                f"/directory/requests/{request_id}",
+                data={"decision": decision, "csrf_token": csrf_of(waiting.text)},
+            )
+            assert answered.status_code == 303, answered.text
+    [approved] = await pages_stack.mail_to(newcomer, subject="request for access")
+    assert "approved" in approved.get_content()
+    [refused] = await pages_stack.mail_to(declined, subject="request for access")
+    assert "not approved" in refused.get_content()
+    async with session_factory(pages_stack.engine)() as db:
+        added = await find_active_person(db, newcomer)
+        assert added is not None and (added.agency, added.role) == (HEALTH, "practitioner")
+        assert await find_active_person(db, declined) is None
+    async with pages_stack.signed_in(newcomer) as signed_in:  # at once, from a mailed link
+        assert (await signed_in.get("/")).status_code == 200
+
+
 @needs_chromium()
 @pytest.mark.parametrize("module_database_url", ["sqlite"], indirect=True)
 async def test_the_directory_pages_in_a_browser_pass_axe(
     visit: object, pages_stack: PagesStack, tmp_path: Path
 ) -> None:
-    link = await pages_stack.sign_in_link(BUSINESS_UNIT, "/directory")
+    async with visit() as newcomer:  # type: ignore[operator]
+        assert isinstance(newcomer, Visit)
+        page = newcomer.page
+        await page.goto("/sign-in")
+        await page.get_by_role("link", name="Request access").click()
+        await newcomer.check("request-access")
+        await type_into(page, "Full name", "Jo Bloggs")
+        await type_into(page, "Work email address", "jo.bloggs@nhs.example.org")
+        await press(page, "Continue")
+        await expect(page.get_by_label("Your agency")).to_have_value(HEALTH)
+        await newcomer.check("request-access-details")
+        await choose(page, "Practitioner")
+        await press(page, "Send the request")
+        await expect(page.get_by_role("heading", name="Your request has been sent")).to_be_visible()
+        await newcomer.check("request-access-sent")
+    link = await pages_stack.sign_in_link(BUSINESS_UNIT, "/directory/requests")
     async with visit() as admin:  # type: ignore[operator]
         assert isinstance(admin, Visit)
         page = admin.page
         await page.goto(link)
         await press(page, "Sign in")
+        await expect(page.get_by_role("cell", name="Jo Bloggs", exact=True)).to_be_visible()
+        await admin.check("directory-requests")
+        await page.goto("/directory")
         await expect(page.get_by_role("heading", name="Directory")).to_be_visible()
         await admin.check("directory-people")
         await page.get_by_role("button", name="Add a person").click()

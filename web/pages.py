@@ -10,6 +10,7 @@ from web.assets import STATIC, govuk_dist
 from web.headers import PageHeaders
 from web.page_context import PageError, SignInNeeded, render, signed_in_viewer
 from web.routes import (
+    access_pages,
     directory_import,
     directory_pages,
     escalation_page,
@@ -45,6 +46,7 @@ def install(app: FastAPI) -> None:
         raise_pages.router,
         escalation_page.router,
         report_pages.router,
+        access_pages.router,
         directory_import.router,  # before directory_pages: /directory/import is not a person
         directory_pages.router,
     ):

@@ -1,5 +1,5 @@
 """The directory in the database: agencies, people (with their language), systems told
-(contact routes) and the directory's own hash-chained record of changes.
+(contact routes), the directory's own hash-chained record of changes, and requests for access.
 
 Revision ID: 0021_directory
 Revises: 0004
@@ -91,9 +91,30 @@ def upgrade() -> None:
     )
     op.create_index("ix_directory_event_subject", "directory_event", ["subject"])
     op.create_index("ix_directory_event_at", "directory_event", ["at"])
+    op.create_table(
+        "access_request",
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("name", _text(200), nullable=False),
+        sa.Column("email", _text(320), nullable=False),
+        sa.Column("agency_id", sa.Integer(), nullable=False),
+        sa.Column("role", _text(20), nullable=False),
+        sa.Column("status", _text(20), nullable=False),
+        _when("requested_at"),
+        sa.Column("decided_by", _text(200), nullable=True),
+        _when("decided_at", nullable=True),
+        sa.ForeignKeyConstraint(["agency_id"], ["directory_agency.id"]),
+        sa.PrimaryKeyConstraint("id"),
+    )
+    op.create_index("ix_access_request_email", "access_request", ["email"])
+    op.create_index("ix_access_request_agency_id", "access_request", ["agency_id"])
+    op.create_index("ix_access_request_status", "access_request", ["status"])
 
 
 def downgrade() -> None:
+    op.drop_index("ix_access_request_status", table_name="access_request")
+    op.drop_index("ix_access_request_agency_id", table_name="access_request")
+    op.drop_index("ix_access_request_email", table_name="access_request")
+    op.drop_table("access_request")
     op.drop_index("ix_directory_event_at", table_name="directory_event")
     op.drop_index("ix_directory_event_subject", table_name="directory_event")
     op.drop_table("directory_event")

@@ -54,13 +54,25 @@ def _limiters(request: Request) -> tuple[SlidingWindow, SlidingWindow]:
     return limits
 
 
+def limit_requests(request: Request, address: str) -> None:
+    """Refuses (429) a client or an address that has asked too often in 15 minutes."""
+    client = request.client.host if request.client else "unknown"
+    per_address, per_client = _limiters(request)
+    if not per_client.allow(client) or not per_address.allow(address.casefold()):
+        raise PageError(
+            429,
+            "Too many requests",
+            "You have asked too many times. Wait 15 minutes, then try again.",
+        )
+
+
 LINK_REFUSED = (
     "This sign-in link has already been used or has expired. Links work once, for 15 minutes. "
     "Ask for a new link."
 )
 
 
-def _normalised(email: str) -> str | None:
+def normalised_email(email: str) -> str | None:
     try:
         return validate_email(email, check_deliverability=False).normalized
     except EmailNotValidError:
@@ -92,7 +104,7 @@ async def ask_for_link(
     next_path = safe_next(next)
     if not same_origin(request):
         raise PageError(403, "Your form could not be sent", "Sign in from this service's page.")
-    address = _normalised(email.strip())
+    address = normalised_email(email.strip())
     if address is None:
         message = (
             "Enter your email address"
@@ -109,14 +121,7 @@ async def ask_for_link(
             error_for={"email": message},
             errors=[{"text": message, "href": "#email"}],
         )
-    client = request.client.host if request.client else "unknown"
-    per_address, per_client = _limiters(request)
-    if not per_client.allow(client) or not per_address.allow(address.casefold()):
-        raise PageError(
-            429,
-            "Too many sign-in requests",
-            "You have asked for sign-in links too many times. Wait 15 minutes, then try again.",
-        )
+    limit_requests(request, address)
     person = await find_active_person(db, address)
     if person is not None:
         token = await issue_link(db, person.email, next_path)

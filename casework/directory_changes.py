@@ -25,6 +25,7 @@ from database.directory_people import (
     PARTNERSHIP_KIND,
     PARTNERSHIP_ROLES,
     DirectoryRole,
+    NoRole,
     email_key,
     lock_out,
 )
@@ -57,7 +58,7 @@ class PersonRow:
     agency_kind: str
     name: str
     email: str
-    role: DirectoryRole
+    role: DirectoryRole | NoRole  # no role: only from the seed file
     active: bool = True
     language: str | None = None  # None: as they are ("en" for someone new)
 

@@ -14,7 +14,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from casework.directory_changes import BadRow, PersonRow, apply, plan
 from core.directory import Contact, Directory, normalised
 from database.audit_chain import GENESIS
-from database.directory_people import PARTNERSHIP_KIND, DirectoryRole
+from database.directory_people import NO_ROLE, PARTNERSHIP_KIND, DirectoryRole, NoRole
 from database.directory_trail import agency_snapshot, chained_event, route_snapshot
 from database.tables import ContactRoute, DirectoryAgency, utc_now
 
@@ -31,10 +31,11 @@ def _agencies(directory: Directory) -> list[tuple[str, str, list[str]]]:
     return found
 
 
-def _contacts(directory: Directory) -> list[tuple[str, str, DirectoryRole, Contact]]:
-    """(agency, kind, role, contact) for every contact with a role, the partnership's first."""
+def _contacts(directory: Directory) -> list[tuple[str, str, DirectoryRole | NoRole, Contact]]:
+    """(agency, kind, role, contact) for every contact, the partnership's first; an agency's
+    contact without a role is listed with none (an identity provider's groups may give one)."""
     partnership = directory.partnership
-    found: list[tuple[str, str, DirectoryRole, Contact]] = [
+    found: list[tuple[str, str, DirectoryRole | NoRole, Contact]] = [
         (partnership.name, PARTNERSHIP_KIND, "board", contact) for contact in partnership.board
     ]
     found += [
@@ -43,9 +44,8 @@ def _contacts(directory: Directory) -> list[tuple[str, str, DirectoryRole, Conta
     ]
     for agency in directory.agencies:
         for contact in agency.contacts:
-            if contact.role is not None:
-                kind = "other" if agency.kind == PARTNERSHIP_KIND else agency.kind
-                found.append((agency.name, kind, contact.role, contact))
+            kind = "other" if agency.kind == PARTNERSHIP_KIND else agency.kind
+            found.append((agency.name, kind, contact.role or NO_ROLE, contact))
     return found
 
 
@@ -92,7 +92,7 @@ async def _add_routes(
     now, added = utc_now(), []
     for agency_name, _, role, contact in _contacts(directory):
         agency = agencies[normalised(agency_name)]
-        if contact.webhook is None or (agency.id, str(contact.webhook)) in known:
+        if not role or contact.webhook is None or (agency.id, str(contact.webhook)) in known:
             continue
         known.add((agency.id, str(contact.webhook)))
         added.append(

@@ -22,7 +22,7 @@ from database.tables import (
     utc_now,
 )
 from workflows.models import NotificationInput
-from workflows.policy import Role, role_rank
+from workflows.policy import ROLES, Role, role_rank
 
 DirectoryRole = Literal["practitioner", "manager", "executive", "board", "business_unit"]
 DIRECTORY_ROLES: tuple[DirectoryRole, ...] = (
@@ -32,6 +32,9 @@ DIRECTORY_ROLES: tuple[DirectoryRole, ...] = (
     "board",
     "business_unit",
 )
+# A person the directory gives no role: an identity provider's groups give one at sign-in.
+NoRole = Literal[""]
+NO_ROLE: NoRole = ""
 # Roles held only in the partnership's own agency, granted only by the business unit.
 PARTNERSHIP_ROLES: tuple[DirectoryRole, ...] = ("board", "business_unit")
 # The partnership's own agency (core.directory.AGENCY_KINDS lists every kind).
@@ -39,8 +42,9 @@ PARTNERSHIP_KIND = "partnership"
 LANGUAGES = ("en", "cy")
 
 
-def directory_rank(role: DirectoryRole) -> int:
-    return DIRECTORY_ROLES.index(role)
+def directory_rank(role: str) -> int:
+    """Where the role stands (no role: below every role)."""
+    return DIRECTORY_ROLES.index(role) if role in DIRECTORY_ROLES else -1
 
 
 @dataclass(frozen=True)
@@ -82,11 +86,15 @@ def email_key(email: str) -> str:
     return email.strip().casefold()
 
 
-async def find_active_person(db: AsyncSession, email: str) -> Person | None:
+async def find_active_person(
+    db: AsyncSession, email: str, provider_role: str | None = None
+) -> Person | None:
     """The active directory person with this email address (any case), or None.
 
     The one look-up for everything that turns an address into a person: sign-in links, sessions
-    on every request, the codec's identity-provider tokens, any other sign-in."""
+    on every request, identity providers' ID tokens, the codec's access tokens. Someone the
+    directory lists with no role (NO_ROLE) is a person only with the role an identity provider's
+    groups gave at sign-in (`provider_role`); the directory's own role always wins."""
     found = (
         await db.exec(
             select(DirectoryPerson, DirectoryAgency.name)
@@ -97,11 +105,14 @@ async def find_active_person(db: AsyncSession, email: str) -> Person | None:
     if found is None:
         return None
     row, agency = found
+    role = row.role or next((r for r in ROLES if r == provider_role), None)
+    if role is None:
+        return None
     return Person(
         name=row.name,
         email=row.email,
         agency=agency,
-        directory_role=cast(DirectoryRole, row.role),
+        directory_role=cast(DirectoryRole, role),
         language=row.language,
     )
 

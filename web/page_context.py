@@ -105,7 +105,7 @@ async def signed_in_viewer(request: Request, db: AsyncSession) -> Viewer | None:
     if session is None:
         return None
     # Read on every request: a person deactivated a moment ago is signed out by now.
-    person = await find_active_person(db, session.email)
+    person = await find_active_person(db, session.email, session.provider_role)
     return Viewer(person=person, session=session) if person else None
 
 

@@ -25,6 +25,7 @@ ROLE_NAMES = {
     "executive": "Executive",
     "board": "Partnership board",
     "business_unit": "Partnership business unit",
+    "": "No role (given at sign-in by an identity provider's groups)",
 }
 FIELDS = ("name", "email", "agency", "role", "active")
 MESSAGES = {

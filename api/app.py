@@ -8,7 +8,7 @@ from fastapi import FastAPI
 from api import docs, problems
 from api.body_limit import BodyLimit
 from api.ratelimit import FailedAuthLimiter, FailedAuthMiddleware
-from api.routes import codec_server, escalations, health, reports
+from api.routes import codec_server, directory_api, escalations, health, reports
 from casework.directory_seed import seed
 from core.directory import seed_file
 from core.policy_files import load_policies
@@ -32,6 +32,9 @@ session of a partnership person, or (when configured) the UI's identity-provider
 People use the pages at `/` (sign in at `/sign-in`); `/escalations/{id}` is the escalation's page
 for a browser and this API's JSON for everything else. `/reports` is the oversight report's page
 for people; `/reports/escalations` is its JSON and CSV here.
+
+`/people` and `/agencies` are the partnership's directory for systems (partnership `board` keys):
+the same rules and record as its pages at `/directory`.
 """
 
 
@@ -78,4 +81,5 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(escalations.router)
     app.include_router(codec_server.router)
     app.include_router(reports.router)
+    app.include_router(directory_api.router)
     return app

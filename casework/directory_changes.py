@@ -9,6 +9,7 @@ and locks out at once everyone it deactivates. A person missing from the rows is
 import functools
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any, Literal, cast
 
 from email_validator import EmailNotValidError, validate_email
@@ -298,33 +299,50 @@ async def _keep_managers(db: AsyncSession, result: Plan) -> None:
             )
 
 
+async def add_agencies(
+    db: AsyncSession, wanted: list[tuple[str, str, list[str]]], actor: str, now: datetime
+) -> dict[str, DirectoryAgency]:
+    """Adds the agencies (name, kind, email domains) the directory lacks, each with its event;
+    answers every agency by its name as compared."""
+    agencies = await _agencies(db)
+    added = []
+    for name, kind, domains in wanted:
+        key = normalised(name)
+        if key not in agencies:  # else there already, or added meanwhile by another start
+            agencies[key] = DirectoryAgency(
+                name=name,
+                name_key=key,
+                kind=kind,
+                email_domains=domains,
+                added_by=actor,
+                added_at=now,
+            )
+            added.append(agencies[key])
+    db.add_all(added)
+    await db.flush()
+    db.add_all(
+        chained_event(
+            GENESIS,
+            subject=f"agency:{agency.id}",
+            action="added",
+            actor=actor,
+            before=None,
+            after=agency_snapshot(agency),
+            at=now,
+        )
+        for agency in added
+    )
+    return agencies
+
+
 async def apply(db: AsyncSession, result: Plan, actor: str) -> None:
     """Writes the plan's changes with their events in one transaction, and ends the sessions
     and unspent sign-in links of everyone it deactivates."""
     now = utc_now()
-    agencies = await _agencies(db)
-    added = []
-    for key, (name, kind) in result.new_agencies.items():
-        if key in agencies:
-            continue  # added meanwhile (another process's seed)
-        agencies[key] = DirectoryAgency(
-            name=name, name_key=key, kind=kind, email_domains=[], added_by=actor, added_at=now
-        )
-        added.append(agencies[key])
-    db.add_all(added)
-    await db.flush()
-    for agency in added:
-        db.add(
-            chained_event(
-                GENESIS,
-                subject=f"agency:{agency.id}",
-                action="added",
-                actor=actor,
-                before=None,
-                after=agency_snapshot(agency),
-                at=now,
-            )
-        )
+    wanted: list[tuple[str, str, list[str]]] = [
+        (name, kind, []) for name, kind in result.new_agencies.values()
+    ]
+    agencies = await add_agencies(db, wanted, actor, now)
     people = await _people(db, [email_key(c.row.email) for c in result.changes])
     new: list[dict[str, Any]] = []
     for change in result.changes:

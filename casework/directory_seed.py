@@ -11,11 +11,11 @@ from sqlalchemy.ext.asyncio import async_sessionmaker
 from sqlmodel import select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from casework.directory_changes import BadRow, PersonRow, apply, plan
+from casework.directory_changes import BadRow, PersonRow, add_agencies, apply, plan
 from core.directory import Contact, Directory, normalised
 from database.audit_chain import GENESIS
 from database.directory_people import NO_ROLE, PARTNERSHIP_KIND, DirectoryRole, NoRole
-from database.directory_trail import agency_snapshot, chained_event, route_snapshot
+from database.directory_trail import chained_event, route_snapshot
 from database.tables import ContactRoute, DirectoryAgency, utc_now
 
 SEEDER = "DIRECTORY_FILE"
@@ -47,38 +47,6 @@ def _contacts(directory: Directory) -> list[tuple[str, str, DirectoryRole | NoRo
             kind = "other" if agency.kind == PARTNERSHIP_KIND else agency.kind
             found.append((agency.name, kind, contact.role or NO_ROLE, contact))
     return found
-
-
-async def _add_agencies(db: AsyncSession, directory: Directory) -> dict[str, DirectoryAgency]:
-    known = {a.name_key: a for a in (await db.exec(select(DirectoryAgency))).all()}
-    now, added = utc_now(), []
-    for name, kind, domains in _agencies(directory):
-        if normalised(name) not in known:
-            agency = DirectoryAgency(
-                name=name,
-                name_key=normalised(name),
-                kind=kind,
-                email_domains=domains,
-                added_by=SEEDER,
-                added_at=now,
-            )
-            known[agency.name_key] = agency
-            added.append(agency)
-    db.add_all(added)
-    await db.flush()
-    db.add_all(
-        chained_event(
-            GENESIS,
-            subject=f"agency:{agency.id}",
-            action="added",
-            actor=SEEDER,
-            before=None,
-            after=agency_snapshot(agency),
-            at=now,
-        )
-        for agency in added
-    )
-    return known
 
 
 async def _add_routes(
@@ -123,7 +91,7 @@ async def _add_routes(
 
 
 async def _seed_once(db: AsyncSession, directory: Directory) -> list[BadRow]:
-    agencies = await _add_agencies(db, directory)
+    agencies = await add_agencies(db, _agencies(directory), SEEDER, utc_now())
     await _add_routes(db, directory, agencies)
     rows = [
         PersonRow(

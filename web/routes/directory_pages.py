@@ -227,13 +227,24 @@ def _sentence(reason: str) -> str:
     return reason[:1].upper() + reason[1:]
 
 
-@router.post("/people/check", response_class=HTMLResponse)
-async def check_person(request: Request, viewer: AdminDep, db: PageDb) -> Response:
+async def _posted(
+    request: Request, viewer: Viewer, db: PageDb
+) -> tuple[dict[str, str], int | None, Plan | HTMLResponse]:
+    """A posted add or change form: its values, the person, and the plan or the form again
+    with its problems."""
     form = await request.form()
     check_csrf(request, form, viewer.session.csrf_token)
     values, person_id, found = await _checked(db, viewer, form)
     if not isinstance(found, Plan):
-        return await _form(request, db, viewer, values, person_id, found)
+        return values, person_id, await _form(request, db, viewer, values, person_id, found)
+    return values, person_id, found
+
+
+@router.post("/people/check", response_class=HTMLResponse)
+async def check_person(request: Request, viewer: AdminDep, db: PageDb) -> Response:
+    values, person_id, found = await _posted(request, viewer, db)
+    if not isinstance(found, Plan):
+        return found
     return render(
         request,
         "directory_person_check.html",
@@ -248,11 +259,9 @@ async def check_person(request: Request, viewer: AdminDep, db: PageDb) -> Respon
 
 @router.post("/people/save")
 async def save_person(request: Request, viewer: AdminDep, db: PageDb) -> Response:
-    form = await request.form()
-    check_csrf(request, form, viewer.session.csrf_token)
-    values, person_id, found = await _checked(db, viewer, form)
+    values, _, found = await _posted(request, viewer, db)
     if not isinstance(found, Plan):
-        return await _form(request, db, viewer, values, person_id, found)
+        return found
     kind = found.changes[0].kind if found.changes else "changed"
     await apply(db, found, label(viewer))
     key = email_key(values["email"])

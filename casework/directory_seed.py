@@ -6,7 +6,7 @@ rows, so a start that loses (a unique key taken meanwhile) reads again and adds 
 """
 
 import structlog
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 from sqlalchemy.ext.asyncio import async_sessionmaker
 from sqlmodel import select
 from sqlmodel.ext.asyncio.session import AsyncSession
@@ -125,7 +125,13 @@ async def seed(sessions: async_sessionmaker[AsyncSession], directory: Directory 
     """Seeds from the file (if one is set) at a process's start; logs what it refused."""
     if directory is None:
         return
-    async with sessions() as db:
-        refused = await seed_directory(db, directory)
+    try:
+        async with sessions() as db:
+            refused = await seed_directory(db, directory)
+    except (SQLAlchemyError, OSError) as exc:
+        # The service still starts (and answers 503 while the database is away); the next
+        # start, the API's or a worker's, seeds.
+        log.warning("directory file not seeded: database unavailable", error=type(exc).__name__)
+        return
     for bad in refused:
         log.warning("directory file contact not added", contact=bad.line, reason=bad.reason)

@@ -15,6 +15,7 @@ from database.directory_trail import directory_problems
 from database.engine import session_factory
 from database.tables import ContactRoute, DirectoryAgency, DirectoryEvent
 from tests.engine_helpers import DIRECTORY, RAISING, RECEIVING
+from web.routes.directory_pages import page_links
 from workflows.models import NotificationInput
 
 WITH_A_HOOK = Directory.model_validate(
@@ -126,3 +127,13 @@ def test_the_export_reads_back_as_the_same_people() -> None:
     }
     [row] = read_people(write_people([(person, "police")]).encode())
     assert isinstance(row, PersonRow) and not row.active and row.name == "'=Not a formula"
+
+
+def test_pages_of_50_link_the_ends_and_the_neighbours() -> None:
+    assert page_links("/directory", 1, 50) is None
+    links = page_links("/directory", 5, 1000, q="school")
+    assert links is not None
+    numbers = [item.get("number", "…") for item in links["items"]]
+    assert numbers == [1, "…", 3, 4, 5, 6, 7, "…", 20]
+    assert links["previous"] == {"href": "/directory?q=school&page=4"}
+    assert links["next"] == {"href": "/directory?q=school&page=6"}

@@ -124,7 +124,6 @@ async def record(
     page: Annotated[int, Query(ge=1, le=100_000)] = 1,
 ) -> Response:
     events, total = await access.record_page(db, page)
-    pages = max(1, -(-total // access.PAGE_SIZE))
     return render(
         request,
         "directory_record.html",
@@ -132,7 +131,7 @@ async def record(
         title="The directory's record of changes",
         events=[_event(event) for event in events],
         total=total,
-        pagination=page_links("/directory/record", page, pages) if pages > 1 else None,
+        pagination=page_links("/directory/record", page, total),
     )
 
 

@@ -69,8 +69,12 @@ AdminDep = Annotated[Viewer, Depends(_admin)]
 BusinessUnitDep = Annotated[Viewer, Depends(_business_unit)]
 
 
-def page_links(path: str, page: int, pages: int, **params: str) -> dict[str, Any]:
-    """GOV.UK pagination: previous, next, the first and last pages and those near this one."""
+def page_links(path: str, page: int, total: int, **params: str) -> dict[str, Any] | None:
+    """GOV.UK pagination for `total` rows, 50 a page: previous, next, the first and last pages
+    and those near this one (None when one page holds them all)."""
+    pages = -(-total // access.PAGE_SIZE)
+    if pages <= 1:
+        return None
 
     def href(n: int) -> str:
         return f"{path}?{urlencode({**{k: v for k, v in params.items() if v}, 'page': n})}"
@@ -97,7 +101,6 @@ async def people_page(
     page: Annotated[int, Query(ge=1, le=100_000)] = 1,
 ) -> Response:
     people, total = await access.find_people(db, viewer.person, q.strip(), page)
-    pages = max(1, -(-total // access.PAGE_SIZE))
     return render(
         request,
         "directory_people.html",
@@ -106,7 +109,7 @@ async def people_page(
         people=people,
         total=total,
         search=q,
-        pagination=page_links("/directory", page, pages, q=q) if pages > 1 else None,
+        pagination=page_links("/directory", page, total, q=q),
         roles=ROLE_NAMES,
         done=DONE.get(request.query_params.get("done", "")),
     )

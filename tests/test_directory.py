@@ -132,6 +132,28 @@ async def test_an_import_is_checked_then_confirmed_and_counts_at_once(
         assert "is the last manager of Northshire Academy Trust" in refused.text
     assert (await person(pages_stack, ACADEMY_HEAD)).active  # type: ignore[union-attr]
 
+    # A later import with active = no deactivates the DSL: their open session ends at once.
+    async with (
+        pages_stack.signed_in(ACADEMY_DSL) as dsl,
+        pages_stack.signed_in(BUSINESS_UNIT) as admin,
+    ):
+        form = await admin.get("/directory/import")
+        leaver = (
+            "agency,agency_kind,name,email,role,active\r\n"
+            f"{ACADEMY},school,Mr Lee (DSL),{ACADEMY_DSL},practitioner,no\r\n"
+        )
+        check = await admin.post(
+            "/directory/import",
+            data={"csrf_token": csrf_of(form.text)},
+            files={"file": ("leaver.csv", leaver.encode(), "text/csv")},
+        )
+        assert "To deactivate (1)" in check.text
+        await admin.post("/directory/import/confirm", data={"csrf_token": csrf_of(check.text)})
+        refused = await dsl.get("/")
+        assert refused.status_code == 303 and refused.headers["location"].startswith("/sign-in")
+    async with session_factory(pages_stack.engine)() as db:
+        assert await find_active_person(db, ACADEMY_DSL) is None
+
 
 async def test_an_agency_manager_runs_their_own_agency_only(pages_stack: PagesStack) -> None:
     colleague = "pc.khan@police.example.org"

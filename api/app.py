@@ -8,7 +8,15 @@ from fastapi import FastAPI
 from api import docs, problems
 from api.body_limit import BodyLimit
 from api.ratelimit import FailedAuthLimiter, FailedAuthMiddleware
-from api.routes import codec_server, directory_api, escalations, health, reports
+from api.routes import (
+    audit_exports,
+    codec_server,
+    data_subjects,
+    directory_api,
+    escalations,
+    health,
+    reports,
+)
 from casework.directory_seed import seed
 from core.directory import seed_file
 from core.policy_files import load_policies
@@ -82,4 +90,6 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(codec_server.router)
     app.include_router(reports.router)
     app.include_router(directory_api.router)
+    app.include_router(data_subjects.router)
+    app.include_router(audit_exports.router)
     return app

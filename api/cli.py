@@ -5,7 +5,12 @@ python -m api create-key --agency "Northshire Police" --role practitioner --name
 python -m api list-keys
 python -m api revoke-key 3
 python -m api verify-audit          exit 1 if any audit chain (an escalation's or the directory's)
-                                    is broken or disagrees with its record
+                                    is broken or disagrees with its record (its read model, its
+                                    sealed case details, the directory's rows)
+python -m api export-public-key     print the public half of the partnership's export signing key
+python -m api verify-export FILE --public-key KEY
+                                    exit 1 if an inspector's audit export was altered, cut short or
+                                    not signed with KEY (a PEM file); needs no database
 
 Every command needs the database at the current schema (`alembic upgrade head`); serving and
 create-key first add what DIRECTORY_FILE (if set) holds and the directory in the database lacks.
@@ -13,7 +18,9 @@ create-key first add what DIRECTORY_FILE (if set) holds and the directory in the
 
 import argparse
 import asyncio
+import json
 import sys
+from pathlib import Path
 from typing import get_args
 
 import uvicorn
@@ -25,14 +32,17 @@ from api.keys import create_key, list_keys, revoke_key
 from casework.directory_seed import seed
 from casework.raising import PENDING
 from core.directory import DirectoryFileError, closest_names, matching_name, seed_file
+from core.export_signing import SigningKeyError, load_public_key, public_pem, signing_key
 from core.logs import configure_logging
 from core.policy_files import PolicyFileError, load_policies
 from core.settings import Settings, get_settings
 from database.audit_chain import chain_breaks, record_drift, timeline
+from database.audit_export import export_problems
+from database.case_seal import case_drift
 from database.directory_people import agency_names, partnership_agency
 from database.directory_trail import directory_problems
 from database.engine import SchemaError, check_schema, create_engine, session_factory
-from database.tables import AuditEvent, Escalation
+from database.tables import AuditEvent, CaseKey, Escalation
 from web.identity_providers import IdentityProviderError, load_providers
 from workflows.policy import Role
 
@@ -49,6 +59,10 @@ def _parser() -> argparse.ArgumentParser:
     revoke = commands.add_parser("revoke-key", help="revoke a key by its id")
     revoke.add_argument("key_id", type=int)
     commands.add_parser("verify-audit", help="check every escalation's audit hash chain")
+    commands.add_parser("export-public-key", help="print the export signing key's public half")
+    verify = commands.add_parser("verify-export", help="check an inspector's audit export")
+    verify.add_argument("file", type=Path)
+    verify.add_argument("--public-key", required=True, type=Path, help="the partnership's PEM")
     return parser
 
 
@@ -114,6 +128,7 @@ async def _verify_audit(settings: Settings) -> int:
     problems: list[str] = []
     async with session_factory(engine)() as db:
         rows = {row.id: row for row in (await db.exec(select(Escalation))).all()}
+        keys = {key.escalation_id: key for key in (await db.exec(select(CaseKey))).all()}
         trails = set((await db.exec(select(AuditEvent.escalation_id).distinct())).all())
         ids = sorted(trails | {i for i, row in rows.items() if row.status != PENDING})
         for escalation_id in ids:
@@ -124,6 +139,7 @@ async def _verify_audit(settings: Settings) -> int:
                 found.append("audit trail without its record (the escalation row is gone)")
             else:
                 found += record_drift(row, events)
+                found += case_drift(row, keys.get(escalation_id), events)
             problems += [f"{escalation_id}: {problem}" for problem in found]
         subjects, directory = await directory_problems(db)
     await engine.dispose()
@@ -133,6 +149,20 @@ async def _verify_audit(settings: Settings) -> int:
     if subjects:
         print(f"Checked {subjects} directory entries: {_problems(directory)}.")
     return 1 if problems or directory else 0
+
+
+def _verify_export(file: Path, public_key: Path) -> int:
+    """For the inspector: the file and the public key are all it needs."""
+    try:
+        key = load_public_key(public_key.read_bytes())
+        problems = export_problems(json.loads(file.read_bytes()), key)
+    except (OSError, ValueError) as exc:  # ExportFormatError and SigningKeyError among them
+        print(f"verify-export: {exc}", file=sys.stderr)
+        return 2
+    for problem in problems:
+        print(problem)
+    print(f"{file}: {'intact and signed' if not problems else f'{len(problems)} problems'}.")
+    return 1 if problems else 0
 
 
 def _ready(settings: Settings, *, serving: bool) -> None:
@@ -151,7 +181,16 @@ def _ready(settings: Settings, *, serving: bool) -> None:
 
 def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
+    if args.command == "verify-export":
+        return _verify_export(args.file, args.public_key)
     settings = get_settings()
+    if args.command == "export-public-key":
+        try:
+            print(public_pem(signing_key(settings.export_signing_key_file)), end="")
+        except SigningKeyError as exc:
+            print(f"export-public-key: {exc}", file=sys.stderr)
+            return 2
+        return 0
     _ready(settings, serving=args.command in (None, "serve"))
     if args.command in (None, "serve"):
         configure_logging(settings.log_format, settings.log_level)

@@ -22,6 +22,7 @@ from casework.refusals import UNAVAILABLE, FieldProblem, ProblemError
 from casework.requests import RaiseRequest
 from core.directory import closest_names, matching_name, normalised
 from core.settings import Settings
+from database.case_seal import CASE_FIELDS, new_case_key
 from database.directory_people import agency_names
 from database.tables import Escalation, utc_now
 from workflows.escalation import EscalationWorkflow, initial_search_attributes
@@ -32,16 +33,6 @@ from workflows.policy import URGENT_POLICY, Policy
 _REFERENCE_ALPHABET = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
 # Written by the API before the workflow starts; the workflow's first write opens it.
 PENDING = "pending"
-CASE_FIELDS = {
-    "child_reference",
-    "child_name",
-    "child_date_of_birth",
-    "summary",
-    "category",
-    "decision_disputed",
-    "desired_outcome",
-    "risk_reason",
-}
 
 
 def new_reference() -> str:
@@ -144,9 +135,11 @@ async def raise_escalation(
         stage=1,
         stage_name=policy.stages[0].name,
         stage_role=policy.stages[0].role,
-        **body.model_dump(include=CASE_FIELDS),
+        **body.model_dump(include=set[str](CASE_FIELDS)),
     )
+    key = new_case_key(row.id)
     db.add(row)
+    db.add(key)
     try:
         await db.commit()
     except IntegrityError:
@@ -160,6 +153,7 @@ async def raise_escalation(
         await _start(temporal, settings, row, policy)
     except ProblemError:
         await db.delete(row)  # nothing was started, so nothing is kept
+        await db.delete(key)
         await db.commit()
         raise
     await db.refresh(row)

@@ -200,6 +200,12 @@ async def agency_names(db: AsyncSession) -> list[str]:
     return list(names.all())
 
 
+async def partnership_name(db: AsyncSession) -> str:
+    """The partnership's own name, as its agency in the directory spells it."""
+    agency = await partnership_agency(db)
+    return agency.name if agency else "Safeguarding Children Partnership"
+
+
 async def partnership_agency(db: AsyncSession) -> DirectoryAgency | None:
     found = await db.exec(
         select(DirectoryAgency)

@@ -3,7 +3,6 @@ CSRF checks, rendering."""
 
 import hmac
 from dataclasses import dataclass
-from datetime import date
 from typing import Annotated, Any
 from urllib.parse import urlsplit
 
@@ -17,6 +16,7 @@ from core.settings import Settings
 from database.directory_people import Person, agency_names, find_active_person
 from database.tables import PersonSession
 from web.assets import GOVUK_TEMPLATES, TEMPLATES
+from web.presenting import long_date
 from web.sessions import current_session
 
 SERVICE_NAME = "Safeguarding escalations"
@@ -42,13 +42,8 @@ def _radio_items(choices: list[tuple[str, str]], selected: str | None) -> list[d
     return [{"value": value, "text": text, "checked": value == selected} for value, text in choices]
 
 
-def _long_date(iso: str) -> str:
-    day = date.fromisoformat(iso)
-    return f"{day.day} {day:%B %Y}"
-
-
 templates.globals["radio_items"] = _radio_items
-templates.filters["long_date"] = _long_date
+templates.filters["long_date"] = long_date
 
 
 class PageError(Exception):

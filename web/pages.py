@@ -13,6 +13,7 @@ from web.identity_providers import load_providers, origin, provider_clients
 from web.page_context import PageError, SignInNeeded, render, signed_in_viewer
 from web.routes import (
     access_pages,
+    correction_pages,
     directory_import,
     directory_pages,
     escalation_page,
@@ -21,6 +22,7 @@ from web.routes import (
     raise_pages,
     report_pages,
     sign_in,
+    subject_access_pages,
 )
 
 
@@ -51,13 +53,16 @@ def install(app: FastAPI, settings: Settings) -> None:
         home.router,
         raise_pages.router,
         escalation_page.router,
+        correction_pages.router,
         report_pages.router,
         access_pages.router,
         directory_import.router,  # before directory_pages: /directory/import is not a person
         directory_pages.router,
+        subject_access_pages.router,
     ):
         app.include_router(router)
     app.include_router(escalation_page.page_router)
+    app.include_router(subject_access_pages.page_router)
     dist = govuk_dist()
     # GOV.UK Frontend's CSS asks for its fonts and images under /assets.
     app.mount("/assets", StaticFiles(directory=dist / "assets", check_dir=False), name="assets")

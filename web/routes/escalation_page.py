@@ -9,8 +9,8 @@ from pydantic import BaseModel, ValidationError
 from pydantic_core import ErrorDetails
 from temporalio.client import Client
 
-from casework import acting, finding
-from casework.actors import role_of
+from casework import acting, correcting, finding
+from casework.actors import label, role_of
 from casework.refusals import ProblemError
 from casework.requests import (
     IMMEDIATE_RISK_ADVICE,
@@ -20,12 +20,15 @@ from casework.requests import (
     ReasonRequest,
     ResolveRequest,
 )
+from database.access_log import accesses, record_access
 from database.audit_chain import timeline as audit_timeline
 from database.tables import Escalation, utc_now
 from web.negotiation import BrowserRoute
 from web.page_context import PageDb, PageError, Viewer, ViewerDep, check_csrf, render
 from web.presenting import (
     STATUS_TAGS,
+    access_entries,
+    correction_notes,
     current_stage,
     disputable_until,
     policy_steps,
@@ -97,6 +100,7 @@ DONE = {
     "extended": "The time limit is extended. Both agencies are told the new one.",
     "disputed": "The outcome is disputed: the escalation is open again at the next stage. "
     "Its people are told.",
+    "corrected": "The case detail is corrected. The record shows when, by whom and why.",
 }
 
 
@@ -134,7 +138,7 @@ def allowed_actions(viewer: Viewer, row: Escalation, policies: dict[str, Policy]
     return found
 
 
-async def _visible(db: PageDb, viewer: Viewer, escalation_id: str) -> Escalation:
+async def visible_row(db: PageDb, viewer: Viewer, escalation_id: str) -> Escalation:
     try:
         return await finding.find_visible(db, viewer, escalation_id)
     except ProblemError:
@@ -156,6 +160,7 @@ async def _page(
 ) -> HTMLResponse:
     policies = request.app.state.policies
     events = list(await audit_timeline(db, row.id))
+    partnership = viewer.role == "board"
     return render(
         request,
         context.pop("template", "escalation.html"),
@@ -175,6 +180,11 @@ async def _page(
         forms=FORMS,
         field_ids=FIELD_IDS,
         advice=IMMEDIATE_RISK_ADVICE if row.immediate_risk else None,
+        corrections=correction_notes(
+            await correcting.corrections(db, row.id), partnership=partnership
+        ),
+        may_correct=correcting.may_correct(viewer, row),
+        viewed=access_entries(await accesses(db, row.id)) if partnership else None,
         done=DONE.get(request.query_params.get("done", "")),
         values=context.pop("values", {}),
         error_for=context.pop("error_for", {}),
@@ -186,7 +196,9 @@ async def _page(
 async def escalation_page(
     request: Request, escalation_id: str, viewer: ViewerDep, db: PageDb
 ) -> Response:
-    return await _page(request, db, viewer, await _visible(db, viewer, escalation_id))
+    row = await visible_row(db, viewer, escalation_id)
+    await record_access(db, actor=label(viewer), purpose="page", escalation_id=row.id)
+    return await _page(request, db, viewer, row)
 
 
 @router.get("/escalations/{escalation_id}/record", response_class=HTMLResponse)
@@ -194,7 +206,8 @@ async def record_page(
     request: Request, escalation_id: str, viewer: ViewerDep, db: PageDb
 ) -> Response:
     """The whole record and timeline to print for the child's file, at both agencies."""
-    row = await _visible(db, viewer, escalation_id)
+    row = await visible_row(db, viewer, escalation_id)
+    await record_access(db, actor=label(viewer), purpose="record", escalation_id=row.id)
     return await _page(request, db, viewer, row, template="record.html")
 
 
@@ -283,7 +296,7 @@ async def take_action(
 ) -> Response:
     form = await request.form()
     check_csrf(request, form, viewer.session.csrf_token)
-    row = await _visible(db, viewer, escalation_id)
+    row = await visible_row(db, viewer, escalation_id)
     chosen = FORMS.get(name)
     if chosen is None:
         raise PageError(404, "Page not found", "There is no such action.")

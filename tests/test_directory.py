@@ -431,6 +431,57 @@ async def test_the_directory_pages_in_a_browser_pass_axe(
         await admin.check("directory-import-done")
         await page.goto("/directory?q=nursery")
         await expect(page.get_by_role("link", name="Mr Lee (DSL)")).to_be_visible()
+        await page.goto("/directory/agencies")
+        await admin.check("directory-agencies")
+        await page.get_by_role("button", name="Add an agency").click()
+        await type_into(page, "Name", "Northshire Youth Club")
+        await choose(page, "Voluntary or community group")
+        await press(page, "Continue")
+        await expect(page.get_by_role("heading", name="Check the agency")).to_be_visible()
+        await admin.check("directory-agency-check")
+        await press(page, "Save")
+        await expect(page.get_by_text("The agency is added")).to_be_visible()
         await page.goto("/directory/record")
         await expect(page.get_by_text("Dr Asha Rao").first).to_be_visible()
         await admin.check("directory-record")
+
+
+async def test_the_business_unit_adds_an_agency_and_sets_its_domains(
+    pages_stack: PagesStack,
+) -> None:
+    async with pages_stack.signed_in(BUSINESS_UNIT) as admin:
+        form = await admin.get("/directory/agencies/new")
+        empty = await admin.post(
+            "/directory/agencies/check", data={"csrf_token": csrf_of(form.text)}
+        )
+        assert empty.status_code == 422
+        assert "Enter the agency&#39;s name" in empty.text and "Choose what kind" in empty.text
+        taken = await admin.post(
+            "/directory/agencies/check",
+            data={"csrf_token": csrf_of(form.text), "name": POLICE.upper(), "kind": "police"},
+        )
+        assert "in the directory already" in taken.text
+        check = await admin.post(
+            "/directory/agencies/check",
+            data={
+                "csrf_token": csrf_of(form.text),
+                "name": "Northshire Early Years Hub",
+                "kind": "early_years",
+                "email_domains": "eyh.example.org\nEYH2.example.org",
+            },
+        )
+        assert check.status_code == 200 and "eyh.example.org, eyh2.example.org" in check.text
+        hidden = dict(
+            re.findall(r'<input type="hidden" name="([^"]+)" value="([^"]*)">', check.text)
+        )
+        saved = await admin.post("/directory/agencies/save", data=hidden)
+        assert saved.status_code == 303 and saved.headers["location"].endswith("done=added")
+        listed = await admin.get("/directory/agencies?q=early years")
+        assert "Northshire Early Years Hub" in listed.text and "Early years" in listed.text
+    async with pages_stack.signed_in(POLICE_MANAGER) as manager:
+        assert (await manager.get("/directory/agencies")).status_code == 403
+    async with pages_stack.browser_client() as browser:  # the domain now chooses the agency
+        details = await browser.post(
+            "/request-access", data={"name": "Sam", "email": "sam@rooms.eyh2.example.org"}
+        )
+        assert re.search(r'<option value="Northshire Early Years Hub" selected', details.text)

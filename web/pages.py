@@ -13,6 +13,7 @@ from web.identity_providers import load_providers, origin, provider_clients
 from web.page_context import PageError, SignInNeeded, render, signed_in_viewer
 from web.routes import (
     access_pages,
+    agency_pages,
     correction_pages,
     directory_import,
     directory_pages,
@@ -56,6 +57,7 @@ def install(app: FastAPI, settings: Settings) -> None:
         correction_pages.router,
         report_pages.router,
         access_pages.router,
+        agency_pages.router,
         directory_import.router,  # before directory_pages: /directory/import is not a person
         directory_pages.router,
         subject_access_pages.router,

@@ -44,7 +44,7 @@ bench-reports: install
 	$(PY) -m bench.reports
 
 bench-directory: install
-	$(PY) -m bench.directory
+	$(PY) -m bench.people_import
 
 clean:
 	rm -rf .data .pytest_cache .mypy_cache .ruff_cache

@@ -16,6 +16,7 @@ from casework.actors import label
 from core.settings import Settings
 from database.directory_people import PARTNERSHIP_KIND
 from database.tables import DirectoryAgency
+from web.forms import form_page
 from web.mailer import message, send_all
 from web.page_context import PageDb, PageError, check_csrf, render, same_origin
 from web.routes.directory_pages import ROLE_NAMES, AdminDep
@@ -43,17 +44,16 @@ async def _agencies(db: PageDb) -> dict[str, DirectoryAgency]:
 async def _form(
     request: Request, db: PageDb, values: dict[str, str], problems: dict[str, str], step: str
 ) -> HTMLResponse:
-    return render(
+    return form_page(
         request,
         "request_access.html",
-        status=422 if problems else 200,
+        None,
+        problems,
         title="Request access",
         values=values,
         step=step,
         agencies=list(await _agencies(db)),
         roles=[(role, ROLE_NAMES[role]) for role in access_requests.REQUESTABLE],
-        error_for=problems,
-        errors=[{"text": text, "href": f"#{name}"} for name, text in problems.items()],
     )
 
 

@@ -14,6 +14,7 @@ from casework.agency_changes import AgencyRefused, save_agency
 from core.directory import AGENCY_KINDS, normalised
 from core.text import control_characters
 from database.tables import DirectoryAgency
+from web.forms import form_page
 from web.page_context import PageDb, PageError, Viewer, check_csrf, render
 from web.routes.directory_pages import BusinessUnitDep, page_links
 
@@ -78,18 +79,15 @@ def _form(
     agency_id: int | None = None,
     problems: dict[str, str] | None = None,
 ) -> HTMLResponse:
-    problems = problems or {}
-    return render(
+    return form_page(
         request,
         "directory_agency_form.html",
         viewer,
-        status=422 if problems else 200,
+        problems or {},
         title="Change an agency" if agency_id else "Add an agency",
         values=values,
         agency_id=agency_id,
         kinds=[(kind, KIND_NAMES[kind]) for kind in AGENCY_KINDS if kind != "partnership"],
-        error_for=problems,
-        errors=[{"text": text, "href": f"#{name}"} for name, text in problems.items()],
     )
 
 

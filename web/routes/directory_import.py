@@ -15,6 +15,7 @@ from casework import directory_access as access
 from casework.actors import label
 from casework.directory_changes import PersonRow, Plan, apply, plan
 from casework.directory_csv import CsvFileError, read_people
+from web.forms import form_page
 from web.page_context import PageDb, PageError, Viewer, check_csrf, render
 from web.routes.directory_pages import ROLE_NAMES, BusinessUnitDep, page_links
 from web.sessions import save_draft
@@ -30,14 +31,12 @@ MAX_IMPORT_BYTES = 8 * 1024 * 1024
 
 
 def _upload_page(request: Request, viewer: Viewer, problem: str | None = None) -> HTMLResponse:
-    return render(
+    return form_page(
         request,
         "directory_import.html",
         viewer,
-        status=422 if problem else 200,
+        {"file": problem} if problem else {},
         title="Import people from a CSV file",
-        error_for={"file": problem} if problem else {},
-        errors=[{"text": problem, "href": "#file"}] if problem else [],
     )
 
 

@@ -15,6 +15,7 @@ from casework.directory_changes import BadRow, Plan, apply, check_row, plan
 from casework.directory_csv import write_people
 from database.directory_people import email_key
 from database.tables import DirectoryAgency, DirectoryPerson
+from web.forms import form_page
 from web.page_context import PageDb, PageError, Viewer, ViewerDep, check_csrf, render
 
 router = APIRouter(prefix="/directory", include_in_schema=False)
@@ -170,23 +171,16 @@ async def _form(
     person_id: int | None = None,
     problems: dict[str, str] | None = None,
 ) -> HTMLResponse:
-    problems = problems or {}
-    return render(
+    return form_page(
         request,
         "directory_person_form.html",
         viewer,
-        status=422 if problems else 200,
+        {name: text for name, text in (problems or {}).items() if name in FIELDS},
         title="Change a person's details" if person_id else "Add a person",
         values=values,
         person_id=person_id,
         agencies=await access.agency_choices(db, viewer.person),
         role_choices=[(r, ROLE_NAMES[r]) for r in access.grantable_roles(viewer.person)],
-        error_for=problems,
-        errors=[
-            {"text": message, "href": f"#{name}"}
-            for name, message in problems.items()
-            if name in FIELDS
-        ],
     )
 
 

@@ -1,4 +1,4 @@
-"""The directory's CSV import at scale: `python -m bench.directory` (`make bench-directory`).
+"""The directory's CSV import at scale: `python -m bench.people_import` (`make bench-directory`).
 
 Builds a CSV of 20,000 people in 2,000 agencies, then on a fresh SQLite file and a fresh
 PostgreSQL database (migrated like production) times what the import page does: read and check

@@ -190,6 +190,21 @@ async def recipients(db: AsyncSession, request: NotificationInput) -> list[Recip
     return list(unique.values())
 
 
+async def business_unit_emails(db: AsyncSession) -> list[str]:
+    """The partnership business unit's active people's addresses (its alerts go there)."""
+    found = await db.exec(
+        select(DirectoryPerson.email)
+        .join(DirectoryAgency, col(DirectoryAgency.id) == col(DirectoryPerson.agency_id))
+        .where(
+            DirectoryAgency.kind == PARTNERSHIP_KIND,
+            DirectoryPerson.role == "business_unit",
+            col(DirectoryPerson.active),
+        )
+        .order_by(col(DirectoryPerson.id))
+    )
+    return list(found.all())
+
+
 async def agency_names(db: AsyncSession) -> list[str]:
     """The agencies escalations are raised between (the partnership's own is not one)."""
     names = await db.exec(

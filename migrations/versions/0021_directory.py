@@ -2,7 +2,7 @@
 (contact routes), the directory's own hash-chained record of changes, and requests for access.
 
 Revision ID: 0021_directory
-Revises: 0023_dpia_records
+Revises: 0020_worker_health
 Create Date: 2026-12-07 05:10:00
 """
 
@@ -13,7 +13,7 @@ import sqlmodel
 from alembic import op
 
 revision: str = "0021_directory"
-down_revision: str | None = "0023_dpia_records"
+down_revision: str | None = "0020_worker_health"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

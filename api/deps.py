@@ -1,4 +1,4 @@
-"""Request dependencies: settings, directory, database, Temporal client, the caller's key."""
+"""Request dependencies: settings, database, Temporal client, the caller's key."""
 
 from collections.abc import AsyncIterator
 from typing import Annotated
@@ -11,7 +11,6 @@ from temporalio.client import Client
 
 from api.keys import find_key
 from api.problems import ProblemError
-from core.directory import Directory
 from core.settings import Settings
 from database.tables import ApiKey
 from workflows.policy import Nation, Policy
@@ -42,11 +41,6 @@ def _nation(request: Request) -> Nation:
     return nation
 
 
-def _directory(request: Request) -> Directory:
-    directory: Directory = request.app.state.directory
-    return directory
-
-
 async def _db(request: Request) -> AsyncIterator[AsyncSession]:
     sessions: async_sessionmaker[AsyncSession] = request.app.state.sessions
     async with sessions() as db:
@@ -58,8 +52,8 @@ EngineDep = Annotated[AsyncEngine, Depends(_engine)]
 SessionDep = Annotated[AsyncSession, Depends(_db)]
 TemporalDep = Annotated[Client, Depends(_temporal)]
 PoliciesDep = Annotated[dict[str, Policy], Depends(_policies)]
-DirectoryDep = Annotated[Directory, Depends(_directory)]
 NationDep = Annotated[Nation, Depends(_nation)]
+
 
 bearer = HTTPBearer(auto_error=False, description="An API key from `python -m api create-key`.")
 

@@ -47,6 +47,11 @@ def translations(language: Language) -> Translations:
     return Translations(compiled)
 
 
+def chosen_language(value: str | None) -> Language | None:
+    """`value` if it is a language of the service ("en", "cy"), else None (not known)."""
+    return next((language for language in LANGUAGES if language == value), None)
+
+
 def current_language() -> Language:
     return _current.get()
 

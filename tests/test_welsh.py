@@ -12,12 +12,12 @@ from babel.messages.pofile import read_po
 from jinja2 import nodes
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from activities.notifications import LANGUAGE_BREAK, Notifier, Outbox
+from activities.notifications import LANGUAGE_BREAK, Outbox, compose
 from core.directory import Directory
 from core.languages import BUILT_IN_LADDER_WORDS, CATALOGUES, in_language
 from database.tables import AuditEvent
 from tests import conftest
-from tests.engine_helpers import RAISING, RECEIVING
+from tests.engine_helpers import RAISING, RECEIVING, notifier_for
 from tests.pages_stack import PRACTITIONER, PagesStack, csrf_of
 from tests.test_notifications import PUBLIC_URL, Mailbox, attempt, raised_notice, smtp_server
 from web.i18n import LANGUAGE_COOKIE, from_accept_language
@@ -68,7 +68,8 @@ def test_the_catalogues_hold_every_message_and_wales_has_every_translation() -> 
 def _words(html: str) -> str:
     """The words between tags of a piece of a template: no tags (nor the half of one that an
     expression splits), no entities, no class names."""
-    text = re.sub(r"<(style|script)\b.*?</\1>", " ", html, flags=re.DOTALL)
+    # Styles, scripts and code (CSV columns, commands) are machine formats, never translated.
+    text = re.sub(r"<(style|script|code)\b.*?</\1>", " ", html, flags=re.DOTALL)
     text = re.sub(r"<[^>]*>|<[^>]*$|^[^<>]*>|&\w+;", " ", text)
     return " ".join(w for w in re.findall(r"[\w'-]+", text) if re.fullmatch(r"[A-Za-z']+", w))
 
@@ -193,7 +194,7 @@ async def test_sign_in_answers_in_welsh_and_remembers_it(pages_stack: PagesStack
         assert csrf_of(confirm.text)
 
 
-# Line managers at both agencies: one reads Welsh, one English, one a shared mailbox.
+# Line managers at both agencies: one reads Welsh, two English (the directory's default).
 MIXED = Directory.model_validate(
     {
         "partnership": {"name": "Partneriaeth Diogelu Plant Gogledd Cymru"},
@@ -227,7 +228,7 @@ async def test_each_mail_goes_in_its_readers_language_and_a_shared_mailbox_gets_
     request = raised_notice("ESC-CYMRAEG")
     async with smtp_server(mailbox) as smtp:
         settings = conftest.isolated_settings(**smtp)
-        in_wales = Notifier(engine, MIXED, Outbox(settings), PUBLIC_URL, "wales")
+        in_wales = await notifier_for(engine, MIXED, Outbox(settings), PUBLIC_URL, "wales")
         assert (await attempt(1).run(in_wales.notify, request)).sent == 3
 
     (welsh,) = mailbox.to("pennaeth@ysgol.example")
@@ -242,26 +243,35 @@ async def test_each_mail_goes_in_its_readers_language_and_a_shared_mailbox_gets_
     assert "Time limit: Wed 30 Dec 2026 10:00 (London time)" in english.get_content()
     assert "Uwchgyfeiriad" not in english.get_content()
 
-    # No known language, a partnership in Wales: both, Welsh first.
-    (both,) = mailbox.to("diogelu@ysgol.example")
-    assert str(both["Subject"]) == (
-        "[ESC-CYMRAEG] Uwchgyfeiriad newydd ar gam 1: Rheolwyr llinell"
+    (inbox,) = mailbox.to("diogelu@ysgol.example")  # the directory's language: English
+    assert str(inbox["Subject"]).startswith("[ESC-CYMRAEG] New escalation")
+
+
+def test_a_reader_of_no_known_language_gets_both_welsh_first() -> None:
+    """A webhook (no language in the directory) where the partnership is in Wales."""
+    both = compose(raised_notice("ESC-DWYIEITHOG"), PUBLIC_URL, ("cy", "en"))
+    assert both.subject == (
+        "[ESC-DWYIEITHOG] Uwchgyfeiriad newydd ar gam 1: Rheolwyr llinell"
         " / New escalation at stage 1: Line managers"
     )
-    cymraeg, saesneg = both.get_content().replace("\r\n", "\n").split(LANGUAGE_BREAK)
+    cymraeg, saesneg = both.body.split(LANGUAGE_BREAK)
     assert cymraeg.startswith("Uwchgyfeiriad newydd ar gam 1") and "Agorwch" in cymraeg
     assert saesneg.startswith("New escalation at stage 1") and "Open the escalation" in saesneg
+    # The webhook's fields stay English; the texts come in each language, Welsh first.
+    assert both.payload["event"] == "raised"
+    assert list(both.payload["messages"]) == ["cy", "en"]  # type: ignore[call-overload]
 
 
 @pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
-async def test_outside_wales_an_unknown_language_gets_english(engine: AsyncEngine) -> None:
+async def test_outside_wales_a_welsh_reader_still_reads_welsh(engine: AsyncEngine) -> None:
     mailbox = Mailbox()
     async with smtp_server(mailbox) as smtp:
-        notifier = Notifier(engine, MIXED, Outbox(conftest.isolated_settings(**smtp)), PUBLIC_URL)
+        outbox = Outbox(conftest.isolated_settings(**smtp))
+        notifier = await notifier_for(engine, MIXED, outbox, PUBLIC_URL)
         await attempt(1).run(notifier.notify, raised_notice("ESC-ENGLAND"))
-    (shared,) = mailbox.to("diogelu@ysgol.example")
-    assert str(shared["Subject"]) == "[ESC-ENGLAND] New escalation at stage 1: Line managers"
-    (welsh,) = mailbox.to("pennaeth@ysgol.example")  # a Welsh reader still reads Welsh
+    (english,) = mailbox.to("tm@csc.example")
+    assert str(english["Subject"]) == "[ESC-ENGLAND] New escalation at stage 1: Line managers"
+    (welsh,) = mailbox.to("pennaeth@ysgol.example")
     assert str(welsh["Subject"]).startswith("[ESC-ENGLAND] Uwchgyfeiriad newydd")
 
 

@@ -16,6 +16,7 @@ from core.languages import (
     LANGUAGES,
     N_,
     Language,
+    chosen_language,
     current_language,
     gettext,
     long_date,
@@ -48,10 +49,6 @@ LANGUAGE_COOKIE = "escalations_language"
 ONE_YEAR = 365 * 24 * 3600
 
 
-def chosen(value: str | None) -> Language | None:
-    return next((language for language in LANGUAGES if language == value), None)
-
-
 def from_accept_language(header: str) -> Language | None:
     """The first of the browser's languages (by its q weights) the service speaks."""
     weighted: list[tuple[float, str]] = []
@@ -66,13 +63,14 @@ def from_accept_language(header: str) -> Language | None:
         if tag and weight > 0:
             weighted.append((-weight + position * 1e-6, tag.replace("-", "_")))
     preferred = [tag for _, tag in sorted(weighted)]
-    return chosen(negotiate_locale(preferred, list(LANGUAGES), sep="_"))
+    return chosen_language(negotiate_locale(preferred, list(LANGUAGES), sep="_"))
 
 
 def browser_chose_language(request: Request) -> bool:
     """`?lang=` or the cookie: the browser's choice, before the person's in the directory."""
     return bool(
-        chosen(request.query_params.get("lang")) or chosen(request.cookies.get(LANGUAGE_COOKIE))
+        chosen_language(request.query_params.get("lang"))
+        or chosen_language(request.cookies.get(LANGUAGE_COOKIE))
     )
 
 
@@ -80,8 +78,8 @@ def request_language(
     query: Mapping[str, list[str]], cookies: Mapping[str, str], accept_language: str
 ) -> Language:
     return (
-        chosen((query.get("lang") or [""])[0])
-        or chosen(cookies.get(LANGUAGE_COOKIE))
+        chosen_language((query.get("lang") or [""])[0])
+        or chosen_language(cookies.get(LANGUAGE_COOKIE))
         or from_accept_language(accept_language)
         or DEFAULT
     )
@@ -102,7 +100,7 @@ class LanguageOfRequest:
         cookies = cookie_parser(headers.get("cookie", ""))
         language = request_language(query, cookies, headers.get("accept-language", ""))
         use_language(language)
-        asked = chosen((query.get("lang") or [""])[0])
+        asked = chosen_language((query.get("lang") or [""])[0])
 
         async def remember(message: Message) -> None:
             if asked and message["type"] == "http.response.start":

@@ -75,6 +75,7 @@ ROLE_NAMES = {
     "manager": N_("manager"),
     "executive": N_("executive"),
     "board": N_("board"),
+    "business_unit": N_("business unit"),
 }
 
 

@@ -54,7 +54,14 @@ async def welsh(browser: Browser, pages_stack: PagesStack) -> AsyncIterator[obje
     async def open_visit() -> AsyncIterator[WelshVisit]:
         context = await browser.new_context(base_url=pages_stack.url, locale="cy-GB")
         try:
-            yield WelshVisit(pages_stack, context, await context.new_page())
+            page = await context.new_page()
+            # Accept-Language gives Welsh before sign-in; the switch keeps it after, whatever
+            # the directory holds for the person (English by default).
+            await page.goto("/sign-in")
+            assert await page.get_attribute("html", "lang") == "cy"
+            await page.get_by_role("link", name="English").click()
+            await page.get_by_role("link", name="Cymraeg").click()
+            yield WelshVisit(pages_stack, context, page)
         finally:
             await context.close()
 

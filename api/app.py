@@ -8,7 +8,15 @@ from fastapi import FastAPI
 from api import docs, problems
 from api.body_limit import BodyLimit
 from api.ratelimit import FailedAuthLimiter, FailedAuthMiddleware
-from api.routes import audit_exports, codec_server, data_subjects, escalations, health, reports
+from api.routes import (
+    audit_exports,
+    codec_server,
+    data_subjects,
+    escalations,
+    health,
+    legal_holds,
+    reports,
+)
 from core.directory import load_directory
 from core.policy_files import load_policies
 from core.settings import Settings, get_settings
@@ -70,6 +78,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     # Before the API's routes: browsers get /escalations/{id} as a page.
     pages.install(app, settings)
     app.include_router(escalations.router)
+    app.include_router(legal_holds.router)
     app.include_router(codec_server.router)
     app.include_router(reports.router)
     app.include_router(data_subjects.router)

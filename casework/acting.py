@@ -9,7 +9,8 @@ from temporalio.service import RPCError, RPCStatusCode
 
 from casework.actors import Actor, label, role_of
 from casework.refusals import UNAVAILABLE, ProblemError
-from database.tables import Escalation
+from database.case_cipher import lock_fields
+from database.tables import CaseKey, Escalation
 from workflows.escalation import (
     ALREADY_ACKNOWLEDGED,
     AT_TOP_STAGE,
@@ -35,6 +36,9 @@ _WORKFLOW_ERRORS = {
     EXTENSION_TOO_LONG: 422,
     NOT_DISPUTABLE: 409,
 }
+
+# The free texts an action carries.
+WRITTEN = ("outcome", "agreed_actions", "reason", "text")
 
 
 async def act(
@@ -70,6 +74,9 @@ async def act(
             stage_role=stage_role,
         )
         raise ProblemError(403, sentence)
+    # What people write goes to Temporal, and from there to the record, sealed with the
+    # escalation's own key, so erasure can make it unreadable everywhere.
+    lock_fields(await db.get(CaseKey, row.id), fields, WRITTEN)
     request = ActionRequest(
         action=action, by=label(actor), agency=actor.agency, role=role, **fields
     )

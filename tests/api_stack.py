@@ -128,6 +128,8 @@ async def api_stack(
         directory_file=directory_file(files / "directory.toml", agencies),
         public_url=f"http://127.0.0.1:{port}",
         payload_key_file=payload_key_file,
+        # A module's own retention (test_retention.py); else none: nothing is erased.
+        retention_after_close=getattr(request.module, "RETENTION_AFTER_CLOSE", None),
     )
     engine = create_engine(database_url)
     server, task = await serve(create_app(settings), port)

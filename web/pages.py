@@ -14,6 +14,7 @@ from web.page_context import PageError, SignInNeeded, render, signed_in_viewer
 from web.routes import (
     correction_pages,
     escalation_page,
+    hold_pages,
     home,
     provider_sign_in,
     raise_pages,
@@ -57,6 +58,7 @@ def install(app: FastAPI, settings: Settings) -> None:
         app.include_router(router)
     app.include_router(escalation_page.page_router)
     app.include_router(subject_access_pages.page_router)
+    app.include_router(hold_pages.page_router)
     dist = govuk_dist()
     # GOV.UK Frontend's CSS asks for its fonts and images under /assets.
     app.mount("/assets", StaticFiles(directory=dist / "assets", check_dir=False), name="assets")

@@ -9,7 +9,7 @@ from pydantic import BaseModel, ValidationError
 from pydantic_core import ErrorDetails
 from temporalio.client import Client
 
-from casework import acting, correcting, finding
+from casework import acting, correcting, finding, reading
 from casework.actors import label, role_of
 from casework.refusals import ProblemError
 from casework.requests import (
@@ -21,7 +21,6 @@ from casework.requests import (
     ResolveRequest,
 )
 from database.access_log import accesses, record_access
-from database.audit_chain import timeline as audit_timeline
 from database.tables import Escalation, utc_now
 from web.negotiation import BrowserRoute
 from web.page_context import PageDb, PageError, Viewer, ViewerDep, check_csrf, render
@@ -159,7 +158,8 @@ async def _page(
     **context: Any,
 ) -> HTMLResponse:
     policies = request.app.state.policies
-    events = list(await audit_timeline(db, row.id))
+    events = await reading.readable_timeline(db, row.id)
+    row = await reading.readable(db, row)
     partnership = viewer.role == "board"
     return render(
         request,
@@ -172,6 +172,9 @@ async def _page(
         deadline=when(row.stage_deadline),
         created=when(row.created_at),
         closed=when(row.closed_at),
+        erased=when(row.erased_at),
+        held=when(row.held_at),
+        hold_reason=row.hold_reason if partnership else None,
         status_tag=STATUS_TAGS.get(row.status, (row.status, "govuk-tag--grey")),
         steps=steps(row, policies),
         timeline=timeline(events),
@@ -181,9 +184,9 @@ async def _page(
         field_ids=FIELD_IDS,
         advice=IMMEDIATE_RISK_ADVICE if row.immediate_risk else None,
         corrections=correction_notes(
-            await correcting.corrections(db, row.id), partnership=partnership
+            await reading.readable_corrections(db, row.id), partnership=partnership
         ),
-        may_correct=correcting.may_correct(viewer, row),
+        may_correct=correcting.may_correct(viewer, row) and row.erased_at is None,
         viewed=access_entries(await accesses(db, row.id)) if partnership else None,
         done=DONE.get(request.query_params.get("done", "")),
         values=context.pop("values", {}),

@@ -1,9 +1,9 @@
 """Erasure at the end of retention: the case key destroyed, the case details gone from the row.
 
 Everything sealed with the escalation's key (notes, reasons, outcomes, agreed actions, in the
-audit trail, the record and Temporal's history) cannot be opened any more; the figures (agencies,
-stages, dates, status, category) stay for the oversight report, and the audit chain is untouched but for
-one `erased` event, so it still verifies.
+audit trail, the record and Temporal's history) cannot be opened any more; the figures
+(agencies, stages, dates, status, category) stay for the oversight report, and the audit chain
+is untouched but for one `erased` event, so it still verifies.
 """
 
 from datetime import datetime

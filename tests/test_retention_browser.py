@@ -35,10 +35,10 @@ async def test_an_erased_record_and_the_legal_holds(visit: object, pages_stack: 
     async with pages_stack.signed_in(PRACTITIONER) as practitioner:
         for _ in range(2):
             escalation_id = await raise_through_pages(practitioner)
-            page = await practitioner.get(f"/escalations/{escalation_id}")
+            shown = await practitioner.get(f"/escalations/{escalation_id}")
             withdrawn = await practitioner.post(
                 f"/escalations/{escalation_id}/actions/withdraw",
-                data={"csrf_token": csrf_of(page.text), "reason": "Resolved between us"},
+                data={"csrf_token": csrf_of(shown.text), "reason": "Resolved between us"},
             )
             assert withdrawn.status_code == 303, withdrawn.text
             ids.append(escalation_id)

@@ -4,10 +4,9 @@ It runs the erase activity once (worker/eraser.py), which erases the closed esca
 retention has ended and that carry no legal hold. Deterministic and free of project imports.
 """
 
-from datetime import timedelta
-
 from temporalio import workflow
-from temporalio.common import RetryPolicy
+
+from workflows.reconciliation import run_once
 
 ERASE_DUE = "erase_due"
 # Started by name, like the reconciler (workflows/reconciliation.py says why).
@@ -19,10 +18,4 @@ class EraseWorkflow:
     @workflow.run
     async def run(self) -> list[str]:
         """The escalations it erased (their references only)."""
-        erased: list[str] = await workflow.execute_activity(
-            ERASE_DUE,
-            start_to_close_timeout=timedelta(minutes=5),
-            retry_policy=RetryPolicy(maximum_attempts=3),
-            result_type=list[str],
-        )
-        return erased
+        return await run_once(ERASE_DUE)

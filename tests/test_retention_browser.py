@@ -65,7 +65,7 @@ async def test_an_erased_record_and_the_legal_holds(visit: object, pages_stack: 
         await expect(page.get_by_text("Resolved between us")).to_have_count(0)
         await chair.check("escalation-erased")
         await page.goto(f"/escalations/{erased}/record")
-        await expect(page.get_by_text("under the retention rule")).to_be_visible()
+        await expect(page.get_by_text("Case details erased on")).to_be_visible()
 
         await page.goto("/")
         await page.get_by_role("link", name="Legal holds").click()

@@ -21,7 +21,7 @@ from core.directory import load_directory
 from core.policy_files import load_policies
 from core.settings import Settings, get_settings
 from core.temporal import connect
-from database.engine import create_engine, session_factory
+from database.engine import create_engine, dispose, session_factory
 from web import pages
 
 DESCRIPTION = """
@@ -49,11 +49,11 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         app.state.settings = settings
         app.state.policies = load_policies(settings.policy_file)
         app.state.directory = load_directory(settings.directory_file)
-        app.state.engine = create_engine(settings.database_url)
+        app.state.engine = create_engine(settings.database_url, settings.case_key_database_url)
         app.state.sessions = session_factory(app.state.engine)
         app.state.temporal = await connect(settings, lazy=True)
         yield
-        await app.state.engine.dispose()
+        await dispose(app.state.engine)
 
     app = FastAPI(
         title="Safeguarding escalations",

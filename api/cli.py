@@ -36,7 +36,13 @@ from core.settings import Settings, get_settings
 from database.audit_chain import chain_breaks, record_drift, timeline
 from database.audit_export import export_problems
 from database.case_seal import case_drift
-from database.engine import SchemaError, check_schema, create_engine, session_factory
+from database.engine import (
+    SchemaError,
+    check_schema,
+    create_engine,
+    dispose,
+    session_factory,
+)
 from database.tables import AuditEvent, CaseKey, Escalation
 from web.identity_providers import IdentityProviderError, load_providers
 from workflows.policy import Role
@@ -112,7 +118,7 @@ async def _revoke_key(settings: Settings, key_id: int) -> int:
 
 async def _verify_audit(settings: Settings) -> int:
     """Every trail, also one whose record was deleted, and every record against its trail."""
-    engine = create_engine(settings.database_url)
+    engine = create_engine(settings.database_url, settings.case_key_database_url)
     problems: list[str] = []
     async with session_factory(engine)() as db:
         rows = {row.id: row for row in (await db.exec(select(Escalation))).all()}
@@ -129,7 +135,7 @@ async def _verify_audit(settings: Settings) -> int:
                 found += record_drift(row, events)
                 found += case_drift(row, keys.get(escalation_id), events)
             problems += [f"{escalation_id}: {problem}" for problem in found]
-    await engine.dispose()
+    await dispose(engine)
     for problem in problems:
         print(problem)
     print(

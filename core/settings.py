@@ -23,6 +23,9 @@ class Settings(BaseSettings):
 
     # Storage: SQLite for the embedded stack, PostgreSQL in production.
     database_url: str = "sqlite:///.data/escalations.db"
+    # Each escalation's own key (`case_key`), in a database of its own so that backups of the
+    # records and of the keys are kept apart (erasure destroys the key); unset: in DATABASE_URL.
+    case_key_database_url: str | None = None
 
     # Policy ladders and the agency directory (TOML files, see docs/operations.md).
     policy_file: Path | None = None

@@ -15,6 +15,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from database.audit_chain import GENESIS, chain_event
 from database.case_seal import CASE_FIELDS
+from database.engine import keys_apart
 from database.tables import AuditEvent, CaseKey, Escalation, utc_now
 
 RETENTION_ACTOR = "retention"
@@ -49,7 +50,16 @@ async def erase(
         if stage is None:
             await db.rollback()
             return False
-        await db.exec(delete(CaseKey).where(col(CaseKey.escalation_id) == escalation_id))
+        destroy = delete(CaseKey).where(col(CaseKey.escalation_id) == escalation_id)
+        if keys_apart(sessions):
+            # The key store in a transaction of its own, first, while the record's row is
+            # locked: once the key is gone the texts are erased, and a failure before the record
+            # commits is finished by the next run.
+            async with sessions() as keys:
+                await keys.exec(destroy)
+                await keys.commit()
+        else:
+            await db.exec(destroy)
         await chain_event(
             db,
             AuditEvent(

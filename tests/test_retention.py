@@ -2,14 +2,17 @@
 RETENTION_AFTER_CLOSE=PT5S a closed escalation is erased by the eraser's Temporal Schedule (its
 case details, notes and outcome unreadable in the database and, through the codec, in Temporal's
 history), its figures stay in the report, `verify-audit` passes, and one under a legal hold is
-untouched."""
+untouched. The case keys live in a database of their own (CASE_KEY_DATABASE_URL)."""
 
 import base64
 import json
+import sqlite3
 from datetime import date, timedelta
 from pathlib import Path
 from typing import Any
 
+from sqlalchemy import text
+from sqlalchemy.engine import make_url
 from sqlmodel import col, select
 
 from database.engine import session_factory
@@ -21,6 +24,7 @@ from tests.test_audit_tamper import verify_audit
 from worker.eraser import ensure_erase_schedule, schedule_id
 
 RETENTION_AFTER_CLOSE = "PT5S"
+CASE_KEYS_APART = True  # CASE_KEY_DATABASE_URL: the keys in a database of their own
 NOTE = "Mother told the school about the new partner moving in"
 OUTCOME = "Strategy discussion agreed with the school nurse present"
 ENCRYPTED = base64.b64encode(b"binary/encrypted").decode()
@@ -142,9 +146,16 @@ async def test_a_closed_escalation_is_erased_and_one_under_a_legal_hold_is_not(
     async with session_factory(api_stack.engine)() as db:
         assert await db.get(CaseKey, erased) is None
         assert await db.get(CaseKey, held) is not None
+    # ... in the key store, not in the record database.
+    async with api_stack.engine.connect() as records:
+        assert (await records.execute(text("SELECT count(*) FROM case_key"))).scalar() == 0
+    keys_file = make_url(api_stack.settings.case_key_database_url or "").database or ""
+    with sqlite3.connect(keys_file) as keys:
+        ids = {row[0] for row in keys.execute("SELECT escalation_id FROM case_key")}
+    assert held in ids and erased not in ids
     database = await stored(api_stack, erased)
-    for text in (NOTE, OUTCOME, RAISE["child_name"], "Amelia Sample", "NP-7001", "Misspelt"):
-        assert text not in database
+    for written in (NOTE, OUTCOME, RAISE["child_name"], "Amelia Sample", "NP-7001", "Misspelt"):
+        assert written not in database
     history = await history_through_codec(api_stack, erased, board)
     assert NOTE not in history and OUTCOME not in history and "[erased]" in history
 
@@ -167,7 +178,8 @@ async def test_a_closed_escalation_is_erased_and_one_under_a_legal_hold_is_not(
         k: v for k, v in report.items() if k != "as_of"
     }
 
-    run = verify_audit(api_stack.settings.database_url, tmp_path)
+    settings = api_stack.settings
+    run = verify_audit(settings.database_url, tmp_path, settings.case_key_database_url)
     assert run.returncode == 0, run.stdout + run.stderr
 
     # Released, the hold no longer stops erasure; a second release is refused.

@@ -35,7 +35,7 @@ from core.policy_files import PolicyFileError, load_policies
 from core.retention import load_retention
 from core.settings import Settings, get_settings
 from core.temporal import connect
-from database.engine import SchemaError, check_schema, create_engine
+from database.engine import SchemaError, check_schema, create_engine, dispose
 from worker.eraser import Eraser, ensure_erase_schedule
 from worker.eraser import schedule_id as eraser_schedule_id
 from worker.reconciler import Reconciler, ensure_reconcile_schedule, schedule_id
@@ -128,7 +128,7 @@ async def run(settings: Settings, directory: Directory) -> None:
     await ensure_search_attributes(client, settings.temporal_namespace)
     await ensure_reconcile_schedule(client, settings)
     await ensure_erase_schedule(client, settings)
-    engine = create_engine(settings.database_url)
+    engine = create_engine(settings.database_url, settings.case_key_database_url)
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for signum in (signal.SIGTERM, signal.SIGINT):
@@ -143,17 +143,17 @@ async def run(settings: Settings, directory: Directory) -> None:
         )
         await stop.wait()
         log.info("worker stopping")
-    await engine.dispose()
+    await dispose(engine)
     log.info("worker stopped")
 
 
 async def reconcile_now(settings: Settings) -> None:
     client = await _ready(settings)
-    engine = create_engine(settings.database_url)
+    engine = create_engine(settings.database_url, settings.case_key_database_url)
     try:
         done = await Reconciler(client, engine).reconcile()
     finally:
-        await engine.dispose()
+        await dispose(engine)
     for item in done:
         print(item)
     print(f"Reconciled {len(done)} record{'s' if len(done) != 1 else ''}.")
@@ -161,11 +161,11 @@ async def reconcile_now(settings: Settings) -> None:
 
 async def erase_now(settings: Settings) -> None:
     await _ready(settings)
-    engine = create_engine(settings.database_url)
+    engine = create_engine(settings.database_url, settings.case_key_database_url)
     try:
         erased = await Eraser(engine, load_retention(settings)).erase_due()
     finally:
-        await engine.dispose()
+        await dispose(engine)
     for escalation_id in erased:
         print(f"{escalation_id}: case details erased")
     print(f"Erased {len(erased)} record{'s' if len(erased) != 1 else ''}.")

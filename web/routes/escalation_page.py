@@ -9,7 +9,7 @@ from pydantic import BaseModel, ValidationError
 from pydantic_core import ErrorDetails
 from temporalio.client import Client
 
-from casework import acting, correcting, finding, reading
+from casework import acting, correcting, finding, holding, reading
 from casework.actors import label, role_of
 from casework.refusals import ProblemError
 from casework.requests import (
@@ -74,6 +74,9 @@ FIELD_IDS = {
         "duration": "extend-hours",
     },
     "dispute": {"reason": "dispute-reason"},
+    # The partnership's legal hold (not a workflow action: casework/holding.py).
+    "hold": {"reason": "hold-reason"},
+    "release": {"reason": "release-reason"},
 }
 MISSING = {
     ("resolve", "outcome"): "Enter the outcome agreed",
@@ -88,6 +91,8 @@ MISSING = {
     ("extend", "working_days"): "Enter the working days as a whole number from 1 to 120",
     ("extend", "duration"): "Enter the hours as a number more than 0, like 12",
     ("dispute", "reason"): "Enter why you disagree with the outcome",
+    ("hold", "reason"): "Enter why the escalation is held",
+    ("release", "reason"): "Enter why the hold is released",
 }
 HOURS = re.compile(r"\d{1,4}(\.\d{1,2})?")
 DONE = {
@@ -100,6 +105,8 @@ DONE = {
     "disputed": "The outcome is disputed: the escalation is open again at the next stage. "
     "Its people are told.",
     "corrected": "The case detail is corrected. The record shows when, by whom and why.",
+    "held": "The escalation is under a legal hold: the retention rule will not erase it.",
+    "released": "The legal hold is released: the retention rule applies again.",
 }
 
 
@@ -326,3 +333,31 @@ async def take_action(
             request, db, viewer, row, status=exc.status, refusal=exc.detail, values=values
         )
     return RedirectResponse(f"/escalations/{row.id}?done={chosen.done}", status_code=303)
+
+
+@router.post("/escalations/{escalation_id}/legal-hold/{name}", response_class=HTMLResponse)
+async def legal_hold(
+    request: Request, escalation_id: str, name: str, viewer: ViewerDep, db: PageDb
+) -> Response:
+    """The partnership places (`hold`) or releases (`release`) a legal hold, with a reason."""
+    form = await request.form()
+    check_csrf(request, form, viewer.session.csrf_token)
+    row = await visible_row(db, viewer, escalation_id)
+    if name not in ("hold", "release"):
+        raise PageError(404, "Page not found", "There is no such action.")
+    values = _form_values(name, form)
+    try:
+        body = ReasonRequest.model_validate({"reason": str(form.get("reason", ""))})
+    except ValidationError as exc:
+        problems = [_problem(name, error, {"reason": ""}) for error in exc.errors()]
+        return await _with_errors(request, db, viewer, row, name, problems, values)
+    change = holding.hold if name == "hold" else holding.release
+    try:
+        await change(db, viewer, row, body.reason)
+    except ProblemError as exc:
+        await db.refresh(row)
+        return await _page(
+            request, db, viewer, row, status=exc.status, refusal=exc.detail, values=values
+        )
+    done = "held" if name == "hold" else "released"
+    return RedirectResponse(f"/escalations/{row.id}?done={done}#legal-hold", status_code=303)

@@ -1,7 +1,7 @@
 """Retention: legal holds and erasure on the escalation record.
 
 Revision ID: 0023b_retention
-Revises: 0023_dpia_records
+Revises: 0020_worker_health
 Create Date: 2026-12-07 05:40:00
 """
 
@@ -12,7 +12,7 @@ import sqlmodel
 from alembic import op
 
 revision: str = "0023b_retention"
-down_revision: str | None = "0023_dpia_records"
+down_revision: str | None = "0020_worker_health"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

@@ -318,16 +318,25 @@ async def _with_errors(
     )
 
 
+async def _posted(
+    request: Request, escalation_id: str, known: bool, viewer: Viewer, db: PageDb
+) -> tuple[Any, Escalation]:
+    """A form posted on the escalation's page: its fields and the record, once the CSRF token
+    and the person's right to see it are checked, and the action is one the page has."""
+    form = await request.form()
+    check_csrf(request, form, viewer.session.csrf_token)
+    row = await visible_row(db, viewer, escalation_id)
+    if not known:
+        raise PageError(404, "Page not found", "There is no such action.")
+    return form, row
+
+
 @router.post("/escalations/{escalation_id}/actions/{name}", response_class=HTMLResponse)
 async def take_action(
     request: Request, escalation_id: str, name: str, viewer: ViewerDep, db: PageDb
 ) -> Response:
-    form = await request.form()
-    check_csrf(request, form, viewer.session.csrf_token)
-    row = await visible_row(db, viewer, escalation_id)
-    chosen = FORMS.get(name)
-    if chosen is None:
-        raise PageError(404, "Page not found", "There is no such action.")
+    form, row = await _posted(request, escalation_id, name in FORMS, viewer, db)
+    chosen = FORMS[name]
     fields = _fields(name, form)
     values = _form_values(name, form)
     try:
@@ -367,11 +376,7 @@ async def legal_hold(
     request: Request, escalation_id: str, name: str, viewer: ViewerDep, db: PageDb
 ) -> Response:
     """The partnership places (`hold`) or releases (`release`) a legal hold, with a reason."""
-    form = await request.form()
-    check_csrf(request, form, viewer.session.csrf_token)
-    row = await visible_row(db, viewer, escalation_id)
-    if name not in ("hold", "release"):
-        raise PageError(404, "Page not found", "There is no such action.")
+    form, row = await _posted(request, escalation_id, name in ("hold", "release"), viewer, db)
     values = _form_values(name, form)
     try:
         body = ReasonRequest.model_validate({"reason": str(form.get("reason", ""))})

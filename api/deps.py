@@ -1,4 +1,4 @@
-"""Request dependencies: settings, directory, database, Temporal client, the caller's key."""
+"""Request dependencies: settings, database, Temporal client, the caller's key."""
 
 from collections.abc import AsyncIterator
 from typing import Annotated
@@ -11,7 +11,6 @@ from temporalio.client import Client
 
 from api.keys import find_key
 from api.problems import ProblemError
-from core.directory import Directory
 from core.settings import Settings
 from database.tables import ApiKey
 from workflows.policy import Policy
@@ -37,11 +36,6 @@ def _policies(request: Request) -> dict[str, Policy]:
     return policies
 
 
-def _directory(request: Request) -> Directory:
-    directory: Directory = request.app.state.directory
-    return directory
-
-
 async def _db(request: Request) -> AsyncIterator[AsyncSession]:
     sessions: async_sessionmaker[AsyncSession] = request.app.state.sessions
     async with sessions() as db:
@@ -53,7 +47,6 @@ EngineDep = Annotated[AsyncEngine, Depends(_engine)]
 SessionDep = Annotated[AsyncSession, Depends(_db)]
 TemporalDep = Annotated[Client, Depends(_temporal)]
 PoliciesDep = Annotated[dict[str, Policy], Depends(_policies)]
-DirectoryDep = Annotated[Directory, Depends(_directory)]
 
 bearer = HTTPBearer(auto_error=False, description="An API key from `python -m api create-key`.")
 

@@ -7,8 +7,8 @@ from sqlalchemy import ColumnElement, and_, false, or_, true
 from sqlmodel import col, func, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from database.directory_people import Person
 from database.tables import Escalation
-from web.people import Person
 from workflows.policy import ROLES, role_rank
 
 View = Literal["waiting", "raised", "closed", "all"]

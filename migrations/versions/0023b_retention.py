@@ -1,7 +1,7 @@
 """Retention: legal holds and erasure on the escalation record.
 
 Revision ID: 0023b_retention
-Revises: 0020_worker_health
+Revises: 0021_directory
 Create Date: 2026-12-07 05:40:00
 """
 
@@ -12,7 +12,7 @@ import sqlmodel
 from alembic import op
 
 revision: str = "0023b_retention"
-down_revision: str | None = "0020_worker_health"
+down_revision: str | None = "0021_directory"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

@@ -7,7 +7,7 @@ from fastapi import APIRouter, Query, Request
 from fastapi.responses import HTMLResponse, Response
 
 from web.listing import PAGE_SIZE, VIEWS, Filters, View, escalations_for
-from web.page_context import PageDb, ViewerDep, directory_of, render
+from web.page_context import PageDb, ViewerDep, other_agencies, render
 from web.presenting import STATUS_TAGS, stage_text, when
 
 router = APIRouter(include_in_schema=False)
@@ -29,7 +29,7 @@ async def home(
     filters = Filters(view=chosen, overdue=overdue, agency=agency or None, page=page)
     rows, total = await escalations_for(db, viewer.person, filters)
     policies = request.app.state.policies
-    agencies = [a.name for a in directory_of(request).agencies if a.name != viewer.agency]
+    agencies = await other_agencies(db, viewer)
     pages = max(1, -(-total // PAGE_SIZE))
 
     def link(**changes: object) -> str:

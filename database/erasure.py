@@ -16,7 +16,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from database.audit_chain import GENESIS, chain_event
 from database.case_seal import CASE_FIELDS
 from database.engine import keys_apart
-from database.tables import AuditEvent, CaseKey, Escalation, utc_now
+from database.tables import ActionReceipt, AuditEvent, CaseKey, Escalation, utc_now
 
 RETENTION_ACTOR = "retention"
 # The category stays: the oversight report counts by it (a short classification, not the story).
@@ -42,6 +42,8 @@ async def erase(
             .values(
                 erased_at=at,
                 updated_at=utc_now(),
+                # A plain hash of a request would let anyone confirm a guessed child or note.
+                request_hash=None,
                 **dict.fromkeys(ERASED_FIELDS),
             )
             .returning(col(Escalation.stage))
@@ -60,6 +62,9 @@ async def erase(
                 await keys.commit()
         else:
             await db.exec(destroy)
+        await db.exec(
+            delete(ActionReceipt).where(col(ActionReceipt.escalation_id) == escalation_id)
+        )
         await chain_event(
             db,
             AuditEvent(

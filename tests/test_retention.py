@@ -16,7 +16,7 @@ from sqlalchemy.engine import make_url
 from sqlmodel import col, select
 
 from database.engine import session_factory
-from database.tables import AuditEvent, CaseCorrection, CaseKey, Escalation
+from database.tables import ActionReceipt, AuditEvent, CaseCorrection, CaseKey, Escalation
 from tests.api_stack import PARTNERSHIP, POLICE, ApiStack
 from tests.polling import eventually
 from tests.test_api import RAISE, raise_one
@@ -84,12 +84,14 @@ async def history_through_codec(stack: ApiStack, escalation_id: str, board: dict
 async def closed_with_a_note(stack: ApiStack, raiser: dict[str, str], reference: str) -> str:
     escalation_id: str = (await raise_one(stack, raiser, child_reference=reference))["id"]
     for path, body in (
-        ("notes", {"text": NOTE}),
+        ("notes", {"text": NOTE}),  # with an Idempotency-Key: its receipt goes at erasure
         ("corrections", {"field": "child_name", "value": "Amelia Sample", "reason": "Misspelt"}),
         ("resolve", {"outcome": OUTCOME, "agreed_actions": ["Meeting by Friday"]}),
     ):
         answer = await stack.http.post(
-            f"/escalations/{escalation_id}/{path}", json=body, headers=raiser
+            f"/escalations/{escalation_id}/{path}",
+            json=body,
+            headers={**raiser, "Idempotency-Key": f"{reference}-{path}"},
         )
         assert answer.status_code == 200, answer.text
     return escalation_id
@@ -143,9 +145,12 @@ async def test_a_closed_escalation_is_erased_and_one_under_a_legal_hold_is_not(
 
     row = await row_of(api_stack, erased)
     assert row.child_reference is None and row.child_name is None and row.summary is None
+    assert row.request_hash is None
     async with session_factory(api_stack.engine)() as db:
         assert await db.get(CaseKey, erased) is None
         assert await db.get(CaseKey, held) is not None
+        receipts = (await db.exec(select(ActionReceipt.escalation_id))).all()
+        assert erased not in receipts and held in receipts
     # ... in the key store, not in the record database.
     async with api_stack.engine.connect() as records:
         assert (await records.execute(text("SELECT count(*) FROM case_key"))).scalar() == 0

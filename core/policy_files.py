@@ -38,7 +38,7 @@ def _document(path: Path) -> tuple[Nation, dict[str, Any]]:
         document = tomllib.loads(path.read_text(encoding="utf-8"))
     except (OSError, tomllib.TOMLDecodeError) as exc:
         raise PolicyFileError(f"{path}: cannot read policy file: {exc}") from exc
-    unknown = set(document) - {"policies", "nation"}
+    unknown = set(document) - {"policies", "nation", "retention"}  # retention: core/retention.py
     if unknown or not isinstance(document.get("policies"), dict):
         raise PolicyFileError(
             f"{path}: expected only [policies.NAME] tables (and a top-level `nation`),"

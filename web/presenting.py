@@ -36,6 +36,9 @@ EVENT_NAMES = {
     "disputed": N_("Outcome disputed"),
     "outcome final": N_("Outcome final"),
     "corrected": N_("Case detail corrected"),
+    "held": N_("Legal hold placed"),
+    "hold released": N_("Legal hold released"),
+    "erased": N_("Case details erased under the retention rule"),
 }
 DETAIL_NAMES = {
     "reason": N_("Reason"),
@@ -55,6 +58,7 @@ DETAIL_NAMES = {
     "to_stage": N_("To stage"),
     "field": N_("Detail"),
     "value": N_("Now"),
+    "rule": N_("Retention rule"),
 }
 # Times kept in ISO form on the record, shown as people read them.
 TIME_DETAILS = {"dispute_until": N_("Open to dispute until"), "due": N_("Was due by")}

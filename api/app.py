@@ -9,6 +9,7 @@ from api import docs, problems
 from api.body_limit import BodyLimit
 from api.ratelimit import FailedAuthLimiter, FailedAuthMiddleware
 from api.routes import codec_server, escalations, health, reports
+from casework.searching import TermHasher
 from core.directory import load_directory
 from core.policy_files import load_policies
 from core.settings import Settings, get_settings
@@ -41,6 +42,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         app.state.settings = settings
         app.state.policies = load_policies(settings.policy_file)
         app.state.directory = load_directory(settings.directory_file)
+        app.state.term_hasher = TermHasher.of(settings)
         app.state.engine = create_engine(settings.database_url)
         app.state.sessions = session_factory(app.state.engine)
         app.state.temporal = await connect(settings, lazy=True)

@@ -11,6 +11,7 @@ from temporalio.client import Client
 
 from api.keys import find_key
 from api.problems import ProblemError
+from casework.searching import TermHasher
 from core.directory import Directory
 from core.settings import Settings
 from database.tables import ApiKey
@@ -37,6 +38,11 @@ def _policies(request: Request) -> dict[str, Policy]:
     return policies
 
 
+def _term_hasher(request: Request) -> TermHasher:
+    hasher: TermHasher = request.app.state.term_hasher
+    return hasher
+
+
 def _directory(request: Request) -> Directory:
     directory: Directory = request.app.state.directory
     return directory
@@ -54,6 +60,7 @@ SessionDep = Annotated[AsyncSession, Depends(_db)]
 TemporalDep = Annotated[Client, Depends(_temporal)]
 PoliciesDep = Annotated[dict[str, Policy], Depends(_policies)]
 DirectoryDep = Annotated[Directory, Depends(_directory)]
+TermHasherDep = Annotated[TermHasher, Depends(_term_hasher)]
 
 bearer = HTTPBearer(auto_error=False, description="An API key from `python -m api create-key`.")
 

@@ -22,6 +22,7 @@ from casework.refusals import UNAVAILABLE, FieldProblem, ProblemError
 from casework.requests import RaiseRequest
 from core.directory import Directory, normalised
 from core.settings import Settings
+from core.text import reference_key
 from database.tables import Escalation, utc_now
 from workflows.escalation import EscalationWorkflow, initial_search_attributes
 from workflows.models import EscalationInput
@@ -146,6 +147,7 @@ async def raise_escalation(
         stage_name=policy.stages[0].name,
         stage_role=policy.stages[0].role,
         **body.model_dump(include=CASE_FIELDS),
+        child_reference_key=reference_key(body.child_reference) if body.child_reference else None,
     )
     db.add(row)
     try:

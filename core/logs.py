@@ -13,6 +13,21 @@ import structlog
 QUIET_AT_DEBUG = ("aiosqlite",)
 
 
+class PathsWithoutQueries(logging.Filter):
+    """Uvicorn's access lines name the path only: a query may hold a child reference (a search
+    by `q` or `child_reference`)."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        args = record.args
+        # (client address, method, path with query, HTTP version, status)
+        if isinstance(args, tuple) and len(args) == 5 and isinstance(args[2], str):
+            record.args = (*args[:2], args[2].split("?", 1)[0], *args[3:])
+        return True
+
+
+ACCESS_FILTER = PathsWithoutQueries()
+
+
 def configure_logging(fmt: str = "json", level: str = "INFO") -> None:
     renderer: structlog.typing.Processor = (
         structlog.dev.ConsoleRenderer() if fmt == "console" else structlog.processors.JSONRenderer()
@@ -42,3 +57,4 @@ def configure_logging(fmt: str = "json", level: str = "INFO") -> None:
     # Libraries that write query parameters (child data) in their DEBUG lines stay above DEBUG.
     for name in QUIET_AT_DEBUG:
         logging.getLogger(name).setLevel(max(logging.INFO, root.level))
+    logging.getLogger("uvicorn.access").addFilter(ACCESS_FILTER)

@@ -5,6 +5,7 @@ from datetime import datetime
 from typing import Literal
 
 from activities.stage_clock import deadline_text
+from casework.attention import disputable_until
 from core.calendar import LONDON
 from database.tables import AuditEvent, Escalation
 from workflows.policy import Policy, Stage
@@ -96,13 +97,6 @@ def current_stage(row: Escalation, policies: dict[str, Policy]) -> Stage | None:
     return policy.stages[row.stage - 1]
 
 
-def disputable_until(row: Escalation, now: datetime) -> datetime | None:
-    """Until when the raising agency may still dispute the outcome; None once it is final."""
-    if row.status == "resolved" and row.dispute_until and row.dispute_until > now:
-        return row.dispute_until
-    return None
-
-
 @dataclass(frozen=True)
 class PolicySteps:
     """The policy's own steps at the current stage, as the summary reads them."""
@@ -172,6 +166,8 @@ class TimelineEntry:
     by: str
     stage: int
     details: list[tuple[str, str]]
+    # Happened since this person last looked, by someone else.
+    new: bool = False
 
 
 def _detail(name: str, value: object) -> str:
@@ -186,7 +182,10 @@ def _detail_name(name: str) -> str:
     return TIME_DETAILS.get(name) or DETAIL_NAMES.get(name, name.replace("_", " ").capitalize())
 
 
-def timeline(events: list[AuditEvent]) -> list[TimelineEntry]:
+def timeline(
+    events: list[AuditEvent], since: datetime | None = None, me: str = ""
+) -> list[TimelineEntry]:
+    """The record's events as people read them; those after `since` by others than `me` new."""
     return [
         TimelineEntry(
             what=EVENT_NAMES.get(event.action, event.action.capitalize()),
@@ -199,6 +198,7 @@ def timeline(events: list[AuditEvent]) -> list[TimelineEntry]:
                 for name, value in event.details.items()
                 if value not in (None, "", [], 0) and name not in HIDDEN_DETAILS
             ],
+            new=since is not None and event.at > since and event.actor != me,
         )
         for event in events
     ]

@@ -11,10 +11,11 @@ from api.deps import (
     SessionDep,
     SettingsDep,
     TemporalDep,
+    TermHasherDep,
 )
 from api.problems import PROBLEM_RESPONSES
 from api.schemas import EscalationOut, EscalationPage, TimelineEvent
-from casework import acting, finding, raising
+from casework import acting, finding, raising, searching
 from casework.requests import (
     NO_NUL,
     AcknowledgeRequest,
@@ -39,6 +40,7 @@ IdempotencyKey = Annotated[
         description="Repeat a raise safely: the same key and body answer with the same escalation.",
     ),
 ]
+SearchTerm = Annotated[str | None, Query(min_length=1, max_length=100, pattern=NO_NUL)]
 
 
 @router.post("", status_code=status.HTTP_201_CREATED, response_model=EscalationOut)
@@ -68,14 +70,23 @@ async def raise_escalation(
 async def list_escalations(
     caller: CallerDep,
     db: SessionDep,
+    hasher: TermHasherDep,
     status: Status | None = None,
     stage: Annotated[int | None, Query(ge=1, le=10)] = None,
     agency: Annotated[str | None, Query(min_length=1, max_length=200, pattern=NO_NUL)] = None,
     overdue: bool | None = None,
+    child_reference: SearchTerm = None,
+    q: SearchTerm = None,
     limit: Annotated[int, Query(ge=1, le=100)] = 50,
     offset: Annotated[int, Query(ge=0, le=1_000_000)] = 0,
 ) -> EscalationPage:
-    """Escalations your agency is involved in (all of them for the partnership), newest first."""
+    """Escalations your agency is involved in (all of them for the partnership), newest first.
+
+    `child_reference` finds a child's escalations (exactly, but for case and spaces); `q` takes
+    an escalation's reference (ESC-…) or a child reference. Every search is recorded."""
+    search = searching.parse(child_reference, child_only=True) if child_reference else None
+    if search is None and q:
+        search = searching.parse(q)
     rows, total = await finding.page(
         db,
         caller,
@@ -83,9 +94,20 @@ async def list_escalations(
         stage=stage,
         agency=agency,
         overdue=overdue,
+        search=search,
         limit=limit,
         offset=offset,
     )
+    if search is not None:
+        await searching.record_search(
+            db,
+            hasher,
+            searcher=f"key {caller.id}: {caller.name}",
+            agency=caller.agency,
+            role=caller.role,
+            search=search,
+            results=total,
+        )
     return EscalationPage(
         items=[EscalationOut.of(row) for row in rows], total=total, limit=limit, offset=offset
     )

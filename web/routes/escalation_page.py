@@ -10,7 +10,8 @@ from pydantic_core import ErrorDetails
 from temporalio.client import Client
 
 from casework import acting, finding
-from casework.actors import role_of
+from casework.actors import label, role_of
+from casework.attention import disputable_until
 from casework.refusals import ProblemError
 from casework.requests import (
     IMMEDIATE_RISK_ADVICE,
@@ -22,12 +23,12 @@ from casework.requests import (
 )
 from database.audit_chain import timeline as audit_timeline
 from database.tables import Escalation, utc_now
+from web import last_views
 from web.negotiation import BrowserRoute
 from web.page_context import PageDb, PageError, Viewer, ViewerDep, check_csrf, render
 from web.presenting import (
     STATUS_TAGS,
     current_stage,
-    disputable_until,
     policy_steps,
     stage_count,
     stage_text,
@@ -169,7 +170,7 @@ async def _page(
         closed=when(row.closed_at),
         status_tag=STATUS_TAGS.get(row.status, (row.status, "govuk-tag--grey")),
         steps=steps(row, policies),
-        timeline=timeline(events),
+        timeline=timeline(events, context.pop("since", None), label(viewer)),
         actions=allowed_actions(viewer, row, policies),
         policy_steps=policy_steps(row, policies, utc_now()),
         forms=FORMS,
@@ -186,7 +187,9 @@ async def _page(
 async def escalation_page(
     request: Request, escalation_id: str, viewer: ViewerDep, db: PageDb
 ) -> Response:
-    return await _page(request, db, viewer, await _visible(db, viewer, escalation_id))
+    row = await _visible(db, viewer, escalation_id)
+    since = await last_views.look(db, viewer.person.email, row.id)
+    return await _page(request, db, viewer, row, since=since)
 
 
 @router.get("/escalations/{escalation_id}/record", response_class=HTMLResponse)

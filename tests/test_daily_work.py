@@ -1,0 +1,297 @@
+"""The daily work over real HTTP, on SQLite and PostgreSQL: what waits on each person (role by
+relation by state), the raiser's dispute window, search by an escalation's or a child's reference
+(pages and API, recorded as keyed hashes), and what changed since a person last looked."""
+
+import re
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+
+import httpx
+import pytest
+from sqlmodel import col, select
+
+from database.engine import session_factory
+from database.tables import Escalation, SearchEvent
+from tests.api_stack import CHILDRENS_SERVICES, HEALTH, POLICE
+from tests.conftest import new_key
+from tests.pages_stack import (
+    BUSINESS_UNIT,
+    CHAIR,
+    CS_EXECUTIVE,
+    CS_MANAGER,
+    HEALTH_MANAGER,
+    POLICE_MANAGER,
+    PRACTITIONER,
+    PagesStack,
+)
+from tests.polling import eventually
+from workflows.policy import Role
+
+# A ladder with an acknowledgement, a dispute window that stays open through the tests, and a
+# top stage whose time limit passes in seconds (overdue at the top).
+POLICIES = """
+[policies.daily]
+title = "A day's ladder"
+dispute_within = { duration = "PT1H" }
+[[policies.daily.stages]]
+name = "Line managers"
+role = "manager"
+duration = "PT1H"
+acknowledge_within = { duration = "PT30M" }
+[[policies.daily.stages]]
+name = "Senior managers"
+role = "executive"
+duration = "PT1H"
+[[policies.daily.stages]]
+name = "Partnership"
+role = "board"
+duration = "PT2S"
+"""
+ROW = re.compile(r'href="/escalations/(ESC-[0-9A-Z]+)"')
+CHILD = "NP-7001"
+
+
+@dataclass
+class Cases:
+    """One escalation in each state, all raised by the police."""
+
+    plain: str  # against children's services, stage 1
+    urgent: str  # the same child, immediate risk
+    top: str  # at the partnership's stage, overdue
+    resolved: str  # resolved by children's services at stage 1: the dispute window is open
+    withdrawn: str
+    health: str  # against the NHS trust, stage 1
+
+    def all(self) -> set[str]:
+        return set(vars(self).values())
+
+
+async def headers(stack: PagesStack, agency: str, role: Role) -> dict[str, str]:
+    _, token = await new_key(stack.engine, name=f"{role} of {agency}", agency=agency, role=role)
+    return {"Authorization": f"Bearer {token}"}
+
+
+async def raise_one(
+    http: httpx.AsyncClient, key: dict[str, str], receiving: str, child: str, **more: object
+) -> str:
+    body = {
+        "receiving_agency": receiving,
+        "child_reference": child,
+        "summary": "Referral closed as threshold not met.",
+        "policy": "daily",
+        **more,
+    }
+    answer = await http.post("/escalations", json=body, headers=key)
+    assert answer.status_code == 201, answer.text
+    return str(answer.json()["id"])
+
+
+async def act(
+    http: httpx.AsyncClient, key: dict[str, str], ref: str, action: str, **body: object
+) -> None:
+    answer = await http.post(f"/escalations/{ref}/{action}", json=body, headers=key)
+    assert answer.status_code == 200, answer.text
+
+
+async def row_of(stack: PagesStack, ref: str) -> Escalation:
+    async with session_factory(stack.engine)() as db:
+        found = await db.get(Escalation, ref)
+        assert found is not None
+        return found
+
+
+@pytest.fixture(scope="module")
+async def cases(pages_stack: PagesStack) -> AsyncIterator[Cases]:
+    police = await headers(pages_stack, POLICE, "practitioner")
+    cs = await headers(pages_stack, CHILDRENS_SERVICES, "manager")
+    board = await headers(pages_stack, "Northshire Safeguarding Children Partnership", "board")
+    async with httpx.AsyncClient(base_url=pages_stack.url, timeout=30) as http:
+        plain = await raise_one(http, police, CHILDRENS_SERVICES, CHILD)
+        urgent = await raise_one(
+            http,
+            police,
+            CHILDRENS_SERVICES,
+            " np-7001 ",
+            immediate_risk=True,
+            risk_reason="Bruising seen today.",
+        )
+        top = await raise_one(http, police, CHILDRENS_SERVICES, "NP-7002")
+        for _ in range(2):
+            await act(http, board, top, "escalate", reason="Needs the partnership.")
+        resolved = await raise_one(http, police, CHILDRENS_SERVICES, "NP-7003")
+        await act(http, cs, resolved, "resolve", outcome="Strategy discussion agreed")
+        withdrawn = await raise_one(http, police, CHILDRENS_SERVICES, "NP-7004")
+        await act(http, police, withdrawn, "withdraw", reason="Agreed on the phone.")
+        health = await raise_one(http, police, HEALTH, "NP-7005")
+
+    async def overdue() -> bool:
+        return (await row_of(pages_stack, top)).overdue
+
+    await eventually(overdue, "the top stage's time limit passed")
+    yield Cases(plain, urgent, top, resolved, withdrawn, health)
+
+
+async def listed(client: httpx.AsyncClient, path: str) -> tuple[set[str], str]:
+    page = await client.get(path)
+    assert page.status_code == 200, page.text
+    return set(ROW.findall(page.text)), page.text
+
+
+def rows_of(page: str) -> dict[str, str]:
+    """Each listed escalation's table row, by reference."""
+    return {
+        found.group(1): found.group(0)
+        for found in re.finditer(r'/escalations/(ESC-[0-9A-Z]+)".*?</tr>', page, re.S)
+    }
+
+
+# Who is waited on for what: each person's relation to the police's escalations and their role.
+WAITING = [
+    (PRACTITIONER, {"resolved"}),  # raising agency, practitioner: only the dispute window
+    (POLICE_MANAGER, {"plain", "urgent", "resolved", "health"}),  # raising agency, manager
+    (CS_MANAGER, {"plain", "urgent"}),  # receiving agency, manager: not the partnership's stage
+    (CS_EXECUTIVE, {"plain", "urgent"}),  # receiving agency, executive
+    (HEALTH_MANAGER, {"health"}),  # receiving the one, uninvolved in the others
+    (CHAIR, {"top"}),  # the partnership: its own stage only, not stage 1
+    (BUSINESS_UNIT, {"top"}),
+]
+
+
+@pytest.mark.parametrize(("person", "expected"), WAITING)
+async def test_waiting_on_you_is_what_the_person_may_act_on_now(
+    pages_stack: PagesStack, cases: Cases, person: str, expected: set[str]
+) -> None:
+    async with pages_stack.signed_in(person) as client:
+        found, page = await listed(client, "/?view=waiting")
+    mine = {name for name, ref in vars(cases).items() if ref in found}
+    assert mine == expected
+    count = re.search(r"Waiting on you \((\d+)\)", page)
+    assert count is not None
+    assert f"Your escalations ({count.group(1)}" in page  # the navigation's count
+    assert int(count.group(1)) >= len(expected)
+
+
+async def test_tags_say_why_an_escalation_needs_looking_at(
+    pages_stack: PagesStack, cases: Cases
+) -> None:
+    async with pages_stack.signed_in(POLICE_MANAGER) as client:
+        _, page = await listed(client, "/?view=all")
+        _, raised = await listed(client, "/?view=raised")
+    rows = rows_of(page)
+    assert "Urgent" in rows[cases.urgent]  # the urgent track asks for no acknowledgement
+    assert "Overdue" in rows[cases.top] and "Urgent" not in rows[cases.top]
+    assert "Acknowledgement due" in rows[cases.plain] and "Urgent" not in rows[cases.plain]
+    dispute = rows_of(raised)[cases.resolved]
+    assert "Dispute open" in dispute and "Dispute by" in dispute
+    assert re.search(r"last day|\d+ days? left", dispute)  # an hour's window: "last day"
+
+
+async def test_the_raiser_sees_the_dispute_window_on_the_home_page(
+    pages_stack: PagesStack, cases: Cases
+) -> None:
+    async with pages_stack.signed_in(PRACTITIONER) as client:
+        found, page = await listed(client, "/")
+    assert cases.resolved in found
+    assert "Dispute by" in page and "Dispute open" in page
+    row = await row_of(pages_stack, cases.resolved)
+    assert row.status == "resolved" and row.dispute_until is not None
+
+
+async def test_a_child_reference_finds_that_childs_escalations_the_person_may_see(
+    pages_stack: PagesStack, cases: Cases
+) -> None:
+    async with pages_stack.signed_in(CS_MANAGER) as client:
+        found, page = await listed(client, "/?q=np+-7001")
+        assert found == {cases.plain, cases.urgent}
+        assert "Escalations about child reference np -7001 (2)" in page
+        found, _ = await listed(client, "/?q=np7001")  # exact but for case and spaces
+        assert found == set()
+        # With the filters together: the status and the agency.
+        found, _ = await listed(client, f"/?q=NP-7001&status=open&agency={POLICE}")
+        assert found == {cases.plain, cases.urgent}
+        found, _ = await listed(client, "/?q=NP-7001&status=resolved")
+        assert found == set()
+        found, _ = await listed(client, f"/?q=NP-7001&agency={HEALTH}")
+        assert found == set()
+        # An escalation's reference opens it, in any case; one the person may not see does not.
+        opened = await client.get(f"/?q={cases.plain.lower()}")
+        assert opened.status_code == 303
+        assert opened.headers["location"] == f"/escalations/{cases.plain}"
+        _, refused = await listed(client, f"/?q={cases.health}")
+        assert f"There is no escalation {cases.health} that you can see" in refused
+    async with pages_stack.signed_in(HEALTH_MANAGER) as client:
+        found, _ = await listed(client, "/?q=NP-7001")
+    assert found == set()
+
+
+async def test_the_api_finds_by_child_reference_within_what_the_key_may_see(
+    pages_stack: PagesStack, cases: Cases
+) -> None:
+    cs = await headers(pages_stack, CHILDRENS_SERVICES, "manager")
+    health = await headers(pages_stack, HEALTH, "manager")
+    async with httpx.AsyncClient(base_url=pages_stack.url, timeout=30) as http:
+
+        async def ids(key: dict[str, str], query: str) -> set[str]:
+            answer = await http.get(f"/escalations?{query}", headers=key)
+            assert answer.status_code == 200, answer.text
+            return {item["id"] for item in answer.json()["items"]}
+
+        assert await ids(cs, "child_reference=NP-%207001") == {cases.plain, cases.urgent}
+        assert await ids(cs, "child_reference=%20np-7001%20&status=open") == {
+            cases.plain,
+            cases.urgent,
+        }
+        assert await ids(health, "child_reference=NP-7001") == set()
+        assert await ids(cs, f"q={cases.top.lower()}") == {cases.top}
+        assert await ids(cs, "q=np-7001") == {cases.plain, cases.urgent}
+        assert await ids(cs, f"q={cases.health}") == set()
+        # A child reference shaped like an escalation's is still a child reference.
+        assert await ids(cs, f"child_reference={cases.plain}") == set()
+        refused = await http.get("/escalations?child_reference=", headers=cs)
+        assert refused.status_code == 422 and "child_reference" in refused.text
+    async with session_factory(pages_stack.engine)() as db:
+        searches = (
+            await db.exec(select(SearchEvent).where(col(SearchEvent.searcher).contains("key ")))
+        ).all()
+    assert {(s.kind, s.results) for s in searches} >= {
+        ("child", 2),
+        ("child", 0),
+        ("escalation", 1),
+    }
+    # The same term, the same keyed hash; no term in clear.
+    child_hashes = {s.term_hash for s in searches if s.kind == "child" and s.results == 2}
+    assert len(child_hashes) == 1
+    assert all("7001" not in s.term_hash and s.term_hash.count(":") == 1 for s in searches)
+
+
+async def test_page_searches_are_recorded_with_who_and_how_many(
+    pages_stack: PagesStack, cases: Cases
+) -> None:
+    async with pages_stack.signed_in(CHAIR) as client:
+        found, _ = await listed(client, "/?q=NP-7003")
+    assert found == {cases.resolved}
+    async with session_factory(pages_stack.engine)() as db:
+        searches = (await db.exec(select(SearchEvent).where(SearchEvent.searcher == CHAIR))).all()
+    assert [(s.kind, s.results, s.role) for s in searches] == [("child", 1, "board")]
+
+
+async def test_what_changed_since_the_person_last_looked_is_marked(
+    pages_stack: PagesStack, cases: Cases
+) -> None:
+    police = await headers(pages_stack, POLICE, "manager")
+    async with pages_stack.signed_in(CS_EXECUTIVE) as client:
+        page = await client.get(f"/escalations/{cases.plain}")
+        assert page.status_code == 200
+        _, listing = await listed(client, "/?view=waiting")
+        assert not re.search(rf"{cases.plain}</a> <strong[^>]*>Changed", listing)
+        async with httpx.AsyncClient(base_url=pages_stack.url, timeout=30) as http:
+            await act(http, police, cases.plain, "notes", text="Attendance fell again this week.")
+        _, listing = await listed(client, "/?view=waiting")
+        assert re.search(rf"{cases.plain}</a> <strong[^>]*>Changed", listing)
+        page = await client.get(f"/escalations/{cases.plain}")
+        assert "1 entry is new since you last looked" in page.text
+        assert page.text.count(">New<span") == 1
+        _, listing = await listed(client, "/?view=waiting")
+        assert not re.search(rf"{cases.plain}</a> <strong[^>]*>Changed", listing)
+        page = await client.get(f"/escalations/{cases.plain}")
+        assert "new since you last looked" not in page.text

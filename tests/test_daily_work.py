@@ -2,6 +2,7 @@
 relation by state), the raiser's dispute window, search by an escalation's or a child's reference
 (pages and API, recorded as keyed hashes), and what changed since a person last looked."""
 
+import html
 import re
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
@@ -295,3 +296,22 @@ async def test_what_changed_since_the_person_last_looked_is_marked(
         assert not re.search(rf"{cases.plain}</a> <strong[^>]*>Changed", listing)
         page = await client.get(f"/escalations/{cases.plain}")
         assert "new since you last looked" not in page.text
+
+
+async def test_who_was_told_by_name_route_and_delivery(
+    pages_stack: PagesStack, cases: Cases
+) -> None:
+    told = f"Team manager Sam Jones, {CHILDRENS_SERVICES} ({CS_MANAGER}): Sent"
+    async with pages_stack.signed_in(CHAIR) as client:
+
+        async def page_names_who_was_told() -> str:
+            page = html.unescape((await client.get(f"/escalations/{cases.plain}")).text)
+            return page if told in page else ""
+
+        page = await eventually(page_names_who_was_told, "the page names who was told")
+        assert f"DS Patel, {POLICE} ({POLICE_MANAGER}): Sent" in page
+        record = await client.get(f"/escalations/{cases.plain}/record")
+    assert told in html.unescape(record.text)
+    assert re.search(
+        r"Printed on \w{3} \d+ \w{3} \d{4} \d\d:\d\d by Independent chair", record.text
+    )

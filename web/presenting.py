@@ -8,6 +8,7 @@ from activities.stage_clock import deadline_text
 from casework.attention import disputable_until
 from core.calendar import LONDON
 from database.tables import AuditEvent, Escalation
+from web.told import Told
 from workflows.policy import Policy, Stage
 
 STATUS_TAGS = {
@@ -168,6 +169,8 @@ class TimelineEntry:
     details: list[tuple[str, str]]
     # Happened since this person last looked, by someone else.
     new: bool = False
+    # For "People told": who, by which route, and how delivery went.
+    told: tuple[Told, ...] = ()
 
 
 def _detail(name: str, value: object) -> str:
@@ -183,9 +186,14 @@ def _detail_name(name: str) -> str:
 
 
 def timeline(
-    events: list[AuditEvent], since: datetime | None = None, me: str = ""
+    events: list[AuditEvent],
+    since: datetime | None = None,
+    me: str = "",
+    told: dict[str, list[Told]] | None = None,
 ) -> list[TimelineEntry]:
-    """The record's events as people read them; those after `since` by others than `me` new."""
+    """The record's events as people read them; those after `since` by others than `me` new;
+    each "notified" event with who was told (`told`, by notification key)."""
+    told = told or {}
     return [
         TimelineEntry(
             what=EVENT_NAMES.get(event.action, event.action.capitalize()),
@@ -199,6 +207,9 @@ def timeline(
                 if value not in (None, "", [], 0) and name not in HIDDEN_DETAILS
             ],
             new=since is not None and event.at > since and event.actor != me,
+            told=tuple(told.get(event.event_key.removesuffix(":notified"), ()))
+            if event.action == "notified"
+            else (),
         )
         for event in events
     ]

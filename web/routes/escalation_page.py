@@ -7,6 +7,7 @@ from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from pydantic import BaseModel, ValidationError
 from pydantic_core import ErrorDetails
+from sqlmodel import select
 from temporalio.client import Client
 
 from casework import acting, finding
@@ -22,10 +23,18 @@ from casework.requests import (
     ResolveRequest,
 )
 from database.audit_chain import timeline as audit_timeline
-from database.tables import Escalation, utc_now
+from database.tables import Delivery, Escalation, utc_now
 from web import last_views
 from web.negotiation import BrowserRoute
-from web.page_context import PageDb, PageError, Viewer, ViewerDep, check_csrf, render
+from web.page_context import (
+    PageDb,
+    PageError,
+    Viewer,
+    ViewerDep,
+    check_csrf,
+    directory_of,
+    render,
+)
 from web.presenting import (
     STATUS_TAGS,
     current_stage,
@@ -36,6 +45,7 @@ from web.presenting import (
     timeline,
     when,
 )
+from web.told import told_by_notification
 from workflows.models import ActionKind
 from workflows.policy import Policy
 from workflows.rules import may_act
@@ -157,6 +167,8 @@ async def _page(
 ) -> HTMLResponse:
     policies = request.app.state.policies
     events = list(await audit_timeline(db, row.id))
+    deliveries = await db.exec(select(Delivery).where(Delivery.escalation_id == row.id))
+    told = told_by_notification(list(deliveries.all()), directory_of(request))
     return render(
         request,
         context.pop("template", "escalation.html"),
@@ -170,7 +182,7 @@ async def _page(
         closed=when(row.closed_at),
         status_tag=STATUS_TAGS.get(row.status, (row.status, "govuk-tag--grey")),
         steps=steps(row, policies),
-        timeline=timeline(events, context.pop("since", None), label(viewer)),
+        timeline=timeline(events, context.pop("since", None), label(viewer), told),
         actions=allowed_actions(viewer, row, policies),
         policy_steps=policy_steps(row, policies, utc_now()),
         forms=FORMS,
@@ -198,7 +210,7 @@ async def record_page(
 ) -> Response:
     """The whole record and timeline to print for the child's file, at both agencies."""
     row = await _visible(db, viewer, escalation_id)
-    return await _page(request, db, viewer, row, template="record.html")
+    return await _page(request, db, viewer, row, template="record.html", printed=when(utc_now()))
 
 
 def _fields(name: str, form: Any) -> dict[str, Any]:

@@ -109,6 +109,7 @@ def welcome(
     keys: dict[str, str],
     created: bool,
     links: list[tuple[Person, str]] | None = None,
+    demo: list[tuple[str, str]] | None = None,
 ) -> str:
     """What a newcomer needs next: where things are, the keys and a request to try."""
     namespace = stack.settings.temporal_namespace
@@ -136,6 +137,12 @@ def welcome(
         *(f"  {p.role:<13} {p.name} ({p.agency}): {link}" for p, link in links or []),
         "",
     ]
+    mail_log = stack.settings.mail_log_file
+    raised = [
+        "Demo escalations, raised now on the demo ladder (minutes a stage; DEMO_DATA=0: none):",
+        *(f"  {reference}  {what}" for reference, what in demo or []),
+        "",
+    ]
     lines = [
         "",
         f"Pages        {stack.api_url}/   (people sign in with their directory email)",
@@ -146,11 +153,17 @@ def welcome(
         f"{stack.api_url}/codec, and turn on",
         '              "Include cross-origin credentials"; docs/operations.md)',
         f"Data         {stack.data_dir}   (Temporal log: {stack.temporal_log})",
+        *(
+            [f"Mails        {mail_log}   (no mail server here: each mail's text is kept there)"]
+            if mail_log and not stack.settings.smtp_host
+            else []
+        ),
         "",
         f"Demo API keys ({state} in {stack.demo_keys_file}):",
         *(f"  {demo.role:<13} {demo.agency:<46} {keys[demo.role]}" for demo in DEMO_KEYS),
         "",
         *sign_in,
+        *(raised if demo else []),
         "Raise an escalation as the practitioner:",
         "  " + curl,
         "Then list it as the manager or the board:",

@@ -13,6 +13,7 @@ from sqlmodel import col, select
 
 from database.engine import session_factory
 from database.tables import Escalation, SearchEvent
+from launcher.demo_data import CASES, play
 from tests.api_stack import CHILDRENS_SERVICES, HEALTH, POLICE
 from tests.conftest import new_key
 from tests.pages_stack import (
@@ -44,6 +45,24 @@ name = "Senior managers"
 role = "executive"
 duration = "PT1H"
 [[policies.daily.stages]]
+name = "Partnership"
+role = "board"
+duration = "PT2S"
+
+# make run's demo ladder (config/policies.example.toml), its top stage passing in seconds.
+[policies.demo]
+title = "Demo ladder"
+dispute_within = { duration = "PT1H" }
+[[policies.demo.stages]]
+name = "Line managers"
+role = "manager"
+duration = "PT1H"
+acknowledge_within = { duration = "PT30M" }
+[[policies.demo.stages]]
+name = "Senior managers"
+role = "executive"
+duration = "PT1H"
+[[policies.demo.stages]]
 name = "Partnership"
 role = "board"
 duration = "PT2S"
@@ -315,3 +334,37 @@ async def test_who_was_told_by_name_route_and_delivery(
     assert re.search(
         r"Printed on \w{3} \d+ \w{3} \d{4} \d\d:\d\d by Independent chair", record.text
     )
+
+
+async def test_the_demo_escalations_show_every_state_through_the_real_workflow(
+    pages_stack: PagesStack,
+) -> None:
+    keys = {}
+    for role, agency in (
+        ("practitioner", POLICE),
+        ("manager", CHILDRENS_SERVICES),
+        ("board", "Northshire Safeguarding Children Partnership"),
+    ):
+        _, keys[role] = await new_key(
+            pages_stack.engine, name=f"demo {role}", agency=agency, role=role
+        )  # type: ignore[arg-type]
+    async with httpx.AsyncClient(base_url=pages_stack.url, timeout=30) as http:
+        raised = await play(http, keys)
+    rows = [await row_of(pages_stack, ref) for ref, _ in raised]
+    assert len(rows) == len(CASES)
+
+    async def top_overdue() -> bool:
+        return (await row_of(pages_stack, rows[2].id)).overdue
+
+    await eventually(top_overdue, "the demo's top stage turned overdue")
+    rows = [await row_of(pages_stack, ref) for ref, _ in raised]
+    assert [(r.status, r.stage, r.immediate_risk) for r in rows] == [
+        ("open", 1, False),
+        ("open", 1, True),
+        ("open", 3, False),
+        ("resolved", 1, False),
+        ("resolved", 1, False),
+        ("withdrawn", 1, False),
+    ]
+    assert rows[3].dispute_until is not None and rows[4].dispute_until is None
+    assert rows[0].child_reference_key == rows[1].child_reference_key == "demo-0001"

@@ -340,14 +340,15 @@ async def test_the_demo_escalations_show_every_state_through_the_real_workflow(
     pages_stack: PagesStack,
 ) -> None:
     keys = {}
-    for role, agency in (
+    demo_keys: list[tuple[Role, str]] = [
         ("practitioner", POLICE),
         ("manager", CHILDRENS_SERVICES),
         ("board", "Northshire Safeguarding Children Partnership"),
-    ):
+    ]
+    for role, agency in demo_keys:
         _, keys[role] = await new_key(
             pages_stack.engine, name=f"demo {role}", agency=agency, role=role
-        )  # type: ignore[arg-type]
+        )
     async with httpx.AsyncClient(base_url=pages_stack.url, timeout=30) as http:
         raised = await play(http, keys)
     rows = [await row_of(pages_stack, ref) for ref, _ in raised]

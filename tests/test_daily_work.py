@@ -339,7 +339,7 @@ async def test_who_was_told_by_name_route_and_delivery(
 async def test_the_demo_escalations_show_every_state_through_the_real_workflow(
     pages_stack: PagesStack,
 ) -> None:
-    keys = {}
+    keys: dict[str, str] = {}
     demo_keys: list[tuple[Role, str]] = [
         ("practitioner", POLICE),
         ("manager", CHILDRENS_SERVICES),

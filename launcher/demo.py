@@ -151,7 +151,8 @@ def welcome(
         "             (decoded for a partnership person signed in to the pages: in the UI's Codec",
         "              Server settings use this browser's setting, endpoint "
         f"{stack.api_url}/codec, and turn on",
-        '              "Include cross-origin credentials"; docs/operations.md)',
+        '              "Include cross-origin credentials", Apply, then reload the page;',
+        "              docs/operations.md)",
         f"Data         {stack.data_dir}   (Temporal log: {stack.temporal_log})",
         *(
             [f"Mails        {mail_log}   (no mail server here: each mail's text is kept there)"]

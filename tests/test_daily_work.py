@@ -6,6 +6,7 @@ import html
 import re
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
+from pathlib import Path
 
 import httpx
 import pytest
@@ -13,9 +14,10 @@ from sqlmodel import col, select
 
 from database.engine import session_factory
 from database.tables import Escalation, SearchEvent
-from launcher.demo_data import CASES, play
+from launcher.demo_data import CASES, demo_escalations, play
+from launcher.plan import plan
 from tests.api_stack import CHILDRENS_SERVICES, HEALTH, POLICE
-from tests.conftest import new_key
+from tests.conftest import isolated_settings, new_key
 from tests.pages_stack import (
     BUSINESS_UNIT,
     CHAIR,
@@ -369,3 +371,9 @@ async def test_the_demo_escalations_show_every_state_through_the_real_workflow(
     ]
     assert rows[3].dispute_until is not None and rows[4].dispute_until is None
     assert rows[0].child_reference_key == rows[1].child_reference_key == "demo-0001"
+
+
+async def test_demo_data_0_raises_none(tmp_path: Path) -> None:
+    stack = plan(isolated_settings(demo_data=False, data_dir=tmp_path))
+    assert await demo_escalations(stack, {}) == []
+    assert not list(tmp_path.iterdir())  # not even a database was opened

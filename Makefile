@@ -4,7 +4,7 @@ STAMP := $(VENV)/.installed
 # GOV.UK Frontend (served by the pages) and axe-core (the browser tests), pinned in package-lock.json.
 NPM_STAMP := node_modules/.installed
 
-.PHONY: install run worker api test lint bench bench-reports clean
+.PHONY: install run worker api test lint bench bench-reports bench-pages clean
 
 install: $(STAMP) $(NPM_STAMP)
 
@@ -41,6 +41,9 @@ bench: install
 
 bench-reports: install
 	$(PY) -m bench.reports
+
+bench-pages: install
+	$(PY) -m bench.pages
 
 clean:
 	rm -rf .data .pytest_cache .mypy_cache .ruff_cache

@@ -3,14 +3,17 @@ window, search, tags and the navigation's count, who was told, what changed; at 
 no sideways scrolling, and with JavaScript off."""
 
 import re
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import Any
 
 import pytest
-from playwright.async_api import Page, expect
+from playwright.async_api import Page, ViewportSize, expect
 
 from tests.api_stack import CHILDRENS_SERVICES
 from tests.browser import browser, needs_chromium, screenshot
 from tests.pages_stack import CHAIR, CS_MANAGER, PRACTITIONER, PagesStack
-from tests.test_browser import press, type_into, visit
+from tests.test_browser import Visit, press, type_into, visit
 from tests.test_daily_work import CHILD, POLICIES, Cases, cases
 
 __all__ = ["POLICIES", "browser", "cases", "visit"]  # the module's ladders and fixtures
@@ -18,7 +21,20 @@ pytestmark = [
     needs_chromium(),
     pytest.mark.parametrize("module_database_url", ["sqlite"], indirect=True),
 ]
-NARROW = {"width": 320, "height": 640}
+NARROW: ViewportSize = {"width": 320, "height": 640}
+
+
+@asynccontextmanager
+async def signed_in(
+    visit: Any, email: str, narrow: bool = False, javascript: bool = True
+) -> AsyncIterator[Visit]:
+    """A browser of its own, signed in as `email` from the home page (320 px wide if narrow)."""
+    async with visit(javascript=javascript) as person:
+        if narrow:
+            await person.page.set_viewport_size(NARROW)
+        await person.page.goto("/")
+        await person.sign_in(email)
+        yield person
 
 
 async def fits(page: Page) -> None:
@@ -30,11 +46,8 @@ async def fits(page: Page) -> None:
 async def test_the_raiser_sees_the_dispute_window_at_320_px(
     visit: object, pages_stack: PagesStack, cases: Cases
 ) -> None:
-    async with visit() as practitioner:  # type: ignore[operator]
+    async with signed_in(visit, PRACTITIONER, narrow=True) as practitioner:
         page = practitioner.page
-        await page.set_viewport_size(NARROW)
-        await page.goto("/")
-        await practitioner.sign_in(PRACTITIONER)
         row = page.get_by_role("row").filter(has_text=cases.resolved)
         await expect(row.get_by_text("Dispute by")).to_be_visible()
         await expect(row.get_by_text("Dispute open")).to_be_visible()
@@ -46,10 +59,8 @@ async def test_the_raiser_sees_the_dispute_window_at_320_px(
 async def test_search_tags_and_who_was_told(
     visit: object, pages_stack: PagesStack, cases: Cases
 ) -> None:
-    async with visit() as manager:  # type: ignore[operator]
+    async with signed_in(visit, CS_MANAGER) as manager:
         page = manager.page
-        await page.goto("/")
-        await manager.sign_in(CS_MANAGER)
         await expect(
             page.get_by_role("link", name="Your escalations (2) waiting on you")
         ).to_be_visible()
@@ -83,11 +94,8 @@ async def test_search_tags_and_who_was_told(
 async def test_the_partnership_sees_its_own_stage_and_reports_fit_320_px(
     visit: object, pages_stack: PagesStack, cases: Cases
 ) -> None:
-    async with visit() as chair:  # type: ignore[operator]
+    async with signed_in(visit, CHAIR, narrow=True) as chair:
         page = chair.page
-        await page.set_viewport_size(NARROW)
-        await page.goto("/")
-        await chair.sign_in(CHAIR)
         row = page.get_by_role("row").filter(has_text=cases.top)
         await expect(row.get_by_text("Overdue")).to_be_visible()
         await expect(page.get_by_role("link", name=cases.plain)).to_have_count(0)
@@ -101,10 +109,8 @@ async def test_the_partnership_sees_its_own_stage_and_reports_fit_320_px(
 async def test_search_works_without_javascript(
     visit: object, pages_stack: PagesStack, cases: Cases
 ) -> None:
-    async with visit(javascript=False) as manager:  # type: ignore[operator]
-        page: Page = manager.page
-        await page.goto("/")
-        await manager.sign_in(CS_MANAGER)
+    async with signed_in(visit, CS_MANAGER, javascript=False) as manager:
+        page = manager.page
         await page.get_by_label("Find an escalation").fill(f" {CHILD} ")
         await page.get_by_role("button", name="Search").click()
         await expect(page.get_by_role("link", name=cases.urgent)).to_be_visible()

@@ -31,27 +31,9 @@ from tests.pages_stack import (
 from tests.polling import eventually
 from workflows.policy import Role
 
-# A ladder with an acknowledgement, a dispute window that stays open through the tests, and a
-# top stage whose time limit passes in seconds (overdue at the top).
+# make run's demo ladder (config/policies.example.toml), with an acknowledgement and a dispute
+# window that stay open through the tests and a top stage that passes in seconds (overdue).
 POLICIES = """
-[policies.daily]
-title = "A day's ladder"
-dispute_within = { duration = "PT1H" }
-[[policies.daily.stages]]
-name = "Line managers"
-role = "manager"
-duration = "PT1H"
-acknowledge_within = { duration = "PT30M" }
-[[policies.daily.stages]]
-name = "Senior managers"
-role = "executive"
-duration = "PT1H"
-[[policies.daily.stages]]
-name = "Partnership"
-role = "board"
-duration = "PT2S"
-
-# make run's demo ladder (config/policies.example.toml), its top stage passing in seconds.
 [policies.demo]
 title = "Demo ladder"
 dispute_within = { duration = "PT1H" }
@@ -100,7 +82,7 @@ async def raise_one(
         "receiving_agency": receiving,
         "child_reference": child,
         "summary": "Referral closed as threshold not met.",
-        "policy": "daily",
+        "policy": "demo",
         **more,
     }
     answer = await http.post("/escalations", json=body, headers=key)

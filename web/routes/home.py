@@ -35,6 +35,16 @@ async def _record(
     )
 
 
+def _options(
+    anything: str, choices: list[tuple[str, str]], chosen: str | None
+) -> list[dict[str, object]]:
+    """A filter's options for govukSelect: "any" first, then each choice."""
+    first: dict[str, object] = {"value": "", "text": anything}
+    return [first] + [
+        {"value": value, "text": text, "selected": value == chosen} for value, text in choices
+    ]
+
+
 @router.get("/", response_class=HTMLResponse)
 async def home(
     request: Request,
@@ -119,10 +129,12 @@ async def home(
         heading=heading,
         q=q or "",
         not_found=not_found,
-        statuses={key: text for key, (text, _) in STATUS_TAGS.items()},
+        agency_items=_options("All agencies", [(name, name) for name in agencies], filters.agency),
+        status_items=_options(
+            "Any status", [(key, text) for key, (text, _) in STATUS_TAGS.items()], filters.status
+        ),
         items=items,
         total=total,
-        agencies=agencies,
         pages=pages,
         link=link,
         page_items=[

@@ -3,6 +3,7 @@ relation by state), the raiser's dispute window, search by an escalation's or a 
 (pages and API, recorded as keyed hashes), and what changed since a person last looked."""
 
 import html
+import logging
 import re
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
@@ -12,6 +13,7 @@ import httpx
 import pytest
 from sqlmodel import col, select
 
+from core.logs import ACCESS_FILTER
 from database.engine import session_factory
 from database.tables import Escalation, SearchEvent
 from launcher.demo_data import CASES, demo_escalations, play
@@ -359,3 +361,17 @@ async def test_demo_data_0_raises_none(tmp_path: Path) -> None:
     stack = plan(isolated_settings(demo_data=False, data_dir=tmp_path))
     assert await demo_escalations(stack, {}) == []
     assert not list(tmp_path.iterdir())  # not even a database was opened
+
+
+def test_access_lines_drop_the_query_a_search_puts_there() -> None:
+    line = logging.LogRecord(
+        "uvicorn.access",
+        logging.INFO,
+        __file__,
+        1,
+        '%s - "%s %s HTTP/%s" %d',
+        ("127.0.0.1:50000", "GET", "/escalations?child_reference=NP-2291", "1.1", 200),
+        None,
+    )
+    assert ACCESS_FILTER.filter(line)
+    assert line.getMessage() == '127.0.0.1:50000 - "GET /escalations HTTP/1.1" 200'

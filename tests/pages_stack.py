@@ -9,6 +9,8 @@ from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from email.message import EmailMessage
 from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
 
 import httpx
 import pytest
@@ -123,20 +125,28 @@ def temporal_ui_origin() -> str:
 
 
 @pytest.fixture(scope="module")
+def pages_overrides() -> dict[str, Any]:
+    """Settings a module's stack has besides the usual (its own fixture of this name)."""
+    return {}
+
+
+@pytest.fixture(scope="module")
 async def pages_stack(
     request: pytest.FixtureRequest,
     dev_env: WorkflowEnvironment,
     temporal_ui_origin: str,
+    pages_overrides: dict[str, Any],
     module_database_url: str,
     tmp_path_factory: pytest.TempPathFactory,
     payload_key_file: Path,
 ) -> AsyncIterator[PagesStack]:
     config = tmp_path_factory.mktemp("config")
-    # A module may bring ladders of its own (POLICIES).
+    # A module may bring ladders (POLICIES) and a directory (DIRECTORY) of its own.
     (config / "policies.toml").write_text(getattr(request.module, "POLICIES", QUICK_POLICY))
-    (config / "directory.toml").write_text(DIRECTORY)
+    (config / "directory.toml").write_text(getattr(request.module, "DIRECTORY", DIRECTORY))
     mailbox = Mailbox()
-    port = free_port()
+    public_url = pages_overrides.get("public_url")
+    port = urlsplit(public_url).port if public_url else free_port()
     async with smtp_server(mailbox) as smtp:
         settings = isolated_settings(
             database_url=module_database_url,
@@ -151,6 +161,7 @@ async def pages_stack(
             codec_cors_origin=temporal_ui_origin,
             sign_in_limit_per_address=SIGN_IN_LIMIT,
             sign_in_limit_per_client=1_000,
+            **{k: v for k, v in pages_overrides.items() if k != "public_url"},
         )
         engine = create_engine(module_database_url)
         server, task = await serve(create_app(settings), port)

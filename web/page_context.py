@@ -17,8 +17,9 @@ from core.settings import Settings
 from database.tables import PersonSession, utc_now
 from web.assets import GOVUK_TEMPLATES, TEMPLATES
 from web.listing import waiting_count
-from web.people import Person, people
+from web.people import Person, people, unranked
 from web.sessions import current_session
+from workflows.policy import ROLES
 
 SERVICE_NAME = "Safeguarding escalations"
 SESSION_COOKIE = "escalations_session"
@@ -103,6 +104,20 @@ def people_of(request: Request) -> dict[str, Person]:
     return found
 
 
+def person_for(request: Request, email: str, provider_role: str | None = None) -> Person | None:
+    """The directory's person with this email; one the directory gives no role only with the
+    role a provider's groups gave at sign-in (the directory's role wins)."""
+    person = people_of(request).get(email.casefold())
+    role = next((r for r in ROLES if r == provider_role), None)
+    if person is not None or role is None:
+        return person
+    state = request.app.state
+    if not hasattr(state, "web_unranked"):
+        state.web_unranked = unranked(directory_of(request))
+    found: Person | None = state.web_unranked.get(email.casefold())
+    return replace(found, role=role) if found else None
+
+
 async def _db(request: Request) -> Any:
     sessions: async_sessionmaker[AsyncSession] = request.app.state.sessions
     async with sessions() as db:
@@ -117,7 +132,7 @@ async def signed_in_viewer(request: Request, db: AsyncSession) -> Viewer | None:
     session = await current_session(db, request.cookies.get(SESSION_COOKIE, ""))
     if session is None:
         return None
-    person = people_of(request).get(session.email.casefold())
+    person = person_for(request, session.email, session.provider_role)
     return Viewer(person=person, session=session) if person else None
 
 

@@ -2,7 +2,7 @@
 escalation, and the searches people make.
 
 Revision ID: 0024_daily_work
-Revises: 0004
+Revises: 0022_oidc_sign_in
 Create Date: 2026-12-07 05:00:00
 """
 
@@ -14,7 +14,7 @@ from alembic import op
 from core.text import reference_key
 
 revision: str = "0024_daily_work"
-down_revision: str | None = "0004"
+down_revision: str | None = "0022_oidc_sign_in"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

@@ -66,6 +66,7 @@ async def test_search_tags_and_who_was_told(
         ).to_be_visible()
         urgent = page.get_by_role("row").filter(has_text=cases.urgent)
         await expect(urgent.get_by_text("Urgent")).to_be_visible()
+        await expect(urgent.get_by_text("Changed since you last looked")).to_be_visible()
         await manager.check("home-waiting")
         await type_into(page, "Find an escalation", CHILD.lower())
         await press(page, "Search")
@@ -89,6 +90,9 @@ async def test_search_tags_and_who_was_told(
             await manager.check()
         await page.goto("/?view=all")
         await screenshot(page, "home-narrow")
+        # Looked at now: no longer marked changed for this person.
+        plain = page.get_by_role("row").filter(has_text=cases.plain)
+        await expect(plain.get_by_text("Changed")).to_have_count(0)
 
 
 async def test_the_partnership_sees_its_own_stage_and_reports_fit_320_px(

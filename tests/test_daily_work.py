@@ -375,3 +375,9 @@ def test_access_lines_drop_the_query_a_search_puts_there() -> None:
     )
     assert ACCESS_FILTER.filter(line)
     assert line.getMessage() == '127.0.0.1:50000 - "GET /escalations HTTP/1.1" 200'
+
+
+async def test_a_nul_in_a_search_is_refused_as_bad_input(pages_stack: PagesStack) -> None:
+    async with pages_stack.signed_in(CS_MANAGER) as client:
+        page = await client.get("/?q=NP%00-7001")
+    assert page.status_code == 422 and "q" in page.text

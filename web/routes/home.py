@@ -11,6 +11,7 @@ from casework import finding, searching
 from casework.actors import label
 from casework.attention import days_left, disputable_until, tags
 from casework.refusals import ProblemError
+from casework.requests import NO_NUL
 from database.tables import utc_now
 from web.listing import PAGE_SIZE, VIEWS, Filters, View, escalations_for
 from web.page_context import PageDb, Viewer, ViewerDep, directory_of, render
@@ -18,7 +19,8 @@ from web.presenting import STATUS_TAGS, stage_text, when
 
 router = APIRouter(include_in_schema=False)
 
-SearchTerm = Annotated[str | None, Query(max_length=100)]
+# PostgreSQL text holds no NUL: refused as bad input (422), never a database error.
+SearchTerm = Annotated[str | None, Query(max_length=100, pattern=NO_NUL)]
 
 
 async def _record(
@@ -52,7 +54,7 @@ async def home(
     db: PageDb,
     view: str | None = None,
     overdue: bool = False,
-    agency: Annotated[str | None, Query(max_length=200)] = None,
+    agency: Annotated[str | None, Query(max_length=200, pattern=NO_NUL)] = None,
     status: Annotated[str | None, Query(max_length=20)] = None,
     q: SearchTerm = None,
     page: Annotated[int, Query(ge=1, le=10_000)] = 1,

@@ -13,9 +13,11 @@ import httpx
 import pytest
 from sqlmodel import col, select
 
+from casework.raising import PENDING
 from core.logs import ACCESS_FILTER
+from core.text import reference_key
 from database.engine import session_factory
-from database.tables import Escalation, SearchEvent
+from database.tables import Escalation, SearchEvent, utc_now
 from launcher.demo_data import CASES, demo_escalations, play
 from launcher.plan import plan
 from tests.api_stack import CHILDRENS_SERVICES, HEALTH, POLICE
@@ -381,3 +383,29 @@ async def test_a_nul_in_a_search_is_refused_as_bad_input(pages_stack: PagesStack
     async with pages_stack.signed_in(CS_MANAGER) as client:
         page = await client.get("/?q=NP%00-7001")
     assert page.status_code == 422 and "q" in page.text
+
+
+async def test_a_raise_whose_workflow_never_started_is_never_found(
+    pages_stack: PagesStack, cases: Cases
+) -> None:
+    now = utc_now()
+    async with session_factory(pages_stack.engine)() as db:
+        db.add(
+            Escalation(
+                id="ESC-PENDING1",
+                policy="demo",
+                raising_agency=POLICE,
+                receiving_agency=CHILDRENS_SERVICES,
+                raised_by="PC Reyes (Northshire Police)",
+                created_at=now,
+                updated_at=now,
+                status=PENDING,
+                child_reference=CHILD,
+                child_reference_key=reference_key(CHILD),
+            )
+        )
+        await db.commit()
+    async with pages_stack.signed_in(CS_MANAGER) as client:
+        found, _ = await listed(client, f"/?q={CHILD}")
+        closed, _ = await listed(client, "/?view=closed")  # pending is not open, yet not closed
+    assert found == {cases.plain, cases.urgent} and "ESC-PENDING1" not in closed

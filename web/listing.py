@@ -10,6 +10,7 @@ from sqlmodel import col, func, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from casework.attention import waiting_on
+from casework.raising import PENDING
 from casework.searching import Search
 from database.tables import AuditEvent, Escalation, EscalationView
 from web.people import Person
@@ -87,7 +88,8 @@ async def escalations_for(
     db: AsyncSession, person: Person, actor: str, filters: Filters, now: datetime
 ) -> tuple[list[Listed], int]:
     """A page of the chosen list (or of a search's finds, whatever the list) and the total."""
-    where = [_involved(person)]
+    # A raise whose workflow never started (pending) is nobody's to see.
+    where = [_involved(person), col(Escalation.status) != PENDING]
     if filters.search is not None:
         where.append(filters.search.condition())
     else:

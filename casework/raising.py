@@ -23,6 +23,7 @@ from casework.requests import RaiseRequest
 from core.directory import Directory, normalised
 from core.settings import Settings
 from core.text import reference_key
+from database.case_seal import CASE_FIELDS, new_case_key
 from database.tables import Escalation, utc_now
 from workflows.escalation import EscalationWorkflow, initial_search_attributes
 from workflows.models import EscalationInput
@@ -32,16 +33,6 @@ from workflows.policy import URGENT_POLICY, Policy
 _REFERENCE_ALPHABET = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
 # Written by the API before the workflow starts; the workflow's first write opens it.
 PENDING = "pending"
-CASE_FIELDS = {
-    "child_reference",
-    "child_name",
-    "child_date_of_birth",
-    "summary",
-    "category",
-    "decision_disputed",
-    "desired_outcome",
-    "risk_reason",
-}
 
 
 def new_reference() -> str:
@@ -146,10 +137,12 @@ async def raise_escalation(
         stage=1,
         stage_name=policy.stages[0].name,
         stage_role=policy.stages[0].role,
-        **body.model_dump(include=CASE_FIELDS),
+        **body.model_dump(include=set[str](CASE_FIELDS)),
         child_reference_key=reference_key(body.child_reference) if body.child_reference else None,
     )
+    key = new_case_key(row.id)
     db.add(row)
+    db.add(key)
     try:
         await db.commit()
     except IntegrityError:
@@ -163,6 +156,7 @@ async def raise_escalation(
         await _start(temporal, settings, row, policy)
     except ProblemError:
         await db.delete(row)  # nothing was started, so nothing is kept
+        await db.delete(key)
         await db.commit()
         raise
     await db.refresh(row)

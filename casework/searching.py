@@ -1,8 +1,8 @@
 """Searching escalations by a reference, and the record of every search.
 
 A term is an escalation's reference (ESC-…) or a child's reference: the raising agency's own,
-matched exactly but for case and spaces. Each search is kept (who, when, how many found) with the
-term only as a keyed hash, so the log of searches names no child.
+matched exactly but for case and spaces. Each search is an access event (database.access_log:
+who, when, how many found) with the term only as a keyed hash, so the record names no child.
 """
 
 import hashlib
@@ -17,10 +17,12 @@ from sqlalchemy import ColumnElement
 from sqlmodel import col
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from casework.actors import Actor, label
 from core.payload_crypto import load_keys
 from core.settings import Settings
 from core.text import reference_key
-from database.tables import Escalation, SearchEvent, utc_now
+from database.access_log import record_access
+from database.tables import Escalation
 
 ESCALATION_REFERENCE = re.compile(r"esc-[0-9a-z]+")
 
@@ -68,24 +70,12 @@ class TermHasher:
 
 
 async def record_search(
-    db: AsyncSession,
-    hasher: TermHasher,
-    *,
-    searcher: str,
-    agency: str,
-    role: str,
-    search: Search,
-    results: int,
+    db: AsyncSession, hasher: TermHasher, searcher: Actor, search: Search, results: int
 ) -> None:
-    db.add(
-        SearchEvent(
-            at=utc_now(),
-            searcher=searcher,
-            agency=agency,
-            role=role,
-            kind=search.kind,
-            term_hash=hasher.hash(search),
-            results=results,
-        )
+    """The search as an access event: who, when, what kind of reference, how many found."""
+    await record_access(
+        db,
+        actor=label(searcher),
+        purpose="search",
+        details={"kind": search.kind, "term": hasher.hash(search), "results": results},
     )
-    await db.commit()

@@ -13,19 +13,15 @@ import structlog
 QUIET_AT_DEBUG = ("aiosqlite",)
 
 
-class PathsWithoutQueries(logging.Filter):
-    """Uvicorn's access lines name the path only: a query may hold a child reference (a search
-    by `q` or `child_reference`)."""
+class DropQueryStrings(logging.Filter):
+    """uvicorn's access lines keep the path, never the query: `/subject-access?child_reference=`
+    carries a child's reference."""
 
     def filter(self, record: logging.LogRecord) -> bool:
         args = record.args
-        # (client address, method, path with query, HTTP version, status)
         if isinstance(args, tuple) and len(args) == 5 and isinstance(args[2], str):
             record.args = (*args[:2], args[2].split("?", 1)[0], *args[3:])
         return True
-
-
-ACCESS_FILTER = PathsWithoutQueries()
 
 
 def configure_logging(fmt: str = "json", level: str = "INFO") -> None:
@@ -57,4 +53,6 @@ def configure_logging(fmt: str = "json", level: str = "INFO") -> None:
     # Libraries that write query parameters (child data) in their DEBUG lines stay above DEBUG.
     for name in QUIET_AT_DEBUG:
         logging.getLogger(name).setLevel(max(logging.INFO, root.level))
-    logging.getLogger("uvicorn.access").addFilter(ACCESS_FILTER)
+    access = logging.getLogger("uvicorn.access")
+    if not any(isinstance(f, DropQueryStrings) for f in access.filters):
+        access.addFilter(DropQueryStrings())

@@ -15,16 +15,19 @@ from api.deps import (
 )
 from api.problems import PROBLEM_RESPONSES
 from api.schemas import EscalationOut, EscalationPage, TimelineEvent
-from casework import acting, finding, raising, searching
+from casework import acting, correcting, finding, raising, searching
+from casework.actors import label
 from casework.requests import (
     NO_NUL,
     AcknowledgeRequest,
+    CorrectionRequest,
     ExtendRequest,
     NoteRequest,
     RaiseRequest,
     ReasonRequest,
     ResolveRequest,
 )
+from database.access_log import record_access
 from database.audit_chain import timeline as audit_timeline
 from workflows.models import ActionKind, Status
 
@@ -99,15 +102,7 @@ async def list_escalations(
         offset=offset,
     )
     if search is not None:
-        await searching.record_search(
-            db,
-            hasher,
-            searcher=f"key {caller.id}: {caller.name}",
-            agency=caller.agency,
-            role=caller.role,
-            search=search,
-            results=total,
-        )
+        await searching.record_search(db, hasher, caller, search, total)
     return EscalationPage(
         items=[EscalationOut.of(row) for row in rows], total=total, limit=limit, offset=offset
     )
@@ -117,7 +112,9 @@ async def list_escalations(
 async def read_escalation(
     escalation_id: EscalationId, caller: CallerDep, db: SessionDep
 ) -> EscalationOut:
+    """The escalation with its case details; the read is recorded (who viewed the record)."""
     row = await finding.find_visible(db, caller, escalation_id)
+    await record_access(db, actor=label(caller), purpose="api", escalation_id=row.id)
     return EscalationOut.of(row, with_case=True)
 
 
@@ -125,8 +122,10 @@ async def read_escalation(
 async def read_timeline(
     escalation_id: EscalationId, caller: CallerDep, db: SessionDep
 ) -> list[TimelineEvent]:
-    """Every event on the record, oldest first. Entries are never edited or deleted."""
+    """Every event on the record, oldest first. Entries are never edited or deleted. The read
+    is recorded (it holds notes and corrections)."""
     await finding.find_visible(db, caller, escalation_id)
+    await record_access(db, actor=label(caller), purpose="api", escalation_id=escalation_id)
     return [TimelineEvent.of(event) for event in await audit_timeline(db, escalation_id)]
 
 
@@ -204,3 +203,15 @@ async def dispute(
     """The raising agency disputes the outcome while `dispute_until` lasts: it reopens at the
     next stage."""
     return await acting.on(escalation_id, "dispute", reason=body.reason)
+
+
+@router.post("/{escalation_id}/corrections", response_model=EscalationOut)
+async def correct_case_detail(
+    escalation_id: EscalationId, body: CorrectionRequest, caller: CallerDep, db: SessionDep
+) -> EscalationOut:
+    """Correct one case detail, with the reason (the raising agency's managers and above, or
+    the partnership). The record shows the new value; the audit chain keeps the correction; the
+    value it replaced stays readable to the partnership. The same value again changes nothing."""
+    row = await finding.find_visible(db, caller, escalation_id)
+    row = await correcting.correct(db, caller, row, body)
+    return EscalationOut.of(row, with_case=True)

@@ -1,8 +1,8 @@
-"""The daily work: child references as searched for, each person's last view of an
-escalation, and the searches people make.
+"""The daily work: child references as searched for, and each person's last view of an
+escalation.
 
 Revision ID: 0024_daily_work
-Revises: 0022_oidc_sign_in
+Revises: 0023_dpia_records
 Create Date: 2026-12-07 05:00:00
 """
 
@@ -14,7 +14,7 @@ from alembic import op
 from core.text import reference_key
 
 revision: str = "0024_daily_work"
-down_revision: str | None = "0022_oidc_sign_in"
+down_revision: str | None = "0023_dpia_records"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
@@ -50,23 +50,9 @@ def upgrade() -> None:
         sa.UniqueConstraint("email", "escalation_id"),
     )
     op.create_index("ix_escalation_view_escalation_id", "escalation_view", ["escalation_id"])
-    op.create_table(
-        "search_event",
-        sa.Column("id", sa.Integer(), primary_key=True),
-        sa.Column("at", sa.DateTime(timezone=True), nullable=False),
-        sa.Column("searcher", sa.String(length=320), nullable=False),
-        sa.Column("agency", sa.String(length=200), nullable=False),
-        sa.Column("role", sa.String(length=20), nullable=False),
-        sa.Column("kind", sa.String(length=20), nullable=False),
-        sa.Column("term_hash", sa.String(length=120), nullable=False),
-        sa.Column("results", sa.Integer(), nullable=False),
-    )
-    op.create_index("ix_search_event_at", "search_event", ["at"])
 
 
 def downgrade() -> None:
-    op.drop_index("ix_search_event_at", table_name="search_event")
-    op.drop_table("search_event")
     op.drop_index("ix_escalation_view_escalation_id", table_name="escalation_view")
     op.drop_table("escalation_view")
     with op.batch_alter_table("escalation") as batch:

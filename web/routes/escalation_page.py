@@ -10,7 +10,7 @@ from pydantic_core import ErrorDetails
 from sqlmodel import select
 from temporalio.client import Client
 
-from casework import acting, finding
+from casework import acting, correcting, finding
 from casework.actors import label, role_of
 from casework.attention import disputable_until
 from casework.refusals import ProblemError
@@ -22,6 +22,7 @@ from casework.requests import (
     ReasonRequest,
     ResolveRequest,
 )
+from database.access_log import accesses, record_access
 from database.audit_chain import timeline as audit_timeline
 from database.tables import Delivery, Escalation, utc_now
 from web import last_views
@@ -37,6 +38,8 @@ from web.page_context import (
 )
 from web.presenting import (
     STATUS_TAGS,
+    access_entries,
+    correction_notes,
     current_stage,
     policy_steps,
     stage_count,
@@ -108,6 +111,7 @@ DONE = {
     "extended": "The time limit is extended. Both agencies are told the new one.",
     "disputed": "The outcome is disputed: the escalation is open again at the next stage. "
     "Its people are told.",
+    "corrected": "The case detail is corrected. The record shows when, by whom and why.",
 }
 
 
@@ -145,7 +149,7 @@ def allowed_actions(viewer: Viewer, row: Escalation, policies: dict[str, Policy]
     return found
 
 
-async def _visible(db: PageDb, viewer: Viewer, escalation_id: str) -> Escalation:
+async def visible_row(db: PageDb, viewer: Viewer, escalation_id: str) -> Escalation:
     try:
         return await finding.find_visible(db, viewer, escalation_id)
     except ProblemError:
@@ -169,6 +173,7 @@ async def _page(
     events = list(await audit_timeline(db, row.id))
     deliveries = await db.exec(select(Delivery).where(Delivery.escalation_id == row.id))
     told = told_by_notification(list(deliveries.all()), directory_of(request))
+    partnership = viewer.role == "board"
     return render(
         request,
         context.pop("template", "escalation.html"),
@@ -188,6 +193,11 @@ async def _page(
         forms=FORMS,
         field_ids=FIELD_IDS,
         advice=IMMEDIATE_RISK_ADVICE if row.immediate_risk else None,
+        corrections=correction_notes(
+            await correcting.corrections(db, row.id), partnership=partnership
+        ),
+        may_correct=correcting.may_correct(viewer, row),
+        viewed=access_entries(await accesses(db, row.id)) if partnership else None,
         done=DONE.get(request.query_params.get("done", "")),
         values=context.pop("values", {}),
         error_for=context.pop("error_for", {}),
@@ -199,7 +209,8 @@ async def _page(
 async def escalation_page(
     request: Request, escalation_id: str, viewer: ViewerDep, db: PageDb
 ) -> Response:
-    row = await _visible(db, viewer, escalation_id)
+    row = await visible_row(db, viewer, escalation_id)
+    await record_access(db, actor=label(viewer), purpose="page", escalation_id=row.id)
     since = await last_views.look(db, viewer.person.email, row.id)
     return await _page(request, db, viewer, row, since=since)
 
@@ -209,7 +220,8 @@ async def record_page(
     request: Request, escalation_id: str, viewer: ViewerDep, db: PageDb
 ) -> Response:
     """The whole record and timeline to print for the child's file, at both agencies."""
-    row = await _visible(db, viewer, escalation_id)
+    row = await visible_row(db, viewer, escalation_id)
+    await record_access(db, actor=label(viewer), purpose="record", escalation_id=row.id)
     return await _page(request, db, viewer, row, template="record.html", printed=when(utc_now()))
 
 
@@ -298,7 +310,7 @@ async def take_action(
 ) -> Response:
     form = await request.form()
     check_csrf(request, form, viewer.session.csrf_token)
-    row = await _visible(db, viewer, escalation_id)
+    row = await visible_row(db, viewer, escalation_id)
     chosen = FORMS.get(name)
     if chosen is None:
         raise PageError(404, "Page not found", "There is no such action.")

@@ -26,15 +26,7 @@ SearchTerm = Annotated[str | None, Query(max_length=100, pattern=NO_NUL)]
 async def _record(
     request: Request, db: PageDb, viewer: Viewer, search: searching.Search, found: int
 ) -> None:
-    await searching.record_search(
-        db,
-        request.app.state.term_hasher,
-        searcher=viewer.person.email,
-        agency=viewer.agency,
-        role=viewer.role,
-        search=search,
-        results=found,
-    )
+    await searching.record_search(db, request.app.state.term_hasher, viewer, search, found)
 
 
 def _options(

@@ -401,3 +401,27 @@ async def test_a_raise_whose_workflow_never_started_is_never_found(
         found, _ = await listed(client, f"/?q={CHILD}")
         closed, _ = await listed(client, "/?view=closed")  # pending is not open, yet not closed
     assert found == {cases.plain, cases.urgent} and "ESC-PENDING1" not in closed
+
+
+async def test_a_corrected_child_reference_is_found_under_its_new_value(
+    pages_stack: PagesStack,
+) -> None:
+    police = await headers(pages_stack, POLICE, "practitioner")
+    manager = await headers(pages_stack, POLICE, "manager")
+    async with httpx.AsyncClient(base_url=pages_stack.url, timeout=30) as http:
+        ref = await raise_one(http, police, CHILDRENS_SERVICES, "NP-7O10")  # a letter O typed
+        await act(
+            http,
+            manager,
+            ref,
+            "corrections",
+            field="child_reference",
+            value="NP-7010",
+            reason="Typed a letter O for a zero.",
+        )
+
+        async def ids(child: str) -> set[str]:
+            answer = await http.get(f"/escalations?child_reference={child}", headers=manager)
+            return {item["id"] for item in answer.json()["items"]}
+
+        assert await ids("np-7010") == {ref} and await ids("NP-7O10") == set()

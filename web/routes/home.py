@@ -1,6 +1,7 @@
 """Home: the escalations waiting on this person, raised by their agency, or closed; and a search
 by an escalation's or a child's reference."""
 
+from datetime import datetime
 from typing import Annotated, get_args
 from urllib.parse import urlencode
 
@@ -13,9 +14,10 @@ from casework.attention import days_left, disputable_until, tags
 from casework.refusals import ProblemError
 from casework.requests import NO_NUL
 from database.tables import utc_now
-from web.listing import PAGE_SIZE, VIEWS, Filters, View, escalations_for
+from web.listing import PAGE_SIZE, VIEWS, Filters, Listed, View, escalations_for
 from web.page_context import PageDb, Viewer, ViewerDep, directory_of, render
 from web.presenting import STATUS_TAGS, stage_text, when
+from workflows.policy import Policy
 
 router = APIRouter(include_in_schema=False)
 
@@ -39,6 +41,30 @@ def _options(
     ]
 
 
+async def _may_see(db: PageDb, viewer: Viewer, escalation_id: str) -> bool:
+    try:
+        await finding.find_visible(db, viewer, escalation_id)
+    except ProblemError:
+        return False
+    return True
+
+
+def _item(entry: Listed, policies: dict[str, Policy], now: datetime) -> dict[str, object]:
+    """One row of the list: its stage, its deadline or dispute window, its tags."""
+    row = entry.row
+    dispute_by = disputable_until(row, now)
+    return {
+        "row": row,
+        "changed": entry.changed,
+        "stage": stage_text(row, policies),
+        "deadline": when(row.stage_deadline) if row.status == "open" else "",
+        "dispute_by": when(dispute_by),
+        "days_left": days_left(dispute_by, now) if dispute_by else "",
+        "tags": tags(row, now),
+        "status": STATUS_TAGS.get(row.status, (row.status, "govuk-tag--grey")),
+    }
+
+
 @router.get("/", response_class=HTMLResponse)
 async def home(
     request: Request,
@@ -57,14 +83,11 @@ async def home(
     search = searching.parse(q or "")
     not_found = ""
     if search is not None and search.kind == "escalation":
-        try:
-            found = await finding.find_visible(db, viewer, search.key)
-        except ProblemError:
-            await _record(request, db, viewer, search, 0)
-            not_found = search.key
-        else:
+        if await _may_see(db, viewer, search.key):
             await _record(request, db, viewer, search, 1)
-            return RedirectResponse(f"/escalations/{found.id}", status_code=303)
+            return RedirectResponse(f"/escalations/{search.key}", status_code=303)
+        await _record(request, db, viewer, search, 0)
+        not_found = search.key
     filters = Filters(
         view=chosen,
         overdue=overdue,
@@ -92,22 +115,6 @@ async def home(
         params.update({k: str(v) for k, v in changes.items()})
         return "/?" + urlencode({k: v for k, v in params.items() if v})
 
-    items = []
-    for entry in listed:
-        row = entry.row
-        dispute_by = disputable_until(row, now)
-        items.append(
-            {
-                "row": row,
-                "changed": entry.changed,
-                "stage": stage_text(row, policies),
-                "deadline": when(row.stage_deadline) if row.status == "open" else "",
-                "dispute_by": when(dispute_by),
-                "days_left": days_left(dispute_by, now) if dispute_by else "",
-                "tags": tags(row, now),
-                "status": STATUS_TAGS.get(row.status, (row.status, "govuk-tag--grey")),
-            }
-        )
     heading = (
         f"Escalations about child reference {q.strip()}"
         if filters.search is not None and q
@@ -127,7 +134,7 @@ async def home(
         status_items=_options(
             "Any status", [(key, text) for key, (text, _) in STATUS_TAGS.items()], filters.status
         ),
-        items=items,
+        items=[_item(entry, policies, now) for entry in listed],
         total=total,
         pages=pages,
         link=link,

@@ -496,3 +496,27 @@ async def test_home_lists_waiting_raised_and_filters(pages_stack: PagesStack) ->
             await db.exec(select(AuditEvent).where(col(AuditEvent.escalation_id) == escalation_id))
         ).all()
     assert rows  # the raise is on the record
+
+
+FORM_ID = re.compile(r'name="form_id" value="([^"]+)"')
+
+
+async def test_a_double_submitted_form_acts_once(pages_stack: PagesStack) -> None:
+    async with pages_stack.signed_in(PRACTITIONER) as practitioner:
+        escalation_id = await raise_through_pages(practitioner)
+        page = await practitioner.get(f"/escalations/{escalation_id}")
+        form_id = FORM_ID.search(page.text)
+        assert form_id is not None, "each action's form carries the page's one-time id"
+        form = {"csrf_token": csrf_of(page.text), "form_id": form_id.group(1), "text": "Rang"}
+        path = f"/escalations/{escalation_id}/actions/note"
+        # A double click: the second arrives while, or after, the first is taken.
+        first, second = await asyncio.gather(
+            practitioner.post(path, data=form), practitioner.post(path, data=form)
+        )
+        assert {first.status_code, second.status_code} <= {303, 409}, second.text
+        resubmitted = await practitioner.post(path, data=form)  # the browser's back and resend
+        assert resubmitted.status_code == 303
+        assert resubmitted.headers["location"].endswith("?done=noted")
+        fresh = await practitioner.get(f"/escalations/{escalation_id}")
+        assert FORM_ID.search(fresh.text).group(1) != form_id.group(1)  # type: ignore[union-attr]
+    assert await events(pages_stack, escalation_id) == ["raised", "note"]

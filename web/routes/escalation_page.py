@@ -1,6 +1,7 @@
 """The escalation's page (the address notifications link to), its actions, and its record."""
 
 import re
+import secrets
 from typing import Any
 
 from fastapi import APIRouter, Request
@@ -28,6 +29,7 @@ from database.tables import Delivery, Escalation, utc_now
 from web import last_views
 from web.negotiation import BrowserRoute
 from web.page_context import (
+    SORRY,
     PageDb,
     PageError,
     Viewer,
@@ -102,6 +104,13 @@ MISSING = {
     ("dispute", "reason"): "Enter why you disagree with the outcome",
 }
 HOURS = re.compile(r"\d{1,4}(\.\d{1,2})?")
+FORM_ID = re.compile(r"[A-Za-z0-9_-]{16,64}")
+# A fault of ours (no worker, Temporal or the database away): the form's one-time id makes a
+# resend safe.
+NOT_DONE_YET = (
+    "What you sent may not have been done. Go back and send the form again in a few minutes: "
+    "it will not be done twice."
+)
 DONE = {
     "resolved": "The escalation is resolved. Both agencies are told the outcome.",
     "escalated": "The escalation has moved to the next stage. Its people are told.",
@@ -199,6 +208,8 @@ async def _page(
         may_correct=correcting.may_correct(viewer, row),
         viewed=access_entries(await accesses(db, row.id)) if partnership else None,
         done=DONE.get(request.query_params.get("done", "")),
+        # One-time: a double click or a resubmitted form sends it again and is applied once.
+        form_id=secrets.token_urlsafe(16),
         values=context.pop("values", {}),
         error_for=context.pop("error_for", {}),
         **context,
@@ -243,6 +254,14 @@ def _fields(name: str, form: Any) -> dict[str, Any]:
         }
     field = "text" if name == "note" else "reason"
     return {field: str(form.get(field, ""))}
+
+
+def _form_id(form: Any, name: str) -> str | None:
+    """The page's one-time form id as the action's idempotency key (None from an older page)."""
+    sent = form.get("form_id")
+    if not isinstance(sent, str) or not FORM_ID.fullmatch(sent):
+        return None
+    return f"page:{sent}:{name}"
 
 
 def _duration(hours: str) -> str | None:
@@ -323,10 +342,19 @@ async def take_action(
         return await _with_errors(request, db, viewer, row, name, problems, values)
     temporal: Client = request.app.state.temporal
     try:
-        await acting.act(db, temporal, viewer, row, chosen.action, **_sent(body))
+        await acting.act(
+            db,
+            temporal,
+            request.app.state.settings,
+            viewer,
+            row,
+            chosen.action,
+            idempotency_key=_form_id(form, name),
+            **_sent(body),
+        )
     except ProblemError as exc:
         if exc.status == 503:
-            raise PageError(503, "Sorry, the service is unavailable", exc.detail) from None
+            raise PageError(503, SORRY, NOT_DONE_YET) from None
         await db.refresh(row)
         if exc.status == 422 and name == "extend":
             # Longer than the policy allows: an answer to change, not a refusal.

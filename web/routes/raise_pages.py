@@ -10,13 +10,26 @@ from pydantic import ValidationError
 from casework import finding, raising
 from casework.refusals import ProblemError
 from casework.requests import IMMEDIATE_RISK_ADVICE, RaiseRequest
-from web.page_context import PageDb, PageError, Viewer, ViewerDep, check_csrf, directory_of, render
+from web.page_context import (
+    SORRY,
+    PageDb,
+    PageError,
+    Viewer,
+    ViewerDep,
+    check_csrf,
+    directory_of,
+    render,
+)
 from web.questions import FIRST_STEP, STEPS, Step, check_step
 from web.sessions import save_draft
 from workflows.policy import URGENT_POLICY
 
 router = APIRouter(prefix="/raise", include_in_schema=False)
 ORDER = [*STEPS, "check"]
+ACCEPTED_LATER = (
+    "Your escalation has been received but not yet recorded, because part of the service is "
+    "catching up. It will be raised once; send it again in a few minutes to see it."
+)
 
 
 def _choices(request: Request, viewer: Viewer) -> dict[str, list[tuple[str, str]]]:
@@ -160,9 +173,12 @@ async def send(request: Request, viewer: ViewerDep, db: PageDb) -> Response:
             f"page:{key}",
             directory=directory_of(request),
         )
+    except raising.RaiseAccepted:
+        # Kept with its key: sending again shows the escalation once it is recorded.
+        raise PageError(503, SORRY, ACCEPTED_LATER) from None
     except ProblemError as exc:
         if exc.status == 503:
-            raise PageError(503, "Sorry, the service is unavailable", exc.detail) from None
+            raise PageError(503, SORRY, exc.detail) from None
         return _check_page(request, viewer, answers, exc.detail)
     await save_draft(db, viewer.session, {})
     return RedirectResponse(f"/raise/confirmation/{row.id}", 303)

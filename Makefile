@@ -5,7 +5,7 @@ STAMP := $(VENV)/.installed
 # package-lock.json.
 NPM_STAMP := node_modules/.installed
 
-.PHONY: install run worker api test lint bench bench-reports bench-pages clean
+.PHONY: install run worker api test lint bench bench-reports bench-pages bench-directory clean
 
 install: $(STAMP) $(NPM_STAMP)
 
@@ -45,6 +45,9 @@ bench-reports: install
 
 bench-pages: install
 	$(PY) -m bench.pages
+
+bench-directory: install
+	$(PY) -m bench.people_import
 
 clean:
 	rm -rf .data .pytest_cache .mypy_cache .ruff_cache

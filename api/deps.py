@@ -1,4 +1,4 @@
-"""Request dependencies: settings, directory, database, Temporal client, the caller's key."""
+"""Request dependencies: settings, database, Temporal client, the caller's key."""
 
 from collections.abc import AsyncIterator
 from typing import Annotated
@@ -12,7 +12,6 @@ from temporalio.client import Client
 from api.keys import find_key
 from api.problems import ProblemError
 from casework.searching import TermHasher
-from core.directory import Directory
 from core.settings import Settings
 from database.tables import ApiKey
 from workflows.policy import Policy
@@ -43,11 +42,6 @@ def _term_hasher(request: Request) -> TermHasher:
     return hasher
 
 
-def _directory(request: Request) -> Directory:
-    directory: Directory = request.app.state.directory
-    return directory
-
-
 async def _db(request: Request) -> AsyncIterator[AsyncSession]:
     sessions: async_sessionmaker[AsyncSession] = request.app.state.sessions
     async with sessions() as db:
@@ -59,7 +53,6 @@ EngineDep = Annotated[AsyncEngine, Depends(_engine)]
 SessionDep = Annotated[AsyncSession, Depends(_db)]
 TemporalDep = Annotated[Client, Depends(_temporal)]
 PoliciesDep = Annotated[dict[str, Policy], Depends(_policies)]
-DirectoryDep = Annotated[Directory, Depends(_directory)]
 TermHasherDep = Annotated[TermHasher, Depends(_term_hasher)]
 
 bearer = HTTPBearer(auto_error=False, description="An API key from `python -m api create-key`.")

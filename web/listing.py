@@ -12,8 +12,8 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from casework.attention import waiting_on
 from casework.raising import PENDING
 from casework.searching import Search
+from database.directory_people import Person
 from database.tables import AuditEvent, Escalation, EscalationView
-from web.people import Person
 
 View = Literal["waiting", "raised", "closed", "all"]
 VIEWS: dict[View, str] = {

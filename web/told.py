@@ -1,11 +1,14 @@
 """Who was told of each event: by name, by route (an email address or a webhook's name), and how
-the delivery went, from the deliveries the notification activity keeps."""
+the delivery went, from the deliveries the notification activity keeps and the directory's
+people and routes (those since deactivated included: they were told then)."""
 
 from collections import defaultdict
 from dataclasses import dataclass
 
-from core.directory import Contact, Directory
-from database.tables import Delivery
+from sqlmodel import col, select
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from database.tables import ContactRoute, Delivery, DirectoryAgency, DirectoryPerson
 
 DELIVERY_STATUS = {
     "sent": "Sent",
@@ -24,32 +27,41 @@ class Told:
     failed: bool
 
 
-def _contacts(directory: Directory) -> dict[str, tuple[Contact, str]]:
-    """Each directory contact by address (case-folded), with the agency it is listed under."""
-    found: dict[str, tuple[Contact, str]] = {}
-    partnership = directory.partnership
-    listed = [(c, partnership.name) for c in (*partnership.board, *partnership.business_unit)]
-    listed += [(c, agency.name) for agency in directory.agencies for c in agency.contacts]
-    for contact, agency in listed:
-        found.setdefault(contact.address.casefold(), (contact, agency))
+async def _named(db: AsyncSession, addresses: set[str]) -> dict[str, tuple[str, str]]:
+    """(who, route) for each address the directory knows, by case-folded address."""
+    people = await db.exec(
+        select(DirectoryPerson.email, DirectoryPerson.name, DirectoryAgency.name)
+        .join(DirectoryAgency, col(DirectoryAgency.id) == col(DirectoryPerson.agency_id))
+        .where(col(DirectoryPerson.email_key).in_({a.casefold() for a in addresses}))
+    )
+    routes = await db.exec(
+        select(ContactRoute.webhook, ContactRoute.name, DirectoryAgency.name)
+        .join(DirectoryAgency, col(DirectoryAgency.id) == col(ContactRoute.agency_id))
+        .where(col(ContactRoute.webhook).in_(addresses))
+    )
+    found = {email.casefold(): (f"{name}, {agency}", email) for email, name, agency in people.all()}
+    for webhook, name, agency in routes.all():
+        found.setdefault(webhook.casefold(), (f"{name}, {agency}", f"webhook: {name}"))
     return found
 
 
-def told_by_notification(deliveries: list[Delivery], directory: Directory) -> dict[str, list[Told]]:
+async def told_by_notification(db: AsyncSession, escalation_id: str) -> dict[str, list[Told]]:
     """Each notification's recipients (by notification key), in the order they were recorded."""
-    contacts = _contacts(directory)
+    deliveries = (
+        await db.exec(
+            select(Delivery)
+            .where(Delivery.escalation_id == escalation_id)
+            .order_by(col(Delivery.id))
+        )
+    ).all()
+    named = await _named(db, {delivery.recipient for delivery in deliveries})
     found: dict[str, list[Told]] = defaultdict(list)
-    for delivery in sorted(deliveries, key=lambda d: d.id or 0):
-        known = contacts.get(delivery.recipient.casefold())
-        if known is None:  # no longer in the directory: the address is all there is
-            name, route = delivery.recipient, delivery.recipient
-        else:
-            contact, agency = known
-            name = f"{contact.name}, {agency}"
-            route = str(contact.email) if contact.email else f"webhook: {contact.name}"
+    for delivery in deliveries:
+        # No longer in the directory at all: the address is all there is.
+        who, route = named.get(delivery.recipient.casefold(), (delivery.recipient,) * 2)
         found[delivery.notification_key].append(
             Told(
-                name=name,
+                name=who,
                 route=route,
                 status=DELIVERY_STATUS.get(delivery.status, delivery.status),
                 failed=delivery.status == "failed",

@@ -6,10 +6,11 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Query
 from fastapi.responses import JSONResponse
 
-from api.deps import CallerDep, DirectoryDep, SessionDep, SettingsDep
+from api.deps import CallerDep, SessionDep, SettingsDep
 from api.problems import PROBLEM_RESPONSES, ProblemError
 from casework.inspection import audit_export, export_filename
 from core.export_signing import SigningKeyError, signing_key
+from database.directory_people import partnership_name
 
 router = APIRouter(tags=["audit"], responses=PROBLEM_RESPONSES)
 
@@ -19,7 +20,6 @@ async def export_audit_trail(
     caller: CallerDep,
     db: SessionDep,
     settings: SettingsDep,
-    directory: DirectoryDep,
     start: Annotated[date, Query(alias="from", description="First day, London date.")],
     end: Annotated[date, Query(alias="to", description="Last day (inclusive), London date.")],
 ) -> JSONResponse:
@@ -36,7 +36,7 @@ async def export_audit_trail(
         start,
         end,
         key=key,
-        partnership=directory.partnership.name,
+        partnership=await partnership_name(db),
     )
     return JSONResponse(
         document,

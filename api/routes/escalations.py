@@ -7,7 +7,6 @@ from fastapi.responses import JSONResponse
 
 from api.deps import (
     CallerDep,
-    DirectoryDep,
     PoliciesDep,
     SessionDep,
     SettingsDep,
@@ -64,7 +63,6 @@ async def raise_escalation(
     temporal: TemporalDep,
     settings: SettingsDep,
     policies: PoliciesDep,
-    directory: DirectoryDep,
     response: Response,
     idempotency_key: IdempotencyKey = None,
 ) -> EscalationOut:
@@ -74,7 +72,7 @@ async def raise_escalation(
     repeat with the same Idempotency-Key answers 201 once it is."""
     try:
         row, repeated = await raising.raise_escalation(
-            db, temporal, settings, policies, caller, body, idempotency_key, directory=directory
+            db, temporal, settings, policies, caller, body, idempotency_key
         )
     except raising.RaiseAccepted as accepted:
         reference = accepted.row.id

@@ -8,7 +8,6 @@ from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from pydantic import BaseModel, ValidationError
 from pydantic_core import ErrorDetails
-from sqlmodel import select
 from temporalio.client import Client
 
 from casework import acting, correcting, finding
@@ -25,7 +24,7 @@ from casework.requests import (
 )
 from database.access_log import accesses, record_access
 from database.audit_chain import timeline as audit_timeline
-from database.tables import Delivery, Escalation, utc_now
+from database.tables import Escalation, utc_now
 from web import last_views
 from web.negotiation import BrowserRoute
 from web.page_context import (
@@ -35,7 +34,6 @@ from web.page_context import (
     Viewer,
     ViewerDep,
     check_csrf,
-    directory_of,
     render,
 )
 from web.presenting import (
@@ -180,8 +178,7 @@ async def _page(
 ) -> HTMLResponse:
     policies = request.app.state.policies
     events = list(await audit_timeline(db, row.id))
-    deliveries = await db.exec(select(Delivery).where(Delivery.escalation_id == row.id))
-    told = told_by_notification(list(deliveries.all()), directory_of(request))
+    told = await told_by_notification(db, row.id)
     partnership = viewer.role == "board"
     return render(
         request,

@@ -15,7 +15,7 @@ from casework.refusals import ProblemError
 from casework.requests import NO_NUL
 from database.tables import utc_now
 from web.listing import PAGE_SIZE, VIEWS, Filters, Listed, View, escalations_for
-from web.page_context import PageDb, Viewer, ViewerDep, directory_of, render
+from web.page_context import PageDb, Viewer, ViewerDep, other_agencies, render
 from web.presenting import STATUS_TAGS, stage_text, when
 from workflows.policy import Policy
 
@@ -101,7 +101,7 @@ async def home(
     if filters.search is not None:
         await _record(request, db, viewer, filters.search, total)
     policies = request.app.state.policies
-    agencies = [a.name for a in directory_of(request).agencies if a.name != viewer.agency]
+    agencies = await other_agencies(db, viewer)
     pages = max(1, -(-total // PAGE_SIZE))
 
     def link(**changes: object) -> str:

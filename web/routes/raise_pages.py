@@ -17,7 +17,7 @@ from web.page_context import (
     Viewer,
     ViewerDep,
     check_csrf,
-    directory_of,
+    other_agencies,
     render,
 )
 from web.questions import FIRST_STEP, STEPS, Step, check_step
@@ -32,8 +32,10 @@ ACCEPTED_LATER = (
 )
 
 
-def _choices(request: Request, viewer: Viewer) -> dict[str, list[tuple[str, str]]]:
-    agencies = [a.name for a in directory_of(request).agencies if a.name != viewer.agency]
+async def _choices(
+    request: Request, db: PageDb, viewer: Viewer
+) -> dict[str, list[tuple[str, str]]]:
+    agencies = await other_agencies(db, viewer)
     policies = request.app.state.policies
     return {
         "receiving_agency": [(name, name) for name in agencies],
@@ -55,8 +57,9 @@ def _first_unanswered(answers: dict[str, Any]) -> str | None:
     return None
 
 
-def _step_page(
+async def _step_page(
     request: Request,
+    db: PageDb,
     viewer: Viewer,
     step: Step,
     answers: dict[str, Any],
@@ -74,7 +77,7 @@ def _step_page(
         title=step.title,
         step=step,
         answers=answers,
-        choices=_choices(request, viewer),
+        choices=await _choices(request, db, viewer),
         error_for=problems,
         errors=[{"text": message, "href": f"#{ids[name]}"} for name, message in problems.items()],
         back=f"/raise/{back}" if back else "/",
@@ -84,23 +87,27 @@ def _step_page(
 
 
 @router.get("", response_class=HTMLResponse)
-async def start(request: Request, viewer: ViewerDep) -> Response:
-    return _step_page(request, viewer, STEPS[FIRST_STEP], _answers(viewer))
+async def start(request: Request, viewer: ViewerDep, db: PageDb) -> Response:
+    return await _step_page(request, db, viewer, STEPS[FIRST_STEP], _answers(viewer))
 
 
 @router.get("/check", response_class=HTMLResponse)
-async def check_answers(request: Request, viewer: ViewerDep) -> Response:
+async def check_answers(request: Request, viewer: ViewerDep, db: PageDb) -> Response:
     answers = _answers(viewer)
     missing = _first_unanswered(answers)
     if missing:
         return RedirectResponse(f"/raise/{missing}" if missing != FIRST_STEP else "/raise", 303)
-    return _check_page(request, viewer, answers)
+    return await _check_page(request, db, viewer, answers)
 
 
-def _check_page(
-    request: Request, viewer: Viewer, answers: dict[str, Any], refusal: str | None = None
+async def _check_page(
+    request: Request,
+    db: PageDb,
+    viewer: Viewer,
+    answers: dict[str, Any],
+    refusal: str | None = None,
 ) -> HTMLResponse:
-    choices = _choices(request, viewer)
+    choices = await _choices(request, db, viewer)
     return render(
         request,
         "raise_check.html",
@@ -134,12 +141,17 @@ async def confirmation(
 
 
 @router.get("/{slug}", response_class=HTMLResponse)
-async def step_page(request: Request, slug: str, viewer: ViewerDep) -> Response:
+async def step_page(request: Request, slug: str, viewer: ViewerDep, db: PageDb) -> Response:
     step = STEPS.get(slug)
     if step is None or slug == FIRST_STEP:
         return RedirectResponse("/raise", 303)
-    return _step_page(
-        request, viewer, step, _answers(viewer), change=request.query_params.get("change") == "1"
+    return await _step_page(
+        request,
+        db,
+        viewer,
+        step,
+        _answers(viewer),
+        change=request.query_params.get("change") == "1",
     )
 
 
@@ -158,7 +170,9 @@ async def send(request: Request, viewer: ViewerDep, db: PageDb) -> Response:
         body = RaiseRequest.model_validate(fields)
     except ValidationError as exc:
         names = ", ".join(str(error["loc"][0]) for error in exc.errors() if error["loc"])
-        return _check_page(request, viewer, answers, f"Check these answers: {names or 'all'}.")
+        return await _check_page(
+            request, db, viewer, answers, f"Check these answers: {names or 'all'}."
+        )
     settings = request.app.state.settings
     # The draft's key makes a second press of the button (or a retry) the same escalation.
     key = str(viewer.session.draft.get("key") or uuid.uuid4())
@@ -171,7 +185,6 @@ async def send(request: Request, viewer: ViewerDep, db: PageDb) -> Response:
             viewer,
             body,
             f"page:{key}",
-            directory=directory_of(request),
         )
     except raising.RaiseAccepted:
         # Kept with its key: sending again shows the escalation once it is recorded.
@@ -179,7 +192,7 @@ async def send(request: Request, viewer: ViewerDep, db: PageDb) -> Response:
     except ProblemError as exc:
         if exc.status == 503:
             raise PageError(503, SORRY, exc.detail) from None
-        return _check_page(request, viewer, answers, exc.detail)
+        return await _check_page(request, db, viewer, answers, exc.detail)
     await save_draft(db, viewer.session, {})
     return RedirectResponse(f"/raise/confirmation/{row.id}", 303)
 
@@ -192,11 +205,11 @@ async def answer(request: Request, slug: str, viewer: ViewerDep, db: PageDb) -> 
     if step is None:
         raise PageError(404, "Page not found", "There is no such question.")
     answers = _answers(viewer)
-    given, problems = check_step(step, form, _choices(request, viewer))
+    given, problems = check_step(step, form, await _choices(request, db, viewer))
     merged = {**answers, **given}
     change = form.get("change") == "1"
     if problems:
-        return _step_page(request, viewer, step, merged, problems, change)
+        return await _step_page(request, db, viewer, step, merged, problems, change)
     draft = dict(viewer.session.draft)
     draft.setdefault("key", str(uuid.uuid4()))
     draft["answers"] = merged

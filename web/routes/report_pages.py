@@ -14,8 +14,9 @@ from casework.oversight_csv import aggregate_csv, csv_filename, escalations_csv
 from casework.refusals import ProblemError
 from core.export_signing import SigningKeyError, signing_key
 from core.settings import Settings
+from database.directory_people import partnership_name
 from web.charts import bar_chart, column_chart, month_text
-from web.page_context import PageDb, PageError, Viewer, ViewerDep, directory_of, render
+from web.page_context import PageDb, PageError, Viewer, ViewerDep, render
 from web.periods import Period, financial_year, london_today, read_period
 from web.presenting import STATUS_TAGS, when
 
@@ -187,7 +188,7 @@ async def audit_export_download(request: Request, viewer: ViewerDep, db: PageDb)
             period.start,
             period.end,
             key=signing_key(settings.export_signing_key_file),
-            partnership=directory_of(request).partnership.name,
+            partnership=await partnership_name(db),
         )
     except ProblemError as exc:
         raise PageError(exc.status, "The export could not be made", exc.detail) from None

@@ -9,6 +9,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from core.settings import Settings
+from database.directory_people import find_active_person
 from web.identity_providers import IdentityProvider, ProviderClient
 from web.link_requests import LinkRequests
 from web.page_context import (
@@ -20,7 +21,6 @@ from web.page_context import (
     Viewer,
     ViewerDep,
     check_csrf,
-    people_of,
     render,
     safe_next,
     same_origin,
@@ -58,6 +58,19 @@ def _limiters(request: Request) -> tuple[SlidingWindow, SlidingWindow]:
     return limits
 
 
+def limit_requests(request: Request, address: str) -> None:
+    """Refuses (429) a client or an address that has asked too often in 15 minutes."""
+    client = request.client.host if request.client else "unknown"
+    per_address, per_client = _limiters(request)
+    if not per_client.allow(client) or not per_address.allow(address.casefold()):
+        raise PageError(
+            429,
+            "Too many sign-in requests",
+            "You have asked too many times. Wait 15 minutes, then try again.",
+            headers={"Retry-After": str(LIMIT_WINDOW_SECONDS)},
+        )
+
+
 def clients(request: Request) -> dict[str, ProviderClient]:
     """The identity providers' clients by provider id (web/identity_providers.py)."""
     found: dict[str, ProviderClient] = request.app.state.identity_providers
@@ -75,7 +88,7 @@ LINK_REFUSED = (
 )
 
 
-def _normalised(email: str) -> str | None:
+def normalised_email(email: str) -> str | None:
     try:
         return validate_email(email, check_deliverability=False).normalized
     except EmailNotValidError:
@@ -107,7 +120,7 @@ async def ask_for_link(
     next_path = safe_next(next)
     if not same_origin(request):
         raise PageError(403, "Your form could not be sent", "Sign in from this service's page.")
-    address = _normalised(email.strip())
+    address = normalised_email(email.strip())
     if address is None:
         message = (
             "Enter your email address"
@@ -125,15 +138,7 @@ async def ask_for_link(
             errors=[{"text": message, "href": "#email"}],
             providers=_providers(request),
         )
-    client = request.client.host if request.client else "unknown"
-    per_address, per_client = _limiters(request)
-    if not per_client.allow(client) or not per_address.allow(address.casefold()):
-        raise PageError(
-            429,
-            "Too many sign-in requests",
-            "You have asked for sign-in links too many times. Wait 15 minutes, then try again.",
-            headers={"Retry-After": str(LIMIT_WINDOW_SECONDS)},
-        )
+    limit_requests(request, address)
     # The same for every address: the look-up, the link and the mail come after the answer
     # (web/link_requests.py), so neither its time nor a database outage tells who is known.
     links: LinkRequests = request.app.state.sign_in_links
@@ -145,7 +150,7 @@ async def ask_for_link(
 async def confirm_page(request: Request, token: str, db: PageDb) -> Response:
     """The mailed link opens a button, so a mail scanner that fetches links cannot spend it."""
     link = await live_link(db, token)
-    person = people_of(request).get(link.email.casefold()) if link else None
+    person = await find_active_person(db, link.email) if link else None
     if link is None or person is None:
         raise PageError(400, "This sign-in link cannot be used", LINK_REFUSED)
     csrf = secrets.token_urlsafe(32)
@@ -176,7 +181,7 @@ async def spend(request: Request, token: str, db: PageDb, viewer: MaybeViewerDep
         raise PageError(400, "This sign-in link cannot be used", LINK_REFUSED)
     check_csrf(request, form, request.cookies.get(SIGN_IN_CSRF_COOKIE, ""))
     link = await spend_link(db, token)
-    person = people_of(request).get(link.email.casefold()) if link else None
+    person = await find_active_person(db, link.email) if link else None
     if link is None or person is None:
         raise PageError(400, "This sign-in link cannot be used", LINK_REFUSED)
     response = await signed_in(request, db, viewer, person.email, link.next_path)

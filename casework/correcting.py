@@ -17,6 +17,7 @@ from casework.refusals import ProblemError
 from casework.requests import CorrectionRequest
 from core.text import reference_key
 from database.audit_chain import append_event_in
+from database.case_cipher import lock, lock_value
 from database.case_seal import plain, seal
 from database.tables import CaseCorrection, CaseKey, Escalation, utc_now
 from workflows.policy import role_rank
@@ -59,14 +60,15 @@ async def correct(
     if body.field == "child_reference":  # searches find it under the corrected reference
         row.child_reference_key = reference_key(str(value)) if value else None
     db.add(row)
+    # The values and the reason sealed with the escalation's key: erased with the record.
     db.add(
         CaseCorrection(
             escalation_id=row.id,
             event_key=event_key,
             field=body.field,
-            previous_value=plain(previous),
-            value=plain(value),
-            reason=body.reason,
+            previous_value=lock_value(key, plain(previous)),
+            value=lock_value(key, plain(value)),
+            reason=lock(key, body.reason),
             corrected_by=label(actor),
             at=at,
         )
@@ -81,8 +83,8 @@ async def correct(
         stage=row.stage,
         details={
             "field": body.field,
-            "value": plain(value),
-            "reason": body.reason,
+            "value": lock_value(key, plain(value)),
+            "reason": lock(key, body.reason),
             "sealed": seal(key, body.field, value),
         },
     )

@@ -16,6 +16,7 @@ from sqlmodel import col, select
 from casework.raising import PENDING
 from core.text import reference_key
 from database.engine import session_factory
+from database.erasure import erase
 from database.tables import AccessEvent, Escalation, utc_now
 from launcher.demo_data import CASES, demo_escalations, play
 from launcher.plan import plan
@@ -425,3 +426,16 @@ async def test_a_corrected_child_reference_is_found_under_its_new_value(
             return {item["id"] for item in answer.json()["items"]}
 
         assert await ids("np-7010") == {ref} and await ids("NP-7O10") == set()
+
+
+async def test_an_erased_record_is_no_longer_found_by_its_child_reference(
+    pages_stack: PagesStack, cases: Cases
+) -> None:
+    assert await erase(
+        session_factory(pages_stack.engine), cases.withdrawn, at=utc_now(), rule="test"
+    )
+    row = await row_of(pages_stack, cases.withdrawn)
+    assert row.child_reference is None and row.child_reference_key is None
+    async with pages_stack.signed_in(POLICE_MANAGER) as client:
+        found, _ = await listed(client, "/?q=NP-7004")
+    assert found == set()

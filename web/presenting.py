@@ -37,6 +37,9 @@ EVENT_NAMES = {
     "disputed": "Outcome disputed",
     "outcome final": "Outcome final",
     "corrected": "Case detail corrected",
+    "held": "Legal hold placed",
+    "hold released": "Legal hold released",
+    "erased": "Case details erased under the retention rule",
 }
 DETAIL_NAMES = {
     "reason": "Reason",
@@ -52,6 +55,7 @@ DETAIL_NAMES = {
     "to": "Time limit now",
     "field": "Detail",
     "value": "Now",
+    "rule": "Retention rule",
 }
 # Times kept in ISO form on the record, shown as people read them.
 TIME_DETAILS = {"dispute_until": "Open to dispute until", "due": "Was due by"}

@@ -15,7 +15,7 @@ from api.deps import (
 )
 from api.problems import PROBLEM_RESPONSES
 from api.schemas import EscalationOut, EscalationPage, RaiseAcceptedOut, TimelineEvent
-from casework import acting, correcting, finding, raising, searching
+from casework import acting, correcting, finding, raising, reading, searching
 from casework.actors import label
 from casework.requests import (
     NO_NUL,
@@ -28,7 +28,6 @@ from casework.requests import (
     ResolveRequest,
 )
 from database.access_log import record_access
-from database.audit_chain import timeline as audit_timeline
 from workflows.models import ActionKind, Status
 
 router = APIRouter(prefix="/escalations", tags=["escalations"], responses=PROBLEM_RESPONSES)
@@ -84,7 +83,7 @@ async def raise_escalation(
     response.headers["Location"] = f"/escalations/{row.id}"
     if repeated:
         response.headers["Idempotent-Replayed"] = "true"
-    return EscalationOut.of(row, with_case=True)
+    return EscalationOut.of(await reading.readable(db, row), with_case=True)
 
 
 @router.get("", response_model=EscalationPage)
@@ -122,7 +121,10 @@ async def list_escalations(
     if search is not None:
         await searching.record_search(db, hasher, caller, search, total)
     return EscalationPage(
-        items=[EscalationOut.of(row) for row in rows], total=total, limit=limit, offset=offset
+        items=[EscalationOut.of(row) for row in await reading.readable_rows(db, rows)],
+        total=total,
+        limit=limit,
+        offset=offset,
     )
 
 
@@ -133,7 +135,7 @@ async def read_escalation(
     """The escalation with its case details; the read is recorded (who viewed the record)."""
     row = await finding.find_visible(db, caller, escalation_id)
     await record_access(db, actor=label(caller), purpose="api", escalation_id=row.id)
-    return EscalationOut.of(row, with_case=True)
+    return EscalationOut.of(await reading.readable(db, row), with_case=True)
 
 
 @router.get("/{escalation_id}/timeline", response_model=list[TimelineEvent])
@@ -144,7 +146,7 @@ async def read_timeline(
     is recorded (it holds notes and corrections)."""
     await finding.find_visible(db, caller, escalation_id)
     await record_access(db, actor=label(caller), purpose="api", escalation_id=escalation_id)
-    return [TimelineEvent.of(event) for event in await audit_timeline(db, escalation_id)]
+    return [TimelineEvent.of(event) for event in await reading.readable_timeline(db, escalation_id)]
 
 
 class Acting:
@@ -176,7 +178,7 @@ class Acting:
         )
         if repeated:
             self.response.headers["Idempotent-Replayed"] = "true"
-        return EscalationOut.of(row, with_case=True)
+        return EscalationOut.of(await reading.readable(self.db, row), with_case=True)
 
 
 ActingDep = Annotated[Acting, Depends()]
@@ -252,4 +254,4 @@ async def correct_case_detail(
     value it replaced stays readable to the partnership. The same value again changes nothing."""
     row = await finding.find_visible(db, caller, escalation_id)
     row = await correcting.correct(db, caller, row, body)
-    return EscalationOut.of(row, with_case=True)
+    return EscalationOut.of(await reading.readable(db, row), with_case=True)

@@ -2,7 +2,7 @@
 escalation.
 
 Revision ID: 0024_daily_work
-Revises: 0021_directory
+Revises: 0023b_retention
 Create Date: 2026-12-07 05:00:00
 """
 
@@ -14,7 +14,7 @@ from alembic import op
 from core.text import reference_key
 
 revision: str = "0024_daily_work"
-down_revision: str | None = "0021_directory"
+down_revision: str | None = "0023b_retention"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

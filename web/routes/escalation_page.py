@@ -10,7 +10,7 @@ from pydantic import BaseModel, ValidationError
 from pydantic_core import ErrorDetails
 from temporalio.client import Client
 
-from casework import acting, correcting, finding
+from casework import acting, correcting, finding, holding, reading
 from casework.actors import label, role_of
 from casework.attention import disputable_until
 from casework.refusals import ProblemError
@@ -23,7 +23,6 @@ from casework.requests import (
     ResolveRequest,
 )
 from database.access_log import accesses, record_access
-from database.audit_chain import timeline as audit_timeline
 from database.tables import Escalation, utc_now
 from web import last_views
 from web.negotiation import BrowserRoute
@@ -86,6 +85,9 @@ FIELD_IDS = {
         "duration": "extend-hours",
     },
     "dispute": {"reason": "dispute-reason"},
+    # The partnership's legal hold (not a workflow action: casework/holding.py).
+    "hold": {"reason": "hold-reason"},
+    "release": {"reason": "release-reason"},
 }
 MISSING = {
     ("resolve", "outcome"): "Enter the outcome agreed",
@@ -100,6 +102,8 @@ MISSING = {
     ("extend", "working_days"): "Enter the working days as a whole number from 1 to 120",
     ("extend", "duration"): "Enter the hours as a number more than 0, like 12",
     ("dispute", "reason"): "Enter why you disagree with the outcome",
+    ("hold", "reason"): "Enter why the escalation is held",
+    ("release", "reason"): "Enter why the hold is released",
 }
 HOURS = re.compile(r"\d{1,4}(\.\d{1,2})?")
 FORM_ID = re.compile(r"[A-Za-z0-9_-]{16,64}")
@@ -119,6 +123,8 @@ DONE = {
     "disputed": "The outcome is disputed: the escalation is open again at the next stage. "
     "Its people are told.",
     "corrected": "The case detail is corrected. The record shows when, by whom and why.",
+    "held": "The escalation is under a legal hold: the retention rule will not erase it.",
+    "released": "The legal hold is released: the retention rule applies again.",
 }
 
 
@@ -177,7 +183,8 @@ async def _page(
     **context: Any,
 ) -> HTMLResponse:
     policies = request.app.state.policies
-    events = list(await audit_timeline(db, row.id))
+    events = await reading.readable_timeline(db, row.id)
+    row = await reading.readable(db, row)
     told = await told_by_notification(db, row.id)
     partnership = viewer.role == "board"
     return render(
@@ -191,6 +198,9 @@ async def _page(
         deadline=when(row.stage_deadline),
         created=when(row.created_at),
         closed=when(row.closed_at),
+        erased=when(row.erased_at),
+        held=when(row.held_at),
+        hold_reason=row.hold_reason if partnership else None,
         status_tag=STATUS_TAGS.get(row.status, (row.status, "govuk-tag--grey")),
         steps=steps(row, policies),
         timeline=timeline(events, context.pop("since", None), label(viewer), told),
@@ -200,9 +210,9 @@ async def _page(
         field_ids=FIELD_IDS,
         advice=IMMEDIATE_RISK_ADVICE if row.immediate_risk else None,
         corrections=correction_notes(
-            await correcting.corrections(db, row.id), partnership=partnership
+            await reading.readable_corrections(db, row.id), partnership=partnership
         ),
-        may_correct=correcting.may_correct(viewer, row),
+        may_correct=correcting.may_correct(viewer, row) and row.erased_at is None,
         viewed=access_entries(await accesses(db, row.id)) if partnership else None,
         done=DONE.get(request.query_params.get("done", "")),
         # One-time: a double click or a resubmitted form sends it again and is applied once.
@@ -320,16 +330,25 @@ async def _with_errors(
     )
 
 
+async def _posted(
+    request: Request, escalation_id: str, known: bool, viewer: Viewer, db: PageDb
+) -> tuple[Any, Escalation]:
+    """A form posted on the escalation's page: its fields and the record, once the CSRF token
+    and the person's right to see it are checked, and the action is one the page has."""
+    form = await request.form()
+    check_csrf(request, form, viewer.session.csrf_token)
+    row = await visible_row(db, viewer, escalation_id)
+    if not known:
+        raise PageError(404, "Page not found", "There is no such action.")
+    return form, row
+
+
 @router.post("/escalations/{escalation_id}/actions/{name}", response_class=HTMLResponse)
 async def take_action(
     request: Request, escalation_id: str, name: str, viewer: ViewerDep, db: PageDb
 ) -> Response:
-    form = await request.form()
-    check_csrf(request, form, viewer.session.csrf_token)
-    row = await visible_row(db, viewer, escalation_id)
-    chosen = FORMS.get(name)
-    if chosen is None:
-        raise PageError(404, "Page not found", "There is no such action.")
+    form, row = await _posted(request, escalation_id, name in FORMS, viewer, db)
+    chosen = FORMS[name]
     fields = _fields(name, form)
     values = _form_values(name, form)
     try:
@@ -362,3 +381,27 @@ async def take_action(
             request, db, viewer, row, status=exc.status, refusal=exc.detail, values=values
         )
     return RedirectResponse(f"/escalations/{row.id}?done={chosen.done}", status_code=303)
+
+
+@router.post("/escalations/{escalation_id}/legal-hold/{name}", response_class=HTMLResponse)
+async def legal_hold(
+    request: Request, escalation_id: str, name: str, viewer: ViewerDep, db: PageDb
+) -> Response:
+    """The partnership places (`hold`) or releases (`release`) a legal hold, with a reason."""
+    form, row = await _posted(request, escalation_id, name in ("hold", "release"), viewer, db)
+    values = _form_values(name, form)
+    try:
+        body = ReasonRequest.model_validate({"reason": str(form.get("reason", ""))})
+    except ValidationError as exc:
+        problems = [_problem(name, error, {"reason": ""}) for error in exc.errors()]
+        return await _with_errors(request, db, viewer, row, name, problems, values)
+    change = holding.hold if name == "hold" else holding.release
+    try:
+        await change(db, viewer, row, body.reason)
+    except ProblemError as exc:
+        await db.refresh(row)
+        return await _page(
+            request, db, viewer, row, status=exc.status, refusal=exc.detail, values=values
+        )
+    done = "held" if name == "hold" else "released"
+    return RedirectResponse(f"/escalations/{row.id}?done={done}#legal-hold", status_code=303)

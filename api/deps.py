@@ -11,6 +11,7 @@ from temporalio.client import Client
 
 from api.keys import find_key
 from api.problems import ProblemError
+from casework.searching import TermHasher
 from core.settings import Settings
 from database.tables import ApiKey
 from workflows.policy import Policy
@@ -36,6 +37,11 @@ def _policies(request: Request) -> dict[str, Policy]:
     return policies
 
 
+def _term_hasher(request: Request) -> TermHasher:
+    hasher: TermHasher = request.app.state.term_hasher
+    return hasher
+
+
 async def _db(request: Request) -> AsyncIterator[AsyncSession]:
     sessions: async_sessionmaker[AsyncSession] = request.app.state.sessions
     async with sessions() as db:
@@ -47,6 +53,7 @@ EngineDep = Annotated[AsyncEngine, Depends(_engine)]
 SessionDep = Annotated[AsyncSession, Depends(_db)]
 TemporalDep = Annotated[Client, Depends(_temporal)]
 PoliciesDep = Annotated[dict[str, Policy], Depends(_policies)]
+TermHasherDep = Annotated[TermHasher, Depends(_term_hasher)]
 
 bearer = HTTPBearer(auto_error=False, description="An API key from `python -m api create-key`.")
 

@@ -5,7 +5,7 @@ STAMP := $(VENV)/.installed
 # package-lock.json.
 NPM_STAMP := node_modules/.installed
 
-.PHONY: install run worker api test lint bench bench-reports bench-directory translations clean
+.PHONY: install run worker api test lint bench bench-reports bench-pages bench-directory translations clean
 
 install: $(STAMP) $(NPM_STAMP)
 
@@ -51,6 +51,9 @@ bench: install
 
 bench-reports: install
 	$(PY) -m bench.reports
+
+bench-pages: install
+	$(PY) -m bench.pages
 
 bench-directory: install
 	$(PY) -m bench.people_import

@@ -11,6 +11,7 @@ from temporalio.client import Client
 
 from api.keys import find_key
 from api.problems import ProblemError
+from casework.searching import TermHasher
 from core.settings import Settings
 from database.tables import ApiKey
 from workflows.policy import Nation, Policy
@@ -41,6 +42,11 @@ def _nation(request: Request) -> Nation:
     return nation
 
 
+def _term_hasher(request: Request) -> TermHasher:
+    hasher: TermHasher = request.app.state.term_hasher
+    return hasher
+
+
 async def _db(request: Request) -> AsyncIterator[AsyncSession]:
     sessions: async_sessionmaker[AsyncSession] = request.app.state.sessions
     async with sessions() as db:
@@ -54,6 +60,8 @@ TemporalDep = Annotated[Client, Depends(_temporal)]
 PoliciesDep = Annotated[dict[str, Policy], Depends(_policies)]
 NationDep = Annotated[Nation, Depends(_nation)]
 
+
+TermHasherDep = Annotated[TermHasher, Depends(_term_hasher)]
 
 bearer = HTTPBearer(auto_error=False, description="An API key from `python -m api create-key`.")
 

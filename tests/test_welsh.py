@@ -117,6 +117,7 @@ NOT_MESSAGES = {
     '<a class="govuk-link" href="%s">%s</a>',
     '<time datetime="%s">%s</time>',
     '<a class="govuk-link" href="/sign-in">',
+    '%s (%s)<span class="govuk-visually-hidden"> %s</span>',
 }
 
 

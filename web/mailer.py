@@ -7,7 +7,7 @@ import aiosmtplib
 import structlog
 
 from core.languages import in_language
-from core.mail import send_mail
+from core.mail import keep_in_mail_log, send_mail
 from core.settings import Settings
 from database.directory_people import Person
 from web.i18n import Language, gettext
@@ -48,6 +48,9 @@ async def send_sign_in_link(
         log.info(
             "sign-in link (log-only mode: SMTP_HOST is not set)", email=person.email, link=link
         )
+        with in_language(language):
+            mail = sign_in_message(settings, person, link)
+        await keep_in_mail_log(settings, person.email, str(mail["Subject"]), mail.get_content())
         return
     with in_language(language):
         mail = sign_in_message(settings, person, link)

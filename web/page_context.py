@@ -2,7 +2,7 @@
 CSRF checks, rendering."""
 
 import hmac
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date
 from typing import Annotated, Any
 from urllib.parse import urlencode, urlsplit
@@ -16,7 +16,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from core.languages import chosen_language
 from core.settings import Settings
 from database.directory_people import Person, agency_names, find_active_person
-from database.tables import PersonSession
+from database.tables import PersonSession, utc_now
 from web.assets import GOVUK_TEMPLATES, TEMPLATES
 from web.i18n import (
     LANGUAGES,
@@ -29,6 +29,7 @@ from web.i18n import (
     ngettext,
     use_language,
 )
+from web.listing import waiting_count
 from web.presenting import role_name, when
 from web.sessions import current_session
 
@@ -104,6 +105,8 @@ class Viewer:
 
     person: Person
     session: PersonSession
+    # How many escalations wait on this person, for the navigation ("Your escalations (3)").
+    waiting: int | None = None
 
     @property
     def name(self) -> str:
@@ -156,20 +159,20 @@ def _here(request: Request) -> str:
 
 
 async def _viewer(
-    request: Request, viewer: Annotated[Viewer | None, Depends(_maybe_viewer)]
+    request: Request, viewer: Annotated[Viewer | None, Depends(_maybe_viewer)], db: PageDb
 ) -> Viewer:
-    if viewer is None:
-        if request.method != "GET":
-            raise PageError(
-                401,
-                N_("You need to sign in again"),
-                N_(
-                    "You are not signed in, or your session has ended. Nothing was changed. "
-                    "Sign in and try again."
-                ),
-            )
-        raise SignInNeeded(_here(request))
-    return viewer
+    if viewer is not None:
+        return replace(viewer, waiting=await waiting_count(db, viewer.person, utc_now()))
+    if request.method != "GET":
+        raise PageError(
+            401,
+            N_("You need to sign in again"),
+            N_(
+                "You are not signed in, or your session has ended. Nothing was changed. "
+                "Sign in and try again."
+            ),
+        )
+    raise SignInNeeded(_here(request))
 
 
 MaybeViewerDep = Annotated[Viewer | None, Depends(_maybe_viewer)]

@@ -6,9 +6,11 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Literal
 
+from casework.attention import disputable_until
 from core.calendar import LONDON
 from database.tables import AccessEvent, AuditEvent, CaseCorrection, Escalation
 from web.i18n import N_, gettext, long_date, moment_text, ngettext
+from web.told import Told
 from workflows.policy import Policy, Span, Stage
 
 # Catalogue messages (N_): translated where they are shown.
@@ -141,13 +143,6 @@ def current_stage(row: Escalation, policies: dict[str, Policy]) -> Stage | None:
     return policy.stages[row.stage - 1]
 
 
-def disputable_until(row: Escalation, now: datetime) -> datetime | None:
-    """Until when the raising agency may still dispute the outcome; None once it is final."""
-    if row.status == "resolved" and row.dispute_until and row.dispute_until > now:
-        return row.dispute_until
-    return None
-
-
 @dataclass(frozen=True)
 class PolicySteps:
     """The policy's own steps at the current stage, as the summary reads them."""
@@ -225,6 +220,10 @@ class TimelineEntry:
     by: str
     stage: int
     details: list[tuple[str, str]]
+    # Happened since this person last looked, by someone else.
+    new: bool = False
+    # For "People told": who, by which route, and how delivery went.
+    told: tuple[Told, ...] = ()
 
 
 def _detail(name: str, value: object) -> str:
@@ -249,7 +248,15 @@ def _detail_name(name: str) -> str:
     return gettext(known) if known else name.replace("_", " ").capitalize()
 
 
-def timeline(events: list[AuditEvent]) -> list[TimelineEntry]:
+def timeline(
+    events: list[AuditEvent],
+    since: datetime | None = None,
+    me: str = "",
+    told: dict[str, list[Told]] | None = None,
+) -> list[TimelineEntry]:
+    """The record's events as people read them; those after `since` by others than `me` new;
+    each "notified" event with who was told (`told`, by notification key)."""
+    told = told or {}
     return [
         TimelineEntry(
             what=gettext(EVENT_NAMES[event.action])
@@ -264,6 +271,10 @@ def timeline(events: list[AuditEvent]) -> list[TimelineEntry]:
                 for name, value in event.details.items()
                 if value not in (None, "", [], 0) and name not in HIDDEN_DETAILS
             ],
+            new=since is not None and event.at > since and event.actor != me,
+            told=tuple(told.get(event.event_key.removesuffix(":notified"), ()))
+            if event.action == "notified"
+            else (),
         )
         for event in events
     ]

@@ -11,10 +11,11 @@ from api.deps import (
     SessionDep,
     SettingsDep,
     TemporalDep,
+    TermHasherDep,
 )
 from api.problems import PROBLEM_RESPONSES
 from api.schemas import EscalationOut, EscalationPage, RaiseAcceptedOut, TimelineEvent
-from casework import acting, correcting, finding, raising, reading
+from casework import acting, correcting, finding, raising, reading, searching
 from casework.actors import label
 from casework.requests import (
     NO_NUL,
@@ -45,6 +46,7 @@ IdempotencyKey = Annotated[
         ),
     ),
 ]
+SearchTerm = Annotated[str | None, Query(min_length=1, max_length=100, pattern=NO_NUL)]
 
 
 @router.post(
@@ -88,14 +90,23 @@ async def raise_escalation(
 async def list_escalations(
     caller: CallerDep,
     db: SessionDep,
+    hasher: TermHasherDep,
     status: Status | None = None,
     stage: Annotated[int | None, Query(ge=1, le=10)] = None,
     agency: Annotated[str | None, Query(min_length=1, max_length=200, pattern=NO_NUL)] = None,
     overdue: bool | None = None,
+    child_reference: SearchTerm = None,
+    q: SearchTerm = None,
     limit: Annotated[int, Query(ge=1, le=100)] = 50,
     offset: Annotated[int, Query(ge=0, le=1_000_000)] = 0,
 ) -> EscalationPage:
-    """Escalations your agency is involved in (all of them for the partnership), newest first."""
+    """Escalations your agency is involved in (all of them for the partnership), newest first.
+
+    `child_reference` finds a child's escalations (exactly, but for case and spaces); `q` takes
+    an escalation's reference (ESC-…) or a child reference. Every search is recorded."""
+    search = searching.parse(child_reference, child_only=True) if child_reference else None
+    if search is None and q:
+        search = searching.parse(q)
     rows, total = await finding.page(
         db,
         caller,
@@ -103,9 +114,12 @@ async def list_escalations(
         stage=stage,
         agency=agency,
         overdue=overdue,
+        search=search,
         limit=limit,
         offset=offset,
     )
+    if search is not None:
+        await searching.record_search(db, hasher, caller, search, total)
     return EscalationPage(
         items=[EscalationOut.of(row) for row in await reading.readable_rows(db, rows)],
         total=total,

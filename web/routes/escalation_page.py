@@ -12,6 +12,7 @@ from temporalio.client import Client
 
 from casework import acting, correcting, finding, holding, reading
 from casework.actors import label, role_of
+from casework.attention import disputable_until
 from casework.refusals import ProblemError
 from casework.requests import (
     IMMEDIATE_RISK_ADVICE,
@@ -23,16 +24,24 @@ from casework.requests import (
 )
 from database.access_log import accesses, record_access
 from database.tables import Escalation, utc_now
+from web import last_views
 from web.i18n import N_, gettext
 from web.negotiation import BrowserRoute
-from web.page_context import SORRY, PageDb, PageError, Viewer, ViewerDep, check_csrf, render
+from web.page_context import (
+    SORRY,
+    PageDb,
+    PageError,
+    Viewer,
+    ViewerDep,
+    check_csrf,
+    render,
+)
 from web.presenting import (
     DECIDERS,
     STATUS_TAGS,
     access_entries,
     correction_notes,
     current_stage,
-    disputable_until,
     policy_steps,
     stage_count,
     stage_text,
@@ -40,6 +49,7 @@ from web.presenting import (
     timeline,
     when,
 )
+from web.told import told_by_notification
 from workflows.models import ActionKind
 from workflows.policy import Policy
 from workflows.rules import may_act
@@ -183,6 +193,7 @@ async def _page(
     policies = request.app.state.policies
     events = await reading.readable_timeline(db, row.id)
     row = await reading.readable(db, row)
+    told = await told_by_notification(db, row.id)
     partnership = viewer.role == "board"
     return render(
         request,
@@ -200,7 +211,7 @@ async def _page(
         hold_reason=row.hold_reason if partnership else None,
         status_tag=STATUS_TAGS.get(row.status, (row.status, "govuk-tag--grey")),
         steps=steps(row, policies),
-        timeline=timeline(events),
+        timeline=timeline(events, context.pop("since", None), label(viewer), told),
         actions=allowed_actions(viewer, row, policies),
         policy_steps=policy_steps(row, policies, utc_now()),
         forms=FORMS,
@@ -227,7 +238,8 @@ async def escalation_page(
 ) -> Response:
     row = await visible_row(db, viewer, escalation_id)
     await record_access(db, actor=label(viewer), purpose="page", escalation_id=row.id)
-    return await _page(request, db, viewer, row)
+    since = await last_views.look(db, viewer.person.email, row.id)
+    return await _page(request, db, viewer, row, since=since)
 
 
 @router.get("/escalations/{escalation_id}/record", response_class=HTMLResponse)
@@ -237,7 +249,7 @@ async def record_page(
     """The whole record and timeline to print for the child's file, at both agencies."""
     row = await visible_row(db, viewer, escalation_id)
     await record_access(db, actor=label(viewer), purpose="record", escalation_id=row.id)
-    return await _page(request, db, viewer, row, template="record.html")
+    return await _page(request, db, viewer, row, template="record.html", printed=when(utc_now()))
 
 
 def _fields(name: str, form: Any) -> dict[str, Any]:

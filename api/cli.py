@@ -20,14 +20,13 @@ from sqlmodel import select
 
 from api.app import create_app
 from api.keys import create_key, list_keys, revoke_key
-from casework.raising import PENDING
 from core.directory import DirectoryFileError, load_directory
 from core.logs import configure_logging
 from core.policy_files import PolicyFileError, load_policies
 from core.settings import Settings, get_settings
 from database.audit_chain import chain_breaks, record_drift, timeline
 from database.engine import SchemaError, check_schema, create_engine, session_factory
-from database.tables import AuditEvent, Escalation
+from database.tables import PENDING, AuditEvent, Escalation
 from workflows.policy import Role
 
 

@@ -22,15 +22,13 @@ from casework.refusals import UNAVAILABLE, FieldProblem, ProblemError
 from casework.requests import RaiseRequest
 from core.directory import Directory, normalised
 from core.settings import Settings
-from database.tables import Escalation, utc_now
+from database.tables import PENDING, Escalation, utc_now
 from workflows.escalation import EscalationWorkflow, initial_search_attributes
 from workflows.models import EscalationInput
 from workflows.policy import URGENT_POLICY, Policy
 
 # Crockford's alphabet: no I, L, O or U to misread on the phone.
 _REFERENCE_ALPHABET = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
-# Written by the API before the workflow starts; the workflow's first write opens it.
-PENDING = "pending"
 CASE_FIELDS = {
     "child_reference",
     "child_name",

@@ -79,6 +79,12 @@ class PagesStack:
             base_url=self.url, headers={"Accept": "text/html"}, timeout=30, follow_redirects=False
         )
 
+    def api_client(self, token: str) -> httpx.AsyncClient:
+        """A system's client of the API, with an API key's token."""
+        return httpx.AsyncClient(
+            base_url=self.url, headers={"Authorization": f"Bearer {token}"}, timeout=30
+        )
+
     async def mail_to(self, address: str, count: int = 1, subject: str = "") -> list[EmailMessage]:
         """The messages to `address` (waits until there are `count` of them with `subject`)."""
         for _ in range(300):

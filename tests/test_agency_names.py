@@ -8,9 +8,8 @@ import pytest
 from sqlmodel import func, select
 
 from api.app import create_app
-from casework.raising import PENDING
 from database.engine import session_factory
-from database.tables import Escalation, utc_now
+from database.tables import PENDING, Escalation, utc_now
 from tests.api_stack import CHILDRENS_SERVICES, HEALTH, POLICE, ApiStack, serve
 from tests.conftest import isolated_settings
 from tests.engine_helpers import free_port

@@ -23,11 +23,10 @@ from temporalio.client import Client, ScheduleIntervalSpec
 from temporalio.service import RPCError
 from temporalio.testing import WorkflowEnvironment
 
-from casework.raising import PENDING
 from core.settings import Settings
 from database.audit_chain import append_event, chain_breaks
 from database.engine import session_factory
-from database.tables import Escalation, utc_now
+from database.tables import PENDING, Escalation, utc_now
 from tests.api_stack import CHILDRENS_SERVICES, POLICE, ApiStack, directory_file
 from tests.engine_helpers import (
     RAISING,

@@ -3,10 +3,11 @@
 from dataclasses import dataclass
 from typing import Literal
 
-from sqlalchemy import ColumnElement, and_, false, or_, true
+from sqlalchemy import ColumnElement, and_, false, or_
 from sqlmodel import col, func, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from casework.visibility import visible_to
 from database.tables import Escalation
 from web.people import Person
 from workflows.policy import ROLES, role_rank
@@ -27,15 +28,6 @@ class Filters:
     overdue: bool = False
     agency: str | None = None
     page: int = 1
-
-
-def _involved(person: Person) -> ColumnElement[bool]:
-    if person.partnership:
-        return true()
-    return or_(
-        col(Escalation.raising_agency) == person.agency,
-        col(Escalation.receiving_agency) == person.agency,
-    )
 
 
 def _waiting_on(person: Person) -> ColumnElement[bool]:
@@ -61,7 +53,7 @@ def _view(person: Person, view: View) -> ColumnElement[bool]:
 async def escalations_for(
     db: AsyncSession, person: Person, filters: Filters
 ) -> tuple[list[Escalation], int]:
-    query = select(Escalation).where(_involved(person), _view(person, filters.view))
+    query = select(Escalation).where(visible_to(person), _view(person, filters.view))
     if filters.overdue:
         query = query.where(col(Escalation.overdue).is_(True))
     if filters.agency:

@@ -2,6 +2,7 @@
 
 import asyncio
 import json
+import socket
 import uuid
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
@@ -19,7 +20,7 @@ from core.directory import load_directory
 from core.settings import Settings
 from database.engine import create_engine
 from tests.conftest import isolated_settings, new_key
-from tests.engine_helpers import free_port
+from tests.ports import listening_socket, port_of
 from worker.main import running_worker
 from workflows.policy import Role
 
@@ -92,11 +93,10 @@ class ApiStack:
         return {"Authorization": f"Bearer {token}"}
 
 
-async def serve(app: object, port: int) -> tuple[uvicorn.Server, asyncio.Task[None]]:
-    server = uvicorn.Server(
-        uvicorn.Config(app, host="127.0.0.1", port=port, log_config=None, lifespan="on")  # type: ignore[arg-type]
-    )
-    task = asyncio.create_task(server.serve())
+async def serve(app: object, sock: socket.socket) -> tuple[uvicorn.Server, asyncio.Task[None]]:
+    """Serves `app` on `sock`, bound and listening already (tests/ports.py)."""
+    server = uvicorn.Server(uvicorn.Config(app, log_config=None, lifespan="on"))  # type: ignore[arg-type]
+    task = asyncio.create_task(server.serve(sockets=[sock]))
     while not server.started:
         if task.done():
             task.result()
@@ -119,7 +119,8 @@ async def api_stack(
     policy_file = files / "policies.toml"
     policy_file.write_text(QUICK_POLICY)
     agencies = AGENCIES + list(getattr(request.module, "DIRECTORY_AGENCIES", []))
-    port = free_port()
+    sock = listening_socket()
+    port = port_of(sock)
     settings = isolated_settings(
         database_url=database_url,
         task_queue=f"api-{uuid.uuid4()}",
@@ -130,7 +131,7 @@ async def api_stack(
         payload_key_file=payload_key_file,
     )
     engine = create_engine(database_url)
-    server, task = await serve(create_app(settings), port)
+    server, task = await serve(create_app(settings), sock)
     try:
         async with (
             running_worker(

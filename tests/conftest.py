@@ -27,6 +27,13 @@ BIN = Path(sys.prefix) / "bin"
 POSTGRES_ADMIN_URL = "postgresql://postgres@127.0.0.1:5432/test"
 
 
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Every test in a browser is slow (Chromium, axe): `pytest -m "not slow"` leaves them out."""
+    for item in items:
+        if "browser" in getattr(item, "fixturenames", ()):
+            item.add_marker(pytest.mark.slow)
+
+
 def isolated_settings(**overrides: Any) -> Settings:
     """Settings for a test: defaults plus `overrides`, never the developer's .env."""
     return Settings(_env_file=None, **overrides)

@@ -1,7 +1,6 @@
 """The people's service over real HTTP: API and pages (uvicorn), a worker on the dev server, and
 an SMTP listener that receives the sign-in links and the notifications."""
 
-import asyncio
 import re
 import uuid
 from collections.abc import AsyncIterator
@@ -21,8 +20,9 @@ from core.settings import Settings
 from database.engine import create_engine
 from tests.api_stack import CHILDRENS_SERVICES, HEALTH, PARTNERSHIP, POLICE, QUICK_POLICY, serve
 from tests.conftest import isolated_settings
-from tests.engine_helpers import free_port
-from tests.test_notifications import Mailbox, smtp_server
+from tests.polling import eventually
+from tests.ports import listening_socket, port_of
+from tests.smtp_listener import Mailbox, smtp_listener
 from worker.main import running_worker
 
 # People of the test partnership, by what they do.
@@ -85,17 +85,21 @@ class PagesStack:
             base_url=self.url, headers={"Authorization": f"Bearer {token}"}, timeout=30
         )
 
+    def mails(self, address: str, subject: str = "") -> list[EmailMessage]:
+        """The messages to `address` with `subject` in theirs, so far."""
+        return [m for m in self.mailbox.to(address) if subject in str(m["Subject"])]
+
     async def mail_to(self, address: str, count: int = 1, subject: str = "") -> list[EmailMessage]:
         """The messages to `address` (waits until there are `count` of them with `subject`)."""
-        for _ in range(300):
-            found = [m for m in self.mailbox.to(address) if subject in str(m["Subject"])]
-            if len(found) >= count:
-                return found
-            await asyncio.sleep(0.05)
-        raise AssertionError(f"{count} message(s) to {address} about {subject!r} never came")
+
+        async def found() -> list[EmailMessage]:
+            mails = self.mails(address, subject)
+            return mails if len(mails) >= count else []
+
+        return await eventually(found, f"{count} message(s) to {address} about {subject!r}")
 
     async def sign_in_link(self, address: str, next_path: str = "/") -> str:
-        before = len([m for m in self.mailbox.to(address) if "sign-in link" in str(m["Subject"])])
+        before = len(self.mails(address, "sign-in link"))
         async with self.browser_client() as client:
             answer = await client.post("/sign-in", data={"email": address, "next": next_path})
             assert answer.status_code == 200, answer.text
@@ -142,8 +146,9 @@ async def pages_stack(
     (config / "policies.toml").write_text(getattr(request.module, "POLICIES", QUICK_POLICY))
     (config / "directory.toml").write_text(DIRECTORY)
     mailbox = Mailbox()
-    port = free_port()
-    async with smtp_server(mailbox) as smtp:
+    sock = listening_socket()
+    port = port_of(sock)
+    async with smtp_listener(mailbox) as smtp:
         settings = isolated_settings(
             database_url=module_database_url,
             task_queue=f"pages-{uuid.uuid4()}",
@@ -159,7 +164,7 @@ async def pages_stack(
             sign_in_limit_per_client=1_000,
         )
         engine = create_engine(module_database_url)
-        server, task = await serve(create_app(settings), port)
+        server, task = await serve(create_app(settings), sock)
         try:
             async with running_worker(
                 dev_env.client, settings, engine, load_directory(settings.directory_file)

@@ -3,7 +3,6 @@ worker, the API and pages over HTTP, and an SMTP listener for the sign-in links 
 notifications. Every page is checked with axe-core (WCAG 2.2 AA, zero violations) and under
 the strict Content-Security-Policy (no violation reported by the browser)."""
 
-import asyncio
 import re
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -23,6 +22,7 @@ from tests.pages_stack import (
     PRACTITIONER,
     PagesStack,
 )
+from tests.polling import eventually
 from tests.test_pages import ANSWERS, ESCALATION_LINK, raise_through_pages
 
 __all__ = ["browser"]  # the module's fixture
@@ -221,11 +221,12 @@ async def test_the_partnership_acts_on_an_overdue_escalation(
         page = chair.page
         await page.goto("/")
         await chair.sign_in(CHAIR)
-        for _ in range(100):  # both 2-second stages pass by themselves
+
+        async def at_the_top() -> int:  # both 2-second stages pass by themselves
             await page.goto(f"/escalations/{escalation_id}")
-            if await page.get_by_text("Stage 3 of 3").count():
-                break
-            await asyncio.sleep(0.2)
+            return await page.get_by_text("Stage 3 of 3").count()
+
+        await eventually(at_the_top, "stage 3 on the page")
         await expect(page.get_by_text("Stage 3 of 3")).to_be_visible()
         await chair.check()
         await page.goto("/")

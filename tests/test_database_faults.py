@@ -16,7 +16,7 @@ from api.app import create_app
 from database.engine import create_engine, migrate
 from tests.api_stack import CHILDRENS_SERVICES, POLICE, directory_file, serve
 from tests.conftest import isolated_settings, new_key
-from tests.engine_helpers import free_port
+from tests.ports import listening_socket, port_of, unused_port
 
 PROBLEM = "application/problem+json"
 
@@ -25,7 +25,8 @@ PROBLEM = "application/problem+json"
 async def api_on(
     database_url: str, dev_env: WorkflowEnvironment, tmp_path: Path
 ) -> AsyncIterator[tuple[httpx.AsyncClient, FastAPI]]:
-    port = free_port()
+    sock = listening_socket()
+    port = port_of(sock)
     settings = isolated_settings(
         database_url=database_url,
         temporal_address=dev_env.client.service_client.config.target_host,
@@ -33,7 +34,7 @@ async def api_on(
         payload_key_file=tmp_path / "keys.json",
     )
     app = create_app(settings)
-    server, task = await serve(app, port)
+    server, task = await serve(app, sock)
     try:
         async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}", timeout=30) as http:
             yield http, app
@@ -114,7 +115,7 @@ async def test_revoked_privileges_answer_503(dev_env: WorkflowEnvironment, tmp_p
 async def test_an_unreachable_postgres_answers_503(
     dev_env: WorkflowEnvironment, tmp_path: Path
 ) -> None:
-    url = f"postgresql://postgres@127.0.0.1:{free_port()}/escalations"
+    url = f"postgresql://postgres@127.0.0.1:{unused_port()}/escalations"
     async with api_on(url, dev_env, tmp_path) as (http, _):
         await assert_unavailable(http, {"Authorization": "Bearer esk_anything"}, "esk_anything")
 

@@ -3,7 +3,6 @@ limit and dispute the outcome, as plain form posts over real HTTP against the AP
 the dev server and an SMTP listener, on SQLite and PostgreSQL. The last test walks the same
 forms in a real browser, with axe-core."""
 
-import asyncio
 import re
 from datetime import timedelta
 
@@ -15,6 +14,7 @@ from database.tables import Escalation, utc_now
 from tests.api_stack import CHILDRENS_SERVICES, QUICK_POLICY
 from tests.browser import axe_violations, browser, needs_chromium, screenshot
 from tests.pages_stack import CS_MANAGER, PRACTITIONER, PagesStack, csrf_of
+from tests.polling import eventually
 from tests.test_browser import Visit, press, type_into, visit
 from tests.test_pages import ANSWERS, escalation, events, raise_through_pages
 from web.presenting import when
@@ -162,11 +162,12 @@ async def test_an_overdue_acknowledgement_and_an_extension_in_hours(
 ) -> None:
     escalation_id = await raised(pages_stack, "page-hours")
     async with pages_stack.signed_in(CS_MANAGER) as manager:
-        for _ in range(200):  # a second to acknowledge: overdue by itself
+
+        async def overdue() -> httpx.Response | None:  # a second to acknowledge: overdue by itself
             page = await manager.get(f"/escalations/{escalation_id}")
-            if "Acknowledgement overdue" in page.text:
-                break
-            await asyncio.sleep(0.1)
+            return page if "Acknowledgement overdue" in page.text else None
+
+        page = await eventually(overdue, "the acknowledgement overdue")
         assert "Acknowledgement overdue: due by" in page.text
         before = await escalation(pages_stack, escalation_id)
         too_long = await post(manager, escalation_id, "extend", reason="Tonight", hours="2")

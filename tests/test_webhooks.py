@@ -16,7 +16,8 @@ from activities.notifications import Notifier, Outbox
 from core.directory import Directory
 from tests import conftest
 from tests.api_stack import serve
-from tests.engine_helpers import RAISING, RECEIVING, SQLITE_ONLY, audit_trail, deliveries, free_port
+from tests.engine_helpers import RAISING, RECEIVING, SQLITE_ONLY, audit_trail, deliveries
+from tests.ports import listening_socket, port_of
 from tests.test_notifications import PUBLIC_URL, attempt, raised_notice
 
 pytestmark = SQLITE_ONLY
@@ -38,9 +39,10 @@ class Receiver:
 
 @asynccontextmanager
 async def receiving(receiver: Receiver) -> AsyncIterator[str]:
-    port = free_port()
+    sock = listening_socket()
+    port = port_of(sock)
     server, task = await serve(
-        Starlette(routes=[Route("/hook", receiver.hook, methods=["POST"])]), port
+        Starlette(routes=[Route("/hook", receiver.hook, methods=["POST"])]), sock
     )
     try:
         yield f"http://127.0.0.1:{port}/hook"

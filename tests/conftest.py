@@ -27,10 +27,14 @@ BIN = Path(sys.prefix) / "bin"
 POSTGRES_ADMIN_URL = "postgresql://postgres@127.0.0.1:5432/test"
 
 
+# Fixtures that make a test slow: a browser (Chromium and axe), or the dev server's real clock
+# (the API and pages stacks run on it). `pytest -m "not slow"` runs the rest in under a minute.
+SLOW_FIXTURES = {"browser", "dev_env"}
+
+
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    """Every test in a browser is slow (Chromium, axe): `pytest -m "not slow"` leaves them out."""
     for item in items:
-        if "browser" in getattr(item, "fixturenames", ()):
+        if SLOW_FIXTURES & set(getattr(item, "fixturenames", ())):
             item.add_marker(pytest.mark.slow)
 
 

@@ -9,11 +9,9 @@ from urllib.parse import urlsplit
 from fastapi import Depends, Request
 from fastapi.responses import HTMLResponse
 from jinja2 import ChoiceLoader, Environment, FileSystemLoader, PrefixLoader, select_autoescape
-from sqlalchemy.ext.asyncio import async_sessionmaker
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from core.directory import Directory
-from core.settings import Settings
+from casework.dependencies import SessionDep, directory_of, settings_of
 from database.tables import PersonSession
 from web.assets import GOVUK_TEMPLATES, TEMPLATES
 from web.people import Person, people
@@ -85,28 +83,17 @@ class Viewer:
         return self.person.role
 
 
-def directory_of(request: Request) -> Directory:
-    """The directory the app loaded at start (DIRECTORY_FILE)."""
-    directory: Directory = request.app.state.directory
-    return directory
-
-
 def people_of(request: Request) -> dict[str, Person]:
-    """The directory's people by email, worked out once: the directory is read at start."""
+    """The directory's people by email, worked out once (kept beside the directory, which is
+    read at start)."""
     state = request.app.state
-    if not hasattr(state, "web_people"):
+    if getattr(state, "web_people", None) is None:
         state.web_people = people(directory_of(request))
     found: dict[str, Person] = state.web_people
     return found
 
 
-async def _db(request: Request) -> Any:
-    sessions: async_sessionmaker[AsyncSession] = request.app.state.sessions
-    async with sessions() as db:
-        yield db
-
-
-PageDb = Annotated[AsyncSession, Depends(_db)]
+PeopleDep = Annotated[dict[str, Person], Depends(people_of)]
 
 
 async def signed_in_viewer(request: Request, db: AsyncSession) -> Viewer | None:
@@ -118,7 +105,7 @@ async def signed_in_viewer(request: Request, db: AsyncSession) -> Viewer | None:
     return Viewer(person=person, session=session) if person else None
 
 
-async def _maybe_viewer(request: Request, db: PageDb) -> Viewer | None:
+async def _maybe_viewer(request: Request, db: SessionDep) -> Viewer | None:
     return await signed_in_viewer(request, db)
 
 
@@ -156,8 +143,7 @@ def same_origin(request: Request) -> bool:
     origin = request.headers.get("origin")
     if origin is None or origin == "null":
         return origin is None
-    settings: Settings = request.app.state.settings
-    public = urlsplit(settings.public_url)
+    public = urlsplit(settings_of(request).public_url)
     sent = urlsplit(origin)
     return (sent.scheme, sent.netloc) == (public.scheme, public.netloc) or (
         sent.netloc == request.headers.get("host")
@@ -186,8 +172,7 @@ def safe_next(value: str | None) -> str:
 
 
 def secure_cookies(request: Request) -> bool:
-    settings: Settings = request.app.state.settings
-    return settings.public_url.startswith("https://")
+    return settings_of(request).public_url.startswith("https://")
 
 
 def render(

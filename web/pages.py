@@ -6,6 +6,7 @@ from fastapi import FastAPI, Request
 from fastapi.responses import RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
 
+from casework.dependencies import database_session
 from web.assets import STATIC, govuk_dist
 from web.headers import PageHeaders
 from web.page_context import PageError, SignInNeeded, render, signed_in_viewer
@@ -14,7 +15,7 @@ from web.routes import escalation_page, home, raise_pages, report_pages, sign_in
 
 async def _refused(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, PageError)
-    async with request.app.state.sessions() as db:
+    async with database_session(request) as db:
         viewer = await signed_in_viewer(request, db)
     return render(
         request, "refused.html", viewer, status=exc.status, title=exc.title, message=exc.message

@@ -22,10 +22,11 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 from temporalio.api.common.v1 import Payloads
 from temporalio.converter import PayloadCodec
 
-from api.deps import BearerDep, SessionDep, SettingsDep, TemporalDep, caller_key
+from api.deps import BearerDep, caller_key
 from api.keys import TOKEN_PREFIX
 from api.oidc import ProviderKeys, TokenRefused, verified_claims
 from api.problems import PROBLEM_RESPONSES, ProblemError
+from casework.dependencies import SessionDep, SettingsDep, TemporalDep
 from core.payload_crypto import PayloadDecryptError
 from core.settings import Settings
 from web.page_context import people_of, signed_in_viewer

@@ -4,17 +4,17 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Header, Path, Query, Response, status
 
-from api.deps import (
-    CallerDep,
+from api.deps import CallerDep
+from api.problems import PROBLEM_RESPONSES
+from api.schemas import EscalationOut, EscalationPage, TimelineEvent
+from casework import acting, finding, raising
+from casework.dependencies import (
     DirectoryDep,
     PoliciesDep,
     SessionDep,
     SettingsDep,
     TemporalDep,
 )
-from api.problems import PROBLEM_RESPONSES
-from api.schemas import EscalationOut, EscalationPage, TimelineEvent
-from casework import acting, finding, raising
 from casework.requests import (
     NO_NUL,
     AcknowledgeRequest,

@@ -6,8 +6,8 @@ from fastapi import APIRouter
 from fastapi.responses import JSONResponse
 from sqlmodel import select
 
-from api.deps import EngineDep, TemporalDep
 from api.schemas import Health
+from casework.dependencies import EngineDep, TemporalDep
 from database.tables import ApiKey, Escalation
 
 router = APIRouter(tags=["health"])

@@ -11,6 +11,7 @@ from temporalio.client import Client
 
 from casework import acting, finding
 from casework.actors import role_of
+from casework.dependencies import SessionDep
 from casework.refusals import ProblemError
 from casework.requests import (
     IMMEDIATE_RISK_ADVICE,
@@ -23,7 +24,7 @@ from casework.requests import (
 from database.audit_chain import timeline as audit_timeline
 from database.tables import Escalation, utc_now
 from web.negotiation import BrowserRoute
-from web.page_context import PageDb, PageError, Viewer, ViewerDep, check_csrf, render
+from web.page_context import PageError, Viewer, ViewerDep, check_csrf, render
 from web.presenting import (
     STATUS_TAGS,
     current_stage,
@@ -134,7 +135,7 @@ def allowed_actions(viewer: Viewer, row: Escalation, policies: dict[str, Policy]
     return found
 
 
-async def _visible(db: PageDb, viewer: Viewer, escalation_id: str) -> Escalation:
+async def _visible(db: SessionDep, viewer: Viewer, escalation_id: str) -> Escalation:
     try:
         return await finding.find_visible(db, viewer, escalation_id)
     except ProblemError:
@@ -148,7 +149,7 @@ async def _visible(db: PageDb, viewer: Viewer, escalation_id: str) -> Escalation
 
 async def _page(
     request: Request,
-    db: PageDb,
+    db: SessionDep,
     viewer: Viewer,
     row: Escalation,
     status: int = 200,
@@ -184,14 +185,14 @@ async def _page(
 
 @page_router.get("/escalations/{escalation_id}", response_class=HTMLResponse)
 async def escalation_page(
-    request: Request, escalation_id: str, viewer: ViewerDep, db: PageDb
+    request: Request, escalation_id: str, viewer: ViewerDep, db: SessionDep
 ) -> Response:
     return await _page(request, db, viewer, await _visible(db, viewer, escalation_id))
 
 
 @router.get("/escalations/{escalation_id}/record", response_class=HTMLResponse)
 async def record_page(
-    request: Request, escalation_id: str, viewer: ViewerDep, db: PageDb
+    request: Request, escalation_id: str, viewer: ViewerDep, db: SessionDep
 ) -> Response:
     """The whole record and timeline to print for the child's file, at both agencies."""
     row = await _visible(db, viewer, escalation_id)
@@ -258,7 +259,7 @@ def _sent(body: BaseModel) -> dict[str, Any]:
 
 async def _with_errors(
     request: Request,
-    db: PageDb,
+    db: SessionDep,
     viewer: Viewer,
     row: Escalation,
     name: str,
@@ -279,7 +280,7 @@ async def _with_errors(
 
 @router.post("/escalations/{escalation_id}/actions/{name}", response_class=HTMLResponse)
 async def take_action(
-    request: Request, escalation_id: str, name: str, viewer: ViewerDep, db: PageDb
+    request: Request, escalation_id: str, name: str, viewer: ViewerDep, db: SessionDep
 ) -> Response:
     form = await request.form()
     check_csrf(request, form, viewer.session.csrf_token)

@@ -6,8 +6,9 @@ from urllib.parse import urlencode
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import HTMLResponse, Response
 
+from casework.dependencies import DirectoryDep, PoliciesDep, SessionDep
 from web.listing import PAGE_SIZE, VIEWS, Filters, View, escalations_for
-from web.page_context import PageDb, ViewerDep, directory_of, render
+from web.page_context import ViewerDep, render
 from web.presenting import STATUS_TAGS, stage_text, when
 
 router = APIRouter(include_in_schema=False)
@@ -17,7 +18,9 @@ router = APIRouter(include_in_schema=False)
 async def home(
     request: Request,
     viewer: ViewerDep,
-    db: PageDb,
+    db: SessionDep,
+    policies: PoliciesDep,
+    directory: DirectoryDep,
     view: str | None = None,
     overdue: bool = False,
     agency: Annotated[str | None, Query(max_length=200)] = None,
@@ -28,8 +31,7 @@ async def home(
     chosen: View = view if view in get_args(View) else default  # type: ignore[assignment]
     filters = Filters(view=chosen, overdue=overdue, agency=agency or None, page=page)
     rows, total = await escalations_for(db, viewer.person, filters)
-    policies = request.app.state.policies
-    agencies = [a.name for a in directory_of(request).agencies if a.name != viewer.agency]
+    agencies = [a.name for a in directory.agencies if a.name != viewer.agency]
     pages = max(1, -(-total // PAGE_SIZE))
 
     def link(**changes: object) -> str:

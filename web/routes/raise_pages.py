@@ -1,16 +1,23 @@
 """Raising an escalation: question pages, check your answers, and the confirmation panel."""
 
 import uuid
-from typing import Any
+from typing import Annotated, Any
 
-from fastapi import APIRouter, Request
+from fastapi import APIRouter, Depends, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from pydantic import ValidationError
 
 from casework import finding, raising
+from casework.dependencies import (
+    DirectoryDep,
+    PoliciesDep,
+    SessionDep,
+    SettingsDep,
+    TemporalDep,
+)
 from casework.refusals import ProblemError
 from casework.requests import IMMEDIATE_RISK_ADVICE, RaiseRequest
-from web.page_context import PageDb, PageError, Viewer, ViewerDep, check_csrf, directory_of, render
+from web.page_context import PageError, Viewer, ViewerDep, check_csrf, render
 from web.questions import FIRST_STEP, STEPS, Step, check_step
 from web.sessions import save_draft
 from workflows.policy import URGENT_POLICY
@@ -19,15 +26,21 @@ router = APIRouter(prefix="/raise", include_in_schema=False)
 ORDER = [*STEPS, "check"]
 
 
-def _choices(request: Request, viewer: Viewer) -> dict[str, list[tuple[str, str]]]:
-    agencies = [a.name for a in directory_of(request).agencies if a.name != viewer.agency]
-    policies = request.app.state.policies
+Choices = dict[str, list[tuple[str, str]]]
+
+
+def _choices(viewer: ViewerDep, directory: DirectoryDep, policies: PoliciesDep) -> Choices:
+    """The answers a person may choose from: the other agencies, and the ladders."""
+    agencies = [a.name for a in directory.agencies if a.name != viewer.agency]
     return {
         "receiving_agency": [(name, name) for name in agencies],
         "policy": [
             (name, policy.title) for name, policy in policies.items() if name != URGENT_POLICY
         ],
     }
+
+
+ChoicesDep = Annotated[Choices, Depends(_choices)]
 
 
 def _answers(viewer: Viewer) -> dict[str, Any]:
@@ -45,6 +58,7 @@ def _first_unanswered(answers: dict[str, Any]) -> str | None:
 def _step_page(
     request: Request,
     viewer: Viewer,
+    choices: Choices,
     step: Step,
     answers: dict[str, Any],
     problems: dict[str, str] | None = None,
@@ -61,7 +75,7 @@ def _step_page(
         title=step.title,
         step=step,
         answers=answers,
-        choices=_choices(request, viewer),
+        choices=choices,
         error_for=problems,
         errors=[{"text": message, "href": f"#{ids[name]}"} for name, message in problems.items()],
         back=f"/raise/{back}" if back else "/",
@@ -71,23 +85,26 @@ def _step_page(
 
 
 @router.get("", response_class=HTMLResponse)
-async def start(request: Request, viewer: ViewerDep) -> Response:
-    return _step_page(request, viewer, STEPS[FIRST_STEP], _answers(viewer))
+async def start(request: Request, viewer: ViewerDep, choices: ChoicesDep) -> Response:
+    return _step_page(request, viewer, choices, STEPS[FIRST_STEP], _answers(viewer))
 
 
 @router.get("/check", response_class=HTMLResponse)
-async def check_answers(request: Request, viewer: ViewerDep) -> Response:
+async def check_answers(request: Request, viewer: ViewerDep, choices: ChoicesDep) -> Response:
     answers = _answers(viewer)
     missing = _first_unanswered(answers)
     if missing:
         return RedirectResponse(f"/raise/{missing}" if missing != FIRST_STEP else "/raise", 303)
-    return _check_page(request, viewer, answers)
+    return _check_page(request, viewer, choices, answers)
 
 
 def _check_page(
-    request: Request, viewer: Viewer, answers: dict[str, Any], refusal: str | None = None
+    request: Request,
+    viewer: Viewer,
+    choices: Choices,
+    answers: dict[str, Any],
+    refusal: str | None = None,
 ) -> HTMLResponse:
-    choices = _choices(request, viewer)
     return render(
         request,
         "raise_check.html",
@@ -104,7 +121,7 @@ def _check_page(
 
 @router.get("/confirmation/{escalation_id}", response_class=HTMLResponse)
 async def confirmation(
-    request: Request, escalation_id: str, viewer: ViewerDep, db: PageDb
+    request: Request, escalation_id: str, viewer: ViewerDep, db: SessionDep
 ) -> Response:
     try:
         row = await finding.find_visible(db, viewer, escalation_id)
@@ -121,17 +138,27 @@ async def confirmation(
 
 
 @router.get("/{slug}", response_class=HTMLResponse)
-async def step_page(request: Request, slug: str, viewer: ViewerDep) -> Response:
+async def step_page(
+    request: Request, slug: str, viewer: ViewerDep, choices: ChoicesDep
+) -> Response:
     step = STEPS.get(slug)
     if step is None or slug == FIRST_STEP:
         return RedirectResponse("/raise", 303)
-    return _step_page(
-        request, viewer, step, _answers(viewer), change=request.query_params.get("change") == "1"
-    )
+    change = request.query_params.get("change") == "1"
+    return _step_page(request, viewer, choices, step, _answers(viewer), change=change)
 
 
 @router.post("/check")
-async def send(request: Request, viewer: ViewerDep, db: PageDb) -> Response:
+async def send(
+    request: Request,
+    viewer: ViewerDep,
+    db: SessionDep,
+    settings: SettingsDep,
+    temporal: TemporalDep,
+    policies: PoliciesDep,
+    directory: DirectoryDep,
+    choices: ChoicesDep,
+) -> Response:
     check_csrf(request, await request.form(), viewer.session.csrf_token)
     answers = _answers(viewer)
     if _first_unanswered(answers):
@@ -145,42 +172,49 @@ async def send(request: Request, viewer: ViewerDep, db: PageDb) -> Response:
         body = RaiseRequest.model_validate(fields)
     except ValidationError as exc:
         names = ", ".join(str(error["loc"][0]) for error in exc.errors() if error["loc"])
-        return _check_page(request, viewer, answers, f"Check these answers: {names or 'all'}.")
-    settings = request.app.state.settings
+        return _check_page(
+            request, viewer, choices, answers, f"Check these answers: {names or 'all'}."
+        )
     # The draft's key makes a second press of the button (or a retry) the same escalation.
     key = str(viewer.session.draft.get("key") or uuid.uuid4())
     try:
         row, _ = await raising.raise_escalation(
             db,
-            request.app.state.temporal,
+            temporal,
             settings,
-            request.app.state.policies,
+            policies,
             viewer,
             body,
             f"page:{key}",
-            directory=directory_of(request),
+            directory=directory,
         )
     except ProblemError as exc:
         if exc.status == 503:
             raise PageError(503, "Sorry, the service is unavailable", exc.detail) from None
-        return _check_page(request, viewer, answers, exc.detail)
+        return _check_page(request, viewer, choices, answers, exc.detail)
     await save_draft(db, viewer.session, {})
     return RedirectResponse(f"/raise/confirmation/{row.id}", 303)
 
 
 @router.post("/{slug}")
-async def answer(request: Request, slug: str, viewer: ViewerDep, db: PageDb) -> Response:
+async def answer(
+    request: Request,
+    slug: str,
+    viewer: ViewerDep,
+    db: SessionDep,
+    choices: ChoicesDep,
+) -> Response:
     form = await request.form()
     check_csrf(request, form, viewer.session.csrf_token)
     step = STEPS.get("agency" if slug == "" else slug)
     if step is None:
         raise PageError(404, "Page not found", "There is no such question.")
     answers = _answers(viewer)
-    given, problems = check_step(step, form, _choices(request, viewer))
+    given, problems = check_step(step, form, choices)
     merged = {**answers, **given}
     change = form.get("change") == "1"
     if problems:
-        return _step_page(request, viewer, step, merged, problems, change)
+        return _step_page(request, viewer, choices, step, merged, problems, change)
     draft = dict(viewer.session.draft)
     draft.setdefault("key", str(uuid.uuid4()))
     draft["answers"] = merged
@@ -190,5 +224,10 @@ async def answer(request: Request, slug: str, viewer: ViewerDep, db: PageDb) -> 
 
 
 @router.post("")
-async def answer_first(request: Request, viewer: ViewerDep, db: PageDb) -> Response:
-    return await answer(request, FIRST_STEP, viewer, db)
+async def answer_first(
+    request: Request,
+    viewer: ViewerDep,
+    db: SessionDep,
+    choices: ChoicesDep,
+) -> Response:
+    return await answer(request, FIRST_STEP, viewer, db, choices)

@@ -7,17 +7,17 @@ from email_validator import EmailNotValidError, validate_email
 from fastapi import APIRouter, BackgroundTasks, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
+from casework.dependencies import SessionDep, SettingsDep
 from core.settings import Settings
 from web.mailer import send_sign_in_link
 from web.page_context import (
     SESSION_COOKIE,
     SIGN_IN_CSRF_COOKIE,
     MaybeViewerDep,
-    PageDb,
     PageError,
+    PeopleDep,
     ViewerDep,
     check_csrf,
-    people_of,
     render,
     safe_next,
     same_origin,
@@ -41,11 +41,10 @@ router = APIRouter(include_in_schema=False)
 LIMIT_WINDOW_SECONDS = 15 * 60
 
 
-def _limiters(request: Request) -> tuple[SlidingWindow, SlidingWindow]:
+def _limiters(request: Request, settings: Settings) -> tuple[SlidingWindow, SlidingWindow]:
     """This app's counts (each app, and each test's app, keeps its own)."""
     state = request.app.state
     if getattr(state, "sign_in_limits", None) is None:
-        settings: Settings = state.settings
         state.sign_in_limits = (
             SlidingWindow(settings.sign_in_limit_per_address, LIMIT_WINDOW_SECONDS),
             SlidingWindow(settings.sign_in_limit_per_client, LIMIT_WINDOW_SECONDS),
@@ -83,7 +82,9 @@ async def sign_in_page(request: Request, next: str | None = None) -> Response:
 @router.post("/sign-in", response_class=HTMLResponse)
 async def ask_for_link(
     request: Request,
-    db: PageDb,
+    db: SessionDep,
+    settings: SettingsDep,
+    people: PeopleDep,
     background: BackgroundTasks,
     email: Annotated[str, Form(max_length=320)] = "",
     next: Annotated[str, Form(max_length=500)] = "/",
@@ -110,17 +111,16 @@ async def ask_for_link(
             errors=[{"text": message, "href": "#email"}],
         )
     client = request.client.host if request.client else "unknown"
-    per_address, per_client = _limiters(request)
+    per_address, per_client = _limiters(request, settings)
     if not per_client.allow(client) or not per_address.allow(address.casefold()):
         raise PageError(
             429,
             "Too many sign-in requests",
             "You have asked for sign-in links too many times. Wait 15 minutes, then try again.",
         )
-    person = people_of(request).get(address.casefold())
+    person = people.get(address.casefold())
     if person is not None:
         token = await issue_link(db, person.email, next_path)
-        settings: Settings = request.app.state.settings
         link = f"{settings.public_url.rstrip('/')}/sign-in/{token}"
         # After the answer: how long mail takes must not tell who is in the directory.
         background.add_task(send_sign_in_link, settings, person, link)
@@ -128,10 +128,10 @@ async def ask_for_link(
 
 
 @router.get("/sign-in/{token}", response_class=HTMLResponse)
-async def confirm_page(request: Request, token: str, db: PageDb) -> Response:
+async def confirm_page(request: Request, token: str, db: SessionDep, people: PeopleDep) -> Response:
     """The mailed link opens a button, so a mail scanner that fetches links cannot spend it."""
     link = await live_link(db, token)
-    person = people_of(request).get(link.email.casefold()) if link else None
+    person = people.get(link.email.casefold()) if link else None
     if link is None or person is None:
         raise PageError(400, "This sign-in link cannot be used", LINK_REFUSED)
     csrf = secrets.token_urlsafe(32)
@@ -156,13 +156,15 @@ async def confirm_page(request: Request, token: str, db: PageDb) -> Response:
 
 
 @router.post("/sign-in/{token}")
-async def spend(request: Request, token: str, db: PageDb, viewer: MaybeViewerDep) -> Response:
+async def spend(
+    request: Request, token: str, db: SessionDep, viewer: MaybeViewerDep, people: PeopleDep
+) -> Response:
     form = await request.form()
     if await live_link(db, token) is None:  # said first: the clearest answer for a used link
         raise PageError(400, "This sign-in link cannot be used", LINK_REFUSED)
     check_csrf(request, form, request.cookies.get(SIGN_IN_CSRF_COOKIE, ""))
     link = await spend_link(db, token)
-    person = people_of(request).get(link.email.casefold()) if link else None
+    person = people.get(link.email.casefold()) if link else None
     if link is None or person is None:
         raise PageError(400, "This sign-in link cannot be used", LINK_REFUSED)
     if viewer is not None:  # a new session id at every sign-in, never the one the browser had
@@ -183,7 +185,7 @@ async def spend(request: Request, token: str, db: PageDb, viewer: MaybeViewerDep
 
 
 @router.post("/sign-out")
-async def sign_out(request: Request, db: PageDb, viewer: ViewerDep) -> Response:
+async def sign_out(request: Request, db: SessionDep, viewer: ViewerDep) -> Response:
     check_csrf(request, await request.form(), viewer.session.csrf_token)
     await end_session(db, viewer.session)
     response = RedirectResponse("/sign-in?signed_out=1", status_code=303)

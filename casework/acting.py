@@ -10,7 +10,10 @@ from temporalio.service import RPCError, RPCStatusCode
 from casework.actors import Actor, label, role_of
 from casework.refusals import UNAVAILABLE, ProblemError
 from database.tables import Escalation
-from workflows.escalation import (
+from workflows.escalation import EscalationWorkflow
+from workflows.models import ActionKind, ActionRequest
+from workflows.policy import Role
+from workflows.rules import (
     ALREADY_ACKNOWLEDGED,
     AT_TOP_STAGE,
     CLOSED,
@@ -19,11 +22,9 @@ from workflows.escalation import (
     NO_EXTENSIONS_LEFT,
     NOT_DISPUTABLE,
     NOT_PERMITTED,
-    EscalationWorkflow,
+    may_act,
+    refusal,
 )
-from workflows.models import ActionKind, ActionRequest
-from workflows.policy import Role
-from workflows.rules import may_act, refusal
 
 _WORKFLOW_ERRORS = {
     CLOSED: 409,

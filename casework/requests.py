@@ -1,42 +1,22 @@
-"""What people and systems ask of casework: the raise and each action, with their limits.
-
-The API's JSON bodies and the pages' forms are validated by the same models.
+"""What people and systems ask of casework to raise an escalation, with its limits (each
+action's request: workflows/action_requests.py). The API's JSON body and the pages' answers are
+validated by the same model.
 """
 
-from datetime import date, timedelta
-from typing import Annotated, Any, Self
+from datetime import date
+from typing import Annotated, Self
 
-from pydantic import (
-    BaseModel,
-    ConfigDict,
-    Field,
-    ValidationInfo,
-    field_validator,
-    model_validator,
-)
+from pydantic import Field, field_validator, model_validator
 
 from core.text import refuse_control_characters
-from workflows.models import refuse_nul
-from workflows.policy import LONGEST_DURATION, Span
+from workflows.action_requests import LongText, Strict
 
 ShortText = Annotated[str, Field(min_length=1, max_length=200)]
-LongText = Annotated[str, Field(min_length=1, max_length=10_000)]
-# PostgreSQL text cannot hold NUL: refused at the door, with the field named, never at the database.
-NO_NUL = r"^[^\x00]*$"
 
 IMMEDIATE_RISK_ADVICE = (
     "Immediate risk of significant harm: contact MASH or the police (999) now. "
     "This escalation is recorded on the urgent track; it does not replace that call."
 )
-
-
-class Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
-
-    @field_validator("*")
-    @classmethod
-    def _no_nul(cls, value: Any) -> Any:
-        return refuse_nul(value)
 
 
 class RaiseRequest(Strict):
@@ -67,49 +47,3 @@ class RaiseRequest(Strict):
         if self.immediate_risk and not self.risk_reason:
             raise ValueError("risk_reason is required when immediate_risk is true")
         return self
-
-
-class ResolveRequest(Strict):
-    outcome: LongText
-    agreed_actions: list[Annotated[str, Field(min_length=1, max_length=2_000)]] = Field(
-        default_factory=list, max_length=50
-    )
-
-
-class ReasonRequest(Strict):
-    reason: LongText
-
-
-class NoteRequest(Strict):
-    text: LongText
-
-
-class AcknowledgeRequest(Strict):
-    pass
-
-
-class ExtendRequest(Strict):
-    """`{"reason", "working_days": n}` or `{"reason", "duration": "PT12H"}`, exactly one."""
-
-    reason: LongText
-    working_days: Annotated[int, Field(ge=1, le=120)] | None = None
-    duration: timedelta | None = Field(
-        default=None, validate_default=True, description="ISO 8601, e.g. PT12H"
-    )
-
-    @field_validator("duration")
-    @classmethod
-    def _exactly_one(cls, value: timedelta | None, info: ValidationInfo) -> timedelta | None:
-        # Checked on the later field so the problem names one; a bad working_days is named
-        # by its own check and not repeated here.
-        if "working_days" not in info.data:
-            return value
-        if (info.data["working_days"] is None) == (value is None):
-            raise ValueError("give exactly one of working_days or duration")
-        if value is not None and not timedelta(0) < value <= LONGEST_DURATION:
-            raise ValueError("must be positive and at most 366 days")
-        return value
-
-    @property
-    def extension(self) -> Span:
-        return Span(working_days=self.working_days, duration=self.duration)

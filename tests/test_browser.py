@@ -166,11 +166,16 @@ async def test_raise_then_the_receiving_manager_resolves_and_the_raiser_sees_it(
         await expect(page.get_by_text("Stage 1 of 3")).to_be_visible()
         await manager.check("escalation-page")
 
-        await press(page, "Resolve the escalation")  # no outcome: named, GOV.UK style
+        await press(page, "Resolve the escalation")  # its question page
+        await manager.check("escalation-resolve")
+        await press(page, "Continue")  # no outcome: named, GOV.UK style
         await expect(page.get_by_role("link", name="Enter the outcome agreed")).to_be_visible()
         await manager.check("escalation-error")
         await type_into(page, "Outcome agreed", "Strategy discussion booked")
         await type_into(page, "Agreed actions (optional)", "Section 47 enquiry")
+        await press(page, "Continue")
+        await expect(page.get_by_text("The escalation closes as resolved")).to_be_visible()
+        await manager.check("escalation-resolve-confirm")
         await press(page, "Resolve the escalation")
         await expect(page.get_by_text("The escalation is resolved")).to_be_visible()
         await manager.check("escalation-resolved")
@@ -233,10 +238,15 @@ async def test_the_partnership_acts_on_an_overdue_escalation(
         await expect(page.get_by_role("link", name=escalation_id)).to_be_visible()
         await chair.check("home-partnership")
         await page.goto(f"/escalations/{escalation_id}")
+        await press(page, "Add a note")
         await type_into(page, "Note", "Chair reviewing today")
-        await press(page, "Add the note")
+        await press(page, "Continue")
+        await press(page, "Add a note")
         await expect(page.get_by_text("Your note is on the record")).to_be_visible()
+        await page.goto(f"/escalations/{escalation_id}")
+        await press(page, "Resolve the escalation")
         await type_into(page, "Outcome agreed", "Partnership decision: assessment")
+        await press(page, "Continue")
         await press(page, "Resolve the escalation")
         await expect(page.get_by_text("The escalation is resolved")).to_be_visible()
         await chair.check()
@@ -261,10 +271,10 @@ async def test_refusals_are_clear_and_change_nothing(
         await expect(page.get_by_text("already been used or has expired")).to_be_visible()
         await manager.check("link-used")
 
-        await page.goto(f"/escalations/{escalation_id}")
-        await page.locator("#note input[name=csrf_token]").evaluate("input => input.remove()")
+        await page.goto(f"/escalations/{escalation_id}/actions/notes")
+        await page.locator("main form input[name=csrf_token]").evaluate("input => input.remove()")
         await type_into(page, "Note", "forged")
-        await press(page, "Add the note")
+        await press(page, "Continue")
         await expect(
             page.get_by_role("heading", name="Your form could not be sent")
         ).to_be_visible()

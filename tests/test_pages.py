@@ -1,6 +1,7 @@
 """The pages without JavaScript: plain form posts over real HTTP, against the API, a worker on
 the dev server and an SMTP listener, on SQLite and PostgreSQL."""
 
+import html
 import re
 from datetime import timedelta
 from typing import Any
@@ -69,6 +70,26 @@ async def raise_through_pages(
     found = re.search(r"<strong>\s*(ESC-[0-9A-Z]+)\s*</strong>", done.text)
     assert found is not None
     return found.group(1)
+
+
+HIDDEN = re.compile(r'<input type="hidden" name="([^"]+)" value="([^"]*)">')
+
+
+async def act_through_pages(
+    client: httpx.AsyncClient, escalation_id: str, path: str, **answers: str
+) -> httpx.Response:
+    """An action as a person takes it: the answers to its question page (with the escalation
+    page's CSRF token) then, when they pass, the confirmation page's button. The last answer:
+    303 to the panel once done, else the page that says why not."""
+    page = await client.get(f"/escalations/{escalation_id}")
+    answered = await client.post(
+        f"/escalations/{escalation_id}/actions/{path}",
+        data={"csrf_token": csrf_of(page.text), **answers},
+    )
+    if answered.status_code != 200:
+        return answered
+    confirmed = {name: html.unescape(value) for name, value in HIDDEN.findall(answered.text)}
+    return await client.post(f"/escalations/{escalation_id}/actions/{path}/confirm", data=confirmed)
 
 
 async def escalation(stack: PagesStack, escalation_id: str) -> Escalation:
@@ -267,33 +288,45 @@ async def test_raise_resolve_and_see_the_outcome_without_javascript(
         assert page.status_code == 200
         assert "Stage 1 of 3" in page.text and "Current stage" in page.text
         assert "Amelia &lt;b&gt;Example&lt;/b&gt;" in page.text  # escaped, never markup
-        assert 'action="/escalations/' + escalation_id + '/actions/resolve"' in page.text
+        assert f'href="/escalations/{escalation_id}/actions/resolve"' in page.text
         assert "/actions/withdraw" not in page.text  # the raising agency's only
+        # The case first, then what can be done, then the timeline.
+        assert page.text.index("Amelia") < page.text.index("What you can do now")
+        assert page.text.index("What you can do now") < page.text.index("Timeline")
 
-        empty = await manager.post(
-            f"/escalations/{escalation_id}/actions/resolve",
-            data={"csrf_token": csrf_of(page.text), "outcome": ""},
-        )
+        question = await manager.get(f"/escalations/{escalation_id}/actions/resolve")
+        assert question.status_code == 200 and "Outcome agreed" in question.text
+        empty = await act_through_pages(manager, escalation_id, "resolve", outcome="")
         assert empty.status_code == 422 and 'href="#resolve-outcome"' in empty.text
-        resolved = await manager.post(
+        answers = {
+            "outcome": "Strategy discussion booked",
+            "agreed_actions": "Section 47 enquiry\nReview in 4 weeks",
+        }
+        confirmation = await manager.post(
             f"/escalations/{escalation_id}/actions/resolve",
-            data={
-                "csrf_token": csrf_of(page.text),
-                "outcome": "Strategy discussion booked",
-                "agreed_actions": "Section 47 enquiry\nReview in 4 weeks",
-            },
+            data={"csrf_token": csrf_of(page.text), **answers},
         )
+        assert confirmation.status_code == 200 and "Strategy discussion booked" in confirmation.text
+        assert "The escalation closes as resolved" in confirmation.text
+        assert await events(pages_stack, escalation_id) == ["raised"]  # not until confirmed
+        resolved = await act_through_pages(manager, escalation_id, "resolve", **answers)
         assert resolved.status_code == 303
-        after = await manager.get(resolved.headers["location"])
-        assert "The escalation is resolved" in after.text
+        panel = await manager.get(resolved.headers["location"])
+        assert "govuk-panel" in panel.text and "The escalation is resolved" in panel.text
+        after = await manager.get(f"/escalations/{escalation_id}")
         assert "What you can do now" in after.text and "/actions/resolve" not in after.text
 
         # Acting again on the closed escalation: a clear refusal, nothing changes.
         again = await manager.post(
-            f"/escalations/{escalation_id}/actions/note",
+            f"/escalations/{escalation_id}/actions/notes",
             data={"csrf_token": csrf_of(page.text), "text": "late"},
         )
         assert again.status_code == 409 and "already resolved" in again.text
+        stale = await manager.post(
+            f"/escalations/{escalation_id}/actions/notes/confirm",
+            data={"csrf_token": csrf_of(page.text), "text": "late"},
+        )
+        assert stale.status_code == 409 and "already resolved" in stale.text
     row = await escalation(pages_stack, escalation_id)
     assert row.status == "resolved" and row.agreed_actions == [
         "Section 47 enquiry",
@@ -340,7 +373,7 @@ async def test_an_uninvolved_agency_gets_404(pages_stack: PagesStack) -> None:
         assert escalation_id not in home.text
         page = await outsider.get("/")
         refused = await outsider.post(
-            f"/escalations/{escalation_id}/actions/note",
+            f"/escalations/{escalation_id}/actions/notes/confirm",
             data={"csrf_token": csrf_of(page.text), "text": "nosy"},
         )
         assert refused.status_code == 404
@@ -352,7 +385,7 @@ async def test_missing_csrf_token_and_tampered_cookie_change_nothing(
 ) -> None:
     async with pages_stack.signed_in(PRACTITIONER) as practitioner:
         escalation_id = await raise_through_pages(practitioner)
-        action = f"/escalations/{escalation_id}/actions/note"
+        action = f"/escalations/{escalation_id}/actions/notes/confirm"
         missing = await practitioner.post(action, data={"text": "forged"})
         assert missing.status_code == 403 and "Nothing was changed" in missing.text
         wrong = await practitioner.post(action, data={"text": "forged", "csrf_token": "guess"})
@@ -448,9 +481,8 @@ async def test_the_partnership_sees_all_and_acts_on_an_overdue_escalation(
         assert escalation_id in home.text and "Stage 3 of 3" in home.text
         page = await chair.get(f"/escalations/{escalation_id}")
         assert "/actions/escalate" not in page.text  # the top of the ladder
-        done = await chair.post(
-            f"/escalations/{escalation_id}/actions/resolve",
-            data={"csrf_token": csrf_of(page.text), "outcome": "Partnership decision"},
+        done = await act_through_pages(
+            chair, escalation_id, "resolve", outcome="Partnership decision"
         )
         assert done.status_code == 303
     row = await escalation(pages_stack, escalation_id)

@@ -31,13 +31,13 @@ from tests.engine_helpers import (
     state_of,
 )
 from tests.ports import unused_port
-from workflows.escalation import (
+from workflows.models import ActionRequest, EscalationState
+from workflows.rules import (
     AT_TOP_STAGE,
     CLOSED,
     INVALID_ACTION,
     NOT_PERMITTED,
 )
-from workflows.models import ActionRequest, EscalationState
 
 pytestmark = SQLITE_ONLY
 

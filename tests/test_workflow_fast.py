@@ -30,12 +30,7 @@ from tests.engine_helpers import (
     settle,
     state_of,
 )
-from workflows.escalation import (
-    AT_TOP_STAGE,
-    INVALID_ACTION,
-    NOT_PERMITTED,
-    EscalationWorkflow,
-)
+from workflows.escalation import EscalationWorkflow
 from workflows.models import (
     NOTIFY,
     RECORD_EVENT,
@@ -51,6 +46,11 @@ from workflows.models import (
     StageClockInput,
 )
 from workflows.policy import Policy, Stage
+from workflows.rules import (
+    AT_TOP_STAGE,
+    INVALID_ACTION,
+    NOT_PERMITTED,
+)
 
 HOUR = timedelta(hours=1)
 # Elapsed-time stages, so the stand-in clock needs no calendar.

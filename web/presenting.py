@@ -7,6 +7,7 @@ from typing import Literal
 from activities.stage_clock import deadline_text
 from core.calendar import LONDON
 from database.tables import AuditEvent, Escalation
+from workflows.actions import ACTIONS
 from workflows.policy import Policy, Stage
 
 STATUS_TAGS = {
@@ -16,23 +17,18 @@ STATUS_TAGS = {
     "cancelled": ("Cancelled", "govuk-tag--grey"),
     "terminated": ("Closed by an operator", "govuk-tag--grey"),
 }
+# How the timeline names each event: a person's action as its row in workflows/actions.py says.
 EVENT_NAMES = {
     "raised": "Raised",
     "escalated": "Escalated",
-    "resolved": "Resolved",
-    "withdrawn": "Withdrawn",
     "cancelled": "Cancelled",
     "terminated": "Closed by an operator",
-    "note": "Note added",
     "reminder": "Reminder sent",
     "overdue": "Time limit passed",
     "notified": "People told",
-    "acknowledged": "Acknowledged",
-    "extended": "Time limit extended",
     "acknowledgement overdue": "Acknowledgement overdue",
-    "disputed": "Outcome disputed",
     "outcome final": "Outcome final",
-}
+} | {action.recorded: action.timeline for action in ACTIONS.values()}
 DETAIL_NAMES = {
     "reason": "Reason",
     "outcome": "Outcome",

@@ -167,6 +167,7 @@ async def test_raise_then_the_receiving_manager_resolves_and_the_raiser_sees_it(
         await manager.check("escalation-page")
 
         await press(page, "Resolve the escalation")  # its question page
+        await expect(page.get_by_role("heading", name="Resolve the escalation")).to_be_visible()
         await manager.check("escalation-resolve")
         await press(page, "Continue")  # no outcome: named, GOV.UK style
         await expect(page.get_by_role("link", name="Enter the outcome agreed")).to_be_visible()
@@ -239,14 +240,18 @@ async def test_the_partnership_acts_on_an_overdue_escalation(
         await chair.check("home-partnership")
         await page.goto(f"/escalations/{escalation_id}")
         await press(page, "Add a note")
+        await expect(page.get_by_role("heading", name="Add a note to the record")).to_be_visible()
         await type_into(page, "Note", "Chair reviewing today")
         await press(page, "Continue")
+        await expect(page.get_by_text("The note goes on the record")).to_be_visible()
         await press(page, "Add a note")
         await expect(page.get_by_text("Your note is on the record")).to_be_visible()
         await page.goto(f"/escalations/{escalation_id}")
         await press(page, "Resolve the escalation")
+        await expect(page.get_by_role("heading", name="Resolve the escalation")).to_be_visible()
         await type_into(page, "Outcome agreed", "Partnership decision: assessment")
         await press(page, "Continue")
+        await expect(page.get_by_text("The escalation closes as resolved")).to_be_visible()
         await press(page, "Resolve the escalation")
         await expect(page.get_by_text("The escalation is resolved")).to_be_visible()
         await chair.check()

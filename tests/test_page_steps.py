@@ -248,6 +248,7 @@ async def test_the_step_forms_in_a_browser_pass_axe(visit: object, pages_stack: 
         await expect(page.get_by_role("button", name="Extend the time limit")).to_be_visible()
         await manager.check("escalation-steps")
         await press(page, "Extend the time limit")
+        await expect(page.get_by_role("heading", name="Extend the time limit")).to_be_visible()
         await manager.check("escalation-extend")
         await press(page, "Continue")  # nothing given: named, GOV.UK style
         await expect(
@@ -256,6 +257,7 @@ async def test_the_step_forms_in_a_browser_pass_axe(visit: object, pages_stack: 
         await manager.check("escalation-extend-error")
         await page.goto(f"/escalations/{escalation_id}")
         await press(page, "Acknowledge")  # nothing to ask: what it does, and the button
+        await expect(page.get_by_role("heading", name="Acknowledge the escalation")).to_be_visible()
         await manager.check("escalation-acknowledge-confirm")
         await press(page, "Acknowledge")
         await expect(page.get_by_text("You have acknowledged the escalation")).to_be_visible()
@@ -265,7 +267,9 @@ async def test_the_step_forms_in_a_browser_pass_axe(visit: object, pages_stack: 
         await press(page, "Resolve the escalation")
         await type_into(page, "Outcome agreed", "Early help offered")
         await press(page, "Continue")
+        await expect(page.get_by_text("The escalation closes as resolved")).to_be_visible()
         await press(page, "Resolve the escalation")
+        await expect(page.get_by_text("The escalation is resolved")).to_be_visible()
         await page.goto(f"/escalations/{escalation_id}")
         await expect(page.get_by_text("The raising agency may dispute")).to_be_visible()
         await manager.check()
@@ -276,9 +280,13 @@ async def test_the_step_forms_in_a_browser_pass_axe(visit: object, pages_stack: 
         await press(page, "Sign in")
         await expect(page.get_by_role("button", name="Dispute the outcome")).to_be_visible()
         await press(page, "Dispute the outcome")
+        await expect(page.get_by_role("heading", name="Dispute the outcome")).to_be_visible()
         await practitioner.check("escalation-dispute")
         await type_into(page, "Why you disagree with the outcome", "Early help is not enough")
         await press(page, "Continue")
+        await expect(
+            page.get_by_text("The escalation opens again at the next stage")
+        ).to_be_visible()
         await practitioner.check("escalation-dispute-confirm")
         await press(page, "Dispute the outcome")
         await expect(page.get_by_text("The outcome is disputed")).to_be_visible()

@@ -309,6 +309,12 @@ async def test_raise_resolve_and_see_the_outcome_without_javascript(
         assert confirmation.status_code == 200 and "Strategy discussion booked" in confirmation.text
         assert "The escalation closes as resolved" in confirmation.text
         assert await events(pages_stack, escalation_id) == ["raised"]  # not until confirmed
+        changing = await manager.post(
+            f"/escalations/{escalation_id}/actions/resolve/change",
+            data={"csrf_token": csrf_of(page.text), **answers},
+        )
+        assert changing.status_code == 200 and "Continue" in changing.text
+        assert ">Strategy discussion booked</textarea>" in changing.text  # kept, to change
         resolved = await act_through_pages(manager, escalation_id, "resolve", **answers)
         assert resolved.status_code == 303
         panel = await manager.get(resolved.headers["location"])

@@ -313,6 +313,23 @@ async def answer(
     return _confirmation(request, viewer, row, action, answers)
 
 
+@router.post("/escalations/{escalation_id}/actions/{path}/change", response_class=HTMLResponse)
+async def change(
+    request: Request,
+    escalation_id: str,
+    path: str,
+    viewer: ViewerDep,
+    db: SessionDep,
+    policies: PoliciesDep,
+) -> Response:
+    """The question page again with the answers given (they never go in an address)."""
+    form = await request.form()
+    check_csrf(request, form, viewer.session.csrf_token)
+    action = _action(path)
+    row = await _allowed(viewer, db, escalation_id, action, policies)
+    return _question(request, viewer, row, action, _answers(action, form))
+
+
 @router.post("/escalations/{escalation_id}/actions/{path}/confirm", response_class=HTMLResponse)
 async def confirm(
     request: Request,
@@ -361,4 +378,6 @@ async def done_page(
     row = await _visible(db, viewer, escalation_id)
     if not any(event.action == action.recorded for event in await audit_timeline(db, row.id)):
         return RedirectResponse(f"/escalations/{row.id}", 303)  # not done: nothing to confirm
-    return render(request, "action_done.html", viewer, title=action.done, row=row, action=action)
+    return render(
+        request, "action_done.html", viewer, title=action.timeline, row=row, action=action
+    )

@@ -1,7 +1,8 @@
 VENV ?= .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
-# GOV.UK Frontend (served by the pages) and axe-core (the browser tests), pinned in package-lock.json.
+# GOV.UK Frontend (served by the pages), axe-core and oidc-provider (the tests), pinned in
+# package-lock.json.
 NPM_STAMP := node_modules/.installed
 
 .PHONY: install run worker api test lint bench bench-reports clean

@@ -55,6 +55,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         docs_url=None,  # served offline by api.docs
         redoc_url=None,
     )
+    # Identity providers' signing keys by JWKS address, shared by sign-in and the codec.
+    app.state.signing_keys = {}
     problems.install(app)
     docs.install(app)
     # Outermost last: CORS answers the UI's preflight before the limiter sees the request, and
@@ -65,7 +67,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.add_middleware(FailedAuthMiddleware, limiter=limiter)
     app.add_middleware(codec_server.CodecCors, origin=settings.codec_cors_origin)
     app.include_router(health.router)
-    pages.install(app)  # before the API's routes: browsers get /escalations/{id} as a page
+    # Before the API's routes: browsers get /escalations/{id} as a page.
+    pages.install(app, settings)
     app.include_router(escalations.router)
     app.include_router(codec_server.router)
     app.include_router(reports.router)

@@ -27,6 +27,7 @@ from core.settings import Settings, get_settings
 from database.audit_chain import chain_breaks, record_drift, timeline
 from database.engine import SchemaError, check_schema, create_engine, session_factory
 from database.tables import PENDING, AuditEvent, Escalation
+from web.identity_providers import IdentityProviderError, load_providers
 from workflows.policy import Role
 
 
@@ -127,8 +128,10 @@ def _ready(settings: Settings, *, serving: bool) -> None:
         if serving:
             load_policies(settings.policy_file)
             load_directory(settings.directory_file)
+            for provider in load_providers(settings):
+                provider.secret()
         check_schema(settings.database_url)
-    except (PolicyFileError, DirectoryFileError, SchemaError) as exc:
+    except (PolicyFileError, DirectoryFileError, IdentityProviderError, SchemaError) as exc:
         print(f"api: {exc}", file=sys.stderr)
         raise SystemExit(2) from None
 

@@ -52,6 +52,16 @@ class Settings(BaseSettings):
     codec_oidc_audience: str | None = None
     codec_oidc_jwks_url: str | None = None
 
+    # People's sign-in with OpenID Connect providers beside the mailed link
+    # (web/identity_providers.py, docs/operations.md): a TOML file of providers and/or one
+    # provider from the OIDC_* variables.
+    oidc_providers_file: Path | None = None
+    oidc_issuer: str | None = None
+    oidc_client_id: str | None = None
+    oidc_client_secret: SecretStr | None = None
+    oidc_provider_name: str = "your organisation's account"
+    oidc_email_verified_by_organisation: bool = False
+
     # HTTP API
     api_host: str = "127.0.0.1"
     api_port: int = 8000

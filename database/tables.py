@@ -149,6 +149,23 @@ class SignInLink(SQLModel, table=True):
     used_at: datetime | None = _when(nullable=True)
 
 
+class SignInFlow(SQLModel, table=True):
+    """An OpenID Connect sign-in under way: its `state`'s hash, nonce and PKCE verifier; the
+    browser holds the state in a cookie. Spent once, by the callback."""
+
+    __tablename__ = "sign_in_flow"
+
+    id: int | None = Field(default=None, primary_key=True)
+    state_hash: str = Field(max_length=64, unique=True)
+    provider: str = Field(max_length=40)
+    nonce: str = Field(max_length=128)
+    code_verifier: str = Field(max_length=128)
+    next_path: str = Field(default="/", max_length=500)
+    created_at: datetime = Field(sa_column=Column(UTCDateTime(), nullable=False))
+    expires_at: datetime = Field(sa_column=Column(UTCDateTime(), nullable=False))
+    used_at: datetime | None = _when(nullable=True)
+
+
 class PersonSession(SQLModel, table=True):
     """A signed-in person's session: the cookie holds a token, the table only its hash."""
 
@@ -161,5 +178,9 @@ class PersonSession(SQLModel, table=True):
     created_at: datetime = Field(sa_column=Column(UTCDateTime(), nullable=False))
     last_seen_at: datetime = Field(sa_column=Column(UTCDateTime(), nullable=False))
     ended_at: datetime | None = _when(nullable=True)
+    # Signed in through this OpenID Connect provider (None: the mailed link); sign-out ends the
+    # provider's session too. The role its groups gave, for a person the directory gives none.
+    provider: str | None = Field(default=None, max_length=40)
+    provider_role: str | None = Field(default=None, max_length=20)
     # The raise being written, question by question, until it is sent.
     draft: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))

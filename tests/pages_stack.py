@@ -2,12 +2,14 @@
 an SMTP listener that receives the sign-in links and the notifications."""
 
 import re
+import socket
 import uuid
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from email.message import EmailMessage
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
@@ -133,21 +135,35 @@ def temporal_ui_origin() -> str:
 
 
 @pytest.fixture(scope="module")
+def pages_overrides() -> dict[str, Any]:
+    """Settings a module's stack has besides the usual (its own fixture of this name)."""
+    return {}
+
+
+@pytest.fixture(scope="module")
+def pages_socket() -> socket.socket:
+    """Where the module's stack listens, bound before it starts: other fixtures of the module
+    may need its address (an identity provider's redirect)."""
+    return listening_socket()
+
+
+@pytest.fixture(scope="module")
 async def pages_stack(
     request: pytest.FixtureRequest,
     dev_env: WorkflowEnvironment,
     temporal_ui_origin: str,
+    pages_overrides: dict[str, Any],
+    pages_socket: socket.socket,
     module_database_url: str,
     tmp_path_factory: pytest.TempPathFactory,
     payload_key_file: Path,
 ) -> AsyncIterator[PagesStack]:
     config = tmp_path_factory.mktemp("config")
-    # A module may bring ladders of its own (POLICIES).
+    # A module may bring ladders (POLICIES) and a directory (DIRECTORY) of its own.
     (config / "policies.toml").write_text(getattr(request.module, "POLICIES", QUICK_POLICY))
-    (config / "directory.toml").write_text(DIRECTORY)
+    (config / "directory.toml").write_text(getattr(request.module, "DIRECTORY", DIRECTORY))
     mailbox = Mailbox()
-    sock = listening_socket()
-    port = port_of(sock)
+    port = port_of(pages_socket)
     async with smtp_listener(mailbox) as smtp:
         settings = isolated_settings(
             database_url=module_database_url,
@@ -162,9 +178,10 @@ async def pages_stack(
             codec_cors_origin=temporal_ui_origin,
             sign_in_limit_per_address=SIGN_IN_LIMIT,
             sign_in_limit_per_client=1_000,
+            **pages_overrides,
         )
         engine = create_engine(module_database_url)
-        server, task = await serve(create_app(settings), sock)
+        server, task = await serve(create_app(settings), pages_socket)
         try:
             async with running_worker(
                 dev_env.client, settings, engine, load_directory(settings.directory_file)

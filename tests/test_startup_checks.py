@@ -138,3 +138,18 @@ def test_policy_text_for_mail_headers_is_one_line(
     with pytest.raises(PolicyFileError) as refused:
         load_policies(path)
     assert str(refused.value).startswith(f"{path}: policy 'westyorks', {where}: must not contain")
+
+
+def test_the_api_names_an_unusable_identity_provider_and_does_not_start(tmp_path: Path) -> None:
+    example = EXAMPLE_DIRECTORY.parent / "identity-providers.example.toml"
+    settings = {
+        "database_url": f"sqlite:///{tmp_path / 'escalations.db'}",
+        "directory_file": EXAMPLE_DIRECTORY,
+        "oidc_providers_file": example,
+    }
+    secretless = one_line(run(["api"], tmp_path, **settings))
+    assert secretless == "api: provider 'northshire': NORTHSHIRE_ENTRA_SECRET is not set"
+    del settings["oidc_providers_file"]
+    plain_http = {**settings, "oidc_issuer": "http://login.example.org", "oidc_client_id": "c"}
+    refused = one_line(run(["api"], tmp_path, **plain_http))
+    assert refused.startswith("api: identity providers: issuer: Value error, must be https://")

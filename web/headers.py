@@ -4,26 +4,32 @@ Applied to HTML answers only; the API's JSON answers are left as they are. The i
 docs (/docs, /redoc) bring their own scripts and are left alone.
 """
 
+from collections.abc import Sequence
+
 from starlette.datastructures import MutableHeaders
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from web.assets import TEMPLATE_SCRIPT_HASH
 
-CONTENT_SECURITY_POLICY = "; ".join(
-    [
-        "default-src 'self'",
-        f"script-src 'self' {TEMPLATE_SCRIPT_HASH}",
-        "style-src 'self'",
-        "img-src 'self' data:",
-        "font-src 'self'",
-        "frame-ancestors 'none'",
-        "form-action 'self'",
-        "base-uri 'none'",
-        "object-src 'none'",
-    ]
-)
+
+def content_security_policy(form_targets: Sequence[str] = ()) -> str:
+    """The pages' policy; forms may lead only here and to `form_targets` (origins)."""
+    return "; ".join(
+        [
+            "default-src 'self'",
+            f"script-src 'self' {TEMPLATE_SCRIPT_HASH}",
+            "style-src 'self'",
+            "img-src 'self' data:",
+            "font-src 'self'",
+            "frame-ancestors 'none'",
+            " ".join(["form-action 'self'", *form_targets]),
+            "base-uri 'none'",
+            "object-src 'none'",
+        ]
+    )
+
+
 PAGE_HEADERS = {
-    "Content-Security-Policy": CONTENT_SECURITY_POLICY,
     "X-Frame-Options": "DENY",
     "X-Content-Type-Options": "nosniff",
     # Sign-in links carry their token in the path: never pass a page's address to another site.
@@ -36,8 +42,12 @@ EXEMPT_PREFIXES = ("/docs", "/redoc")
 
 
 class PageHeaders:
-    def __init__(self, app: ASGIApp) -> None:
+    def __init__(self, app: ASGIApp, form_targets: Sequence[str] = ()) -> None:
         self.app = app
+        self.headers = {
+            "Content-Security-Policy": content_security_policy(form_targets),
+            **PAGE_HEADERS,
+        }
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http" or scope.get("path", "").startswith(EXEMPT_PREFIXES):
@@ -48,7 +58,7 @@ class PageHeaders:
             if message["type"] == "http.response.start":
                 headers = MutableHeaders(scope=message)
                 if headers.get("content-type", "").startswith("text/html"):
-                    for name, value in PAGE_HEADERS.items():
+                    for name, value in self.headers.items():
                         headers.setdefault(name, value)
             await send(message)
 

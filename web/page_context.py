@@ -1,7 +1,7 @@
 """What every page needs: the directory's people, the signed-in person, CSRF checks, rendering."""
 
 import hmac
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date
 from typing import Annotated, Any
 from urllib.parse import urlsplit
@@ -14,8 +14,9 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from casework.dependencies import SessionDep, directory_of, settings_of
 from database.tables import PersonSession
 from web.assets import GOVUK_TEMPLATES, TEMPLATES
-from web.people import Person, people
+from web.people import Person, people, unranked
 from web.sessions import current_session
+from workflows.policy import ROLES
 
 SERVICE_NAME = "Safeguarding escalations"
 SESSION_COOKIE = "escalations_session"
@@ -96,12 +97,26 @@ def people_of(request: Request) -> dict[str, Person]:
 PeopleDep = Annotated[dict[str, Person], Depends(people_of)]
 
 
+def person_for(request: Request, email: str, provider_role: str | None = None) -> Person | None:
+    """The directory's person with this email; one the directory gives no role only with the
+    role a provider's groups gave at sign-in (the directory's role wins)."""
+    person = people_of(request).get(email.casefold())
+    role = next((r for r in ROLES if r == provider_role), None)
+    if person is not None or role is None:
+        return person
+    state = request.app.state
+    if not hasattr(state, "web_unranked"):
+        state.web_unranked = unranked(directory_of(request))
+    found: Person | None = state.web_unranked.get(email.casefold())
+    return replace(found, role=role) if found else None
+
+
 async def signed_in_viewer(request: Request, db: AsyncSession) -> Viewer | None:
     """The person this browser's session cookie belongs to, if it is live."""
     session = await current_session(db, request.cookies.get(SESSION_COOKIE, ""))
     if session is None:
         return None
-    person = people_of(request).get(session.email.casefold())
+    person = person_for(request, session.email, session.provider_role)
     return Viewer(person=person, session=session) if person else None
 
 

@@ -7,10 +7,19 @@ from fastapi.responses import RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
 
 from casework.dependencies import database_session
+from core.settings import Settings
 from web.assets import STATIC, govuk_dist
 from web.headers import PageHeaders
+from web.identity_providers import load_providers, origin, provider_clients
 from web.page_context import PageError, SignInNeeded, render, signed_in_viewer
-from web.routes import escalation_page, home, raise_pages, report_pages, sign_in
+from web.routes import (
+    escalation_page,
+    home,
+    provider_sign_in,
+    raise_pages,
+    report_pages,
+    sign_in,
+)
 
 
 async def _refused(request: Request, exc: Exception) -> Response:
@@ -28,12 +37,15 @@ async def _to_sign_in(request: Request, exc: Exception) -> Response:
     return RedirectResponse(f"/sign-in{query}", status_code=303)
 
 
-def install(app: FastAPI) -> None:
+def install(app: FastAPI, settings: Settings) -> None:
     """The pages, before the API's routes: /escalations/{id} is a page for browsers only."""
+    providers = load_providers(settings)
+    app.state.identity_providers = provider_clients(providers, app.state.signing_keys)
     app.add_exception_handler(PageError, _refused)
     app.add_exception_handler(SignInNeeded, _to_sign_in)
     for router in (
         sign_in.router,
+        provider_sign_in.router,
         home.router,
         raise_pages.router,
         escalation_page.router,
@@ -46,4 +58,5 @@ def install(app: FastAPI) -> None:
     app.mount("/assets", StaticFiles(directory=dist / "assets", check_dir=False), name="assets")
     app.mount("/govuk", StaticFiles(directory=dist, check_dir=False), name="govuk")
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
-    app.add_middleware(PageHeaders)
+    # Sign-out is a form whose answer sends the browser on to the provider's end-session page.
+    app.add_middleware(PageHeaders, form_targets=[origin(p.issuer) for p in providers])

@@ -49,3 +49,19 @@ def people(directory: Directory) -> dict[str, Person]:
         if person is not None:
             by_email.setdefault(person.email.casefold(), person)
     return by_email
+
+
+def unranked(directory: Directory) -> dict[str, Person]:
+    """Agency contacts with an email and no role, by case-folded email (role still to be given).
+
+    Only an identity provider whose groups map to a role signs them in (web/identity_providers.py);
+    the role they are given is the session's."""
+    found: dict[str, Person] = {}
+    for agency in directory.agencies:
+        for contact in agency.contacts:
+            if contact.role is None and contact.email is not None:
+                found.setdefault(
+                    str(contact.email).casefold(),
+                    Person(contact.name, str(contact.email), agency.name, "practitioner"),
+                )
+    return found

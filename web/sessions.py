@@ -8,12 +8,13 @@ SESSION_LIMIT in all, or at sign-out.
 import hashlib
 import secrets
 from datetime import timedelta
+from typing import Any, TypeVar
 
 from sqlalchemy import update
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from database.tables import PersonSession, SignInLink, utc_now
+from database.tables import PersonSession, SignInFlow, SignInLink, utc_now
 
 LINK_LIFETIME = timedelta(minutes=15)
 IDLE_LIMIT = timedelta(minutes=30)
@@ -53,27 +54,38 @@ async def live_link(db: AsyncSession, token: str) -> SignInLink | None:
     return link
 
 
-async def spend_link(db: AsyncSession, token: str) -> SignInLink | None:
-    """Spends the link; None if it was spent already, has expired or never existed."""
+Spendable = TypeVar("Spendable", SignInLink, SignInFlow)
+
+
+async def spend_once(
+    db: AsyncSession, table: type[Spendable], hash_column: Any, hashed: str
+) -> Spendable | None:
+    """Marks the row used, if it is unused and in time: one conditional UPDATE, so two requests
+    racing cannot both spend it. The row, or None if it was spent, expired or never existed."""
     now = utc_now()
     spent = await db.exec(
-        update(SignInLink)
+        update(table)
         .where(
-            col(SignInLink.token_hash) == token_hash(token),
-            col(SignInLink.used_at).is_(None),
-            col(SignInLink.expires_at) > now,
+            col(hash_column) == hashed,
+            col(table.used_at).is_(None),
+            col(table.expires_at) > now,
         )
         .values(used_at=now)
     )
     await db.commit()
     if spent.rowcount != 1:
         return None
-    return (
-        await db.exec(select(SignInLink).where(SignInLink.token_hash == token_hash(token)))
-    ).first()
+    return (await db.exec(select(table).where(col(hash_column) == hashed))).first()
 
 
-async def start_session(db: AsyncSession, email: str) -> tuple[str, PersonSession]:
+async def spend_link(db: AsyncSession, token: str) -> SignInLink | None:
+    """Spends the link; None if it was spent already, has expired or never existed."""
+    return await spend_once(db, SignInLink, SignInLink.token_hash, token_hash(token))
+
+
+async def start_session(
+    db: AsyncSession, email: str, provider: str | None = None, provider_role: str | None = None
+) -> tuple[str, PersonSession]:
     """A new session (a new id: never one the browser had before) and its cookie token."""
     token = secrets.token_urlsafe(32)
     now = utc_now()
@@ -83,6 +95,8 @@ async def start_session(db: AsyncSession, email: str) -> tuple[str, PersonSessio
         csrf_token=secrets.token_urlsafe(32),
         created_at=now,
         last_seen_at=now,
+        provider=provider,
+        provider_role=provider_role,
     )
     db.add(session)
     await db.commit()

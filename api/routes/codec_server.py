@@ -24,11 +24,12 @@ from temporalio.converter import PayloadCodec
 
 from api.deps import BearerDep, caller_key
 from api.keys import TOKEN_PREFIX
-from api.oidc import ProviderKeys, TokenRefused, verified_claims
+from api.oidc import TokenRefused, verified_claims
 from api.problems import PROBLEM_RESPONSES, ProblemError
 from casework.dependencies import SessionDep, SettingsDep, TemporalDep
 from core.payload_crypto import PayloadDecryptError
 from core.settings import Settings
+from core.signing_keys import keys_for
 from web.page_context import people_of, signed_in_viewer
 from workflows.policy import Role
 
@@ -95,13 +96,10 @@ async def _entitled(
 
 async def _provider_person(request: Request, settings: Settings, token: str) -> CodecUser:
     """The directory's person named by an identity-provider access token (api/oidc.py)."""
-    state = request.app.state
-    if getattr(state, "oidc_keys", None) is None:
-        state.oidc_keys = ProviderKeys(settings.codec_oidc_jwks_url or "")
     try:
         claims = await verified_claims(
             token,
-            state.oidc_keys,
+            keys_for(request.app.state.signing_keys, settings.codec_oidc_jwks_url or ""),
             issuer=settings.codec_oidc_issuer or "",
             audience=settings.codec_oidc_audience or "",
         )

@@ -6,9 +6,11 @@ from typing import Annotated
 from email_validator import EmailNotValidError, validate_email
 from fastapi import APIRouter, BackgroundTasks, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from sqlmodel.ext.asyncio.session import AsyncSession
 
 from casework.dependencies import SessionDep, SettingsDep
 from core.settings import Settings
+from web.identity_providers import IdentityProvider, ProviderClient
 from web.mailer import send_sign_in_link
 from web.page_context import (
     SESSION_COOKIE,
@@ -16,6 +18,7 @@ from web.page_context import (
     MaybeViewerDep,
     PageError,
     PeopleDep,
+    Viewer,
     ViewerDep,
     check_csrf,
     render,
@@ -39,6 +42,8 @@ router = APIRouter(include_in_schema=False)
 # Requests for a link: a few per address (a mailbox is not flooded), more per client address
 # (SIGN_IN_LIMIT_PER_ADDRESS, SIGN_IN_LIMIT_PER_CLIENT).
 LIMIT_WINDOW_SECONDS = 15 * 60
+# The provider's post-logout redirect: one plain address, as Entra ID wants it registered.
+SIGNED_OUT_PATH = "/signed-out"
 
 
 def _limiters(request: Request, settings: Settings) -> tuple[SlidingWindow, SlidingWindow]:
@@ -51,6 +56,17 @@ def _limiters(request: Request, settings: Settings) -> tuple[SlidingWindow, Slid
         )
     limits: tuple[SlidingWindow, SlidingWindow] = state.sign_in_limits
     return limits
+
+
+def clients(request: Request) -> dict[str, ProviderClient]:
+    """The identity providers' clients by provider id (web/identity_providers.py)."""
+    found: dict[str, ProviderClient] = request.app.state.identity_providers
+    return found
+
+
+def _providers(request: Request) -> list[IdentityProvider]:
+    """The providers offered on the sign-in page, in the order configured."""
+    return [client.provider for client in clients(request).values()]
 
 
 LINK_REFUSED = (
@@ -76,6 +92,7 @@ async def sign_in_page(request: Request, next: str | None = None) -> Response:
         email="",
         error_for={},
         signed_out=request.query_params.get("signed_out") == "1",
+        providers=_providers(request),
     )
 
 
@@ -109,6 +126,7 @@ async def ask_for_link(
             email=email,
             error_for={"email": message},
             errors=[{"text": message, "href": "#email"}],
+            providers=_providers(request),
         )
     client = request.client.host if request.client else "unknown"
     per_address, per_client = _limiters(request, settings)
@@ -167,10 +185,25 @@ async def spend(
     person = people.get(link.email.casefold()) if link else None
     if link is None or person is None:
         raise PageError(400, "This sign-in link cannot be used", LINK_REFUSED)
+    response = await signed_in(request, db, viewer, person.email, link.next_path)
+    response.delete_cookie(SIGN_IN_CSRF_COOKIE, path="/sign-in")
+    return response
+
+
+async def signed_in(
+    request: Request,
+    db: AsyncSession,
+    viewer: Viewer | None,
+    email: str,
+    next_path: str,
+    provider: str | None = None,
+    provider_role: str | None = None,
+) -> Response:
+    """A new session for `email` (by link or provider) and the way on to `next_path`."""
     if viewer is not None:  # a new session id at every sign-in, never the one the browser had
         await end_session(db, viewer.session)
-    session_token, _ = await start_session(db, person.email)
-    response = RedirectResponse(safe_next(link.next_path), status_code=303)
+    session_token, _ = await start_session(db, email, provider, provider_role)
+    response = RedirectResponse(safe_next(next_path), status_code=303)
     response.set_cookie(
         SESSION_COOKIE,
         session_token,
@@ -180,14 +213,25 @@ async def spend(
         samesite="lax",
         secure=secure_cookies(request),
     )
-    response.delete_cookie(SIGN_IN_CSRF_COOKIE, path="/sign-in")
     return response
 
 
+@router.get(SIGNED_OUT_PATH)
+async def signed_out_page() -> Response:
+    """Where a provider sends the browser back after its own sign-out (registered with it)."""
+    return RedirectResponse("/sign-in?signed_out=1", status_code=303)
+
+
 @router.post("/sign-out")
-async def sign_out(request: Request, db: SessionDep, viewer: ViewerDep) -> Response:
+async def sign_out(
+    request: Request, db: SessionDep, settings: SettingsDep, viewer: ViewerDep
+) -> Response:
     check_csrf(request, await request.form(), viewer.session.csrf_token)
     await end_session(db, viewer.session)
-    response = RedirectResponse("/sign-in?signed_out=1", status_code=303)
+    signed_out = f"{settings.public_url.rstrip('/')}{SIGNED_OUT_PATH}"
+    client = clients(request).get(viewer.session.provider or "")
+    # RP-initiated logout: the provider's session ends too, where it publishes how.
+    leave = await client.sign_out_url(signed_out) if client else None
+    response = RedirectResponse(leave or "/sign-in?signed_out=1", status_code=303)
     response.delete_cookie(SESSION_COOKIE, path="/")
     return response

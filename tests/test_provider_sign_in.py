@@ -353,7 +353,9 @@ async def test_a_manager_signs_in_with_the_provider_acts_and_signs_out_of_both(
         await expect(page.get_by_text("Stage 1 of 3")).to_be_visible()  # back where it was going
         assert urlsplit(page.url).path == f"/escalations/{escalation_id}"
 
+        await page.get_by_role("button", name="Resolve the escalation").click()
         await page.get_by_label("Outcome agreed", exact=True).fill("Strategy discussion booked")
+        await page.get_by_role("button", name="Continue").click()
         await page.get_by_role("button", name="Resolve the escalation").click()
         await expect(page.get_by_text("The escalation is resolved")).to_be_visible()
 

@@ -141,9 +141,10 @@ def pages_overrides() -> dict[str, Any]:
 
 
 @pytest.fixture(scope="module")
-def pages_socket() -> socket.socket:
+def pages_socket(module_database_url: str) -> socket.socket:
     """Where the module's stack listens, bound before it starts: other fixtures of the module
-    may need its address (an identity provider's redirect)."""
+    may need its address (an identity provider's redirect). One for each stack, so one for each
+    database (the stack's server closes it when it stops)."""
     return listening_socket()
 
 

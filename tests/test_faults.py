@@ -237,6 +237,14 @@ def directory_toml(directory: Directory) -> str:
     return "\n".join(lines) + "\n"
 
 
+@pytest.fixture
+def directory_path(tmp_path: Path) -> Path:
+    """The engine tests' DIRECTORY as a DIRECTORY_FILE, for processes of their own."""
+    path = tmp_path / "directory.toml"
+    path.write_text(directory_toml(DIRECTORY))
+    return path
+
+
 def process_env(**settings: object) -> dict[str, str]:
     """The environment for a worker or API process: the test's settings, none of the caller's."""
     mine = {name.upper() for name in Settings.model_fields}
@@ -288,16 +296,15 @@ async def test_worker_killed_while_clocks_run_moves_every_escalation_exactly_onc
     ladders: Ladders,
     payload_key_file: Path,
     tmp_path: Path,
+    directory_path: Path,
 ) -> None:
-    directory_file = tmp_path / "directory.toml"
-    directory_file.write_text(directory_toml(DIRECTORY))
     task_queue = f"faults-{uuid.uuid4().hex[:8]}"
     env = process_env(
         temporal_address=dev_env.client.service_client.config.target_host,
         database_url=database_url,
         task_queue=task_queue,
         policy_file=ladders.file,
-        directory_file=directory_file,
+        directory_file=directory_path,
         payload_key_file=payload_key_file,
     )
     first_log, second_log = tmp_path / "worker-1.log", tmp_path / "worker-2.log"
@@ -603,19 +610,18 @@ async def test_worker_killed_mid_delivery_hands_the_mail_on_within_seconds(
     engine: AsyncEngine,
     payload_key_file: Path,
     tmp_path: Path,
+    directory_path: Path,
 ) -> None:
     """The notify activity heartbeats: Temporal gives it to another worker once the heartbeats
     stop, not after its whole start-to-close timeout."""
     inbox = StallingInbox()
     async with smtp_listener(inbox) as smtp:
-        directory_file = tmp_path / "directory.toml"
-        directory_file.write_text(directory_toml(DIRECTORY))
         task_queue = f"faults-{uuid.uuid4().hex[:8]}"
         env = process_env(
             temporal_address=dev_env.client.service_client.config.target_host,
             database_url=database_url,
             task_queue=task_queue,
-            directory_file=directory_file,
+            directory_file=directory_path,
             payload_key_file=payload_key_file,
             **smtp,
             smtp_timeout_seconds=300,  # the first worker waits on the relay until it is killed
@@ -693,17 +699,16 @@ async def test_api_killed_mid_traffic_loses_and_doubles_no_raise(
     database_url: str,
     payload_key_file: Path,
     tmp_path: Path,
+    directory_path: Path,
 ) -> None:
     _, token = await new_key(engine, name="PC Reyes", agency=POLICE, role="practitioner")
     port = unused_port()
     log = tmp_path / "api.log"
-    directory_file = tmp_path / "directory.toml"
-    directory_file.write_text(directory_toml(DIRECTORY))
     async with escalation_worker(dev_env.client, engine) as config:
         env = process_env(
             temporal_address=dev_env.client.service_client.config.target_host,
             database_url=database_url,
-            directory_file=directory_file,
+            directory_file=directory_path,
             task_queue=config.task_queue,
             payload_key_file=payload_key_file,
             api_host="127.0.0.1",

@@ -18,10 +18,7 @@ NO_NUL = r"^[^\x00]*$"
 class Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
 
-    @field_validator("*")
-    @classmethod
-    def _no_nul(cls, value: Any) -> Any:
-        return refuse_nul(value)
+    _no_nul = field_validator("*")(refuse_nul)
 
     def action_fields(self) -> dict[str, Any]:
         """The request as the fields of the workflow's ActionRequest."""

@@ -7,9 +7,10 @@ what the action does to the escalation), and the panel once it is done.
 """
 
 import re
-from typing import Any
+from dataclasses import dataclass
+from typing import Annotated, Any
 
-from fastapi import APIRouter, Request
+from fastapi import APIRouter, Depends, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from pydantic import ValidationError
 from pydantic_core import ErrorDetails
@@ -292,42 +293,46 @@ async def question_page(
     return _question(request, viewer, row, action, answers)
 
 
-@router.post("/escalations/{escalation_id}/actions/{path}", response_class=HTMLResponse)
-async def answer(
+@dataclass(frozen=True)
+class Answered:
+    """A form of an action's pages, sent for an escalation on which the person may take it."""
+
+    action: ActionDefinition
+    row: Escalation
+    answers: Answers
+
+
+async def _answered(
     request: Request,
     escalation_id: str,
     path: str,
     viewer: ViewerDep,
     db: SessionDep,
     policies: PoliciesDep,
-) -> Response:
-    """The answers checked: the question page again with the problems, or the confirmation."""
+) -> Answered:
     form = await request.form()
     check_csrf(request, form, viewer.session.csrf_token)
     action = _action(path)
     row = await _allowed(viewer, db, escalation_id, action, policies)
-    answers = _answers(action, form)
-    checked = _checked(action, answers)
+    return Answered(action, row, _answers(action, form))
+
+
+AnsweredDep = Annotated[Answered, Depends(_answered)]
+
+
+@router.post("/escalations/{escalation_id}/actions/{path}", response_class=HTMLResponse)
+async def answer(request: Request, viewer: ViewerDep, sent: AnsweredDep) -> Response:
+    """The answers checked: the question page again with the problems, or the confirmation."""
+    checked = _checked(sent.action, sent.answers)
     if isinstance(checked, list):
-        return _question(request, viewer, row, action, answers, checked)
-    return _confirmation(request, viewer, row, action, answers)
+        return _question(request, viewer, sent.row, sent.action, sent.answers, checked)
+    return _confirmation(request, viewer, sent.row, sent.action, sent.answers)
 
 
 @router.post("/escalations/{escalation_id}/actions/{path}/change", response_class=HTMLResponse)
-async def change(
-    request: Request,
-    escalation_id: str,
-    path: str,
-    viewer: ViewerDep,
-    db: SessionDep,
-    policies: PoliciesDep,
-) -> Response:
+async def change(request: Request, viewer: ViewerDep, sent: AnsweredDep) -> Response:
     """The question page again with the answers given (they never go in an address)."""
-    form = await request.form()
-    check_csrf(request, form, viewer.session.csrf_token)
-    action = _action(path)
-    row = await _allowed(viewer, db, escalation_id, action, policies)
-    return _question(request, viewer, row, action, _answers(action, form))
+    return _question(request, viewer, sent.row, sent.action, sent.answers)
 
 
 @router.post("/escalations/{escalation_id}/actions/{path}/confirm", response_class=HTMLResponse)

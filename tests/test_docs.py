@@ -102,6 +102,7 @@ async def test_docs_load_only_the_services_own_assets(docs_url: str) -> None:
         assert (await http.get(httpx.URL(docs_url).join("/redoc"))).status_code == 404
 
 
+@pytest.mark.slow  # a process of its own
 async def test_swagger_ui_renders_offline_under_a_strict_policy(
     docs_url: str, tmp_path: Path
 ) -> None:

@@ -357,6 +357,7 @@ class SlowMailbox(Mailbox):
         return await super().handle_DATA(server, session, envelope)
 
 
+@pytest.mark.slow  # waits on real heartbeats
 async def test_notify_heartbeats_through_a_slow_delivery(engine: AsyncEngine) -> None:
     """So Temporal notices within its heartbeat timeout, not the whole activity timeout, when the
     worker sending dies, and gives the notification to another worker."""

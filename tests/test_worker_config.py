@@ -11,6 +11,9 @@ from core.settings import Settings
 from tests.ports import unused_port
 from tests.test_policies import POLICY_FILE
 
+# Every test here runs the service's commands in processes of their own.
+pytestmark = pytest.mark.slow
+
 DIRECTORY_FILE = """
 [partnership]
 business_unit = [{ name = "Business unit", email = "scp@partnership.example" }]

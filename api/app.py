@@ -8,7 +8,7 @@ from fastapi import FastAPI
 from api import docs, problems
 from api.body_limit import BodyLimit
 from api.ratelimit import FailedAuthLimiter, FailedAuthMiddleware
-from api.routes import codec_server, escalations, health, reports
+from api.routes import audit_exports, codec_server, data_subjects, escalations, health, reports
 from core.directory import load_directory
 from core.policy_files import load_policies
 from core.settings import Settings, get_settings
@@ -72,4 +72,6 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(escalations.router)
     app.include_router(codec_server.router)
     app.include_router(reports.router)
+    app.include_router(data_subjects.router)
+    app.include_router(audit_exports.router)
     return app

@@ -5,6 +5,11 @@ python -m api create-key --agency "Northshire Police" --role practitioner --name
 python -m api list-keys
 python -m api revoke-key 3
 python -m api verify-audit          exit 1 if any audit chain is broken or disagrees with its record
+                                    (its read model or its sealed case details)
+python -m api export-public-key     print the public half of the partnership's export signing key
+python -m api verify-export FILE --public-key KEY
+                                    exit 1 if an inspector's audit export was altered, cut short or
+                                    not signed with KEY (a PEM file); needs no database
 
 Every command needs the database at the current schema (`alembic upgrade head`); serving and
 create-key need the agency directory (DIRECTORY_FILE).
@@ -12,7 +17,9 @@ create-key need the agency directory (DIRECTORY_FILE).
 
 import argparse
 import asyncio
+import json
 import sys
+from pathlib import Path
 from typing import get_args
 
 import uvicorn
@@ -21,12 +28,15 @@ from sqlmodel import select
 from api.app import create_app
 from api.keys import create_key, list_keys, revoke_key
 from core.directory import DirectoryFileError, load_directory
+from core.export_signing import SigningKeyError, load_public_key, public_pem, signing_key
 from core.logs import configure_logging
 from core.policy_files import PolicyFileError, load_policies
 from core.settings import Settings, get_settings
 from database.audit_chain import chain_breaks, record_drift, timeline
+from database.audit_export import export_problems
+from database.case_seal import case_drift
 from database.engine import SchemaError, check_schema, create_engine, session_factory
-from database.tables import PENDING, AuditEvent, Escalation
+from database.tables import PENDING, AuditEvent, CaseKey, Escalation
 from web.identity_providers import IdentityProviderError, load_providers
 from workflows.policy import Role
 
@@ -43,6 +53,10 @@ def _parser() -> argparse.ArgumentParser:
     revoke = commands.add_parser("revoke-key", help="revoke a key by its id")
     revoke.add_argument("key_id", type=int)
     commands.add_parser("verify-audit", help="check every escalation's audit hash chain")
+    commands.add_parser("export-public-key", help="print the export signing key's public half")
+    verify = commands.add_parser("verify-export", help="check an inspector's audit export")
+    verify.add_argument("file", type=Path)
+    verify.add_argument("--public-key", required=True, type=Path, help="the partnership's PEM")
     return parser
 
 
@@ -101,6 +115,7 @@ async def _verify_audit(settings: Settings) -> int:
     problems: list[str] = []
     async with session_factory(engine)() as db:
         rows = {row.id: row for row in (await db.exec(select(Escalation))).all()}
+        keys = {key.escalation_id: key for key in (await db.exec(select(CaseKey))).all()}
         trails = set((await db.exec(select(AuditEvent.escalation_id).distinct())).all())
         ids = sorted(trails | {i for i, row in rows.items() if row.status != PENDING})
         for escalation_id in ids:
@@ -111,6 +126,7 @@ async def _verify_audit(settings: Settings) -> int:
                 found.append("audit trail without its record (the escalation row is gone)")
             else:
                 found += record_drift(row, events)
+                found += case_drift(row, keys.get(escalation_id), events)
             problems += [f"{escalation_id}: {problem}" for problem in found]
     await engine.dispose()
     for problem in problems:
@@ -119,6 +135,20 @@ async def _verify_audit(settings: Settings) -> int:
         f"Checked {len(ids)} escalations: "
         f"{'no problems' if not problems else f'{len(problems)} problems'}."
     )
+    return 1 if problems else 0
+
+
+def _verify_export(file: Path, public_key: Path) -> int:
+    """For the inspector: the file and the public key are all it needs."""
+    try:
+        key = load_public_key(public_key.read_bytes())
+        problems = export_problems(json.loads(file.read_bytes()), key)
+    except (OSError, ValueError) as exc:  # ExportFormatError and SigningKeyError among them
+        print(f"verify-export: {exc}", file=sys.stderr)
+        return 2
+    for problem in problems:
+        print(problem)
+    print(f"{file}: {'intact and signed' if not problems else f'{len(problems)} problems'}.")
     return 1 if problems else 0
 
 
@@ -138,7 +168,16 @@ def _ready(settings: Settings, *, serving: bool) -> None:
 
 def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
+    if args.command == "verify-export":
+        return _verify_export(args.file, args.public_key)
     settings = get_settings()
+    if args.command == "export-public-key":
+        try:
+            print(public_pem(signing_key(settings.export_signing_key_file)), end="")
+        except SigningKeyError as exc:
+            print(f"export-public-key: {exc}", file=sys.stderr)
+            return 2
+        return 0
     _ready(settings, serving=args.command in (None, "serve"))
     if args.command in (None, "serve"):
         configure_logging(settings.log_format, settings.log_level)

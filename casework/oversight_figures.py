@@ -32,12 +32,12 @@ from workflows.models import SYSTEM_ACTOR, TIME_LIMIT_PASSED
 Histogram = dict[int, int]
 
 
-def _utc_midnight(day: date) -> datetime:
+def utc_midnight(day: date) -> datetime:
     return datetime.combine(day, time(), LONDON).astimezone(UTC)
 
 
 def _between(moment: Any, start: date, end: date) -> list[ColumnElement[bool]]:
-    return [moment >= _utc_midnight(start), moment < _utc_midnight(end + timedelta(days=1))]
+    return [moment >= utc_midnight(start), moment < utc_midnight(end + timedelta(days=1))]
 
 
 class Scope:

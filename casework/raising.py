@@ -22,6 +22,7 @@ from casework.refusals import UNAVAILABLE, FieldProblem, ProblemError
 from casework.requests import RaiseRequest
 from core.directory import Directory, normalised
 from core.settings import Settings
+from database.case_seal import CASE_FIELDS, new_case_key
 from database.tables import PENDING, Escalation, utc_now
 from workflows.escalation import EscalationWorkflow, initial_search_attributes
 from workflows.models import EscalationInput
@@ -29,16 +30,6 @@ from workflows.policy import URGENT_POLICY, Policy
 
 # Crockford's alphabet: no I, L, O or U to misread on the phone.
 _REFERENCE_ALPHABET = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
-CASE_FIELDS = {
-    "child_reference",
-    "child_name",
-    "child_date_of_birth",
-    "summary",
-    "category",
-    "decision_disputed",
-    "desired_outcome",
-    "risk_reason",
-}
 
 
 def new_reference() -> str:
@@ -143,9 +134,11 @@ async def raise_escalation(
         stage=1,
         stage_name=policy.stages[0].name,
         stage_role=policy.stages[0].role,
-        **body.model_dump(include=CASE_FIELDS),
+        **body.model_dump(include=set[str](CASE_FIELDS)),
     )
+    key = new_case_key(row.id)
     db.add(row)
+    db.add(key)
     try:
         await db.commit()
     except IntegrityError:
@@ -159,6 +152,7 @@ async def raise_escalation(
         await _start(temporal, settings, row, policy)
     except ProblemError:
         await db.delete(row)  # nothing was started, so nothing is kept
+        await db.delete(key)
         await db.commit()
         raise
     await db.refresh(row)

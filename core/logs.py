@@ -13,6 +13,17 @@ import structlog
 QUIET_AT_DEBUG = ("aiosqlite",)
 
 
+class DropQueryStrings(logging.Filter):
+    """uvicorn's access lines keep the path, never the query: `/subject-access?child_reference=`
+    carries a child's reference."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        args = record.args
+        if isinstance(args, tuple) and len(args) == 5 and isinstance(args[2], str):
+            record.args = (*args[:2], args[2].split("?", 1)[0], *args[3:])
+        return True
+
+
 def configure_logging(fmt: str = "json", level: str = "INFO") -> None:
     renderer: structlog.typing.Processor = (
         structlog.dev.ConsoleRenderer() if fmt == "console" else structlog.processors.JSONRenderer()
@@ -42,3 +53,6 @@ def configure_logging(fmt: str = "json", level: str = "INFO") -> None:
     # Libraries that write query parameters (child data) in their DEBUG lines stay above DEBUG.
     for name in QUIET_AT_DEBUG:
         logging.getLogger(name).setLevel(max(logging.INFO, root.level))
+    access = logging.getLogger("uvicorn.access")
+    if not any(isinstance(f, DropQueryStrings) for f in access.filters):
+        access.addFilter(DropQueryStrings())

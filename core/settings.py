@@ -77,6 +77,12 @@ class Settings(BaseSettings):
     sign_in_limit_per_address: int = Field(default=5, ge=1)
     sign_in_limit_per_client: int = Field(default=30, ge=1)
 
+    # The partnership's Ed25519 key that signs inspectors' audit exports (core/export_signing.py);
+    # created with mode 0600 on first use. `python -m api export-public-key` prints its public half.
+    export_signing_key_file: Path = Path(".data/export-signing-key.pem")
+    # Headless Chromium prints subject access bundles to PDF; unset or missing: no PDF in them.
+    chromium_path: Path | None = Path("/usr/bin/chromium")
+
     log_format: Literal["console", "json"] = "json"
     log_level: str = "INFO"
 

@@ -16,7 +16,8 @@ from sqlalchemy.ext.asyncio import async_sessionmaker
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from database.tables import AuditEvent, Escalation, utc_now
+from database.case_seal import raise_seals
+from database.tables import AuditEvent, CaseKey, Escalation, utc_now
 from workflows.models import AuditAction, EscalationState
 
 GENESIS = "0" * 64
@@ -150,6 +151,8 @@ async def append_event_in(
 ) -> bool:
     """`append_event` inside the caller's transaction, which commits it with its own writes."""
     await _lock_escalation(db, escalation_id, state, at)
+    if action == "raised":
+        details = details | await raise_seals(db, escalation_id)
     return await _append(
         db,
         AuditEvent(
@@ -248,6 +251,8 @@ async def remove_pending(
                 col(Escalation.id) == escalation_id, col(Escalation.status) == status
             )
         )
+        if removed.rowcount:
+            await db.exec(delete(CaseKey).where(col(CaseKey.escalation_id) == escalation_id))
         await db.commit()
         return bool(removed.rowcount)
 
@@ -281,7 +286,8 @@ _CLOSING = {"resolved", "withdrawn", "cancelled", "terminated"}
 
 def record_drift(row: Escalation, events: Sequence[AuditEvent]) -> list[str]:
     """Where the read model disagrees with its trail (someone edited the row); empty if none."""
-    steps = [event for event in events if event.action != "notified"]
+    # Corrections are written by the API, beside the workflow's steps: they change no stage.
+    steps = [event for event in events if event.action not in ("notified", "corrected")]
     if not steps:
         return ["no audit events for this record"]
     expected: dict[str, Any] = {"status": "open", "stage": steps[-1].stage}

@@ -1,4 +1,5 @@
-"""The tables: escalations (case details and the read model), the audit trail, deliveries, keys.
+"""The tables: escalations (case details and the read model), the audit trail, deliveries, keys,
+case keys, corrections and who viewed a record.
 
 All times are stored in UTC. Audit events are append-only and hash-chained per escalation.
 """
@@ -184,3 +185,46 @@ class PersonSession(SQLModel, table=True):
     provider_role: str | None = Field(default=None, max_length=20)
     # The raise being written, question by question, until it is sent.
     draft: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
+
+
+class CaseKey(SQLModel, table=True):
+    """An escalation's own secret: it seals the case details into the audit chain (a keyed hash,
+    so a seal kept about a child never lets anyone confirm a guessed name or reference)."""
+
+    __tablename__ = "case_key"
+
+    escalation_id: str = Field(primary_key=True, max_length=40)
+    secret: str = Field(max_length=64)  # base64 of 32 random bytes
+    created_at: datetime = Field(sa_column=Column(UTCDateTime(), nullable=False))
+
+
+class CaseCorrection(SQLModel, table=True):
+    """One case detail corrected: the value it replaced stays here, for the partnership only.
+    The new value and the reason are on the audit chain (its `corrected` event)."""
+
+    __tablename__ = "case_correction"
+
+    id: int | None = Field(default=None, primary_key=True)
+    escalation_id: str = Field(max_length=40, index=True)
+    event_key: str = Field(max_length=120, unique=True)
+    field: str = Field(max_length=40)
+    previous_value: Any = Field(default=None, sa_column=Column(JSON, nullable=True))
+    value: Any = Field(default=None, sa_column=Column(JSON, nullable=True))
+    reason: str = Field(sa_column=Column(Text, nullable=False))
+    corrected_by: str = Field(max_length=200)
+    at: datetime = Field(sa_column=Column(UTCDateTime(), nullable=False))
+
+
+class AccessEvent(SQLModel, table=True):
+    """Someone looked: a view of an escalation's case details, a search, a download. Append-only
+    (PostgreSQL refuses updates and deletes), apart from the action timeline."""
+
+    __tablename__ = "access_event"
+
+    id: int | None = Field(default=None, primary_key=True)
+    escalation_id: str | None = Field(default=None, max_length=40, index=True)
+    at: datetime = Field(sa_column=Column(UTCDateTime(), nullable=False, index=True))
+    actor: str = Field(max_length=200)
+    # page | record | api | export | search | subject access...
+    purpose: str = Field(max_length=40)
+    details: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))

@@ -1,6 +1,7 @@
 """Shared fixtures: real Temporal servers from the PyPI binaries, real SQLite and PostgreSQL."""
 
 import sys
+import tempfile
 import uuid
 from collections.abc import AsyncIterator, Iterator
 from contextlib import contextmanager
@@ -27,6 +28,10 @@ BIN = Path(sys.prefix) / "bin"
 POSTGRES_ADMIN_URL = "postgresql://postgres@127.0.0.1:5432/test"
 
 
+# The export signing key tests sign with, never the developer's ./.data one.
+EXPORT_SIGNING_KEY = Path(tempfile.mkdtemp(prefix="export-key-")) / "export-signing-key.pem"
+
+
 # Fixtures that make a test slow: a browser (Chromium and axe), or the dev server's real clock
 # (the API and pages stacks run on it). `pytest -m "not slow"` runs the rest in under a minute.
 SLOW_FIXTURES = {"browser", "dev_env"}
@@ -39,7 +44,8 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
 
 
 def isolated_settings(**overrides: Any) -> Settings:
-    """Settings for a test: defaults plus `overrides`, never the developer's .env."""
+    """Settings for a test: defaults plus `overrides`, never the developer's .env or keys."""
+    overrides.setdefault("export_signing_key_file", EXPORT_SIGNING_KEY)
     return Settings(_env_file=None, **overrides)
 
 

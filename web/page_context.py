@@ -2,7 +2,6 @@
 
 import hmac
 from dataclasses import dataclass, replace
-from datetime import date
 from typing import Annotated, Any
 from urllib.parse import urlsplit
 
@@ -15,6 +14,7 @@ from casework.dependencies import SessionDep, directory_of, settings_of
 from database.tables import PersonSession
 from web.assets import GOVUK_TEMPLATES, TEMPLATES
 from web.people import Person, people, unranked
+from web.presenting import long_date
 from web.sessions import current_session
 from workflows.policy import ROLES
 
@@ -41,13 +41,8 @@ def _radio_items(choices: list[tuple[str, str]], selected: str | None) -> list[d
     return [{"value": value, "text": text, "checked": value == selected} for value, text in choices]
 
 
-def _long_date(iso: str) -> str:
-    day = date.fromisoformat(iso)
-    return f"{day.day} {day:%B %Y}"
-
-
 templates.globals["radio_items"] = _radio_items
-templates.filters["long_date"] = _long_date
+templates.filters["long_date"] = long_date
 
 
 class PageError(Exception):

@@ -13,12 +13,14 @@ from web.headers import PageHeaders
 from web.identity_providers import load_providers, origin, provider_clients
 from web.page_context import PageError, SignInNeeded, render, signed_in_viewer
 from web.routes import (
+    correction_pages,
     escalation_page,
     home,
     provider_sign_in,
     raise_pages,
     report_pages,
     sign_in,
+    subject_access_pages,
 )
 
 
@@ -49,10 +51,13 @@ def install(app: FastAPI, settings: Settings) -> None:
         home.router,
         raise_pages.router,
         escalation_page.router,
+        correction_pages.router,
         report_pages.router,
+        subject_access_pages.router,
     ):
         app.include_router(router)
     app.include_router(escalation_page.page_router)
+    app.include_router(subject_access_pages.page_router)
     dist = govuk_dist()
     # GOV.UK Frontend's CSS asks for its fonts and images under /assets.
     app.mount("/assets", StaticFiles(directory=dist / "assets", check_dir=False), name="assets")

@@ -1,12 +1,14 @@
 """How an escalation reads on a page: its stage "2 of 3", deadline, tags and ladder steps."""
 
+import re
+from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime
 from typing import Literal
 
 from activities.stage_clock import deadline_text
 from core.calendar import LONDON
-from database.tables import AuditEvent, Escalation
+from database.tables import AccessEvent, AuditEvent, CaseCorrection, Escalation
 from workflows.actions import ACTIONS
 from workflows.policy import Policy, Stage
 
@@ -28,6 +30,7 @@ EVENT_NAMES = {
     "notified": "People told",
     "acknowledgement overdue": "Acknowledgement overdue",
     "outcome final": "Outcome final",
+    "corrected": "Case detail corrected",
 } | {action.recorded: action.timeline for action in ACTIONS.values()}
 DETAIL_NAMES = {
     "reason": "Reason",
@@ -41,11 +44,13 @@ DETAIL_NAMES = {
     "extension": "Extended by",
     "from": "Time limit was",
     "to": "Time limit now",
+    "field": "Detail",
+    "value": "Now",
 }
 # Times kept in ISO form on the record, shown as people read them.
 TIME_DETAILS = {"dispute_until": "Open to dispute until", "due": "Was due by"}
-# The same moments as the "from" and "to" texts beside them.
-HIDDEN_DETAILS = {"from_deadline", "to_deadline"}
+# The same moments as the "from" and "to" texts beside them; the case details' keyed seals.
+HIDDEN_DETAILS = {"from_deadline", "to_deadline", "sealed"}
 
 DECIDERS = {
     "practitioner": "practitioners",
@@ -171,6 +176,8 @@ class TimelineEntry:
 
 
 def _detail(name: str, value: object) -> str:
+    if name == "field" and isinstance(value, str):
+        return CASE_LABELS.get(value, value)
     if name in TIME_DETAILS and isinstance(value, str):
         return when(datetime.fromisoformat(value))
     if isinstance(value, list):
@@ -195,6 +202,88 @@ def timeline(events: list[AuditEvent]) -> list[TimelineEntry]:
                 for name, value in event.details.items()
                 if value not in (None, "", [], 0) and name not in HIDDEN_DETAILS
             ],
+        )
+        for event in events
+    ]
+
+
+ISO_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
+# The case details as the record names them (and the correction form offers them).
+CASE_LABELS = {
+    "child_reference": "Child's reference",
+    "child_name": "Child's name",
+    "child_date_of_birth": "Date of birth",
+    "category": "Category",
+    "summary": "The disagreement",
+    "decision_disputed": "Decision disputed",
+    "desired_outcome": "Outcome wanted",
+    "risk_reason": "Immediate risk",
+}
+
+
+@dataclass(frozen=True)
+class CorrectionNote:
+    """Beside a corrected detail: when, by whom and why; the original for the partnership."""
+
+    text: str
+    original: str | None
+
+
+def correction_notes(
+    corrections: Sequence[CaseCorrection], *, partnership: bool
+) -> dict[str, CorrectionNote]:
+    """The latest correction of each case detail, by field."""
+    originals: dict[str, str] = {}
+    notes = {}
+    for correction in corrections:
+        originals.setdefault(correction.field, _case_value(correction.previous_value))
+        notes[correction.field] = CorrectionNote(
+            text=f"Corrected on {when(correction.at)} by {correction.corrected_by}, "
+            f"reason: {correction.reason}",
+            original=originals[correction.field] if partnership else None,
+        )
+    return notes
+
+
+def _case_value(value: object) -> str:
+    """A case detail as the record shows it: a date as "2 April 2015"."""
+    if value is None:
+        return "Not given"
+    if isinstance(value, str) and ISO_DATE.fullmatch(value):
+        return long_date(value)
+    return str(value)
+
+
+def long_date(iso: str) -> str:
+    """A date as people read it: "2 April 2015"."""
+    day = date.fromisoformat(iso)
+    return f"{day.day} {day:%B %Y}"
+
+
+@dataclass(frozen=True)
+class AccessEntry:
+    at: str
+    at_iso: str
+    by: str
+    how: str
+
+
+ACCESS_NAMES = {
+    "page": "Escalation page",
+    "record": "Printable record",
+    "api": "API read",
+    "export": "Export",
+    "subject access": "Subject access bundle",
+}
+
+
+def access_entries(events: Sequence[AccessEvent]) -> list[AccessEntry]:
+    return [
+        AccessEntry(
+            at=when(event.at),
+            at_iso=iso(event.at),
+            by=event.actor,
+            how=ACCESS_NAMES.get(event.purpose, event.purpose.capitalize()),
         )
         for event in events
     ]

@@ -255,6 +255,8 @@ AuditAction = Literal[
     "extended",
     "disputed",
     "outcome final",
+    # A case detail corrected (written by the API, not the workflow: case details never reach it).
+    "corrected",
 ]
 
 

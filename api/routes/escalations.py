@@ -7,7 +7,8 @@ from fastapi import APIRouter, Depends, Header, Path, Query, Response, status
 from api.deps import CallerDep
 from api.problems import PROBLEM_RESPONSES
 from api.schemas import EscalationOut, EscalationPage, TimelineEvent
-from casework import acting, finding, raising
+from casework import acting, correcting, finding, raising
+from casework.actors import label
 from casework.dependencies import (
     DirectoryDep,
     PoliciesDep,
@@ -15,7 +16,8 @@ from casework.dependencies import (
     SettingsDep,
     TemporalDep,
 )
-from casework.requests import RaiseRequest
+from casework.requests import CorrectionRequest, RaiseRequest
+from database.access_log import record_access
 from database.audit_chain import timeline as audit_timeline
 from workflows.action_requests import NO_NUL, Strict
 from workflows.actions import ACTIONS, ActionDefinition
@@ -89,7 +91,9 @@ async def list_escalations(
 async def read_escalation(
     escalation_id: EscalationId, caller: CallerDep, db: SessionDep
 ) -> EscalationOut:
+    """The escalation with its case details; the read is recorded (who viewed the record)."""
     row = await finding.find_visible(db, caller, escalation_id)
+    await record_access(db, actor=label(caller), purpose="api", escalation_id=row.id)
     return EscalationOut.of(row, with_case=True)
 
 
@@ -97,8 +101,10 @@ async def read_escalation(
 async def read_timeline(
     escalation_id: EscalationId, caller: CallerDep, db: SessionDep
 ) -> list[TimelineEvent]:
-    """Every event on the record, oldest first. Entries are never edited or deleted."""
+    """Every event on the record, oldest first. Entries are never edited or deleted. The read
+    is recorded (it holds notes and corrections)."""
     await finding.find_visible(db, caller, escalation_id)
+    await record_access(db, actor=label(caller), purpose="api", escalation_id=escalation_id)
     return [TimelineEvent.of(event) for event in await audit_timeline(db, escalation_id)]
 
 
@@ -142,3 +148,15 @@ def _action_route(action: ActionDefinition) -> None:
 
 for _action in ACTIONS.values():
     _action_route(_action)
+
+
+@router.post("/{escalation_id}/corrections", response_model=EscalationOut)
+async def correct_case_detail(
+    escalation_id: EscalationId, body: CorrectionRequest, caller: CallerDep, db: SessionDep
+) -> EscalationOut:
+    """Correct one case detail, with the reason (the raising agency's managers and above, or
+    the partnership). The record shows the new value; the audit chain keeps the correction; the
+    value it replaced stays readable to the partnership. The same value again changes nothing."""
+    row = await finding.find_visible(db, caller, escalation_id)
+    row = await correcting.correct(db, caller, row, body)
+    return EscalationOut.of(row, with_case=True)

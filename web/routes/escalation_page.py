@@ -15,17 +15,20 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from pydantic import ValidationError
 from pydantic_core import ErrorDetails
 
-from casework import acting, finding
-from casework.actors import role_of
+from casework import acting, correcting, finding
+from casework.actors import label, role_of
 from casework.dependencies import PoliciesDep, SessionDep, TemporalDep
 from casework.refusals import ProblemError
 from casework.requests import IMMEDIATE_RISK_ADVICE
+from database.access_log import accesses, record_access
 from database.audit_chain import timeline as audit_timeline
 from database.tables import Escalation, utc_now
 from web.negotiation import BrowserRoute
 from web.page_context import PageError, Viewer, ViewerDep, check_csrf, render
 from web.presenting import (
     STATUS_TAGS,
+    access_entries,
+    correction_notes,
     current_stage,
     disputable_until,
     policy_steps,
@@ -46,6 +49,8 @@ router = APIRouter(include_in_schema=False)
 HOURS = re.compile(r"\d{1,4}(\.\d{1,2})?")
 # The person's answers as typed, by form field.
 Answers = dict[str, str]
+# The banner after a correction (web/routes/correction_pages.py), which is not an action.
+CORRECTED = "The case detail is corrected. The record shows when, by whom and why."
 
 
 def _open_to(action: ActionDefinition, row: Escalation, policies: dict[str, Policy]) -> bool:
@@ -83,7 +88,7 @@ def allowed_actions(
     ]
 
 
-async def _visible(db: SessionDep, viewer: Viewer, escalation_id: str) -> Escalation:
+async def visible_row(db: SessionDep, viewer: Viewer, escalation_id: str) -> Escalation:
     try:
         return await finding.find_visible(db, viewer, escalation_id)
     except ProblemError:
@@ -113,6 +118,7 @@ async def _page(
     refusal: str | None = None,
 ) -> HTMLResponse:
     events = list(await audit_timeline(db, row.id))
+    partnership = viewer.role == "board"
     return render(
         request,
         template,
@@ -130,6 +136,12 @@ async def _page(
         actions=allowed_actions(viewer, row, policies),
         policy_steps=policy_steps(row, policies, utc_now()),
         advice=IMMEDIATE_RISK_ADVICE if row.immediate_risk else None,
+        corrections=correction_notes(
+            await correcting.corrections(db, row.id), partnership=partnership
+        ),
+        may_correct=correcting.may_correct(viewer, row),
+        viewed=access_entries(await accesses(db, row.id)) if partnership else None,
+        done=CORRECTED if request.query_params.get("done") == "corrected" else None,
         refusal=refusal,
     )
 
@@ -138,7 +150,8 @@ async def _page(
 async def escalation_page(
     request: Request, escalation_id: str, viewer: ViewerDep, db: SessionDep, policies: PoliciesDep
 ) -> Response:
-    row = await _visible(db, viewer, escalation_id)
+    row = await visible_row(db, viewer, escalation_id)
+    await record_access(db, actor=label(viewer), purpose="page", escalation_id=row.id)
     return await _page(request, db, viewer, row, policies)
 
 
@@ -147,7 +160,8 @@ async def record_page(
     request: Request, escalation_id: str, viewer: ViewerDep, db: SessionDep, policies: PoliciesDep
 ) -> Response:
     """The whole record and timeline to print for the child's file, at both agencies."""
-    row = await _visible(db, viewer, escalation_id)
+    row = await visible_row(db, viewer, escalation_id)
+    await record_access(db, actor=label(viewer), purpose="record", escalation_id=row.id)
     return await _page(request, db, viewer, row, policies, template="record.html")
 
 
@@ -214,7 +228,7 @@ def _checked(action: ActionDefinition, answers: Answers) -> Strict | list[tuple[
 async def _allowed(
     viewer: Viewer, db: SessionDep, escalation_id: str, action: ActionDefinition, policies: Any
 ) -> Escalation:
-    row = await _visible(db, viewer, escalation_id)
+    row = await visible_row(db, viewer, escalation_id)
     if action not in allowed_actions(viewer, row, policies):
         now = (
             f"The escalation is already {row.status}"
@@ -349,7 +363,7 @@ async def confirm(
     form = await request.form()
     check_csrf(request, form, viewer.session.csrf_token)
     action = _action(path)
-    row = await _visible(db, viewer, escalation_id)
+    row = await visible_row(db, viewer, escalation_id)
     answers = _answers(action, form)
     checked = _checked(action, answers)
     if isinstance(checked, list):
@@ -380,7 +394,7 @@ async def done_page(
     request: Request, escalation_id: str, path: str, viewer: ViewerDep, db: SessionDep
 ) -> Response:
     action = _action(path)
-    row = await _visible(db, viewer, escalation_id)
+    row = await visible_row(db, viewer, escalation_id)
     if not any(event.action == action.recorded for event in await audit_timeline(db, row.id)):
         return RedirectResponse(f"/escalations/{row.id}", 303)  # not done: nothing to confirm
     return render(

@@ -6,11 +6,14 @@ from typing import Any
 from urllib.parse import urlencode
 
 from fastapi import APIRouter, Request
-from fastapi.responses import HTMLResponse, Response
+from fastapi.responses import HTMLResponse, JSONResponse, Response
 
-from casework.dependencies import SessionDep
+from casework.dependencies import DirectoryDep, SessionDep, SettingsDep
+from casework.inspection import audit_export, export_filename
 from casework.oversight import EscalationReport, escalation_lines, escalation_report
 from casework.oversight_csv import aggregate_csv, csv_filename, escalations_csv
+from casework.refusals import ProblemError
+from core.export_signing import SigningKeyError, signing_key
 from web.charts import bar_chart, column_chart, month_text
 from web.page_context import PageError, Viewer, ViewerDep, render
 from web.periods import Period, financial_year, london_today, read_period
@@ -19,6 +22,7 @@ from web.presenting import STATUS_TAGS, when
 router = APIRouter(include_in_schema=False)
 
 TABLES = ("aggregate", "escalations")
+SIGNING_KEY = "The partnership's signing key cannot be used. Ask the service's operators."
 
 
 def _publication(request: Request) -> bool:
@@ -79,6 +83,7 @@ def _links(period: Period, publication: bool) -> dict[str, str]:
         "print": "/reports/print?" + urlencode(shown),
         "aggregate": "/reports/download?" + urlencode(shown | {"table": "aggregate"}),
         "escalations": "/reports/download?" + urlencode(base | {"table": "escalations"}),
+        "audit_export": "/reports/audit-export?" + urlencode(base),
         "this_year": year(this_year[0], today),
         "last_year": year(*last_year),
     }
@@ -162,6 +167,43 @@ async def reports_download(request: Request, viewer: ViewerDep, db: SessionDep) 
         media_type="text/csv; charset=utf-8",
         headers={
             "Content-Disposition": f'attachment; filename="{name}"',
+            "Cache-Control": "no-store",
+        },
+    )
+
+
+@router.get("/reports/audit-export")
+async def audit_export_download(
+    request: Request,
+    viewer: ViewerDep,
+    db: SessionDep,
+    settings: SettingsDep,
+    directory: DirectoryDep,
+) -> Response:
+    """The inspector's export (the same as GET /audit-export), for the partnership."""
+    period = read_period(request.query_params, london_today())
+    if not period.good:
+        raise PageError(400, "That download is not available", "Choose the period first.")
+    assert period.start is not None and period.end is not None
+    try:
+        document = await audit_export(
+            db,
+            viewer,
+            period.start,
+            period.end,
+            key=signing_key(settings.export_signing_key_file),
+            partnership=directory.partnership.name,
+        )
+    except ProblemError as exc:
+        raise PageError(exc.status, "The export could not be made", exc.detail) from None
+    except SigningKeyError:
+        raise PageError(503, "Sorry, the service is unavailable", SIGNING_KEY) from None
+    return JSONResponse(
+        document,
+        headers={
+            "Content-Disposition": (
+                f'attachment; filename="{export_filename(period.start, period.end)}"'
+            ),
             "Cache-Control": "no-store",
         },
     )

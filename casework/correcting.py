@@ -1,0 +1,97 @@
+"""Correcting a case detail (rectification): the raising agency's managers or the partnership.
+
+The record takes the new value; a `corrected` event on the audit chain holds it, with the reason
+and its seal; the value it replaced is kept for the partnership only (`CaseCorrection`).
+Case details never reach Temporal, so this is written here, not by the workflow.
+"""
+
+import uuid
+from collections.abc import Sequence
+
+from sqlalchemy import update
+from sqlmodel import col, select
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from casework.actors import Actor, label, role_of
+from casework.refusals import ProblemError
+from casework.requests import CorrectionRequest
+from database.audit_chain import append_event_in
+from database.case_seal import plain, seal
+from database.tables import CaseCorrection, CaseKey, Escalation, utc_now
+from workflows.policy import role_rank
+
+
+def may_correct(actor: Actor, row: Escalation) -> bool:
+    role = role_of(actor)
+    return role == "board" or (
+        actor.agency == row.raising_agency and role_rank(role) >= role_rank("manager")
+    )
+
+
+async def correct(
+    db: AsyncSession, actor: Actor, row: Escalation, body: CorrectionRequest
+) -> Escalation:
+    """Corrects one case detail and answers with the record as it now stands; the same value
+    again changes nothing (a repeated request)."""
+    if not may_correct(actor, row):
+        raise ProblemError(
+            403,
+            f"Only a manager or above of {row.raising_agency}, or the partnership, may correct "
+            "the case details.",
+        )
+    # The row lock first: it orders this write with the workflow's on the same chain.
+    await db.exec(
+        update(Escalation).where(col(Escalation.id) == row.id).values(updated_at=utc_now())
+    )
+    await db.refresh(row)
+    key = await db.get(CaseKey, row.id)
+    if key is None:
+        await db.rollback()
+        raise ProblemError(409, "This escalation's case details can no longer be corrected.")
+    value = body.case_value
+    previous = getattr(row, body.field)
+    if plain(previous) == plain(value):
+        await db.commit()  # only the lock's touch: a rollback would expire the answer's row
+        return row
+    at, event_key = utc_now(), f"{row.id}:corrected:{uuid.uuid4().hex}"
+    setattr(row, body.field, value)
+    db.add(row)
+    db.add(
+        CaseCorrection(
+            escalation_id=row.id,
+            event_key=event_key,
+            field=body.field,
+            previous_value=plain(previous),
+            value=plain(value),
+            reason=body.reason,
+            corrected_by=label(actor),
+            at=at,
+        )
+    )
+    await append_event_in(
+        db,
+        event_key=event_key,
+        escalation_id=row.id,
+        action="corrected",
+        at=at,
+        actor=label(actor),
+        stage=row.stage,
+        details={
+            "field": body.field,
+            "value": plain(value),
+            "reason": body.reason,
+            "sealed": seal(key, body.field, value),
+        },
+    )
+    await db.commit()
+    return row
+
+
+async def corrections(db: AsyncSession, escalation_id: str) -> Sequence[CaseCorrection]:
+    """The escalation's corrections, oldest first."""
+    rows = await db.exec(
+        select(CaseCorrection)
+        .where(CaseCorrection.escalation_id == escalation_id)
+        .order_by(col(CaseCorrection.id))
+    )
+    return rows.all()

@@ -126,7 +126,7 @@ async def subject_access_search(request: Request, viewer: ViewerDep, db: Session
     if query is None:
         error_for = error_for or {"child_reference": NOBODY}
         return _search_page(request, viewer, typed=typed, error_for=error_for)
-    found = await escalations_about(db, query)
+    found = await escalations_about(db, viewer, query)
     # The search itself is an access: who looked, how much came back (never for whom).
     await record_access(
         db,

@@ -99,9 +99,15 @@ async def escalation(stack: PagesStack, escalation_id: str) -> Escalation:
         return row
 
 
+# Not steps: the receipts of notifications, and the clock restarted when a record landed late
+# (a busy machine: workflows/escalation.py).
+NOT_STEPS = {"notified", "clock_restarted"}
+
+
 async def events(stack: PagesStack, escalation_id: str) -> list[str]:
+    """The steps on the escalation's record, oldest first."""
     async with session_factory(stack.engine)() as db:
-        return [e.action for e in await timeline(db, escalation_id) if e.action != "notified"]
+        return [e.action for e in await timeline(db, escalation_id) if e.action not in NOT_STEPS]
 
 
 async def session_count(stack: PagesStack) -> int:

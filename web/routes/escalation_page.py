@@ -316,6 +316,14 @@ class Answered:
     answers: Answers
 
 
+async def _sent(request: Request, viewer: Viewer, path: str) -> tuple[ActionDefinition, Answers]:
+    """The action whose form was sent, and its answers (the form's CSRF token checked)."""
+    form = await request.form()
+    check_csrf(request, form, viewer.session.csrf_token)
+    action = _action(path)
+    return action, _answers(action, form)
+
+
 async def _answered(
     request: Request,
     escalation_id: str,
@@ -324,11 +332,8 @@ async def _answered(
     db: SessionDep,
     policies: PoliciesDep,
 ) -> Answered:
-    form = await request.form()
-    check_csrf(request, form, viewer.session.csrf_token)
-    action = _action(path)
-    row = await _allowed(viewer, db, escalation_id, action, policies)
-    return Answered(action, row, _answers(action, form))
+    action, answers = await _sent(request, viewer, path)
+    return Answered(action, await _allowed(viewer, db, escalation_id, action, policies), answers)
 
 
 AnsweredDep = Annotated[Answered, Depends(_answered)]
@@ -360,11 +365,8 @@ async def confirm(
     temporal: TemporalDep,
 ) -> Response:
     """Takes the action (the workflow checks it again) and shows the panel, or why not."""
-    form = await request.form()
-    check_csrf(request, form, viewer.session.csrf_token)
-    action = _action(path)
+    action, answers = await _sent(request, viewer, path)
     row = await visible_row(db, viewer, escalation_id)
-    answers = _answers(action, form)
     checked = _checked(action, answers)
     if isinstance(checked, list):
         return _question(request, viewer, row, action, answers, checked)

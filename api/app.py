@@ -1,5 +1,6 @@
 """The FastAPI application: one Temporal client and one database engine per process."""
 
+import asyncio
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
@@ -8,19 +9,30 @@ from fastapi import FastAPI
 from api import docs, problems
 from api.body_limit import BodyLimit
 from api.ratelimit import FailedAuthLimiter, FailedAuthMiddleware
-from api.routes import audit_exports, codec_server, data_subjects, escalations, health, reports
+from api.routes import (
+    audit_exports,
+    codec_server,
+    data_subjects,
+    escalations,
+    health,
+    metrics,
+    reports,
+)
+from casework.worker_alerts import WorkerAlerts
 from core.directory import load_directory
 from core.policy_files import load_policies
 from core.settings import Settings, get_settings
 from core.temporal import connect
 from database.engine import create_engine, session_factory
 from web import pages
+from web.link_requests import LinkRequests
 
 DESCRIPTION = """
 Multi-agency escalation of professional disagreements about a child's safety: raise an
 escalation, act on it at each stage of the partnership's ladder, and read its record.
 
-Every request except `/healthz` and the docs sends `Authorization: Bearer <API key>`.
+Every request except `/healthz`, `/livez`, `/metrics` and the docs sends
+`Authorization: Bearer <API key>`.
 Errors are RFC 9457 problem details (`application/problem+json`). An address that keeps sending
 bad keys is answered 429 with `Retry-After` for a while.
 
@@ -44,7 +56,16 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         app.state.engine = create_engine(settings.database_url)
         app.state.sessions = session_factory(app.state.engine)
         app.state.temporal = await connect(settings, lazy=True)
+        alerts = WorkerAlerts(app.state.engine, settings, app.state.directory)
+        app.state.sign_in_links = LinkRequests(app.state.sessions, settings, app.state.directory)
+        tasks = [
+            asyncio.create_task(alerts.watch()),
+            asyncio.create_task(app.state.sign_in_links.serve()),
+        ]
         yield
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
         await app.state.engine.dispose()
 
     app = FastAPI(
@@ -67,6 +88,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.add_middleware(FailedAuthMiddleware, limiter=limiter)
     app.add_middleware(codec_server.CodecCors, origin=settings.codec_cors_origin)
     app.include_router(health.router)
+    app.include_router(metrics.router)
     # Before the API's routes: browsers get /escalations/{id} as a page.
     pages.install(app, settings)
     app.include_router(escalations.router)

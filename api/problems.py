@@ -10,13 +10,15 @@ from typing import Any
 import structlog
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, Response
 from pydantic import BaseModel
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from casework.refusals import UNAVAILABLE, FieldProblem, ProblemError
+from web.negotiation import wants_page
+from web.pages import sorry_page
 
 log = structlog.get_logger(__name__)
 MEDIA_TYPE = "application/problem+json"
@@ -75,10 +77,12 @@ def _too_deep(_: Request, exc: Exception) -> JSONResponse:
     return problem_response(400, "The body is nested too deeply.")
 
 
-def _database_unavailable(_: Request, exc: Exception) -> JSONResponse:
+def _database_unavailable(request: Request, exc: Exception) -> Response:
     # Unreachable, locked, or privileges revoked. The error's text can quote the statement's
     # parameters (child data), so only its class is logged.
     log.error("database unavailable", error=type(exc).__name__)
+    if wants_page(request.scope):  # a person's browser: the GOV.UK page, never JSON
+        return sorry_page(request)
     return problem_response(503, UNAVAILABLE, headers={"Retry-After": "5"})
 
 

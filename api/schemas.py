@@ -92,3 +92,21 @@ class Health(BaseModel):
     status: Literal["ok", "unavailable"]
     temporal: Literal["ok", "unavailable"]
     database: Literal["ok", "unavailable"]
+    worker: Literal["ok", "unavailable"]
+    # Each check's word: "ok", "unavailable", or for the worker how long none has been seen.
+    checks: dict[str, str]
+
+
+class RaiseAcceptedOut(BaseModel):
+    """A raise whose workflow is started but not yet recorded by a worker."""
+
+    id: str
+    status: Literal["pending"] = "pending"
+    detail: str = (
+        "Accepted: the escalation is raised as soon as a worker records it. Repeat the request "
+        "with the same Idempotency-Key to read it."
+    )
+
+
+class Live(BaseModel):
+    status: Literal["ok"]

@@ -1,15 +1,32 @@
-"""Acting on an escalation: the action goes to its workflow, which validates and records it."""
+"""Acting on an escalation: the action goes to its workflow, which validates and records it.
 
+Bounded and idempotent: the action is sent only while a worker is live, carries a `respond_by`
+past which the workflow refuses it, and is answered within that bound; with an Idempotency-Key
+(or a page's form id) its receipt makes a repeat answer the same and apply nothing twice
+(casework/receipts.py).
+"""
+
+import asyncio
+import uuid
+from datetime import timedelta
 from typing import Any, cast
 
+from sqlalchemy.ext.asyncio import AsyncEngine
 from sqlmodel.ext.asyncio.session import AsyncSession
-from temporalio.client import Client, WorkflowUpdateFailedError
+from temporalio.client import (
+    Client,
+    WorkflowUpdateFailedError,
+    WorkflowUpdateRPCTimeoutOrCancelledError,
+)
 from temporalio.exceptions import ApplicationError
 from temporalio.service import RPCError, RPCStatusCode
 
+from casework import receipts
 from casework.actors import Actor, label, role_of
+from casework.availability import NOT_CONFIRMED, RETRY_AFTER, TOO_LATE, require_worker
 from casework.refusals import UNAVAILABLE, ProblemError
-from database.tables import Escalation
+from core.settings import Settings
+from database.tables import ActionReceipt, Escalation, utc_now
 from workflows.escalation import EscalationWorkflow
 from workflows.models import ActionKind, ActionRequest
 from workflows.policy import Role
@@ -25,6 +42,7 @@ from workflows.rules import (
     may_act,
     refusal,
 )
+from workflows.rules import TOO_LATE as WORKFLOW_TOO_LATE
 
 _WORKFLOW_ERRORS = {
     CLOSED: 409,
@@ -38,15 +56,8 @@ _WORKFLOW_ERRORS = {
 }
 
 
-async def act(
-    db: AsyncSession,
-    temporal: Client,
-    actor: Actor,
-    row: Escalation,
-    action: ActionKind,
-    **fields: Any,
-) -> Escalation:
-    """Sends the action to the escalation and answers with the record as it now stands."""
+def _check_allowed(actor: Actor, row: Escalation, action: ActionKind) -> None:
+    """The same checks against the database as the workflow makes, before anything is sent."""
     # A resolution open to dispute is still running: the workflow says whether it may be.
     if row.status != "open" and not (action == "dispute" and row.dispute_until is not None):
         raise ProblemError(409, f"The escalation is already {row.status}.")
@@ -71,23 +82,97 @@ async def act(
             stage_role=stage_role,
         )
         raise ProblemError(403, sentence)
-    request = ActionRequest(
-        action=action, by=label(actor), agency=actor.agency, role=role, **fields
-    )
-    try:
-        _ = await temporal.get_workflow_handle(row.id).execute_update(
-            EscalationWorkflow.act, request
+
+
+async def act(
+    db: AsyncSession,
+    temporal: Client,
+    settings: Settings,
+    actor: Actor,
+    row: Escalation,
+    action: ActionKind,
+    *,
+    idempotency_key: str | None = None,
+    **fields: Any,
+) -> tuple[Escalation, bool]:
+    """Sends the action to the escalation; answers the record as it now stands and whether this
+    was a repeat of an answered request."""
+    engine = cast(AsyncEngine, db.bind)
+    receipt, fresh = None, True
+    if idempotency_key:
+        digest = receipts.request_digest(fields)
+        receipt, fresh = await receipts.claim(
+            engine, actor.agency, idempotency_key, row.id, action, digest
         )
+        if receipt.status_code is not None:
+            receipts.replay(receipt)
+            await db.refresh(row)
+            return row, True
+    try:
+        if fresh:  # a repeat of a request still unanswered was checked when it was first sent
+            _check_allowed(actor, row, action)
+        await require_worker(db, settings)
+        await _send(temporal, settings, actor, row, action, receipt, fields)
+    except ProblemError as exc:
+        if receipt is not None:
+            await _settle(engine, receipt, exc, fresh=fresh)
+        raise
+    if receipt is not None:
+        await receipts.answered(engine, receipt, 200)
+    await db.refresh(row)
+    return row, False
+
+
+async def _settle(
+    engine: AsyncEngine, receipt: ActionReceipt, exc: ProblemError, *, fresh: bool
+) -> None:
+    """A refusal is the key's answer for good. After a 503 the key is free again when nothing
+    was applied nor can be (nothing sent, or refused by the workflow as too late); otherwise it
+    waits for the answer a repeat will learn."""
+    if exc.status != 503:
+        await receipts.answered(engine, receipt, exc.status, exc.detail)
+    elif exc.detail == TOO_LATE or (fresh and exc.detail != NOT_CONFIRMED):
+        await receipts.forget(engine, receipt)
+
+
+async def _send(
+    temporal: Client,
+    settings: Settings,
+    actor: Actor,
+    row: Escalation,
+    action: ActionKind,
+    receipt: ActionReceipt | None,
+    fields: dict[str, Any],
+) -> None:
+    bound = settings.action_timeout_seconds
+    request = ActionRequest(
+        action=action,
+        by=label(actor),
+        agency=actor.agency,
+        role=role_of(actor),
+        respond_by=utc_now() + timedelta(seconds=bound),
+        **fields,
+    )
+    # One update id per receipt: a repeat attaches to the first one, which Temporal applies once.
+    update_id = f"action-{receipt.id}" if receipt is not None else f"action-{uuid.uuid4()}"
+    handle = temporal.get_workflow_handle(row.id)
+    try:
+        # A second past the workflow's own bound, so a request it took is seldom cut off here.
+        _ = await asyncio.wait_for(
+            handle.execute_update(EscalationWorkflow.act, request, id=update_id), bound + 1
+        )
+    except (TimeoutError, WorkflowUpdateRPCTimeoutOrCancelledError) as exc:
+        raise ProblemError(503, NOT_CONFIRMED, headers=RETRY_AFTER) from exc
     except WorkflowUpdateFailedError as exc:
         cause = exc.cause
+        if isinstance(cause, ApplicationError) and cause.type == WORKFLOW_TOO_LATE:
+            raise ProblemError(503, TOO_LATE, headers=RETRY_AFTER) from exc
         if isinstance(cause, ApplicationError) and cause.type in _WORKFLOW_ERRORS:
             raise ProblemError(_WORKFLOW_ERRORS[cause.type], cause.message) from exc
         raise
     except RPCError as exc:
         if exc.status == RPCStatusCode.NOT_FOUND:
             raise ProblemError(409, "The escalation is closed.") from exc
-        raise ProblemError(503, UNAVAILABLE) from exc
+        raise ProblemError(503, UNAVAILABLE, headers=RETRY_AFTER) from exc
     except RuntimeError as exc:  # the lazy client could not connect
-        raise ProblemError(503, UNAVAILABLE) from exc
-    await db.refresh(row)
-    return row
+        raise ProblemError(503, UNAVAILABLE, headers=RETRY_AFTER) from exc

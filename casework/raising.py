@@ -5,19 +5,26 @@ makes it `open`. So nothing is listed as an escalation unless its workflow exist
 cut off in between leaves only a pending row, which the reconciler removes (worker/reconciler.py).
 """
 
+import asyncio
 import hashlib
 import json
 import secrets
+from datetime import timedelta
 
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import select
 from sqlmodel.ext.asyncio.session import AsyncSession
-from temporalio.client import Client, WithStartWorkflowOperation
+from temporalio.client import (
+    Client,
+    WithStartWorkflowOperation,
+    WorkflowUpdateRPCTimeoutOrCancelledError,
+)
 from temporalio.common import WorkflowIDConflictPolicy, WorkflowIDReusePolicy
 from temporalio.exceptions import WorkflowAlreadyStartedError
 from temporalio.service import RPCError
 
 from casework.actors import Actor, label
+from casework.availability import RETRY_AFTER, require_worker
 from casework.refusals import UNAVAILABLE, FieldProblem, ProblemError
 from casework.requests import RaiseRequest
 from core.directory import Directory, normalised
@@ -118,6 +125,7 @@ async def raise_escalation(
         existing = await _by_idempotency_key(db, raiser.agency, idempotency_key)
         if existing is not None:
             return await _started(db, temporal, settings, _check_replay(existing, digest), policy)
+    await require_worker(db, settings)  # nothing is written while no worker could start it
     now = utc_now()
     row = Escalation(
         id=new_reference(),
@@ -139,12 +147,13 @@ async def raise_escalation(
     key = new_case_key(row.id)
     db.add(row)
     db.add(key)
+    agency = raiser.agency  # a rollback expires the caller's row too (no lazy loads in async)
     try:
         await db.commit()
     except IntegrityError:
         # The same key raced in from a retry: answer with the one that won.
         await db.rollback()
-        existing = await _by_idempotency_key(db, raiser.agency, idempotency_key or "")
+        existing = await _by_idempotency_key(db, agency, idempotency_key or "")
         if existing is None:
             raise
         return await _started(db, temporal, settings, _check_replay(existing, digest), policy)
@@ -166,14 +175,25 @@ async def _started(
     await _start(temporal, settings, row, policy)
     await db.refresh(row)
     if row.status == PENDING:  # its workflow closed before recording anything
-        raise ProblemError(503, UNAVAILABLE)
+        raise ProblemError(503, UNAVAILABLE, headers=RETRY_AFTER)
     return row, True
 
 
+class RaiseAccepted(Exception):
+    """The workflow is started (durably) but no worker has recorded the raise yet: it will be
+    when one does. The API answers 202 with the reference; a repeat with the same key answers
+    201 once it is recorded."""
+
+    def __init__(self, row: Escalation) -> None:
+        super().__init__(row.id)
+        self.row = row
+
+
 async def _start(temporal: Client, settings: Settings, row: Escalation, policy: Policy) -> None:
-    """Starts the escalation's workflow (once: the id is the reference) and waits for the record."""
-    if row.status not in ("open", PENDING):
-        return
+    """Starts the escalation's workflow (once: the id is the reference) and waits, within
+    ACTION_TIMEOUT_SECONDS, for the record."""
+    if row.status != PENDING:
+        return  # recorded: its workflow exists
     workflow_input = EscalationInput(
         escalation_id=row.id,
         policy_name=row.policy,
@@ -198,10 +218,25 @@ async def _start(temporal: Client, settings: Settings, row: Escalation, policy: 
         static_details=f"Ladder: {ladder_text(policy)}",
     )
     try:
-        _ = await temporal.execute_update_with_start_workflow(
-            EscalationWorkflow.raise_recorded, start_workflow_operation=start
+        _ = await asyncio.wait_for(
+            temporal.execute_update_with_start_workflow(
+                EscalationWorkflow.raise_recorded, start_workflow_operation=start
+            ),
+            settings.action_timeout_seconds,
         )
+    except (TimeoutError, WorkflowUpdateRPCTimeoutOrCancelledError) as exc:
+        if await _workflow_exists(temporal, row.id):
+            raise RaiseAccepted(row) from exc
+        raise ProblemError(503, UNAVAILABLE, headers=RETRY_AFTER) from exc  # nothing kept
     except WorkflowAlreadyStartedError:
         return  # closed already: the record stands
     except (RPCError, RuntimeError) as exc:  # RuntimeError: the lazy client could not connect
-        raise ProblemError(503, UNAVAILABLE) from exc
+        raise ProblemError(503, UNAVAILABLE, headers=RETRY_AFTER) from exc
+
+
+async def _workflow_exists(temporal: Client, workflow_id: str) -> bool:
+    try:
+        await temporal.get_workflow_handle(workflow_id).describe(rpc_timeout=timedelta(seconds=1))
+    except (RPCError, RuntimeError):
+        return False
+    return True

@@ -1,16 +1,27 @@
 """structlog set-up: JSON lines in production, readable console lines in `make run`.
 
-Log lines name escalations by reference; they never carry child data.
+Log lines name escalations by reference; they never carry child data. Tracebacks, in either
+format and from structlog or the standard library (uvicorn, Temporal, SQLAlchemy), show the
+frames and the exception, never a frame's local variables: those hold the rows and requests.
 """
 
 import logging
 import sys
 
 import structlog
+from structlog.tracebacks import ExceptionDictTransformer
 
 # aiosqlite logs every statement with its parameters at DEBUG. (SQLAlchemy keeps its own loggers
-# at WARNING unless told otherwise.)
+# at WARNING unless told otherwise, and its engines hide parameters: database/engine.py.)
 QUIET_AT_DEBUG = ("aiosqlite",)
+
+
+def _renderer(fmt: str) -> list[structlog.typing.Processor]:
+    if fmt == "console":
+        # structlog's default console traceback (rich's) prints every frame's locals.
+        return [structlog.dev.ConsoleRenderer(exception_formatter=structlog.dev.plain_traceback)]
+    tracebacks = structlog.processors.ExceptionRenderer(ExceptionDictTransformer(show_locals=False))
+    return [tracebacks, structlog.processors.JSONRenderer()]
 
 
 class DropQueryStrings(logging.Filter):
@@ -25,9 +36,6 @@ class DropQueryStrings(logging.Filter):
 
 
 def configure_logging(fmt: str = "json", level: str = "INFO") -> None:
-    renderer: structlog.typing.Processor = (
-        structlog.dev.ConsoleRenderer() if fmt == "console" else structlog.processors.JSONRenderer()
-    )
     shared: list[structlog.typing.Processor] = [
         structlog.contextvars.merge_contextvars,
         structlog.stdlib.add_log_level,
@@ -44,7 +52,10 @@ def configure_logging(fmt: str = "json", level: str = "INFO") -> None:
     handler.setFormatter(
         structlog.stdlib.ProcessorFormatter(
             foreign_pre_chain=shared,
-            processors=[structlog.stdlib.ProcessorFormatter.remove_processors_meta, renderer],
+            processors=[
+                structlog.stdlib.ProcessorFormatter.remove_processors_meta,
+                *_renderer(fmt),
+            ],
         )
     )
     root = logging.getLogger()

@@ -77,6 +77,19 @@ class Settings(BaseSettings):
     sign_in_limit_per_address: int = Field(default=5, ge=1)
     sign_in_limit_per_client: int = Field(default=30, ge=1)
 
+    # Worker health (docs/operations.md#worker-health): each worker refreshes its row every
+    # WORKER_HEARTBEAT_SECONDS; /healthz is red when no worker was seen for
+    # WORKER_STALE_AFTER_SECONDS, and the business unit is mailed after WORKER_ALERT_AFTER_SECONDS.
+    worker_heartbeat_seconds: float = Field(default=5.0, gt=0)
+    worker_stale_after_seconds: float = Field(default=30.0, gt=0)
+    worker_alert_after_seconds: float = Field(default=300.0, gt=0)
+    # The worker's Prometheus metrics (the Temporal SDK's and the service's own) on this port;
+    # unset: none. WORKER_METRICS_HOST: 0.0.0.0 in a container.
+    worker_metrics_port: int | None = Field(default=None, ge=1, le=65535)
+    worker_metrics_host: str = "127.0.0.1"
+    # An action that needs the worker is answered within ACTION_TIMEOUT_SECONDS: done, or 503
+    # and never applied (the workflow refuses it once that time has passed).
+    action_timeout_seconds: float = Field(default=8.0, gt=0, le=9)
     # The partnership's Ed25519 key that signs inspectors' audit exports (core/export_signing.py);
     # created with mode 0600 on first use. `python -m api export-public-key` prints its public half.
     export_signing_key_file: Path = Path(".data/export-signing-key.pem")

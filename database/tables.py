@@ -187,6 +187,50 @@ class PersonSession(SQLModel, table=True):
     draft: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
 
 
+class WorkerHeartbeat(SQLModel, table=True):
+    """A running worker, refreshed every WORKER_HEARTBEAT_SECONDS: how /healthz sees a live one."""
+
+    __tablename__ = "worker_heartbeat"
+
+    worker_id: str = Field(primary_key=True, max_length=200)
+    task_queue: str = Field(max_length=200, index=True)
+    started_at: datetime = Field(sa_column=Column(UTCDateTime(), nullable=False))
+    last_seen_at: datetime = Field(sa_column=Column(UTCDateTime(), nullable=False))
+
+
+class WorkerOutage(SQLModel, table=True):
+    """A time no worker was seen, keyed by when the last one was: the API processes agree
+    through this row who mails the business unit, once when it is alerted and once at recovery."""
+
+    __tablename__ = "worker_outage"
+    __table_args__ = (UniqueConstraint("task_queue", "last_seen_at"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    task_queue: str = Field(max_length=200)
+    last_seen_at: datetime = Field(sa_column=Column(UTCDateTime(), nullable=False))
+    alerted_at: datetime | None = _when(nullable=True)
+    recovered_at: datetime | None = _when(nullable=True)
+
+
+class ActionReceipt(SQLModel, table=True):
+    """An action sent with an Idempotency-Key (or a page's form id): what it was and, once known,
+    its answer, so a repeat gets that answer and never a second effect."""
+
+    __tablename__ = "action_receipt"
+    __table_args__ = (UniqueConstraint("agency", "idempotency_key"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    agency: str = Field(max_length=200)
+    idempotency_key: str = Field(max_length=200)
+    escalation_id: str = Field(max_length=40)
+    action: str = Field(max_length=40)
+    request_hash: str = Field(max_length=64)
+    # None while the action is on its way; then the answer's status and, for a refusal, why.
+    status_code: int | None = None
+    detail: str | None = Field(default=None, sa_column=Column(Text))
+    created_at: datetime = Field(sa_column=Column(UTCDateTime(), nullable=False))
+
+
 class CaseKey(SQLModel, table=True):
     """An escalation's own secret: it seals the case details into the audit chain (a keyed hash,
     so a seal kept about a child never lets anyone confirm a guessed name or reference)."""

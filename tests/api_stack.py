@@ -4,7 +4,8 @@ import asyncio
 import json
 import socket
 import uuid
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -144,3 +145,50 @@ async def api_stack(
         server.should_exit = True
         await task
         await engine.dispose()
+
+
+# ACTION_TIMEOUT_SECONDS for the stacks whose tests stop the worker: seconds, not the default 8.
+QUICK_ACTION_TIMEOUT = 2.0
+ApiWithoutWorker = Callable[..., AbstractAsyncContextManager[ApiStack]]
+
+
+@pytest.fixture
+def api_without_worker(
+    dev_env: WorkflowEnvironment,
+    database_url: str,
+    engine: AsyncEngine,
+    tmp_path: Path,
+    payload_key_file: Path,
+) -> ApiWithoutWorker:
+    """An API on a task queue of the test's own and no worker: the test starts and stops its
+    workers (running_worker with the stack's settings). Keyword arguments override settings."""
+
+    @asynccontextmanager
+    async def stack(**overrides: object) -> AsyncIterator[ApiStack]:
+        sock = listening_socket()
+        port = port_of(sock)
+        policy_file = tmp_path / "policies.toml"
+        policy_file.write_text(QUICK_POLICY)
+        settings = isolated_settings(
+            **{
+                "policy_file": policy_file,
+                "database_url": database_url,
+                "task_queue": f"bounded-{uuid.uuid4()}",
+                "temporal_address": dev_env.client.service_client.config.target_host,
+                "directory_file": directory_file(tmp_path / "directory.toml", AGENCIES),
+                "payload_key_file": payload_key_file,
+                "public_url": f"http://127.0.0.1:{port}",
+                "action_timeout_seconds": QUICK_ACTION_TIMEOUT,
+                "worker_heartbeat_seconds": 0.2,
+                **overrides,
+            }
+        )
+        server, serving = await serve(create_app(settings), sock)
+        try:
+            async with httpx.AsyncClient(base_url=settings.public_url, timeout=30) as http:
+                yield ApiStack(http=http, engine=engine, settings=settings, temporal=dev_env.client)
+        finally:
+            server.should_exit = True
+            await serving
+
+    return stack

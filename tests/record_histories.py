@@ -23,7 +23,7 @@ import sys
 import tempfile
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -60,7 +60,7 @@ from tests.engine_helpers import (
     settle,
     state_of,
 )
-from worker.main import ensure_search_attributes
+from worker.main import ensure_search_attributes, running_worker
 from workflows.escalation import EscalationWorkflow, initial_search_attributes
 from workflows.models import (
     NOTIFY,
@@ -72,7 +72,8 @@ from workflows.models import (
     NotificationInput,
     NotificationResult,
 )
-from workflows.policy import Policy, Role
+from workflows.policy import Policy, Role, Stage
+from workflows.search_attributes import ALL_KEYS
 
 HISTORIES = Path(__file__).resolve().parent / "histories"
 KEY_FILE = HISTORIES / "payload-keys.json"
@@ -135,6 +136,8 @@ class Recording:
     env: WorkflowEnvironment
     config: Settings
     name: str
+    # For the scenarios that start and stop their own workers (REAL_TIME).
+    engine: AsyncEngine | None = None
 
     async def raise_escalation(
         self, policy: str = "standard", ladder: Policy | None = None, **changes: Any
@@ -388,6 +391,40 @@ async def disputed(r: Recording) -> None:
     await r.finish(handle)
 
 
+SECOND = timedelta(seconds=1)
+SECONDS_LADDER = Policy(
+    title="A first stage of seconds",
+    stages=[
+        Stage(
+            name="Line managers", role="manager", duration=4 * SECOND, reminder_before=2 * SECOND
+        ),
+        Stage(name="Senior managers", role="executive", duration=timedelta(hours=1)),
+        Stage(name="Partnership", role="board", duration=timedelta(hours=1)),
+    ],
+)
+
+
+async def reminder_after_outage(r: Recording) -> None:
+    """No worker across stage 1's reminder and time limit (real seconds on the dev server: the
+    time-skipping server holds its clock while a task waits for a worker). Back, the worker
+    drops the late reminder (patched) and moves the escalation up."""
+    assert r.engine is not None
+    async with running_worker(r.env.client, r.config, r.engine, DIRECTORY):
+        handle = await r.raise_escalation("seconds", SECONDS_LADDER)
+        deadline = (await state_of(handle)).stage_deadline
+    assert deadline is not None
+    await asyncio.sleep((deadline - datetime.now(UTC)).total_seconds() + 1)  # the outage
+    async with running_worker(r.env.client, r.config, r.engine, DIRECTORY):
+        while (await state_of(handle)).stage < 2:
+            await asyncio.sleep(0.2)
+        await handle.signal("resolved", {"by": "Senior manager", "outcome": "Agreed"})
+        await r.finish(handle)
+
+
+# Recorded on the dev server in real time, each with its own workers.
+REAL_TIME = {reminder_after_outage.__name__}
+
+
 @activity.defn(name=NOTIFY)
 async def notify_gives_up(request: NotificationInput) -> NotificationResult:
     """Stands in for notify once its last attempt has failed. Temporal keeps only the final
@@ -429,30 +466,47 @@ SCENARIOS: dict[str, Scenario] = {
         acknowledged_late,
         extended,
         disputed,
+        reminder_after_outage,
     )
 }
 
 
 async def record(names: list[str]) -> None:
     write_test_only_key()
-    env = await WorkflowEnvironment.start_time_skipping(
-        test_server_existing_path=str(BIN / "temporal-test-server"),
-        data_converter=data_converter(history_settings()),
-    )
-    try:
-        await ensure_search_attributes(env.client, "default")
-        with (
-            tempfile.TemporaryDirectory() as scratch,
-            fresh_database("sqlite", Path(scratch)) as url,
-        ):
-            engine = create_engine(url)
-            try:
-                for name in names:
-                    await record_one(env, engine, name)
-            finally:
-                await engine.dispose()
-    finally:
-        await env.shutdown()
+    converter = data_converter(history_settings())
+    skipping = [name for name in names if name not in REAL_TIME]
+    real_time = [name for name in names if name in REAL_TIME]
+    with (
+        tempfile.TemporaryDirectory() as scratch,
+        fresh_database("sqlite", Path(scratch)) as url,
+    ):
+        engine = create_engine(url)
+        try:
+            if skipping:
+                env = await WorkflowEnvironment.start_time_skipping(
+                    test_server_existing_path=str(BIN / "temporal-test-server"),
+                    data_converter=converter,
+                )
+                try:
+                    await ensure_search_attributes(env.client, "default")
+                    for name in skipping:
+                        await record_one(env, engine, name)
+                finally:
+                    await env.shutdown()
+            if real_time:
+                env = await WorkflowEnvironment.start_local(
+                    dev_server_existing_path=str(BIN / "temporal"),
+                    data_converter=converter,
+                    search_attributes=ALL_KEYS,
+                )
+                try:
+                    for name in real_time:
+                        config = history_settings(task_queue=f"escalations-{name}")
+                        await SCENARIOS[name](Recording(env, config, name, engine))
+                finally:
+                    await env.shutdown()
+        finally:
+            await engine.dispose()
 
 
 async def record_one(env: WorkflowEnvironment, engine: AsyncEngine, name: str) -> None:

@@ -413,7 +413,9 @@ async def test_listing_filters_and_pages(api_stack: ApiStack) -> None:
 async def test_health(api_stack: ApiStack) -> None:
     response = await api_stack.http.get("/healthz")
     assert response.status_code == 200
-    assert response.json() == {"status": "ok", "temporal": "ok", "database": "ok"}
+    checks = {"database": "ok", "temporal": "ok", "worker": "ok"}
+    assert response.json() == {"status": "ok", **checks, "checks": checks}
+    assert (await api_stack.http.get("/livez")).json() == {"status": "ok"}
 
 
 EXAMPLE_DIRECTORY = Path(__file__).resolve().parent.parent / "config" / "directory.example.toml"

@@ -233,7 +233,8 @@ def test_api_listens_where_it_is_published_and_checked(
     assert settings.api_host == "0.0.0.0"  # inside its container
     assert [p.rsplit(":", 1)[1] for p in api["ports"]] == [str(settings.api_port)]
     probe = " ".join(api["healthcheck"]["test"])
-    assert f"http://127.0.0.1:{settings.api_port}/healthz" in probe
+    # Liveness, not readiness: a worker outage must not get the API restarted.
+    assert f"http://127.0.0.1:{settings.api_port}/livez" in probe
 
 
 def test_one_namespace_queue_database_and_key_set_for_everyone(services: dict[str, Any]) -> None:
@@ -417,3 +418,33 @@ def test_build_context_has_the_code_and_no_secrets_or_local_state() -> None:
     for private in (".env", ".venv/bin/python", ".data/payload-keys.json", ".git/config"):
         assert not sent_to_build(private), private
     assert not sent_to_build("worker/__pycache__/main.cpython-311.pyc")
+
+
+def test_prometheus_scrapes_the_api_and_every_worker_and_loads_the_alert_rules(
+    services: dict[str, Any],
+) -> None:
+    prometheus = services["prometheus"]
+    assert all(port.startswith("127.0.0.1:") for port in prometheus["ports"])
+    source, target = prometheus["volumes"][0].split(":")[:2]
+    folder = ROOT / source
+    config = yaml.safe_load((folder / "prometheus.yml").read_text(encoding="utf-8"))
+    jobs = {job["job_name"]: job for job in config["scrape_configs"]}
+    api_port = environment(services["api"]).get("API_PORT", "8000")
+    assert jobs["api"]["static_configs"][0]["targets"] == [f"api:{api_port}"]
+    assert jobs["api"]["metrics_path"] == "/metrics"
+    worker_env = environment(services["worker"])
+    assert jobs["worker"]["dns_sd_configs"][0]["names"] == ["worker"]
+    assert str(jobs["worker"]["dns_sd_configs"][0]["port"]) == worker_env["WORKER_METRICS_PORT"]
+    assert worker_env["WORKER_METRICS_HOST"] == "0.0.0.0"
+
+    (rules_file,) = config["rule_files"]
+    rules_path = folder / Path(rules_file).relative_to(target)
+    rules = yaml.safe_load(rules_path.read_text(encoding="utf-8"))
+    alerts = {rule["alert"]: rule["expr"] for group in rules["groups"] for rule in group["rules"]}
+    assert "worker_last_seen_seconds" in alerts["EscalationWorkerNotSeen"]
+    for metric in (
+        "escalation_time_limit_lag_bucket",
+        "notifications_failed",
+        "escalations_overdue",
+    ):
+        assert any(metric in expr for expr in alerts.values()), metric

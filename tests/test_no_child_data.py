@@ -109,12 +109,13 @@ def leaks(where: str, text: str | bytes) -> list[str]:
 
 
 @contextlib.contextmanager
-def production_logging(level: str) -> Iterator[None]:
+def production_logging(level: str, fmt: str = "json") -> Iterator[None]:
     """The worker's and the API's structlog set-up, as `python -m worker` and `python -m api`
-    configure it, writing to this test's captured stderr; the previous set-up comes back after."""
+    configure it (LOG_FORMAT `fmt`), writing to this test's captured stderr; the previous
+    set-up comes back after."""
     root = logging.getLogger()
     handlers, previous_level = root.handlers[:], root.level
-    configure_logging("json", level)
+    configure_logging(fmt, level)
     try:
         yield
     finally:

@@ -1,6 +1,7 @@
 """The pages without JavaScript: plain form posts over real HTTP, against the API, a worker on
 the dev server and an SMTP listener, on SQLite and PostgreSQL."""
 
+import asyncio
 import html
 import re
 from datetime import timedelta
@@ -543,3 +544,31 @@ async def test_home_lists_waiting_raised_and_filters(pages_stack: PagesStack) ->
             await db.exec(select(AuditEvent).where(col(AuditEvent.escalation_id) == escalation_id))
         ).all()
     assert rows  # the raise is on the record
+
+
+FORM_ID = re.compile(r'name="form_id" value="([^"]+)"')
+
+
+async def test_a_double_submitted_form_acts_once(pages_stack: PagesStack) -> None:
+    async with pages_stack.signed_in(PRACTITIONER) as practitioner:
+        escalation_id = await raise_through_pages(practitioner)
+        page = await practitioner.get(f"/escalations/{escalation_id}")
+        answers = {"csrf_token": csrf_of(page.text), "text": "Rang"}
+        confirmation = await practitioner.post(
+            f"/escalations/{escalation_id}/actions/notes", data=answers
+        )
+        form_id = FORM_ID.search(confirmation.text)
+        assert form_id is not None, "the confirmation's button carries a one-time id"
+        form = {**answers, "form_id": form_id.group(1)}
+        path = f"/escalations/{escalation_id}/actions/notes/confirm"
+        # A double click: the second arrives while, or after, the first is taken.
+        first, second = await asyncio.gather(
+            practitioner.post(path, data=form), practitioner.post(path, data=form)
+        )
+        assert {first.status_code, second.status_code} <= {303, 409}, second.text
+        resubmitted = await practitioner.post(path, data=form)  # the browser's back and resend
+        assert resubmitted.status_code == 303
+        assert resubmitted.headers["location"].endswith("/actions/notes/done")
+        again = await practitioner.post(f"/escalations/{escalation_id}/actions/notes", data=answers)
+        assert FORM_ID.search(again.text).group(1) != form_id.group(1)  # type: ignore[union-attr]
+    assert await events(pages_stack, escalation_id) == ["raised", "note"]

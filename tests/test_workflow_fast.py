@@ -7,7 +7,7 @@ activities registered under the real names; the stand-ins keep what they were gi
 import uuid
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
@@ -30,7 +30,8 @@ from tests.engine_helpers import (
     settle,
     state_of,
 )
-from workflows.escalation import EscalationWorkflow
+from tests.polling import eventually
+from workflows.escalation import EscalationWorkflow, initial_search_attributes
 from workflows.models import (
     NOTIFY,
     RECORD_EVENT,
@@ -298,3 +299,71 @@ async def test_refusals_change_nothing_and_say_why(ladder: Ladder) -> None:
 
         assert await state_of(top) == before
         assert stand_ins.steps() == [("raised", 3, RAISER)]
+
+
+async def test_a_reminder_whose_limit_passed_while_no_worker_ran_is_not_sent(
+    dev_env: WorkflowEnvironment,
+) -> None:
+    """The worker away across both the reminder and the time limit (on the dev server, in real
+    seconds: the time-skipping server holds its clock while a task waits for a worker). Back, it
+    moves the escalation up and sends no "time limit approaching" reminder."""
+    second = timedelta(seconds=1)
+    ladder = Policy(
+        title="A stage of seconds",
+        stages=[
+            Stage(
+                name="Line managers",
+                role="manager",
+                duration=4 * second,
+                reminder_before=2 * second,
+            ),
+            Stage(name="Partnership", role="board", duration=HOUR),
+        ],
+    )
+    stand_ins = StandIns()
+    config = isolated_settings(task_queue=f"fast-{uuid.uuid4().hex[:8]}")
+
+    def worker() -> Worker:
+        return Worker(
+            dev_env.client,
+            task_queue=config.task_queue,
+            workflows=[EscalationWorkflow],
+            activities=[stand_ins.stage_clock, stand_ins.record_event, stand_ins.notify],
+        )
+
+    escalation = escalation_input(policy=ladder)
+    async with worker():
+        handle = await dev_env.client.start_workflow(
+            EscalationWorkflow.run,
+            escalation,
+            id=escalation.escalation_id,
+            task_queue=config.task_queue,
+            search_attributes=initial_search_attributes(escalation),
+        )
+        raised_event = await eventually(
+            lambda: _first(stand_ins.recorded), "the raise recorded", within=30
+        )
+    assert raised_event is not None
+    deadline = raised_event.state.stage_deadline
+    assert deadline is not None
+
+    async def passed() -> bool:
+        return datetime.now(UTC) > deadline + second
+
+    await eventually(passed, "the time limit passed with no worker")
+    try:
+        async with worker():
+            await eventually(
+                lambda: _first([e for e in stand_ins.recorded if e.action == "escalated"]),
+                "the escalation moved up",
+            )
+            state = await state_of(handle)
+    finally:
+        await handle.terminate(reason="test finished")
+    assert state.stage == 2
+    assert [step[:2] for step in stand_ins.steps()] == [("raised", 1), ("escalated", 2)]
+    assert ("reminder", 1) not in stand_ins.told()
+
+
+async def _first(found: list[AuditEventInput]) -> AuditEventInput | None:
+    return found[0] if found else None

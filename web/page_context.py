@@ -48,9 +48,11 @@ templates.filters["long_date"] = long_date
 class PageError(Exception):
     """A refusal shown as a page: its status, heading and what to do next."""
 
-    def __init__(self, status: int, title: str, message: str) -> None:
+    def __init__(
+        self, status: int, title: str, message: str, headers: dict[str, str] | None = None
+    ) -> None:
         super().__init__(message)
-        self.status, self.title, self.message = status, title, message
+        self.status, self.title, self.message, self.headers = status, title, message, headers
 
 
 class SignInNeeded(Exception):
@@ -142,6 +144,8 @@ async def _viewer(
 MaybeViewerDep = Annotated[Viewer | None, Depends(_maybe_viewer)]
 ViewerDep = Annotated[Viewer, Depends(_viewer)]
 
+# GOV.UK's title for a page that cannot be served because of a fault of ours.
+SORRY = "Sorry, there is a problem with the service"
 FORM_REFUSED = (
     "This form could not be sent because it did not come from this service's page (its security "
     "token is missing or out of date). Nothing was changed. Go back, reload the page and try again."

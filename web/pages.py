@@ -3,7 +3,7 @@
 from urllib.parse import urlencode
 
 from fastapi import FastAPI, Request
-from fastapi.responses import RedirectResponse, Response
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
 
 from casework.dependencies import database_session
@@ -11,7 +11,7 @@ from core.settings import Settings
 from web.assets import STATIC, govuk_dist
 from web.headers import PageHeaders
 from web.identity_providers import load_providers, origin, provider_clients
-from web.page_context import PageError, SignInNeeded, render, signed_in_viewer
+from web.page_context import SORRY, PageError, SignInNeeded, render, signed_in_viewer
 from web.routes import (
     correction_pages,
     escalation_page,
@@ -23,14 +23,31 @@ from web.routes import (
     subject_access_pages,
 )
 
+TRY_LATER = (
+    "Try again later. If you were sending a form, send it again when the service is back: it "
+    "will not be done twice."
+)
+
+
+def sorry_page(request: Request) -> HTMLResponse:
+    """GOV.UK's "Sorry, there is a problem with the service" page, for a browser, when a fault of
+    ours (the database away) stops the page; API clients get a problem+json instead."""
+    response = render(request, "refused.html", status=503, title=SORRY, message=TRY_LATER)
+    response.headers["Retry-After"] = "30"
+    return response
+
 
 async def _refused(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, PageError)
-    async with database_session(request) as db:
-        viewer = await signed_in_viewer(request, db)
-    return render(
+    viewer = None
+    if exc.status != 503:  # a fault of ours may be the database: no session look-up then
+        async with database_session(request) as db:
+            viewer = await signed_in_viewer(request, db)
+    response = render(
         request, "refused.html", viewer, status=exc.status, title=exc.title, message=exc.message
     )
+    response.headers.update(exc.headers or {})
+    return response
 
 
 async def _to_sign_in(request: Request, exc: Exception) -> Response:

@@ -21,6 +21,7 @@ from temporalio.api.operatorservice.v1 import (
     ListSearchAttributesRequest,
 )
 from temporalio.client import Client
+from temporalio.runtime import Runtime
 from temporalio.service import RPCError, RPCStatusCode
 from temporalio.worker import Worker
 
@@ -32,8 +33,9 @@ from core.logs import configure_logging
 from core.payload_crypto import PayloadKeyError, codec_from_settings
 from core.policy_files import PolicyFileError, load_policies
 from core.settings import Settings, get_settings
-from core.temporal import connect
+from core.temporal import connect, metrics_runtime
 from database.engine import SchemaError, check_schema, create_engine
+from worker.heartbeat import heartbeat
 from worker.reconciler import Reconciler, ensure_reconcile_schedule, schedule_id
 from workflows.escalation import EscalationWorkflow
 from workflows.reconciliation import ReconcileWorkflow
@@ -63,7 +65,10 @@ async def running_worker(
             ],
             graceful_shutdown_timeout=timedelta(seconds=10),
         )
-        async with worker:
+        async with (
+            worker,
+            heartbeat(engine, settings.task_queue, settings.worker_heartbeat_seconds),
+        ):
             yield worker
 
 
@@ -99,10 +104,10 @@ def check_configuration(settings: Settings) -> Directory:
     return directory
 
 
-async def _ready(settings: Settings) -> Client:
+async def _ready(settings: Settings, runtime: Runtime | None = None) -> Client:
     """Temporal connected and the database at the schema this code needs, or one line and exit."""
     try:
-        client = await connect(settings)
+        client = await connect(settings, runtime=runtime)
     except RuntimeError as exc:
         raise SystemExit(
             f"worker: cannot reach Temporal at {settings.temporal_address}: {exc}"
@@ -116,7 +121,8 @@ async def _ready(settings: Settings) -> Client:
 
 
 async def run(settings: Settings, directory: Directory) -> None:
-    client = await _ready(settings)
+    # Only the running worker exports metrics (a `reconcile` beside it would take its port).
+    client = await _ready(settings, metrics_runtime(settings))
     await ensure_search_attributes(client, settings.temporal_namespace)
     await ensure_reconcile_schedule(client, settings)
     engine = create_engine(settings.database_url)

@@ -59,7 +59,7 @@ with workflow.unsafe.imports_passed_through():
         WithdrawSignal,
     )
     from workflows.policy import Span
-    from workflows.rules import CLOSED, EXTENSION_TOO_LONG, check_action, disputable
+    from workflows.rules import CLOSED, EXTENSION_TOO_LONG, TOO_LATE, check_action, disputable
     from workflows.search_attributes import (
         DISPUTE_UNTIL,
         ESCALATION_ACKNOWLEDGED,
@@ -71,10 +71,17 @@ with workflow.unsafe.imports_passed_through():
         STAGE_DEADLINE,
     )
 
+# The worker's Prometheus exporter names it escalation_time_limit_lag (seconds).
+TIME_LIMIT_LAG = "escalation_time_limit_lag"
+
 # The policy's own steps beside the ladder (issue 11); each has a method of its own below.
 STEP_ACTIONS = ("acknowledge", "extend", "dispute")
 # Marks runs that hold a resolution open to dispute; older runs complete on resolution.
 DISPUTE_WINDOW_PATCH = "dispute-window"
+
+# Marks runs where a "time limit approaching" reminder that fired after its time limit (the
+# worker was away) is dropped; before it such a reminder was sent late. Only that moment asks.
+NO_LATE_REMINDER_PATCH = "no-late-reminder"
 
 # Continue-as-new well before Temporal's own limits (months of overdue reminders).
 HISTORY_EVENTS_BEFORE_CONTINUE = 2_000
@@ -206,6 +213,10 @@ class EscalationWorkflow:
 
     @act.validator
     def _validate_act(self, request: ActionRequest) -> None:
+        # An update waits for a worker; once its caller has been answered 503 ("not applied"),
+        # a worker back from an outage must not apply it. (Validators do not run on replay.)
+        if request.respond_by is not None and workflow.now() > request.respond_by:
+            raise ApplicationError("the request came too late to be taken", type=TOO_LATE)
         check_action(self._state, request)
 
     @workflow.update(name="raise_recorded")
@@ -350,11 +361,19 @@ class EscalationWorkflow:
             await self._on_step_timer(kind)
         elif kind == "reminder":
             state.reminder_sent = True
+            assert state.stage_deadline is not None
+            passed = workflow.now() >= state.stage_deadline
+            if passed and workflow.patched(NO_LATE_REMINDER_PATCH):
+                # The limit it warns of has passed: the move-up that follows says it all.
+                workflow.logger.info("reminder dropped: its time limit has passed")
+                return
             await self._record("reminder", SYSTEM_ACTOR, {"due": state.stage_deadline_text})
             self._notify("reminder")
         elif kind == "deadline" and not state.at_top:
+            self._time_limit_lag(due)
             await self._move_up(SYSTEM_ACTOR, TIME_LIMIT_PASSED, start=due)
         else:
+            self._time_limit_lag(due)
             first = not state.overdue
             state.overdue = True
             every = state.policy.overdue_reminder_interval
@@ -368,6 +387,13 @@ class EscalationWorkflow:
             else:
                 await self._record("reminder", SYSTEM_ACTOR, {"overdue": True})
                 self._notify("reminder")
+
+    def _time_limit_lag(self, due: datetime) -> None:
+        """How late a time limit was acted on (a worker outage shows here); the SDK records no
+        metric on replay, so this changes nothing in the history."""
+        workflow.metric_meter().create_histogram_timedelta(
+            TIME_LIMIT_LAG, "How long after its time limit an escalation was moved on", "s"
+        ).record(workflow.now() - due, {"policy": self._state.policy_name})
 
     async def _take(self, action: Action) -> None:
         state, request = self._state, action.request

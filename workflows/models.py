@@ -145,6 +145,8 @@ class ActionRequest(BaseModel):
     text: str | None = Field(default=None, max_length=10_000)
     # How much longer the stage gets (extend only).
     extension: Span | None = None
+    # The API answers within a bound: a request still not taken by then is refused, not applied.
+    respond_by: datetime | None = None
 
     @field_validator("*")
     @classmethod

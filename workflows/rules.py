@@ -83,6 +83,8 @@ ALREADY_ACKNOWLEDGED = "AlreadyAcknowledged"
 NO_EXTENSIONS_LEFT = "NoExtensionsLeft"
 EXTENSION_TOO_LONG = "ExtensionTooLong"
 NOT_DISPUTABLE = "NotDisputable"
+# The API's request came after its `respond_by`: the caller was told it was not applied.
+TOO_LATE = "TooLate"
 
 
 def check_action(state: EscalationState, request: ActionRequest) -> None:

@@ -3,10 +3,11 @@
 from typing import Annotated, Any, cast
 
 from fastapi import APIRouter, Depends, Header, Path, Query, Response, status
+from fastapi.responses import JSONResponse
 
 from api.deps import CallerDep
 from api.problems import PROBLEM_RESPONSES
-from api.schemas import EscalationOut, EscalationPage, TimelineEvent
+from api.schemas import EscalationOut, EscalationPage, RaiseAcceptedOut, TimelineEvent
 from casework import acting, correcting, finding, raising
 from casework.actors import label
 from casework.dependencies import (
@@ -32,12 +33,21 @@ IdempotencyKey = Annotated[
         alias="Idempotency-Key",
         min_length=1,
         max_length=200,
-        description="Repeat a raise safely: the same key and body answer with the same escalation.",
+        description=(
+            "Repeat a raise or an action safely: the same key (per agency), escalation, action "
+            "and body give the same answer and no second effect (`Idempotent-Replayed: true`); "
+            "the key reused for anything else is refused (422)."
+        ),
     ),
 ]
 
 
-@router.post("", status_code=status.HTTP_201_CREATED, response_model=EscalationOut)
+@router.post(
+    "",
+    status_code=status.HTTP_201_CREATED,
+    response_model=EscalationOut,
+    responses={202: {"model": RaiseAcceptedOut}},
+)
 async def raise_escalation(
     body: RaiseRequest,
     caller: CallerDep,
@@ -50,10 +60,20 @@ async def raise_escalation(
     idempotency_key: IdempotencyKey = None,
 ) -> EscalationOut:
     """Raise an escalation against another agency's decision. It starts at stage 1 of its ladder
-    (the urgent track when there is immediate risk: contact MASH or the police first)."""
-    row, repeated = await raising.raise_escalation(
-        db, temporal, settings, policies, caller, body, idempotency_key, directory=directory
-    )
+    (the urgent track when there is immediate risk: contact MASH or the police first). 202: its
+    workflow is started but no worker recorded it within the time limit; it will be, and a
+    repeat with the same Idempotency-Key answers 201 once it is."""
+    try:
+        row, repeated = await raising.raise_escalation(
+            db, temporal, settings, policies, caller, body, idempotency_key, directory=directory
+        )
+    except raising.RaiseAccepted as accepted:
+        reference = accepted.row.id
+        return JSONResponse(  # type: ignore[return-value]
+            RaiseAcceptedOut(id=reference).model_dump(),
+            status_code=status.HTTP_202_ACCEPTED,
+            headers={"Location": f"/escalations/{reference}"},
+        )
     response.headers["Location"] = f"/escalations/{row.id}"
     if repeated:
         response.headers["Idempotent-Replayed"] = "true"
@@ -111,12 +131,32 @@ async def read_timeline(
 class Acting:
     """Acts on one escalation for the caller and answers with the record as it now stands."""
 
-    def __init__(self, caller: CallerDep, db: SessionDep, temporal: TemporalDep) -> None:
-        self.caller, self.db, self.temporal = caller, db, temporal
+    def __init__(
+        self,
+        caller: CallerDep,
+        db: SessionDep,
+        temporal: TemporalDep,
+        settings: SettingsDep,
+        response: Response,
+        idempotency_key: IdempotencyKey = None,
+    ) -> None:
+        self.caller, self.db, self.temporal, self.settings = caller, db, temporal, settings
+        self.response, self.idempotency_key = response, idempotency_key
 
     async def on(self, escalation_id: str, action: ActionKind, **fields: Any) -> EscalationOut:
         row = await finding.find_visible(self.db, self.caller, escalation_id)
-        row = await acting.act(self.db, self.temporal, self.caller, row, action, **fields)
+        row, repeated = await acting.act(
+            self.db,
+            self.temporal,
+            self.settings,
+            self.caller,
+            row,
+            action,
+            idempotency_key=self.idempotency_key,
+            **fields,
+        )
+        if repeated:
+            self.response.headers["Idempotent-Replayed"] = "true"
         return EscalationOut.of(row, with_case=True)
 
 

@@ -1,4 +1,5 @@
-"""/healthz: whether Temporal and the database answer. No authentication."""
+"""/healthz (readiness: the database, Temporal and a live worker) and /livez (the process is up).
+No authentication; neither says anything about escalations."""
 
 import asyncio
 
@@ -6,9 +7,11 @@ from fastapi import APIRouter
 from fastapi.responses import JSONResponse
 from sqlmodel import select
 
-from api.schemas import Health
-from casework.dependencies import EngineDep, TemporalDep
+from api.problems import MEDIA_TYPE
+from api.schemas import Health, Live
+from casework.dependencies import EngineDep, SessionDep, SettingsDep, TemporalDep
 from database.tables import ApiKey, Escalation
+from database.worker_health import seconds_unseen, worker_check
 
 router = APIRouter(tags=["health"])
 CHECK_TIMEOUT_SECONDS = 3.0
@@ -29,13 +32,56 @@ async def _database(engine: EngineDep) -> None:
         await connection.execute(select(Escalation.id).limit(1))
 
 
-@router.get("/healthz", response_model=Health, responses={503: {"model": Health}})
-async def healthz(engine: EngineDep, temporal: TemporalDep) -> JSONResponse:
-    temporal_ok = await _answers(temporal.service_client.check_health())
-    database_ok = await _answers(_database(engine))
+async def _worker(db: SessionDep, settings: SettingsDep) -> str:
+    try:
+        unseen = await asyncio.wait_for(
+            seconds_unseen(db, settings.task_queue), CHECK_TIMEOUT_SECONDS
+        )
+    except Exception:  # the heartbeats live in the database
+        return "unknown: the database is unavailable"
+    return worker_check(unseen, settings.worker_stale_after_seconds)
+
+
+@router.get(
+    "/healthz",
+    response_model=Health,
+    responses={503: {"model": Health, "content": {MEDIA_TYPE: {}}}},
+)
+async def healthz(
+    engine: EngineDep, db: SessionDep, temporal: TemporalDep, settings: SettingsDep
+) -> JSONResponse:
+    """Ready to serve: 200 when the database and Temporal answer and a worker was seen within
+    WORKER_STALE_AFTER_SECONDS; else 503 problem+json naming each check."""
+    temporal_ok, database_ok = await asyncio.gather(
+        _answers(temporal.service_client.check_health()), _answers(_database(engine))
+    )
+    worker = await _worker(db, settings)
+    checks = {
+        "database": "ok" if database_ok else "unavailable",
+        "temporal": "ok" if temporal_ok else "unavailable",
+        "worker": worker,
+    }
+    ready = all(check == "ok" for check in checks.values())
     health = Health(
-        status="ok" if temporal_ok and database_ok else "unavailable",
+        status="ok" if ready else "unavailable",
         temporal="ok" if temporal_ok else "unavailable",
         database="ok" if database_ok else "unavailable",
+        worker="ok" if worker == "ok" else "unavailable",
+        checks=checks,
     )
-    return JSONResponse(health.model_dump(), status_code=200 if health.status == "ok" else 503)
+    if ready:
+        return JSONResponse(health.model_dump())
+    failing = ", ".join(f"{name}: {check}" for name, check in checks.items() if check != "ok")
+    body = {
+        "type": "about:blank",
+        "title": "Service Unavailable",
+        "detail": f"Not ready: {failing}.",
+        **health.model_dump(),
+    }
+    return JSONResponse(body, status_code=503, media_type=MEDIA_TYPE, headers={"Retry-After": "5"})
+
+
+@router.get("/livez", response_model=Live)
+async def livez() -> Live:
+    """The process is up and answering; nothing else is checked (a container's liveness probe)."""
+    return Live(status="ok")

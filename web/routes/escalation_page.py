@@ -7,6 +7,7 @@ what the action does to the escalation), and the panel once it is done.
 """
 
 import re
+import secrets
 from dataclasses import dataclass
 from typing import Annotated, Any
 
@@ -17,14 +18,14 @@ from pydantic_core import ErrorDetails
 
 from casework import acting, correcting, finding
 from casework.actors import label, role_of
-from casework.dependencies import PoliciesDep, SessionDep, TemporalDep
+from casework.dependencies import PoliciesDep, SessionDep, SettingsDep, TemporalDep
 from casework.refusals import ProblemError
 from casework.requests import IMMEDIATE_RISK_ADVICE
 from database.access_log import accesses, record_access
 from database.audit_chain import timeline as audit_timeline
 from database.tables import Escalation, utc_now
 from web.negotiation import BrowserRoute
-from web.page_context import PageError, Viewer, ViewerDep, check_csrf, render
+from web.page_context import SORRY, PageError, Viewer, ViewerDep, check_csrf, render
 from web.presenting import (
     STATUS_TAGS,
     access_entries,
@@ -51,6 +52,13 @@ HOURS = re.compile(r"\d{1,4}(\.\d{1,2})?")
 Answers = dict[str, str]
 # The banner after a correction (web/routes/correction_pages.py), which is not an action.
 CORRECTED = "The case detail is corrected. The record shows when, by whom and why."
+FORM_ID = re.compile(r"[A-Za-z0-9_-]{16,64}")
+# A fault of ours (no worker, Temporal or the database away): the form's one-time id makes a
+# resend safe.
+NOT_DONE_YET = (
+    "What you sent may not have been done. Go back and send the form again in a few minutes: "
+    "it will not be done twice."
+)
 
 
 def _open_to(action: ActionDefinition, row: Escalation, policies: dict[str, Policy]) -> bool:
@@ -287,7 +295,18 @@ def _confirmation(
         row=row,
         action=action,
         answers=answers,
+        # One-time: a double click or a resubmitted confirmation is applied once.
+        form_id=secrets.token_urlsafe(16),
     )
+
+
+def _form_id(form: Any, action: ActionDefinition) -> str | None:
+    """The confirmation's one-time form id as the action's idempotency key (None from an older
+    page)."""
+    sent = form.get("form_id")
+    if not isinstance(sent, str) or not FORM_ID.fullmatch(sent):
+        return None
+    return f"page:{sent}:{action.path}"
 
 
 @router.get("/escalations/{escalation_id}/actions/{path}", response_class=HTMLResponse)
@@ -316,12 +335,14 @@ class Answered:
     answers: Answers
 
 
-async def _sent(request: Request, viewer: Viewer, path: str) -> tuple[ActionDefinition, Answers]:
-    """The action whose form was sent, and its answers (the form's CSRF token checked)."""
+async def _sent(
+    request: Request, viewer: Viewer, path: str
+) -> tuple[ActionDefinition, Answers, Any]:
+    """The action whose form was sent, its answers and the form (its CSRF token checked)."""
     form = await request.form()
     check_csrf(request, form, viewer.session.csrf_token)
     action = _action(path)
-    return action, _answers(action, form)
+    return action, _answers(action, form), form
 
 
 async def _answered(
@@ -332,7 +353,7 @@ async def _answered(
     db: SessionDep,
     policies: PoliciesDep,
 ) -> Answered:
-    action, answers = await _sent(request, viewer, path)
+    action, answers, _ = await _sent(request, viewer, path)
     return Answered(action, await _allowed(viewer, db, escalation_id, action, policies), answers)
 
 
@@ -363,18 +384,28 @@ async def confirm(
     db: SessionDep,
     policies: PoliciesDep,
     temporal: TemporalDep,
+    settings: SettingsDep,
 ) -> Response:
     """Takes the action (the workflow checks it again) and shows the panel, or why not."""
-    action, answers = await _sent(request, viewer, path)
+    action, answers, form = await _sent(request, viewer, path)
     row = await visible_row(db, viewer, escalation_id)
     checked = _checked(action, answers)
     if isinstance(checked, list):
         return _question(request, viewer, row, action, answers, checked)
     try:
-        await acting.act(db, temporal, viewer, row, action.kind, **checked.action_fields())
+        await acting.act(
+            db,
+            temporal,
+            settings,
+            viewer,
+            row,
+            action.kind,
+            idempotency_key=_form_id(form, action),
+            **checked.action_fields(),
+        )
     except ProblemError as exc:
         if exc.status == 503:
-            raise PageError(503, "Sorry, the service is unavailable", exc.detail) from None
+            raise PageError(503, SORRY, NOT_DONE_YET) from None
         await db.refresh(row)
         if exc.status == 422 and action.request is ExtendRequest:
             # Longer than the policy allows: an answer to change, not a refusal.

@@ -17,13 +17,17 @@ from casework.dependencies import (
 )
 from casework.refusals import ProblemError
 from casework.requests import IMMEDIATE_RISK_ADVICE, RaiseRequest
-from web.page_context import PageError, Viewer, ViewerDep, check_csrf, render
+from web.page_context import SORRY, PageError, Viewer, ViewerDep, check_csrf, render
 from web.questions import FIRST_STEP, STEPS, Step, check_step
 from web.sessions import save_draft
 from workflows.policy import URGENT_POLICY
 
 router = APIRouter(prefix="/raise", include_in_schema=False)
 ORDER = [*STEPS, "check"]
+ACCEPTED_LATER = (
+    "Your escalation has been received but not yet recorded, because part of the service is "
+    "catching up. It will be raised once; send it again in a few minutes to see it."
+)
 
 
 Choices = dict[str, list[tuple[str, str]]]
@@ -188,9 +192,12 @@ async def send(
             f"page:{key}",
             directory=directory,
         )
+    except raising.RaiseAccepted:
+        # Kept with its key: sending again shows the escalation once it is recorded.
+        raise PageError(503, SORRY, ACCEPTED_LATER) from None
     except ProblemError as exc:
         if exc.status == 503:
-            raise PageError(503, "Sorry, the service is unavailable", exc.detail) from None
+            raise PageError(503, SORRY, exc.detail) from None
         return _check_page(request, viewer, choices, answers, exc.detail)
     await save_draft(db, viewer.session, {})
     return RedirectResponse(f"/raise/confirmation/{row.id}", 303)

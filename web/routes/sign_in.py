@@ -4,14 +4,14 @@ import secrets
 from typing import Annotated
 
 from email_validator import EmailNotValidError, validate_email
-from fastapi import APIRouter, BackgroundTasks, Form, Request
+from fastapi import APIRouter, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from casework.dependencies import SessionDep, SettingsDep
 from core.settings import Settings
 from web.identity_providers import IdentityProvider, ProviderClient
-from web.mailer import send_sign_in_link
+from web.link_requests import LinkRequests
 from web.page_context import (
     SESSION_COOKIE,
     SIGN_IN_CSRF_COOKIE,
@@ -30,7 +30,6 @@ from web.sessions import (
     LINK_LIFETIME,
     SESSION_LIMIT,
     end_session,
-    issue_link,
     live_link,
     spend_link,
     start_session,
@@ -99,14 +98,12 @@ async def sign_in_page(request: Request, next: str | None = None) -> Response:
 @router.post("/sign-in", response_class=HTMLResponse)
 async def ask_for_link(
     request: Request,
-    db: SessionDep,
     settings: SettingsDep,
-    people: PeopleDep,
-    background: BackgroundTasks,
     email: Annotated[str, Form(max_length=320)] = "",
     next: Annotated[str, Form(max_length=500)] = "/",
 ) -> Response:
-    """Mails a link to a known address; the answer is the same whether or not it is known."""
+    """Mails a link to a known address; the answer is the same whether or not it is known, in
+    what it says, the work it does and so its time."""
     next_path = safe_next(next)
     if not same_origin(request):
         raise PageError(403, "Your form could not be sent", "Sign in from this service's page.")
@@ -135,13 +132,12 @@ async def ask_for_link(
             429,
             "Too many sign-in requests",
             "You have asked for sign-in links too many times. Wait 15 minutes, then try again.",
+            headers={"Retry-After": str(LIMIT_WINDOW_SECONDS)},
         )
-    person = people.get(address.casefold())
-    if person is not None:
-        token = await issue_link(db, person.email, next_path)
-        link = f"{settings.public_url.rstrip('/')}/sign-in/{token}"
-        # After the answer: how long mail takes must not tell who is in the directory.
-        background.add_task(send_sign_in_link, settings, person, link)
+    # The same for every address: the look-up, the link and the mail come after the answer
+    # (web/link_requests.py), so neither its time nor a database outage tells who is known.
+    links: LinkRequests = request.app.state.sign_in_links
+    links.ask(address, next_path)
     return render(request, "check_email.html", title="Check your email", email=address)
 
 

@@ -1,0 +1,158 @@
+"""The business unit's alert: no worker seen for WORKER_ALERT_AFTER_SECONDS means escalations
+stopped moving. Each API process looks every WORKER_HEARTBEAT_SECONDS; the outage's row in the
+database decides which of them mails (the one whose claim updates it), so the business unit
+gets one mail when it starts and one when a worker is back, however many API processes run.
+"""
+
+import asyncio
+from datetime import datetime
+from email.message import EmailMessage
+
+import aiosmtplib
+import structlog
+from sqlalchemy.exc import IntegrityError, SQLAlchemyError
+from sqlalchemy.ext.asyncio import AsyncEngine
+from sqlmodel import col, select, update
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from core.calendar import LONDON
+from core.directory import Directory
+from core.mail import send_mail
+from core.settings import Settings
+from database.tables import WorkerOutage, utc_now
+from database.worker_health import last_seen
+
+log = structlog.get_logger(__name__)
+
+
+def _said(moment: datetime) -> str:
+    return moment.astimezone(LONDON).strftime("%A %d %B %Y at %H:%M:%S %Z")
+
+
+def _minutes(seconds: float) -> str:
+    minutes = round(seconds / 60)
+    return f"{minutes} minute{'s' if minutes != 1 else ''}" if minutes else f"{seconds:.0f} seconds"
+
+
+def alert_message(settings: Settings, since: datetime, now: datetime) -> tuple[str, str]:
+    subject = "Escalations have stopped moving: no worker is running"
+    body = (
+        f"No escalation worker has been seen for {_minutes((now - since).total_seconds())}, "
+        f"since {_said(since)}.\n\n"
+        "Until one is back, time limits do not move escalations to the next stage, nobody is "
+        "told of new stages, and actions on the pages and the API are refused (nothing is "
+        "lost: escalations catch up when a worker returns).\n\n"
+        f"Please ask the service's operators to start a worker. Health: {settings.public_url}"
+        "/healthz\n\nAnother message follows when a worker is back."
+    )
+    return subject, body
+
+
+def recovery_message(since: datetime, now: datetime) -> tuple[str, str]:
+    subject = "Escalations are moving again: a worker is back"
+    body = (
+        f"An escalation worker is running again ({_said(now)}). None had been seen since "
+        f"{_said(since)}, for {_minutes((now - since).total_seconds())}.\n\n"
+        "Time limits that passed meanwhile are being applied now, each escalation moved once."
+    )
+    return subject, body
+
+
+class WorkerAlerts:
+    def __init__(self, engine: AsyncEngine, settings: Settings, directory: Directory) -> None:
+        self.engine, self.settings, self.directory = engine, settings, directory
+
+    async def watch(self) -> None:
+        """Looks every WORKER_HEARTBEAT_SECONDS until cancelled."""
+        while True:
+            try:
+                await self.look()
+            except (SQLAlchemyError, OSError) as exc:  # the database away: look again later
+                log.warning("worker alert check failed", error=type(exc).__name__)
+            await asyncio.sleep(self.settings.worker_heartbeat_seconds)
+
+    async def look(self) -> None:
+        queue = self.settings.task_queue
+        async with AsyncSession(self.engine) as db:
+            seen = await last_seen(db, queue)
+        if seen is None:
+            return  # no worker ever: a new installation, not an outage
+        now = utc_now()
+        silence = (now - seen).total_seconds()
+        if silence > self.settings.worker_alert_after_seconds:
+            await self._alert(queue, seen, now)
+        elif silence <= self.settings.worker_stale_after_seconds:
+            await self._recover(queue, now)
+
+    async def _alert(self, queue: str, seen: datetime, now: datetime) -> None:
+        outage = await self._outage(queue, seen)
+        if outage.alerted_at is not None or not await self._claim(outage.id, "alerted_at", now):
+            return
+        if not await self._mail(*alert_message(self.settings, seen, now)):
+            await self._claim(outage.id, "alerted_at", None)  # the next look tries again
+
+    async def _recover(self, queue: str, now: datetime) -> None:
+        async with AsyncSession(self.engine) as db:
+            told = await db.exec(
+                select(WorkerOutage).where(
+                    WorkerOutage.task_queue == queue,
+                    col(WorkerOutage.alerted_at).is_not(None),
+                    col(WorkerOutage.recovered_at).is_(None),
+                )
+            )
+            outages = list(told)
+        for outage in outages:
+            if await self._claim(outage.id, "recovered_at", now):
+                await self._mail(*recovery_message(outage.last_seen_at, now))
+
+    async def _outage(self, queue: str, seen: datetime) -> WorkerOutage:
+        """The outage since `seen`, written by the first process to see it."""
+        query = select(WorkerOutage).where(
+            WorkerOutage.task_queue == queue, WorkerOutage.last_seen_at == seen
+        )
+        async with AsyncSession(self.engine, expire_on_commit=False) as db:
+            found = (await db.exec(query)).first()
+            if found is not None:
+                return found
+            outage = WorkerOutage(task_queue=queue, last_seen_at=seen)
+            db.add(outage)
+            try:
+                await db.commit()
+                return outage
+            except IntegrityError:
+                await db.rollback()
+        async with AsyncSession(self.engine) as db:
+            return (await db.exec(query)).one()
+
+    async def _claim(self, outage_id: int | None, column: str, now: datetime | None) -> bool:
+        """Sets the column; True for the one process whose update found it still as expected."""
+        field = getattr(WorkerOutage, column)
+        async with AsyncSession(self.engine) as db:
+            claimed = await db.exec(
+                update(WorkerOutage)
+                .where(
+                    col(WorkerOutage.id) == outage_id,
+                    col(field).is_(None) if now is not None else col(field).is_not(None),
+                )
+                .values({column: now})
+            )
+            await db.commit()
+        return claimed.rowcount == 1
+
+    async def _mail(self, subject: str, body: str) -> bool:
+        """To the business unit's email contacts; False if it could not be sent."""
+        recipients = [str(c.email) for c in self.directory.partnership.business_unit if c.email]
+        if not self.settings.smtp_host or not recipients:
+            log.warning("worker alert (not mailed)", subject=subject, recipients=len(recipients))
+            return True
+        mail = EmailMessage()
+        mail["From"], mail["To"] = self.settings.smtp_from, ", ".join(recipients)
+        mail["Subject"] = subject
+        mail.set_content(body + "\n")
+        try:
+            await send_mail(self.settings, mail)
+        except (aiosmtplib.SMTPException, OSError, TimeoutError) as exc:
+            log.warning("worker alert not sent", subject=subject, error=type(exc).__name__)
+            return False
+        log.info("worker alert sent", subject=subject, recipients=len(recipients))
+        return True

@@ -1,0 +1,72 @@
+"""The business unit is told when escalations stop moving: one mail when no worker has been seen
+for WORKER_ALERT_AFTER_SECONDS, one when a worker is back, however many API processes look."""
+
+import asyncio
+import uuid
+from datetime import timedelta
+from typing import Any
+
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from casework.worker_alerts import WorkerAlerts
+from core.directory import Directory
+from database.engine import session_factory
+from database.tables import WorkerHeartbeat, utc_now
+from database.worker_health import beat
+from tests.conftest import isolated_settings
+from tests.engine_helpers import DIRECTORY
+from tests.test_notifications import Mailbox, smtp_server
+
+API_PROCESSES = 3
+BUSINESS_UNIT = "scp@partnership.example"
+
+
+async def test_one_alert_and_one_recovery_mail_per_outage(
+    database_url: str, engine: AsyncEngine
+) -> None:
+    box = Mailbox()
+    async with smtp_server(box) as smtp:
+        await _outage_told_once(database_url, engine, box, smtp)
+
+
+async def _outage_told_once(
+    database_url: str, engine: AsyncEngine, box: Mailbox, smtp: dict[str, Any]
+) -> None:
+    queue = f"alerts-{uuid.uuid4()}"
+    settings = isolated_settings(
+        database_url=database_url,
+        task_queue=queue,
+        worker_alert_after_seconds=60,
+        worker_stale_after_seconds=30,
+        **smtp,
+    )
+    directory: Directory = DIRECTORY
+    processes = [WorkerAlerts(engine, settings, directory) for _ in range(API_PROCESSES)]
+
+    async def every_process_looks(times: int = 2) -> None:
+        for _ in range(times):
+            await asyncio.gather(*(p.look() for p in processes))
+
+    await every_process_looks()  # no worker ever: a new installation, nothing to say
+    gone = utc_now() - timedelta(minutes=7)
+    async with session_factory(engine)() as db:
+        db.add(
+            WorkerHeartbeat(worker_id="w1", task_queue=queue, started_at=gone, last_seen_at=gone)
+        )
+        await db.commit()
+    await every_process_looks(3)
+    assert [m["Subject"] for m in box.messages] == [
+        "Escalations have stopped moving: no worker is running"
+    ]
+    alert = box.messages[0]
+    assert alert["To"] == BUSINESS_UNIT
+    assert "for 7 minutes, since" in alert.get_content()
+
+    async with session_factory(engine)() as db:
+        await beat(db, "w1", queue)  # the worker is back
+    await every_process_looks(3)
+    assert [m["Subject"] for m in box.messages][1:] == [
+        "Escalations are moving again: a worker is back"
+    ]
+    assert "for 7 minutes" in box.messages[1].get_content()
+    assert all(m["To"] == BUSINESS_UNIT for m in box.messages)

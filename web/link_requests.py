@@ -1,0 +1,62 @@
+"""Requests for a sign-in link, handled after the answer by one task per process.
+
+The page's answer does the same for every well-formed address, known or not: it queues the
+address and says "Check your email". Only this task looks the person up, writes the link and
+mails it, so neither the answer's time nor a database outage tells who is in the directory.
+"""
+
+import asyncio
+
+import structlog
+from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.ext.asyncio import async_sessionmaker
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from core.directory import Directory
+from core.settings import Settings
+from web.mailer import send_sign_in_link
+from web.people import people
+from web.sessions import issue_link
+
+log = structlog.get_logger(__name__)
+# Requests waiting beyond this are dropped (the per-client limit keeps it far off).
+QUEUE_LIMIT = 1000
+
+
+class LinkRequests:
+    def __init__(
+        self,
+        sessions: async_sessionmaker[AsyncSession],
+        settings: Settings,
+        directory: Directory,
+    ) -> None:
+        self.sessions, self.settings = sessions, settings
+        self.people = people(directory)
+        self.queue: asyncio.Queue[tuple[str, str]] = asyncio.Queue(QUEUE_LIMIT)
+
+    def ask(self, address: str, next_path: str) -> None:
+        """Queues the request; returns at once, whoever `address` is."""
+        try:
+            self.queue.put_nowait((address, next_path))
+        except asyncio.QueueFull:
+            log.warning("sign-in request dropped: too many waiting")
+
+    async def serve(self) -> None:
+        """Handles queued requests until cancelled."""
+        while True:
+            address, next_path = await self.queue.get()
+            try:
+                await self._mail_link(address, next_path)
+            except (SQLAlchemyError, OSError) as exc:  # the database away: the link is not sent
+                log.warning("sign-in link not issued", error=type(exc).__name__)
+            finally:
+                self.queue.task_done()
+
+    async def _mail_link(self, address: str, next_path: str) -> None:
+        person = self.people.get(address.casefold())
+        if person is None:
+            return
+        async with self.sessions() as db:
+            token = await issue_link(db, person.email, next_path)
+        link = f"{self.settings.public_url.rstrip('/')}/sign-in/{token}"
+        await send_sign_in_link(self.settings, person, link)

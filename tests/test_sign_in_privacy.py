@@ -49,13 +49,18 @@ async def app_on(database_url: str, tmp_path: Path, **overrides: Any) -> AsyncIt
         yield app
 
 
+# The app's own tasks beside the requests: the one that issues links after the answers, and
+# the worker-alert watcher, which wakes when it will.
+BACKGROUND = ("LinkRequests.serve", "WorkerAlerts.watch")
+
+
 def _in_the_background() -> bool:
-    """Whether this runs in the task that issues links after the answers."""
+    """Whether this runs in one of the app's background tasks, not the request."""
     try:
         task = asyncio.current_task()
     except RuntimeError:
         return False
-    return task is not None and "LinkRequests.serve" in repr(task.get_coro())
+    return task is not None and any(name in repr(task.get_coro()) for name in BACKGROUND)
 
 
 async def _traced(app: FastAPI, email: str) -> tuple[httpx.Response, list[str], list[str]]:

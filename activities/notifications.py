@@ -23,10 +23,10 @@ from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
 from activities.stage_clock import deadline_text
-from core.directory import Contact, Directory
 from core.mail import send_mail
 from core.settings import Settings
 from database.audit_chain import append_event_in
+from database.directory_people import Recipient, recipients
 from database.engine import session_factory
 from database.tables import Delivery, utc_now
 from workflows.actions import ACTIONS
@@ -117,12 +117,12 @@ class Outbox:
         # The worker passes one client (one connection pool) for its whole life.
         self._http = http or httpx.AsyncClient()
 
-    def channel(self, contact: Contact) -> str:
+    def channel(self, contact: Recipient) -> str:
         if contact.webhook is not None:
             return "webhook"
         return "email" if self._settings.smtp_host else "log"
 
-    async def send(self, contact: Contact, message: Message) -> str:
+    async def send(self, contact: Recipient, message: Message) -> str:
         channel = self.channel(contact)
         if channel == "webhook":
             await self._post(str(contact.webhook), message)
@@ -196,21 +196,24 @@ class Notifier:
     crash sends nothing to anyone.
     """
 
-    def __init__(self, engine: AsyncEngine, directory: Directory, outbox: Outbox, public_url: str):
+    def __init__(self, engine: AsyncEngine, outbox: Outbox, public_url: str):
         self._sessions = session_factory(engine)
-        self._directory = directory
         self._outbox = outbox
         self._public_url = public_url
 
-    async def _deliveries(self, request: NotificationInput) -> dict[str, Delivery]:
-        """This notification's deliveries recorded by earlier attempts, by recipient."""
+    async def _deliveries(
+        self, request: NotificationInput
+    ) -> tuple[list[Recipient], dict[str, Delivery]]:
+        """Who is told, read from the directory now (someone added a minute ago is, someone
+        deactivated is not), and the deliveries earlier attempts recorded, by recipient."""
         async with self._sessions() as db:
+            told = await recipients(db, request)
             found = await db.exec(
                 select(Delivery).where(Delivery.notification_key == request.notification_key)
             )
-            return {delivery.recipient: delivery for delivery in found.all()}
+            return told, {delivery.recipient: delivery for delivery in found.all()}
 
-    def _new_delivery(self, request: NotificationInput, contact: Contact) -> Delivery:
+    def _new_delivery(self, request: NotificationInput, contact: Recipient) -> Delivery:
         return Delivery(
             notification_key=request.notification_key,
             escalation_id=request.escalation_id,
@@ -229,9 +232,9 @@ class Notifier:
         message = compose(request, self._public_url)
         final_attempt = activity.info().attempt >= NOTIFY_MAX_ATTEMPTS
         result, retry = NotificationResult(), []
-        recorded = await self._deliveries(request)
+        told, recorded = await self._deliveries(request)
         unsaved: list[Delivery] = []
-        for contact in self._directory.recipients(request):
+        for contact in told:
             delivery = recorded.setdefault(contact.address, self._new_delivery(request, contact))
             if delivery.status in ("sent", "logged", "failed"):
                 result.skipped += 1

@@ -13,19 +13,22 @@ from api.routes import (
     audit_exports,
     codec_server,
     data_subjects,
+    directory_api,
     escalations,
     health,
     metrics,
     reports,
 )
+from casework.directory_seed import seed
 from casework.worker_alerts import WorkerAlerts
-from core.directory import load_directory
+from core.directory import seed_file
 from core.policy_files import load_policies
 from core.settings import Settings, get_settings
 from core.temporal import connect
 from database.engine import create_engine, session_factory
 from web import pages
 from web.link_requests import LinkRequests
+from web.routes.directory_import import MAX_IMPORT_BYTES
 
 DESCRIPTION = """
 Multi-agency escalation of professional disagreements about a child's safety: raise an
@@ -42,6 +45,9 @@ session of a partnership person, or (when configured) the UI's identity-provider
 People use the pages at `/` (sign in at `/sign-in`); `/escalations/{id}` is the escalation's page
 for a browser and this API's JSON for everything else. `/reports` is the oversight report's page
 for people; `/reports/escalations` is its JSON and CSV here.
+
+`/people` and `/agencies` are the partnership's directory for systems (partnership `board` keys):
+the same rules and record as its pages at `/directory`.
 """
 
 
@@ -52,12 +58,13 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         app.state.settings = settings
         app.state.policies = load_policies(settings.policy_file)
-        app.state.directory = load_directory(settings.directory_file)
         app.state.engine = create_engine(settings.database_url)
         app.state.sessions = session_factory(app.state.engine)
+        # The directory lives in the database; the file only adds what it lacks.
+        await seed(app.state.sessions, seed_file(settings.directory_file))
         app.state.temporal = await connect(settings, lazy=True)
-        alerts = WorkerAlerts(app.state.engine, settings, app.state.directory)
-        app.state.sign_in_links = LinkRequests(app.state.sessions, settings, app.state.directory)
+        alerts = WorkerAlerts(app.state.engine, settings)
+        app.state.sign_in_links = LinkRequests(app.state.sessions, settings)
         tasks = [
             asyncio.create_task(alerts.watch()),
             asyncio.create_task(app.state.sign_in_links.serve()),
@@ -82,8 +89,11 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     docs.install(app)
     # Outermost last: CORS answers the UI's preflight before the limiter sees the request, and
     # puts its headers on the codec's 413s.
-    codec_limit = {f"{codec_server.router.prefix}/": codec_server.MAX_BODY_BYTES}
-    app.add_middleware(BodyLimit, max_bytes=settings.max_body_bytes, larger=codec_limit)
+    larger = {
+        f"{codec_server.router.prefix}/": codec_server.MAX_BODY_BYTES,
+        "/directory/import": MAX_IMPORT_BYTES,  # a CSV of the partnership's people
+    }
+    app.add_middleware(BodyLimit, max_bytes=settings.max_body_bytes, larger=larger)
     limiter = FailedAuthLimiter(settings.auth_failure_limit, settings.auth_failure_window_seconds)
     app.add_middleware(FailedAuthMiddleware, limiter=limiter)
     app.add_middleware(codec_server.CodecCors, origin=settings.codec_cors_origin)
@@ -94,6 +104,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(escalations.router)
     app.include_router(codec_server.router)
     app.include_router(reports.router)
+    app.include_router(directory_api.router)
     app.include_router(data_subjects.router)
     app.include_router(audit_exports.router)
     return app

@@ -4,15 +4,16 @@ python -m api                       serve on API_HOST:API_PORT
 python -m api create-key --agency "Northshire Police" --role practitioner --name "PC Reyes"
 python -m api list-keys
 python -m api revoke-key 3
-python -m api verify-audit          exit 1 if any audit chain is broken or disagrees with its record
-                                    (its read model or its sealed case details)
+python -m api verify-audit          exit 1 if any audit chain (an escalation's or the directory's)
+                                    is broken or disagrees with its record (its read model, its
+                                    sealed case details, the directory's rows)
 python -m api export-public-key     print the public half of the partnership's export signing key
 python -m api verify-export FILE --public-key KEY
                                     exit 1 if an inspector's audit export was altered, cut short or
                                     not signed with KEY (a PEM file); needs no database
 
 Every command needs the database at the current schema (`alembic upgrade head`); serving and
-create-key need the agency directory (DIRECTORY_FILE).
+create-key first add what DIRECTORY_FILE (if set) holds and the directory in the database lacks.
 """
 
 import argparse
@@ -24,10 +25,12 @@ from typing import get_args
 
 import uvicorn
 from sqlmodel import select
+from sqlmodel.ext.asyncio.session import AsyncSession
 
 from api.app import create_app
 from api.keys import create_key, list_keys, revoke_key
-from core.directory import DirectoryFileError, load_directory
+from casework.directory_seed import seed
+from core.directory import DirectoryFileError, closest_names, matching_name, seed_file
 from core.export_signing import SigningKeyError, load_public_key, public_pem, signing_key
 from core.logs import configure_logging
 from core.policy_files import PolicyFileError, load_policies
@@ -35,6 +38,8 @@ from core.settings import Settings, get_settings
 from database.audit_chain import chain_breaks, record_drift, timeline
 from database.audit_export import export_problems
 from database.case_seal import case_drift
+from database.directory_people import agency_names, partnership_agency
+from database.directory_trail import directory_problems
 from database.engine import SchemaError, check_schema, create_engine, session_factory
 from database.tables import PENDING, AuditEvent, CaseKey, Escalation
 from web.identity_providers import IdentityProviderError, load_providers
@@ -60,30 +65,33 @@ def _parser() -> argparse.ArgumentParser:
     return parser
 
 
-def _directory_agency(settings: Settings, agency: str, role: Role) -> str:
+async def _directory_agency(db: AsyncSession, agency: str, role: Role) -> str:
     """The directory's spelling of the key's agency (the partnership's for board keys)."""
-    directory = load_directory(settings.directory_file)
     if role == "board":
-        if not directory.is_partnership(agency):
-            raise SystemExit(
-                f"create-key: board keys are for the partnership,"
-                f" {directory.partnership.name!r} in {settings.directory_file}"
-            )
-        return directory.partnership.name
-    found = directory.agency(agency)
+        partnership = await partnership_agency(db)
+        if partnership is None or matching_name([partnership.name], agency) is None:
+            named = repr(partnership.name) if partnership else "(none in the directory)"
+            raise SystemExit(f"create-key: board keys are for the partnership, {named}")
+        return partnership.name
+    names = await agency_names(db)
+    found = matching_name(names, agency)
     if found is None:
-        near = directory.closest(agency)
+        near = closest_names(names, agency)
         hint = f"; closest: {', '.join(near)}" if near else ""
-        raise SystemExit(f"create-key: no agency {agency!r} in {settings.directory_file}{hint}")
-    return found.name
+        raise SystemExit(f"create-key: no agency {agency!r} in the directory{hint}")
+    return found
 
 
 async def _create_key(settings: Settings, name: str, agency: str, role: Role) -> None:
-    agency = _directory_agency(settings, agency, role)
     engine = create_engine(settings.database_url)
-    async with session_factory(engine)() as db:
-        key, token = await create_key(db, name=name, agency=agency, role=role)
-    await engine.dispose()
+    sessions = session_factory(engine)
+    try:
+        await seed(sessions, seed_file(settings.directory_file))
+        async with sessions() as db:
+            agency = await _directory_agency(db, agency, role)
+            key, token = await create_key(db, name=name, agency=agency, role=role)
+    finally:
+        await engine.dispose()
     print(f"Key {key.id} for {key.name} ({key.agency}, {key.role}). Keep this token secret:")
     print(token)
 
@@ -109,6 +117,10 @@ async def _revoke_key(settings: Settings, key_id: int) -> int:
     return 0
 
 
+def _problems(found: list[str]) -> str:
+    return f"{len(found)} problems" if found else "no problems"
+
+
 async def _verify_audit(settings: Settings) -> int:
     """Every trail, also one whose record was deleted, and every record against its trail."""
     engine = create_engine(settings.database_url)
@@ -128,14 +140,14 @@ async def _verify_audit(settings: Settings) -> int:
                 found += record_drift(row, events)
                 found += case_drift(row, keys.get(escalation_id), events)
             problems += [f"{escalation_id}: {problem}" for problem in found]
+        subjects, directory = await directory_problems(db)
     await engine.dispose()
-    for problem in problems:
+    for problem in problems + directory:
         print(problem)
-    print(
-        f"Checked {len(ids)} escalations: "
-        f"{'no problems' if not problems else f'{len(problems)} problems'}."
-    )
-    return 1 if problems else 0
+    print(f"Checked {len(ids)} escalations: {_problems(problems)}.")
+    if subjects:
+        print(f"Checked {subjects} directory entries: {_problems(directory)}.")
+    return 1 if problems or directory else 0
 
 
 def _verify_export(file: Path, public_key: Path) -> int:
@@ -157,7 +169,7 @@ def _ready(settings: Settings, *, serving: bool) -> None:
     try:
         if serving:
             load_policies(settings.policy_file)
-            load_directory(settings.directory_file)
+            seed_file(settings.directory_file)
             for provider in load_providers(settings):
                 provider.secret()
         check_schema(settings.database_url)

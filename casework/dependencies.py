@@ -1,5 +1,5 @@
 """What a request of the API or the pages is given, as typed `Annotated` dependencies: the
-settings, policies, directory, database and Temporal client the app opened at start
+settings, policies, database and Temporal client the app opened at start
 (api/app.py's lifespan). The one place that reads them from the app: the API's and the pages'
 routes declare what they need with the `…Dep` types; code outside a route (an exception
 handler, a form check) calls the `…_of(request)` functions behind them."""
@@ -13,7 +13,6 @@ from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker
 from sqlmodel.ext.asyncio.session import AsyncSession
 from temporalio.client import Client
 
-from core.directory import Directory
 from core.settings import Settings
 from workflows.policy import Policy
 
@@ -26,11 +25,6 @@ def settings_of(request: Request) -> Settings:
 def policies_of(request: Request) -> dict[str, Policy]:
     policies: dict[str, Policy] = request.app.state.policies
     return policies
-
-
-def directory_of(request: Request) -> Directory:
-    directory: Directory = request.app.state.directory
-    return directory
 
 
 def engine_of(request: Request) -> AsyncEngine:
@@ -58,7 +52,6 @@ async def _db(request: Request) -> AsyncIterator[AsyncSession]:
 
 SettingsDep = Annotated[Settings, Depends(settings_of)]
 PoliciesDep = Annotated[dict[str, Policy], Depends(policies_of)]
-DirectoryDep = Annotated[Directory, Depends(directory_of)]
 EngineDep = Annotated[AsyncEngine, Depends(engine_of)]
 SessionDep = Annotated[AsyncSession, Depends(_db)]
 TemporalDep = Annotated[Client, Depends(temporal_of)]

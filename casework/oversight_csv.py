@@ -31,7 +31,8 @@ def _cell(value: Any) -> Any:
     return value
 
 
-def _csv(rows: Iterable[Iterable[Any]]) -> str:
+def csv_text(rows: Iterable[Iterable[Any]]) -> str:
+    """Rows as CSV text, each cell safe to open in a spreadsheet."""
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\r\n")
     writer.writerows([_cell(value) for value in row] for row in rows)
@@ -59,7 +60,7 @@ def csv_filename(table: str, start: date, end: date) -> str:
 
 
 def aggregate_csv(report: EscalationReport) -> str:
-    return _csv([AGGREGATE_HEADER, *_figures(report)])
+    return csv_text([AGGREGATE_HEADER, *_figures(report)])
 
 
 def escalations_csv(lines: list[EscalationLine]) -> str:
@@ -72,4 +73,4 @@ def escalations_csv(lines: list[EscalationLine]) -> str:
                 values[moment] = values[moment].astimezone(LONDON).isoformat()
         return [values[name] for name in header]
 
-    return _csv([header, *(row(line) for line in lines)])
+    return csv_text([header, *(row(line) for line in lines)])

@@ -27,9 +27,10 @@ from casework.actors import Actor, label
 from casework.availability import RETRY_AFTER, require_worker
 from casework.refusals import UNAVAILABLE, FieldProblem, ProblemError
 from casework.requests import RaiseRequest
-from core.directory import Directory, normalised
+from core.directory import closest_names, matching_name, normalised
 from core.settings import Settings
 from database.case_seal import CASE_FIELDS, new_case_key
+from database.directory_people import agency_names
 from database.tables import PENDING, Escalation, utc_now
 from workflows.escalation import EscalationWorkflow, initial_search_attributes
 from workflows.models import EscalationInput
@@ -72,12 +73,13 @@ def _check_replay(existing: Escalation, digest: str) -> Escalation:
     return existing
 
 
-def receiving_agency(directory: Directory, raiser: Actor, name: str) -> str:
+async def receiving_agency(db: AsyncSession, raiser: Actor, name: str) -> str:
     """The directory's own spelling of the agency `name` means; refused if unknown or the
     raiser's own."""
-    agency = directory.agency(name)
+    names = await agency_names(db)
+    agency = matching_name(names, name)
     if agency is None:
-        near = directory.closest(name)
+        near = closest_names(names, name)
         raise ProblemError(
             422,
             f"No agency {name!r} in the partnership's directory.",
@@ -88,13 +90,13 @@ def receiving_agency(directory: Directory, raiser: Actor, name: str) -> str:
                 )
             ],
         )
-    if normalised(agency.name) == normalised(raiser.agency):
+    if normalised(agency) == normalised(raiser.agency):
         raise ProblemError(
             422,
             "An agency cannot escalate against its own decision.",
             errors=[FieldProblem(field="receiving_agency", message="is your own agency")],
         )
-    return agency.name
+    return agency
 
 
 async def raise_escalation(
@@ -105,13 +107,10 @@ async def raise_escalation(
     raiser: Actor,
     body: RaiseRequest,
     idempotency_key: str | None,
-    *,
-    directory: Directory,
 ) -> tuple[Escalation, bool]:
     """The escalation and whether it already existed (a repeated request)."""
-    body = body.model_copy(
-        update={"receiving_agency": receiving_agency(directory, raiser, body.receiving_agency)}
-    )
+    agency = await receiving_agency(db, raiser, body.receiving_agency)
+    body = body.model_copy(update={"receiving_agency": agency})
     if body.policy not in policies:
         raise ProblemError(
             422,

@@ -16,9 +16,9 @@ from sqlmodel import col, select, update
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from core.calendar import LONDON
-from core.directory import Directory
 from core.mail import send_mail
 from core.settings import Settings
+from database.directory_people import business_unit_emails
 from database.tables import WorkerOutage, utc_now
 from database.worker_health import last_seen
 
@@ -59,8 +59,8 @@ def recovery_message(since: datetime, now: datetime) -> tuple[str, str]:
 
 
 class WorkerAlerts:
-    def __init__(self, engine: AsyncEngine, settings: Settings, directory: Directory) -> None:
-        self.engine, self.settings, self.directory = engine, settings, directory
+    def __init__(self, engine: AsyncEngine, settings: Settings) -> None:
+        self.engine, self.settings = engine, settings
 
     async def watch(self) -> None:
         """Looks every WORKER_HEARTBEAT_SECONDS until cancelled."""
@@ -141,7 +141,8 @@ class WorkerAlerts:
 
     async def _mail(self, subject: str, body: str) -> bool:
         """To the business unit's email contacts; False if it could not be sent."""
-        recipients = [str(c.email) for c in self.directory.partnership.business_unit if c.email]
+        async with AsyncSession(self.engine) as db:
+            recipients = await business_unit_emails(db)
         if not self.settings.smtp_host or not recipients:
             log.warning("worker alert (not mailed)", subject=subject, recipients=len(recipients))
             return True

@@ -1,4 +1,6 @@
-"""The agency directory: who, at each agency and the partnership, is told what (DIRECTORY_FILE).
+"""The directory file (DIRECTORY_FILE): a seed for the directory the service keeps in its
+database. At start, what the file holds and the database lacks is added; nothing is removed or
+changed (casework/directory_changes.py).
 
 ```toml
 [partnership]
@@ -8,6 +10,8 @@ board = [{ name = "Independent chair", email = "chair@northshire.example" }]
 
 [[agencies]]
 name = "Northshire Police"
+kind = "police"                          # optional, "other" when left out
+email_domains = ["police.example"]       # optional
 contacts = [
   { name = "DS Patel", role = "manager", email = "patel@police.example" },
   { name = "Referrals hub", role = "practitioner", webhook = "https://hub.police.example/hook" },
@@ -21,7 +25,7 @@ import difflib
 import tomllib
 import unicodedata
 from pathlib import Path
-from typing import Any, Self
+from typing import Any, Literal, Self, get_args
 
 from pydantic import (
     BaseModel,
@@ -35,7 +39,6 @@ from pydantic import (
 )
 
 from core.text import refuse_control_characters
-from workflows.models import NotificationInput
 from workflows.policy import Role
 
 
@@ -60,10 +63,27 @@ class Contact(BaseModel):
         return str(self.email or self.webhook)
 
 
+AgencyKind = Literal[
+    "local_authority",
+    "police",
+    "health",
+    "school",
+    "gp_practice",
+    "early_years",
+    "voluntary",
+    "partnership",
+    "other",
+]
+AGENCY_KINDS: tuple[AgencyKind, ...] = get_args(AgencyKind)
+
+
 class Agency(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     name: str = Field(min_length=1, max_length=200)
+    # What the seed gives an agency the database lacks; the partnership's is its own.
+    kind: AgencyKind = "other"
+    email_domains: list[str] = Field(default_factory=list)
     contacts: list[Contact] = Field(default_factory=list)
 
     _one_line = field_validator("name")(refuse_control_characters)
@@ -87,43 +107,32 @@ class Directory(BaseModel):
 
     def agency(self, name: str) -> Agency | None:
         """The agency `name` means, ignoring case, spacing and Unicode compatibility forms."""
-        wanted = normalised(name)
-        return next((a for a in self.agencies if normalised(a.name) == wanted), None)
+        found = matching_name([a.name for a in self.agencies], name)
+        return next((a for a in self.agencies if a.name == found), None)
 
     def closest(self, name: str, count: int = 3) -> list[str]:
         """The directory's names nearest to `name`, for a refusal to suggest."""
-        names = {normalised(a.name): a.name for a in self.agencies}
-        near = difflib.get_close_matches(normalised(name), names, n=count)
-        return [names[n] for n in near]
+        return closest_names([a.name for a in self.agencies], name, count)
 
     def is_partnership(self, name: str) -> bool:
         return normalised(name) == normalised(self.partnership.name)
-
-    def _of_agency(self, name: str, role: Role) -> list[Contact]:
-        agency = self.agency(name)
-        return [c for c in agency.contacts if c.role == role] if agency else []
-
-    def recipients(self, request: NotificationInput) -> list[Contact]:
-        """The people told of one event, each address once."""
-        found: list[Contact] = []
-        if request.role == "board":
-            found += self.partnership.board
-        else:
-            for agency in (request.raising_agency, request.receiving_agency):
-                found += self._of_agency(agency, request.role)
-        if request.tell_partnership:
-            found += self.partnership.business_unit
-        if request.tell_raiser:
-            found += self._of_agency(request.raising_agency, "practitioner")
-        unique: dict[str, Contact] = {}
-        for contact in found:
-            unique.setdefault(contact.address.casefold(), contact)
-        return list(unique.values())
 
 
 def normalised(name: str) -> str:
     """A name as compared: NFKC, case-folded, runs of whitespace as one space."""
     return " ".join(unicodedata.normalize("NFKC", name).casefold().split())
+
+
+def matching_name(names: list[str], name: str) -> str | None:
+    """The one of `names` that `name` means (compared normalised), if any."""
+    wanted = normalised(name)
+    return next((n for n in names if normalised(n) == wanted), None)
+
+
+def closest_names(names: list[str], name: str, count: int = 3) -> list[str]:
+    """The names nearest to `name`, for a refusal to suggest ("did you mean")."""
+    by_key = {normalised(n): n for n in names}
+    return [by_key[n] for n in difflib.get_close_matches(normalised(name), by_key, n=count)]
 
 
 class DirectoryFileError(ValueError):
@@ -145,12 +154,12 @@ def _where(document: dict[str, Any], loc: tuple[int | str, ...]) -> str:
     return path
 
 
-def load_directory(path: Path | None) -> Directory:
-    if path is None:
-        raise DirectoryFileError(
-            "DIRECTORY_FILE is not set: name the agency directory (config/directory.example.toml"
-            " shows the format)"
-        )
+def seed_file(path: Path | None) -> Directory | None:
+    """The seed DIRECTORY_FILE names, or None when it is unset (the database has it all)."""
+    return None if path is None else load_directory(path)
+
+
+def load_directory(path: Path) -> Directory:
     try:
         document = tomllib.loads(path.read_text(encoding="utf-8"))
     except (OSError, tomllib.TOMLDecodeError) as exc:

@@ -6,9 +6,9 @@ later change to a row, or a row removed, breaks the chain (`python -m api verify
 
 import hashlib
 import json
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, Protocol, TypeVar
 
 from sqlalchemy import delete, update
 from sqlalchemy.dialects import postgresql, sqlite
@@ -25,9 +25,18 @@ GENESIS = "0" * 64
 CLOSED_OUTSIDE = "terminated"
 
 
+def chained_hash(prev_hash: str, content: dict[str, Any]) -> str:
+    """The hash over the previous event's hash and this event's content (any trail)."""
+    text = json.dumps(
+        content, sort_keys=True, separators=(",", ":"), ensure_ascii=False, default=str
+    )
+    return hashlib.sha256((prev_hash + text).encode()).hexdigest()
+
+
 def event_hash(event: AuditEvent) -> str:
     """The hash over the previous event's hash and this event's content."""
-    content = json.dumps(
+    return chained_hash(
+        event.prev_hash,
         {
             "event_key": event.event_key,
             "escalation_id": event.escalation_id,
@@ -37,12 +46,7 @@ def event_hash(event: AuditEvent) -> str:
             "stage": event.stage,
             "details": event.details,
         },
-        sort_keys=True,
-        separators=(",", ":"),
-        ensure_ascii=False,
-        default=str,
     )
-    return hashlib.sha256((event.prev_hash + content).encode()).hexdigest()
 
 
 def _read_model(state: EscalationState) -> dict[str, Any]:
@@ -266,18 +270,34 @@ async def timeline(db: AsyncSession, escalation_id: str) -> Sequence[AuditEvent]
     return rows.all()
 
 
-def chain_breaks(events: Sequence[AuditEvent]) -> list[str]:
-    """What is wrong with one escalation's chain of events, oldest first; empty when intact."""
+class Chained(Protocol):
+    id: int | None
+    prev_hash: str
+    hash: str
+
+
+E = TypeVar("E", bound=Chained)
+
+
+def broken_links(
+    events: Sequence[E], hash_of: Callable[[E], str], name_of: Callable[[E], str]
+) -> list[str]:
+    """What is wrong with one chain of events, oldest first; empty when intact."""
     problems, prev = [], GENESIS
     for event in events:
         if event.prev_hash != prev:
             problems.append(
-                f"event {event.id} ({event.event_key}): previous event missing or changed"
+                f"event {event.id} ({name_of(event)}): previous event missing or changed"
             )
-        elif event.hash != event_hash(event):
-            problems.append(f"event {event.id} ({event.event_key}): content changed")
+        elif event.hash != hash_of(event):
+            problems.append(f"event {event.id} ({name_of(event)}): content changed")
         prev = event.hash
     return problems
+
+
+def chain_breaks(events: Sequence[AuditEvent]) -> list[str]:
+    """What is wrong with one escalation's chain of events, oldest first; empty when intact."""
+    return broken_links(events, event_hash, lambda event: event.event_key)
 
 
 # What a closing event leaves as the record's status.

@@ -187,6 +187,93 @@ class PersonSession(SQLModel, table=True):
     draft: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
 
 
+# The directory: the partnership's agencies, its people and the systems told of escalations.
+# Agencies are never renamed (escalations keep the name they were raised under).
+
+
+class DirectoryAgency(SQLModel, table=True):
+    __tablename__ = "directory_agency"
+
+    id: int | None = Field(default=None, primary_key=True)
+    name: str = Field(max_length=200)
+    # The name as compared (NFKC, case-folded, spaces collapsed): one agency per spelling.
+    name_key: str = Field(max_length=200, unique=True)
+    kind: str = Field(max_length=20, index=True)
+    email_domains: list[str] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
+    added_by: str = Field(max_length=200)
+    added_at: datetime = Field(sa_column=Column(UTCDateTime(), nullable=False))
+
+
+class DirectoryPerson(SQLModel, table=True):
+    __tablename__ = "directory_person"
+    # Who is told at each stage: an agency's active people of one role.
+    __table_args__ = (Index("ix_directory_person_agency_role", "agency_id", "role", "active"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    name: str = Field(max_length=200, index=True)
+    email: str = Field(max_length=320)
+    # The address as compared (case-folded): one person per mailbox.
+    email_key: str = Field(max_length=320, unique=True)
+    agency_id: int = Field(foreign_key="directory_agency.id")
+    role: str = Field(max_length=20)
+    active: bool = True
+    # The language mail and pages use for this person: "en" or "cy".
+    language: str = Field(default="en", max_length=8)
+    added_by: str = Field(max_length=200)
+    added_at: datetime = Field(sa_column=Column(UTCDateTime(), nullable=False))
+    updated_at: datetime = Field(sa_column=Column(UTCDateTime(), nullable=False))
+
+
+class ContactRoute(SQLModel, table=True):
+    """A system told of an agency's escalations at one role (a webhook), not a person."""
+
+    __tablename__ = "contact_route"
+    __table_args__ = (UniqueConstraint("agency_id", "webhook"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    agency_id: int = Field(foreign_key="directory_agency.id", index=True)
+    name: str = Field(max_length=200)
+    role: str = Field(max_length=20)
+    webhook: str = Field(max_length=2000)
+    active: bool = True
+    added_by: str = Field(max_length=200)
+    added_at: datetime = Field(sa_column=Column(UTCDateTime(), nullable=False))
+
+
+class DirectoryEvent(SQLModel, table=True):
+    """One change to the directory, before and after: hash-chained per subject
+    (`agency:<id>`, `person:<id>`, `route:<id>`), like an escalation's trail."""
+
+    __tablename__ = "directory_event"
+
+    id: int | None = Field(default=None, primary_key=True)
+    subject: str = Field(max_length=40, index=True)
+    action: str = Field(max_length=40)
+    at: datetime = Field(sa_column=Column(UTCDateTime(), nullable=False, index=True))
+    actor: str = Field(max_length=200)
+    before: dict[str, Any] | None = Field(default=None, sa_column=Column(JSON, nullable=True))
+    after: dict[str, Any] | None = Field(default=None, sa_column=Column(JSON, nullable=True))
+    prev_hash: str = Field(max_length=64)
+    hash: str = Field(max_length=64)
+
+
+class AccessRequest(SQLModel, table=True):
+    """A professional not in the directory asking for access; their agency's managers or the
+    business unit approve (the person is added) or decline it."""
+
+    __tablename__ = "access_request"
+
+    id: int | None = Field(default=None, primary_key=True)
+    name: str = Field(max_length=200)
+    email: str = Field(max_length=320, index=True)
+    agency_id: int = Field(foreign_key="directory_agency.id", index=True)
+    role: str = Field(max_length=20)
+    status: str = Field(default="pending", max_length=20, index=True)  # approved | declined
+    requested_at: datetime = Field(sa_column=Column(UTCDateTime(), nullable=False))
+    decided_by: str | None = Field(default=None, max_length=200)
+    decided_at: datetime | None = _when(nullable=True)
+
+
 class WorkerHeartbeat(SQLModel, table=True):
     """A running worker, refreshed every WORKER_HEARTBEAT_SECONDS: how /healthz sees a live one."""
 

@@ -8,10 +8,9 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from api.keys import create_key, find_key
-from core.directory import load_directory
+from database.directory_people import Person, find_active_person
 from database.engine import create_engine, session_factory
 from launcher.plan import Stack
-from web.people import Person, people
 from web.sessions import issue_link
 from workflows.policy import Role
 
@@ -88,15 +87,15 @@ async def demo_keys(stack: Stack) -> tuple[dict[str, str], bool]:
 
 
 async def demo_sign_in_links(stack: Stack) -> list[tuple[Person, str]]:
-    """A fresh one-time sign-in link (15 minutes) for each demo person."""
-    everyone = people(load_directory(stack.settings.directory_file))
-    chosen = [everyone[email] for email in DEMO_PEOPLE if email in everyone]
-    chosen = chosen or list(everyone.values())[:3]
+    """A fresh one-time sign-in link (15 minutes) for each demo person still in the directory."""
     links = []
     engine = create_engine(stack.settings.database_url)
     try:
         async with session_factory(engine)() as db:
-            for person in chosen:
+            for email in DEMO_PEOPLE:
+                person = await find_active_person(db, email)
+                if person is None:
+                    continue
                 token = await issue_link(db, person.email, "/")
                 links.append((person, f"{stack.api_url}/sign-in/{token}"))
     finally:

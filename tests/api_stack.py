@@ -17,7 +17,7 @@ from temporalio.client import Client
 from temporalio.testing import WorkflowEnvironment
 
 from api.app import create_app
-from core.directory import load_directory
+from core.directory import seed_file
 from core.settings import Settings
 from database.engine import create_engine
 from tests.conftest import isolated_settings, new_key
@@ -135,9 +135,7 @@ async def api_stack(
     server, task = await serve(create_app(settings), sock)
     try:
         async with (
-            running_worker(
-                dev_env.client, settings, engine, load_directory(settings.directory_file)
-            ),
+            running_worker(dev_env.client, settings, engine, seed_file(settings.directory_file)),
             httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}", timeout=30) as http,
         ):
             yield ApiStack(http=http, engine=engine, settings=settings, temporal=dev_env.client)

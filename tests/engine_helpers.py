@@ -17,6 +17,8 @@ from temporalio.client import Client, WorkflowHandle
 from temporalio.service import RPCError
 from temporalio.testing import WorkflowEnvironment
 
+from activities.notifications import Notifier, Outbox
+from casework.directory_seed import seed
 from core.calendar import LONDON
 from core.directory import Directory
 from core.settings import Settings
@@ -118,6 +120,14 @@ def escalation_input(
         raised_by=RAISER,
         **changes,
     )
+
+
+async def notifier_for(
+    engine: AsyncEngine, directory: Directory, outbox: Outbox, public_url: str
+) -> Notifier:
+    """A notifier on a database whose directory `directory` has seeded (as a worker's start)."""
+    await seed(session_factory(engine), directory)
+    return Notifier(engine, outbox, public_url)
 
 
 @asynccontextmanager

@@ -17,7 +17,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from temporalio.testing import WorkflowEnvironment
 
 from api.app import create_app
-from core.directory import load_directory
+from core.directory import seed_file
 from core.settings import Settings
 from database.engine import create_engine
 from tests.api_stack import CHILDRENS_SERVICES, HEALTH, PARTNERSHIP, POLICE, QUICK_POLICY, serve
@@ -59,6 +59,8 @@ contacts = [
 
 [[agencies]]
 name = "{HEALTH}"
+kind = "health"
+email_domains = ["nhs.example.org"]
 contacts = [{{ name = "Named nurse Lee Chen", role = "manager", email = "{HEALTH_MANAGER}" }}]
 """
 # Tests sign the same people in many times; the limit is still met by test_pages.
@@ -185,7 +187,7 @@ async def pages_stack(
         server, task = await serve(create_app(settings), pages_socket)
         try:
             async with running_worker(
-                dev_env.client, settings, engine, load_directory(settings.directory_file)
+                dev_env.client, settings, engine, seed_file(settings.directory_file)
             ):
                 yield PagesStack(
                     url=settings.public_url,

@@ -518,7 +518,7 @@ async def record_one(env: WorkflowEnvironment, engine: AsyncEngine, name: str) -
             ],
             recorded_late.__name__: [
                 record_slowly(engine),
-                Notifier(engine, DIRECTORY, Outbox(config), "http://127.0.0.1:8000").notify,
+                Notifier(engine, Outbox(config), "http://127.0.0.1:8000").notify,
             ],
         }
         if name not in stand_ins:

@@ -10,7 +10,7 @@ from contextlib import AbstractAsyncContextManager
 import httpx
 from temporalio.worker import Worker
 
-from core.directory import load_directory
+from core.directory import seed_file
 from core.settings import Settings
 from tests.api_stack import (
     CHILDRENS_SERVICES,
@@ -30,7 +30,7 @@ BOUND = QUICK_ACTION_TIMEOUT
 
 def worker_for(stack: ApiStack, settings: Settings) -> AbstractAsyncContextManager[Worker]:
     return running_worker(
-        stack.temporal, settings, stack.engine, load_directory(settings.directory_file)
+        stack.temporal, settings, stack.engine, seed_file(settings.directory_file)
     )
 
 

@@ -6,7 +6,7 @@ import re
 import httpx
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from core.directory import load_directory
+from core.directory import seed_file
 from core.temporal import connect, metrics_runtime
 from tests.api_stack import POLICE, ApiStack, ApiWithoutWorker
 from tests.engine_helpers import SQLITE_ONLY
@@ -49,7 +49,7 @@ async def test_the_worker_exports_sdk_metrics_and_the_time_limit_lag(
         settings = stack.settings
         client = await connect(settings, runtime=metrics_runtime(settings))
         raiser = await stack.key(POLICE, "practitioner")
-        directory = load_directory(settings.directory_file)
+        directory = seed_file(settings.directory_file)
         async with (
             running_worker(client, settings, engine, directory),
             httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}") as scrape,

@@ -5,6 +5,7 @@ import hashlib
 import io
 import json
 import zipfile
+from dataclasses import dataclass
 
 from sqlmodel import col, select
 
@@ -15,10 +16,18 @@ from database.tables import AccessEvent
 from tests.api_stack import PARTNERSHIP
 from tests.pages_stack import CHAIR, CS_MANAGER, POLICE_MANAGER, PRACTITIONER, PagesStack, csrf_of
 from tests.test_pages import escalation, events, raise_through_pages
-from web.people import Person
 
 REASON = "Name misspelt at raise"
-THE_CHAIR = Person("Independent chair", CHAIR, PARTNERSHIP, "board")
+
+
+@dataclass
+class Chair:
+    name: str = "Independent chair"
+    agency: str = PARTNERSHIP
+    role: str = "board"
+
+
+THE_CHAIR = Chair()
 
 
 async def test_a_correction_on_the_page_and_record_with_the_original_for_the_partnership(

@@ -12,11 +12,18 @@ from starlette.responses import Response
 from starlette.routing import Route
 from temporalio.exceptions import ApplicationError
 
-from activities.notifications import Notifier, Outbox
+from activities.notifications import Outbox
 from core.directory import Directory
 from tests import conftest
 from tests.api_stack import serve
-from tests.engine_helpers import RAISING, RECEIVING, SQLITE_ONLY, audit_trail, deliveries
+from tests.engine_helpers import (
+    RAISING,
+    RECEIVING,
+    SQLITE_ONLY,
+    audit_trail,
+    deliveries,
+    notifier_for,
+)
 from tests.ports import listening_socket, port_of
 from tests.test_notifications import PUBLIC_URL, attempt, raised_notice
 
@@ -68,7 +75,7 @@ def directory_with(url: str) -> Directory:
 async def test_a_webhook_gets_the_minimal_message(engine: AsyncEngine) -> None:
     receiver = Receiver(204)
     async with receiving(receiver) as url:
-        notifier = Notifier(
+        notifier = await notifier_for(
             engine, directory_with(url), Outbox(conftest.isolated_settings()), PUBLIC_URL
         )
         result = await attempt(1).run(notifier.notify, raised_notice("ESC-HOOKED"))
@@ -100,7 +107,7 @@ async def test_webhook_answers_decide_whether_to_retry(
     receiver = Receiver(*answers)
     request = raised_notice(f"ESC-HOOK{answers[0]}")
     async with receiving(receiver) as url:
-        notifier = Notifier(
+        notifier = await notifier_for(
             engine, directory_with(url), Outbox(conftest.isolated_settings()), PUBLIC_URL
         )
         if retried:

@@ -8,8 +8,8 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from casework.directory_seed import seed
 from casework.worker_alerts import WorkerAlerts
-from core.directory import Directory
 from database.engine import session_factory
 from database.tables import WorkerHeartbeat, utc_now
 from database.worker_health import beat
@@ -40,8 +40,8 @@ async def _outage_told_once(
         worker_stale_after_seconds=30,
         **smtp,
     )
-    directory: Directory = DIRECTORY
-    processes = [WorkerAlerts(engine, settings, directory) for _ in range(API_PROCESSES)]
+    await seed(session_factory(engine), DIRECTORY)  # as the API's start does
+    processes = [WorkerAlerts(engine, settings) for _ in range(API_PROCESSES)]
 
     async def every_process_looks(times: int = 2) -> None:
         for _ in range(times):

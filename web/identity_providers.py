@@ -29,7 +29,7 @@ from pydantic import (
 from core.directory import normalised
 from core.settings import Settings
 from core.signing_keys import KeysUnavailable, SigningKeys, keys_for
-from web.people import Person
+from database.directory_people import Person
 from workflows.policy import Role, role_rank
 
 SCOPES = "openid email profile"

@@ -12,10 +12,9 @@ from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.ext.asyncio import async_sessionmaker
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from core.directory import Directory
 from core.settings import Settings
+from database.directory_people import find_active_person
 from web.mailer import send_sign_in_link
-from web.people import people
 from web.sessions import issue_link
 
 log = structlog.get_logger(__name__)
@@ -28,10 +27,8 @@ class LinkRequests:
         self,
         sessions: async_sessionmaker[AsyncSession],
         settings: Settings,
-        directory: Directory,
     ) -> None:
         self.sessions, self.settings = sessions, settings
-        self.people = people(directory)
         self.queue: asyncio.Queue[tuple[str, str]] = asyncio.Queue(QUEUE_LIMIT)
 
     def ask(self, address: str, next_path: str) -> None:
@@ -53,10 +50,10 @@ class LinkRequests:
                 self.queue.task_done()
 
     async def _mail_link(self, address: str, next_path: str) -> None:
-        person = self.people.get(address.casefold())
-        if person is None:
-            return
         async with self.sessions() as db:
+            person = await find_active_person(db, address)  # the directory as it is now
+            if person is None:
+                return
             token = await issue_link(db, person.email, next_path)
         link = f"{self.settings.public_url.rstrip('/')}/sign-in/{token}"
         await send_sign_in_link(self.settings, person, link)

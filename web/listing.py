@@ -8,8 +8,8 @@ from sqlmodel import col, func, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from casework.visibility import visible_to
+from database.directory_people import Person
 from database.tables import Escalation
-from web.people import Person
 from workflows.policy import ROLES, role_rank
 
 View = Literal["waiting", "raised", "closed", "all"]

@@ -1,5 +1,5 @@
-"""Mailing a sign-in link: by SMTP when SMTP_HOST is set, else to the log (the embedded stack),
-so `make run`'s terminal shows the link."""
+"""Mail from the pages (sign-in links, requests for access): by SMTP when SMTP_HOST is set, else
+to the log (the embedded stack), so `make run`'s terminal shows the link."""
 
 from email.message import EmailMessage
 
@@ -8,7 +8,7 @@ import structlog
 
 from core.mail import send_mail
 from core.settings import Settings
-from web.people import Person
+from database.directory_people import Person
 
 log = structlog.get_logger(__name__)
 
@@ -40,7 +40,29 @@ async def send_sign_in_link(settings: Settings, person: Person, link: str) -> No
             "sign-in link (log-only mode: SMTP_HOST is not set)", email=person.email, link=link
         )
         return
+    await _send(settings, sign_in_message(settings, person, link))
+
+
+def message(settings: Settings, to: str, subject: str, lines: list[str]) -> EmailMessage:
+    mail = EmailMessage()
+    mail["From"], mail["To"], mail["Subject"] = settings.smtp_from, to, subject
+    mail.set_content("\n".join(lines) + "\n")
+    return mail
+
+
+async def send_all(settings: Settings, mails: list[EmailMessage]) -> None:
+    """Sends each mail (or logs it without SMTP_HOST); a failure is logged, never shown."""
+    for mail in mails:
+        if not settings.smtp_host:
+            log.info(
+                "mail (log-only mode: SMTP_HOST is not set)", to=mail["To"], subject=mail["Subject"]
+            )
+            continue
+        await _send(settings, mail)
+
+
+async def _send(settings: Settings, mail: EmailMessage) -> None:
     try:
-        await send_mail(settings, sign_in_message(settings, person, link))
+        await send_mail(settings, mail)
     except (aiosmtplib.SMTPException, OSError, TimeoutError) as exc:
-        log.warning("sign-in link not sent", email=person.email, error=type(exc).__name__)
+        log.warning("mail not sent", email=mail["To"], error=type(exc).__name__)

@@ -1,7 +1,8 @@
-"""What every page needs: the directory's people, the signed-in person, CSRF checks, rendering."""
+"""What every page needs: the signed-in person (read from the directory on every request),
+CSRF checks, rendering."""
 
 import hmac
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from typing import Annotated, Any
 from urllib.parse import urlsplit
 
@@ -10,13 +11,12 @@ from fastapi.responses import HTMLResponse
 from jinja2 import ChoiceLoader, Environment, FileSystemLoader, PrefixLoader, select_autoescape
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from casework.dependencies import SessionDep, directory_of, settings_of
+from casework.dependencies import SessionDep, settings_of
+from database.directory_people import Person, agency_names, find_active_person
 from database.tables import PersonSession
 from web.assets import GOVUK_TEMPLATES, TEMPLATES
-from web.people import Person, people, unranked
 from web.presenting import long_date
 from web.sessions import current_session
-from workflows.policy import ROLES
 
 SERVICE_NAME = "Safeguarding escalations"
 SESSION_COOKIE = "escalations_session"
@@ -81,31 +81,9 @@ class Viewer:
         return self.person.role
 
 
-def people_of(request: Request) -> dict[str, Person]:
-    """The directory's people by email, worked out once (kept beside the directory, which is
-    read at start)."""
-    state = request.app.state
-    if getattr(state, "web_people", None) is None:
-        state.web_people = people(directory_of(request))
-    found: dict[str, Person] = state.web_people
-    return found
-
-
-PeopleDep = Annotated[dict[str, Person], Depends(people_of)]
-
-
-def person_for(request: Request, email: str, provider_role: str | None = None) -> Person | None:
-    """The directory's person with this email; one the directory gives no role only with the
-    role a provider's groups gave at sign-in (the directory's role wins)."""
-    person = people_of(request).get(email.casefold())
-    role = next((r for r in ROLES if r == provider_role), None)
-    if person is not None or role is None:
-        return person
-    state = request.app.state
-    if not hasattr(state, "web_unranked"):
-        state.web_unranked = unranked(directory_of(request))
-    found: Person | None = state.web_unranked.get(email.casefold())
-    return replace(found, role=role) if found else None
+async def other_agencies(db: AsyncSession, viewer: Viewer) -> list[str]:
+    """The directory's agencies (read now: a change counts at once), but the viewer's own."""
+    return [name for name in await agency_names(db) if name != viewer.agency]
 
 
 async def signed_in_viewer(request: Request, db: AsyncSession) -> Viewer | None:
@@ -113,7 +91,8 @@ async def signed_in_viewer(request: Request, db: AsyncSession) -> Viewer | None:
     session = await current_session(db, request.cookies.get(SESSION_COOKIE, ""))
     if session is None:
         return None
-    person = person_for(request, session.email, session.provider_role)
+    # Read on every request: a person deactivated a moment ago is signed out by now.
+    person = await find_active_person(db, session.email, session.provider_role)
     return Viewer(person=person, session=session) if person else None
 
 

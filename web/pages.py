@@ -13,7 +13,11 @@ from web.headers import PageHeaders
 from web.identity_providers import load_providers, origin, provider_clients
 from web.page_context import SORRY, PageError, SignInNeeded, render, signed_in_viewer
 from web.routes import (
+    access_pages,
+    agency_pages,
     correction_pages,
+    directory_import,
+    directory_pages,
     escalation_page,
     home,
     provider_sign_in,
@@ -70,6 +74,10 @@ def install(app: FastAPI, settings: Settings) -> None:
         escalation_page.router,
         correction_pages.router,
         report_pages.router,
+        access_pages.router,
+        agency_pages.router,
+        directory_import.router,  # before directory_pages: /directory/import is not a person
+        directory_pages.router,
         subject_access_pages.router,
     ):
         app.include_router(router)

@@ -28,13 +28,14 @@ from temporalio.worker import Worker
 from activities.notifications import Notifier, Outbox
 from activities.recorder import Recorder
 from activities.stage_clock import stage_clock
-from core.directory import Directory, DirectoryFileError, load_directory
+from casework.directory_seed import seed
+from core.directory import Directory, DirectoryFileError, seed_file
 from core.logs import configure_logging
 from core.payload_crypto import PayloadKeyError, codec_from_settings
 from core.policy_files import PolicyFileError, load_policies
 from core.settings import Settings, get_settings
 from core.temporal import connect, metrics_runtime
-from database.engine import SchemaError, check_schema, create_engine
+from database.engine import SchemaError, check_schema, create_engine, session_factory
 from worker.heartbeat import heartbeat
 from worker.reconciler import Reconciler, ensure_reconcile_schedule, schedule_id
 from workflows.escalation import EscalationWorkflow
@@ -46,12 +47,14 @@ log = structlog.get_logger(__name__)
 
 @asynccontextmanager
 async def running_worker(
-    client: Client, settings: Settings, engine: AsyncEngine, directory: Directory
+    client: Client, settings: Settings, engine: AsyncEngine, directory: Directory | None
 ) -> AsyncIterator[Worker]:
-    """The escalation worker, polling until the block ends."""
+    """The escalation worker, polling until the block ends; the directory file (if any) seeds
+    the database's directory first, which notifications read at each send."""
+    await seed(session_factory(engine), directory)
     async with httpx.AsyncClient() as http:
         recorder = Recorder(engine)
-        notifier = Notifier(engine, directory, Outbox(settings, http), settings.public_url)
+        notifier = Notifier(engine, Outbox(settings, http), settings.public_url)
         reconciler = Reconciler(client, engine)
         worker = Worker(
             client,
@@ -95,11 +98,11 @@ async def ensure_search_attributes(client: Client, namespace: str) -> None:
         log.info("search attributes registered", names=sorted(missing))
 
 
-def check_configuration(settings: Settings) -> Directory:
+def check_configuration(settings: Settings) -> Directory | None:
     """Refuses to start on a bad policy, directory or key setting, naming what is wrong;
-    answers with the directory, so the file is read once."""
+    answers with the directory file's seed (if set), so the file is read once."""
     load_policies(settings.policy_file)
-    directory = load_directory(settings.directory_file)
+    directory = seed_file(settings.directory_file)
     codec_from_settings(settings)
     return directory
 
@@ -120,7 +123,7 @@ async def _ready(settings: Settings, runtime: Runtime | None = None) -> Client:
     return client
 
 
-async def run(settings: Settings, directory: Directory) -> None:
+async def run(settings: Settings, directory: Directory | None) -> None:
     # Only the running worker exports metrics (a `reconcile` beside it would take its port).
     client = await _ready(settings, metrics_runtime(settings))
     await ensure_search_attributes(client, settings.temporal_namespace)

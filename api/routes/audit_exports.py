@@ -8,9 +8,10 @@ from fastapi.responses import JSONResponse
 
 from api.deps import CallerDep
 from api.problems import PROBLEM_RESPONSES, ProblemError
-from casework.dependencies import DirectoryDep, SessionDep, SettingsDep
+from casework.dependencies import SessionDep, SettingsDep
 from casework.inspection import audit_export, export_filename
 from core.export_signing import SigningKeyError, signing_key
+from database.directory_people import partnership_name
 
 router = APIRouter(tags=["audit"], responses=PROBLEM_RESPONSES)
 
@@ -20,7 +21,6 @@ async def export_audit_trail(
     caller: CallerDep,
     db: SessionDep,
     settings: SettingsDep,
-    directory: DirectoryDep,
     start: Annotated[date, Query(alias="from", description="First day, London date.")],
     end: Annotated[date, Query(alias="to", description="Last day (inclusive), London date.")],
 ) -> JSONResponse:
@@ -37,7 +37,7 @@ async def export_audit_trail(
         start,
         end,
         key=key,
-        partnership=directory.partnership.name,
+        partnership=await partnership_name(db),
     )
     return JSONResponse(
         document,

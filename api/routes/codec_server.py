@@ -4,9 +4,9 @@ The Temporal Web UI and CLI POST `{"payloads": [{"metadata": {...}, "data": "...
 JSON: bytes in base64) to `<endpoint>/decode` or `<endpoint>/encode`, with an `X-Namespace` header
 and, when told to pass an access token, `Authorization: Bearer <token>`. Decoded payloads hold
 what practitioners wrote about children, so only CODEC_ROLE keys, or a signed-in partnership
-person (web.people.Person.operator: the service's session cookie, sent by the UI when its
-"include cross-origin credentials" setting is on), may use it; every use is logged (who, how
-many payloads, never what they say). Set-up: docs/security.md and docs/operations.md.
+person (database.directory_people.Person.operator: the service's session cookie, sent by the UI
+when its "include cross-origin credentials" setting is on), may use it; every use is logged
+(who, how many payloads, never what they say). Set-up: docs/security.md and docs/operations.md.
 """
 
 from dataclasses import dataclass
@@ -17,6 +17,7 @@ from fastapi import APIRouter, Depends, Header, Request
 from fastapi.responses import JSONResponse
 from google.protobuf import json_format
 from pydantic import BaseModel, ConfigDict, Field
+from sqlmodel.ext.asyncio.session import AsyncSession
 from starlette.middleware.cors import CORSMiddleware
 from starlette.types import ASGIApp, Receive, Scope, Send
 from temporalio.api.common.v1 import Payloads
@@ -30,7 +31,8 @@ from casework.dependencies import SessionDep, SettingsDep, TemporalDep
 from core.payload_crypto import PayloadDecryptError
 from core.settings import Settings
 from core.signing_keys import keys_for
-from web.page_context import people_of, signed_in_viewer
+from database.directory_people import find_active_person
+from web.page_context import signed_in_viewer
 from workflows.policy import Role
 
 log = structlog.get_logger(__name__)
@@ -87,14 +89,16 @@ async def _entitled(
             return CodecUser("session", person.email, person.name, person.agency)
     token = credentials.credentials if credentials else ""
     if settings.codec_oidc_issuer and token and not token.startswith(TOKEN_PREFIX):
-        return await _provider_person(request, settings, token)
+        return await _provider_person(request, db, settings, token)
     caller = await caller_key(request, db, credentials)
     if caller.role != CODEC_ROLE:
         raise ProblemError(403, f"Reading or writing Temporal payloads needs a {CODEC_ROLE} key.")
     return CodecUser("key", str(caller.id), caller.name, caller.agency)
 
 
-async def _provider_person(request: Request, settings: Settings, token: str) -> CodecUser:
+async def _provider_person(
+    request: Request, db: AsyncSession, settings: Settings, token: str
+) -> CodecUser:
     """The directory's person named by an identity-provider access token (api/oidc.py)."""
     try:
         claims = await verified_claims(
@@ -107,7 +111,7 @@ async def _provider_person(request: Request, settings: Settings, token: str) -> 
         log.info("codec token refused", reason=str(exc))
         raise ProblemError(401, f"The access token is not accepted: {exc}.") from None
     email = claims.get("email")
-    person = people_of(request).get(email.casefold()) if isinstance(email, str) else None
+    person = await find_active_person(db, email) if isinstance(email, str) else None
     if person is None or not person.operator:
         raise ProblemError(403, "Reading or writing Temporal payloads needs a partnership person.")
     return CodecUser("oidc", person.email, person.name, person.agency)

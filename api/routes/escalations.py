@@ -11,7 +11,6 @@ from api.schemas import EscalationOut, EscalationPage, RaiseAcceptedOut, Timelin
 from casework import acting, correcting, finding, raising
 from casework.actors import label
 from casework.dependencies import (
-    DirectoryDep,
     PoliciesDep,
     SessionDep,
     SettingsDep,
@@ -55,7 +54,6 @@ async def raise_escalation(
     temporal: TemporalDep,
     settings: SettingsDep,
     policies: PoliciesDep,
-    directory: DirectoryDep,
     response: Response,
     idempotency_key: IdempotencyKey = None,
 ) -> EscalationOut:
@@ -65,7 +63,7 @@ async def raise_escalation(
     repeat with the same Idempotency-Key answers 201 once it is."""
     try:
         row, repeated = await raising.raise_escalation(
-            db, temporal, settings, policies, caller, body, idempotency_key, directory=directory
+            db, temporal, settings, policies, caller, body, idempotency_key
         )
     except raising.RaiseAccepted as accepted:
         reference = accepted.row.id

@@ -6,9 +6,9 @@ from urllib.parse import urlencode
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import HTMLResponse, Response
 
-from casework.dependencies import DirectoryDep, PoliciesDep, SessionDep
+from casework.dependencies import PoliciesDep, SessionDep
 from web.listing import PAGE_SIZE, VIEWS, Filters, View, escalations_for
-from web.page_context import ViewerDep, render
+from web.page_context import ViewerDep, other_agencies, render
 from web.presenting import STATUS_TAGS, stage_text, when
 
 router = APIRouter(include_in_schema=False)
@@ -20,7 +20,6 @@ async def home(
     viewer: ViewerDep,
     db: SessionDep,
     policies: PoliciesDep,
-    directory: DirectoryDep,
     view: str | None = None,
     overdue: bool = False,
     agency: Annotated[str | None, Query(max_length=200)] = None,
@@ -31,7 +30,7 @@ async def home(
     chosen: View = view if view in get_args(View) else default  # type: ignore[assignment]
     filters = Filters(view=chosen, overdue=overdue, agency=agency or None, page=page)
     rows, total = await escalations_for(db, viewer.person, filters)
-    agencies = [a.name for a in directory.agencies if a.name != viewer.agency]
+    agencies = await other_agencies(db, viewer)
     pages = max(1, -(-total // PAGE_SIZE))
 
     def link(**changes: object) -> str:

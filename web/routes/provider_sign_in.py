@@ -19,16 +19,14 @@ from joserfc.errors import JoseError
 
 from casework.dependencies import SessionDep, settings_of
 from core.signing_keys import KeysUnavailable
+from database.directory_people import Person, find_active_person
 from web.identity_providers import CALLBACK_PATH, IdentityProvider, ProviderUnusable
 from web.page_context import (
     MaybeViewerDep,
     PageError,
-    people_of,
-    person_for,
     safe_next,
     secure_cookies,
 )
-from web.people import Person
 from web.provider_flows import FLOW_LIFETIME, begin_flow, new_state, spend_flow
 from web.routes.sign_in import clients, signed_in
 
@@ -102,9 +100,9 @@ async def callback(request: Request, db: SessionDep, viewer: MaybeViewerDep) -> 
         raise _unreachable(provider) from None
     if claims is None:
         raise _refused(provider, "no ID token")
-    person = _who_signs_in(request, provider, claims)
+    person = await _who_signs_in(db, provider, claims)
     # The session keeps a role only where the provider's groups gave it.
-    role = None if person.email.casefold() in people_of(request) else person.role
+    role = None if await find_active_person(db, person.email) else person.role
     response = await signed_in(
         request, db, viewer, person.email, flow.next_path, provider=provider.id, provider_role=role
     )
@@ -113,10 +111,13 @@ async def callback(request: Request, db: SessionDep, viewer: MaybeViewerDep) -> 
     return response
 
 
-def _who_signs_in(request: Request, provider: IdentityProvider, claims: dict[str, Any]) -> Person:
+async def _who_signs_in(
+    db: SessionDep, provider: IdentityProvider, claims: dict[str, Any]
+) -> Person:
     """The directory's person the ID token names, if this provider may sign them in."""
     email = provider.vouched_email(claims)
-    person = person_for(request, email, provider.role_from_groups(claims)) if email else None
+    role = provider.role_from_groups(claims)
+    person = await find_active_person(db, email, role) if email else None
     if email is None:
         log.warning("provider sign-in refused", provider=provider.id, reason="email not verified")
         raise PageError(

@@ -1,23 +1,25 @@
 """Raising an escalation: question pages, check your answers, and the confirmation panel."""
 
 import uuid
-from typing import Annotated, Any
+from typing import Any
 
-from fastapi import APIRouter, Depends, Request
+from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from pydantic import ValidationError
 
 from casework import finding, raising
-from casework.dependencies import (
-    DirectoryDep,
-    PoliciesDep,
-    SessionDep,
-    SettingsDep,
-    TemporalDep,
-)
+from casework.dependencies import SessionDep, policies_of, settings_of, temporal_of
 from casework.refusals import ProblemError
 from casework.requests import IMMEDIATE_RISK_ADVICE, RaiseRequest
-from web.page_context import SORRY, PageError, Viewer, ViewerDep, check_csrf, render
+from web.page_context import (
+    SORRY,
+    PageError,
+    Viewer,
+    ViewerDep,
+    check_csrf,
+    other_agencies,
+    render,
+)
 from web.questions import FIRST_STEP, STEPS, Step, check_step
 from web.sessions import save_draft
 from workflows.policy import URGENT_POLICY
@@ -30,21 +32,17 @@ ACCEPTED_LATER = (
 )
 
 
-Choices = dict[str, list[tuple[str, str]]]
-
-
-def _choices(viewer: ViewerDep, directory: DirectoryDep, policies: PoliciesDep) -> Choices:
-    """The answers a person may choose from: the other agencies, and the ladders."""
-    agencies = [a.name for a in directory.agencies if a.name != viewer.agency]
+async def _choices(
+    request: Request, db: SessionDep, viewer: Viewer
+) -> dict[str, list[tuple[str, str]]]:
+    agencies = await other_agencies(db, viewer)
+    policies = policies_of(request)
     return {
         "receiving_agency": [(name, name) for name in agencies],
         "policy": [
             (name, policy.title) for name, policy in policies.items() if name != URGENT_POLICY
         ],
     }
-
-
-ChoicesDep = Annotated[Choices, Depends(_choices)]
 
 
 def _answers(viewer: Viewer) -> dict[str, Any]:
@@ -59,10 +57,10 @@ def _first_unanswered(answers: dict[str, Any]) -> str | None:
     return None
 
 
-def _step_page(
+async def _step_page(
     request: Request,
+    db: SessionDep,
     viewer: Viewer,
-    choices: Choices,
     step: Step,
     answers: dict[str, Any],
     problems: dict[str, str] | None = None,
@@ -79,7 +77,7 @@ def _step_page(
         title=step.title,
         step=step,
         answers=answers,
-        choices=choices,
+        choices=await _choices(request, db, viewer),
         error_for=problems,
         errors=[{"text": message, "href": f"#{ids[name]}"} for name, message in problems.items()],
         back=f"/raise/{back}" if back else "/",
@@ -89,26 +87,27 @@ def _step_page(
 
 
 @router.get("", response_class=HTMLResponse)
-async def start(request: Request, viewer: ViewerDep, choices: ChoicesDep) -> Response:
-    return _step_page(request, viewer, choices, STEPS[FIRST_STEP], _answers(viewer))
+async def start(request: Request, viewer: ViewerDep, db: SessionDep) -> Response:
+    return await _step_page(request, db, viewer, STEPS[FIRST_STEP], _answers(viewer))
 
 
 @router.get("/check", response_class=HTMLResponse)
-async def check_answers(request: Request, viewer: ViewerDep, choices: ChoicesDep) -> Response:
+async def check_answers(request: Request, viewer: ViewerDep, db: SessionDep) -> Response:
     answers = _answers(viewer)
     missing = _first_unanswered(answers)
     if missing:
         return RedirectResponse(f"/raise/{missing}" if missing != FIRST_STEP else "/raise", 303)
-    return _check_page(request, viewer, choices, answers)
+    return await _check_page(request, db, viewer, answers)
 
 
-def _check_page(
+async def _check_page(
     request: Request,
+    db: SessionDep,
     viewer: Viewer,
-    choices: Choices,
     answers: dict[str, Any],
     refusal: str | None = None,
 ) -> HTMLResponse:
+    choices = await _choices(request, db, viewer)
     return render(
         request,
         "raise_check.html",
@@ -142,27 +141,22 @@ async def confirmation(
 
 
 @router.get("/{slug}", response_class=HTMLResponse)
-async def step_page(
-    request: Request, slug: str, viewer: ViewerDep, choices: ChoicesDep
-) -> Response:
+async def step_page(request: Request, slug: str, viewer: ViewerDep, db: SessionDep) -> Response:
     step = STEPS.get(slug)
     if step is None or slug == FIRST_STEP:
         return RedirectResponse("/raise", 303)
-    change = request.query_params.get("change") == "1"
-    return _step_page(request, viewer, choices, step, _answers(viewer), change=change)
+    return await _step_page(
+        request,
+        db,
+        viewer,
+        step,
+        _answers(viewer),
+        change=request.query_params.get("change") == "1",
+    )
 
 
 @router.post("/check")
-async def send(
-    request: Request,
-    viewer: ViewerDep,
-    db: SessionDep,
-    settings: SettingsDep,
-    temporal: TemporalDep,
-    policies: PoliciesDep,
-    directory: DirectoryDep,
-    choices: ChoicesDep,
-) -> Response:
+async def send(request: Request, viewer: ViewerDep, db: SessionDep) -> Response:
     check_csrf(request, await request.form(), viewer.session.csrf_token)
     answers = _answers(viewer)
     if _first_unanswered(answers):
@@ -176,21 +170,21 @@ async def send(
         body = RaiseRequest.model_validate(fields)
     except ValidationError as exc:
         names = ", ".join(str(error["loc"][0]) for error in exc.errors() if error["loc"])
-        return _check_page(
-            request, viewer, choices, answers, f"Check these answers: {names or 'all'}."
+        return await _check_page(
+            request, db, viewer, answers, f"Check these answers: {names or 'all'}."
         )
+    settings = settings_of(request)
     # The draft's key makes a second press of the button (or a retry) the same escalation.
     key = str(viewer.session.draft.get("key") or uuid.uuid4())
     try:
         row, _ = await raising.raise_escalation(
             db,
-            temporal,
+            temporal_of(request),
             settings,
-            policies,
+            policies_of(request),
             viewer,
             body,
             f"page:{key}",
-            directory=directory,
         )
     except raising.RaiseAccepted:
         # Kept with its key: sending again shows the escalation once it is recorded.
@@ -198,30 +192,24 @@ async def send(
     except ProblemError as exc:
         if exc.status == 503:
             raise PageError(503, SORRY, exc.detail) from None
-        return _check_page(request, viewer, choices, answers, exc.detail)
+        return await _check_page(request, db, viewer, answers, exc.detail)
     await save_draft(db, viewer.session, {})
     return RedirectResponse(f"/raise/confirmation/{row.id}", 303)
 
 
 @router.post("/{slug}")
-async def answer(
-    request: Request,
-    slug: str,
-    viewer: ViewerDep,
-    db: SessionDep,
-    choices: ChoicesDep,
-) -> Response:
+async def answer(request: Request, slug: str, viewer: ViewerDep, db: SessionDep) -> Response:
     form = await request.form()
     check_csrf(request, form, viewer.session.csrf_token)
     step = STEPS.get("agency" if slug == "" else slug)
     if step is None:
         raise PageError(404, "Page not found", "There is no such question.")
     answers = _answers(viewer)
-    given, problems = check_step(step, form, choices)
+    given, problems = check_step(step, form, await _choices(request, db, viewer))
     merged = {**answers, **given}
     change = form.get("change") == "1"
     if problems:
-        return _step_page(request, viewer, choices, step, merged, problems, change)
+        return await _step_page(request, db, viewer, step, merged, problems, change)
     draft = dict(viewer.session.draft)
     draft.setdefault("key", str(uuid.uuid4()))
     draft["answers"] = merged
@@ -231,10 +219,5 @@ async def answer(
 
 
 @router.post("")
-async def answer_first(
-    request: Request,
-    viewer: ViewerDep,
-    db: SessionDep,
-    choices: ChoicesDep,
-) -> Response:
-    return await answer(request, FIRST_STEP, viewer, db, choices)
+async def answer_first(request: Request, viewer: ViewerDep, db: SessionDep) -> Response:
+    return await answer(request, FIRST_STEP, viewer, db)

@@ -8,12 +8,13 @@ from urllib.parse import urlencode
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, JSONResponse, Response
 
-from casework.dependencies import DirectoryDep, SessionDep, SettingsDep
+from casework.dependencies import SessionDep, SettingsDep
 from casework.inspection import audit_export, export_filename
 from casework.oversight import EscalationReport, escalation_lines, escalation_report
 from casework.oversight_csv import aggregate_csv, csv_filename, escalations_csv
 from casework.refusals import ProblemError
 from core.export_signing import SigningKeyError, signing_key
+from database.directory_people import partnership_name
 from web.charts import bar_chart, column_chart, month_text
 from web.page_context import PageError, Viewer, ViewerDep, render
 from web.periods import Period, financial_year, london_today, read_period
@@ -178,7 +179,6 @@ async def audit_export_download(
     viewer: ViewerDep,
     db: SessionDep,
     settings: SettingsDep,
-    directory: DirectoryDep,
 ) -> Response:
     """The inspector's export (the same as GET /audit-export), for the partnership."""
     period = read_period(request.query_params, london_today())
@@ -192,7 +192,7 @@ async def audit_export_download(
             period.start,
             period.end,
             key=signing_key(settings.export_signing_key_file),
-            partnership=directory.partnership.name,
+            partnership=await partnership_name(db),
         )
     except ProblemError as exc:
         raise PageError(exc.status, "The export could not be made", exc.detail) from None

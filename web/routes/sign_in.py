@@ -8,8 +8,9 @@ from fastapi import APIRouter, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from casework.dependencies import SessionDep, SettingsDep
+from casework.dependencies import SessionDep, settings_of
 from core.settings import Settings
+from database.directory_people import find_active_person
 from web.identity_providers import IdentityProvider, ProviderClient
 from web.link_requests import LinkRequests
 from web.page_context import (
@@ -17,7 +18,6 @@ from web.page_context import (
     SIGN_IN_CSRF_COOKIE,
     MaybeViewerDep,
     PageError,
-    PeopleDep,
     Viewer,
     ViewerDep,
     check_csrf,
@@ -45,16 +45,30 @@ LIMIT_WINDOW_SECONDS = 15 * 60
 SIGNED_OUT_PATH = "/signed-out"
 
 
-def _limiters(request: Request, settings: Settings) -> tuple[SlidingWindow, SlidingWindow]:
+def _limiters(request: Request) -> tuple[SlidingWindow, SlidingWindow]:
     """This app's counts (each app, and each test's app, keeps its own)."""
     state = request.app.state
     if getattr(state, "sign_in_limits", None) is None:
+        settings: Settings = state.settings
         state.sign_in_limits = (
             SlidingWindow(settings.sign_in_limit_per_address, LIMIT_WINDOW_SECONDS),
             SlidingWindow(settings.sign_in_limit_per_client, LIMIT_WINDOW_SECONDS),
         )
     limits: tuple[SlidingWindow, SlidingWindow] = state.sign_in_limits
     return limits
+
+
+def limit_requests(request: Request, address: str) -> None:
+    """Refuses (429) a client or an address that has asked too often in 15 minutes."""
+    client = request.client.host if request.client else "unknown"
+    per_address, per_client = _limiters(request)
+    if not per_client.allow(client) or not per_address.allow(address.casefold()):
+        raise PageError(
+            429,
+            "Too many sign-in requests",
+            "You have asked too many times. Wait 15 minutes, then try again.",
+            headers={"Retry-After": str(LIMIT_WINDOW_SECONDS)},
+        )
 
 
 def clients(request: Request) -> dict[str, ProviderClient]:
@@ -74,7 +88,7 @@ LINK_REFUSED = (
 )
 
 
-def _normalised(email: str) -> str | None:
+def normalised_email(email: str) -> str | None:
     try:
         return validate_email(email, check_deliverability=False).normalized
     except EmailNotValidError:
@@ -98,7 +112,6 @@ async def sign_in_page(request: Request, next: str | None = None) -> Response:
 @router.post("/sign-in", response_class=HTMLResponse)
 async def ask_for_link(
     request: Request,
-    settings: SettingsDep,
     email: Annotated[str, Form(max_length=320)] = "",
     next: Annotated[str, Form(max_length=500)] = "/",
 ) -> Response:
@@ -107,7 +120,7 @@ async def ask_for_link(
     next_path = safe_next(next)
     if not same_origin(request):
         raise PageError(403, "Your form could not be sent", "Sign in from this service's page.")
-    address = _normalised(email.strip())
+    address = normalised_email(email.strip())
     if address is None:
         message = (
             "Enter your email address"
@@ -125,15 +138,7 @@ async def ask_for_link(
             errors=[{"text": message, "href": "#email"}],
             providers=_providers(request),
         )
-    client = request.client.host if request.client else "unknown"
-    per_address, per_client = _limiters(request, settings)
-    if not per_client.allow(client) or not per_address.allow(address.casefold()):
-        raise PageError(
-            429,
-            "Too many sign-in requests",
-            "You have asked for sign-in links too many times. Wait 15 minutes, then try again.",
-            headers={"Retry-After": str(LIMIT_WINDOW_SECONDS)},
-        )
+    limit_requests(request, address)
     # The same for every address: the look-up, the link and the mail come after the answer
     # (web/link_requests.py), so neither its time nor a database outage tells who is known.
     links: LinkRequests = request.app.state.sign_in_links
@@ -142,10 +147,10 @@ async def ask_for_link(
 
 
 @router.get("/sign-in/{token}", response_class=HTMLResponse)
-async def confirm_page(request: Request, token: str, db: SessionDep, people: PeopleDep) -> Response:
+async def confirm_page(request: Request, token: str, db: SessionDep) -> Response:
     """The mailed link opens a button, so a mail scanner that fetches links cannot spend it."""
     link = await live_link(db, token)
-    person = people.get(link.email.casefold()) if link else None
+    person = await find_active_person(db, link.email) if link else None
     if link is None or person is None:
         raise PageError(400, "This sign-in link cannot be used", LINK_REFUSED)
     csrf = secrets.token_urlsafe(32)
@@ -170,15 +175,13 @@ async def confirm_page(request: Request, token: str, db: SessionDep, people: Peo
 
 
 @router.post("/sign-in/{token}")
-async def spend(
-    request: Request, token: str, db: SessionDep, viewer: MaybeViewerDep, people: PeopleDep
-) -> Response:
+async def spend(request: Request, token: str, db: SessionDep, viewer: MaybeViewerDep) -> Response:
     form = await request.form()
     if await live_link(db, token) is None:  # said first: the clearest answer for a used link
         raise PageError(400, "This sign-in link cannot be used", LINK_REFUSED)
     check_csrf(request, form, request.cookies.get(SIGN_IN_CSRF_COOKIE, ""))
     link = await spend_link(db, token)
-    person = people.get(link.email.casefold()) if link else None
+    person = await find_active_person(db, link.email) if link else None
     if link is None or person is None:
         raise PageError(400, "This sign-in link cannot be used", LINK_REFUSED)
     response = await signed_in(request, db, viewer, person.email, link.next_path)
@@ -219,11 +222,10 @@ async def signed_out_page() -> Response:
 
 
 @router.post("/sign-out")
-async def sign_out(
-    request: Request, db: SessionDep, settings: SettingsDep, viewer: ViewerDep
-) -> Response:
+async def sign_out(request: Request, db: SessionDep, viewer: ViewerDep) -> Response:
     check_csrf(request, await request.form(), viewer.session.csrf_token)
     await end_session(db, viewer.session)
+    settings = settings_of(request)
     signed_out = f"{settings.public_url.rstrip('/')}{SIGNED_OUT_PATH}"
     client = clients(request).get(viewer.session.provider or "")
     # RP-initiated logout: the provider's session ends too, where it publishes how.

@@ -1,0 +1,175 @@
+"""Requesting access (linked from /sign-in) and deciding requests (/directory/requests).
+
+/request-access asks for a name and a work email, then the agency (the one owning the email's
+domain chosen already) and the role. The answer is the same whoever asks, and names no one: the
+agency's managers and the business unit are mailed, and the person is mailed their answer.
+"""
+
+from typing import Any
+
+from fastapi import APIRouter, BackgroundTasks, Request
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from sqlmodel import select
+
+from casework import access_requests
+from casework.actors import label
+from casework.dependencies import SessionDep, settings_of
+from core.settings import Settings
+from database.directory_people import PARTNERSHIP_KIND
+from database.tables import DirectoryAgency
+from web.forms import form_page
+from web.mailer import message, send_all
+from web.page_context import PageError, check_csrf, render, same_origin
+from web.routes.directory_pages import ROLE_NAMES, AdminDep
+from web.routes.sign_in import limit_requests, normalised_email
+
+router = APIRouter(include_in_schema=False)
+
+MESSAGES = {
+    "name": "Enter your full name, up to 200 characters",
+    "email": "Enter your work email address, like name@example.org",
+    "agency": "Choose the agency you work for",
+    "role": "Choose the role you need",
+}
+
+
+async def _agencies(db: SessionDep) -> dict[str, DirectoryAgency]:
+    rows = await db.exec(
+        select(DirectoryAgency)
+        .where(DirectoryAgency.kind != PARTNERSHIP_KIND)
+        .order_by(DirectoryAgency.name)
+    )
+    return {agency.name: agency for agency in rows.all()}
+
+
+async def _form(
+    request: Request, db: SessionDep, values: dict[str, str], problems: dict[str, str], step: str
+) -> HTMLResponse:
+    return form_page(
+        request,
+        "request_access.html",
+        None,
+        problems,
+        title="Request access",
+        values=values,
+        step=step,
+        agencies=list(await _agencies(db)),
+        roles=[(role, ROLE_NAMES[role]) for role in access_requests.REQUESTABLE],
+    )
+
+
+@router.get("/request-access", response_class=HTMLResponse)
+async def request_page(request: Request, db: SessionDep) -> Response:
+    return await _form(request, db, {}, {}, "you")
+
+
+@router.post("/request-access", response_class=HTMLResponse)
+async def send_request(request: Request, db: SessionDep, background: BackgroundTasks) -> Response:
+    if not same_origin(request):
+        raise PageError(403, "Your form could not be sent", "Ask from this service's page.")
+    form = await request.form()
+    values = {k: str(form.get(k, "")).strip()[:320] for k in ("name", "email", "agency", "role")}
+    problems: dict[str, str] = {}
+    if not values["name"] or len(values["name"]) > 200 or not values["name"].isprintable():
+        problems["name"] = MESSAGES["name"]
+    email = normalised_email(values["email"])
+    if email is None:
+        problems["email"] = MESSAGES["email"]
+    if problems or form.get("step") != "details":
+        if not problems and email is not None:
+            # The agency owning the address's domain, chosen for them.
+            values["agency"] = await access_requests.agency_for_domain(db, email) or ""
+        return await _form(request, db, values, problems, "details" if not problems else "you")
+    agencies = await _agencies(db)
+    if values["agency"] not in agencies:
+        problems["agency"] = MESSAGES["agency"]
+    if values["role"] not in access_requests.REQUESTABLE:
+        problems["role"] = MESSAGES["role"]
+    if problems:
+        return await _form(request, db, values, problems, "details")
+    limit_requests(request, email or "")
+    agency = agencies[values["agency"]]
+    told = await access_requests.ask(
+        db, name=values["name"], email=email or "", agency=agency, role=values["role"]
+    )
+    settings = settings_of(request)
+    review = f"{settings.public_url.rstrip('/')}/directory/requests"
+    background.add_task(
+        send_all,
+        settings,
+        [
+            message(
+                settings,
+                reviewer.email,
+                f"Request for access from {values['name']} ({agency.name})",
+                [
+                    f"{values['name']} ({email}) asks for access to Safeguarding escalations as "
+                    f"{ROLE_NAMES[values['role']].lower()} at {agency.name}.",
+                    "",
+                    f"Approve or decline the request: {review}",
+                ],
+            )
+            for reviewer in told
+        ],
+    )
+    return render(request, "request_access_sent.html", title="Your request has been sent")
+
+
+@router.get("/directory/requests", response_class=HTMLResponse)
+async def requests_page(request: Request, viewer: AdminDep, db: SessionDep) -> Response:
+    waiting = await access_requests.waiting_for(db, viewer.person)
+    return render(
+        request,
+        "access_requests.html",
+        viewer,
+        title="Requests for access",
+        waiting=waiting,
+        roles=ROLE_NAMES,
+        done=request.query_params.get("done"),
+        refusal=None,
+    )
+
+
+@router.post("/directory/requests/{request_id}", response_class=HTMLResponse)
+async def decide(
+    request: Request, request_id: int, viewer: AdminDep, db: SessionDep, background: BackgroundTasks
+) -> Response:
+    form = await request.form()
+    check_csrf(request, form, viewer.session.csrf_token)
+    approve = form.get("decision") == "approve"
+    decided = await access_requests.decide(db, viewer.person, label(viewer), request_id, approve)
+    if decided is None:
+        raise PageError(404, "Page not found", "There is no such request waiting for you.")
+    asked, refused = decided
+    if refused:
+        return render(
+            request,
+            "access_requests.html",
+            viewer,
+            status=422,
+            title="Requests for access",
+            waiting=await access_requests.waiting_for(db, viewer.person),
+            roles=ROLE_NAMES,
+            done=None,
+            refusal=refused,
+        )
+    settings = settings_of(request)
+    background.add_task(send_all, settings, [_answer(settings, asked.name, asked.email, approve)])
+    return RedirectResponse(
+        f"/directory/requests?done={'approved' if approve else 'declined'}", 303
+    )
+
+
+def _answer(settings: Settings, name: str, email: str, approved: bool) -> Any:
+    sign_in = f"{settings.public_url.rstrip('/')}/sign-in"
+    lines = (
+        [f"Hello {name},", "", "Your request for access is approved. Sign in here:", sign_in]
+        if approved
+        else [
+            f"Hello {name},",
+            "",
+            "Your request for access was not approved. Ask your agency's safeguarding lead.",
+        ]
+    )
+    subject = "Your request for access to Safeguarding escalations"
+    return message(settings, email, subject, lines)

@@ -1,0 +1,154 @@
+"""/directory/import and /directory/record: the business unit's bulk changes and its record.
+
+An upload is read and checked at once, and nothing changes: the check page lists what would be
+added, changed and deactivated and every bad row with its line and reason. The good rows wait
+in the person's session until they confirm, and are checked again against the directory then.
+"""
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Query, Request
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from starlette.datastructures import UploadFile
+
+from casework import directory_access as access
+from casework.actors import label
+from casework.dependencies import SessionDep
+from casework.directory_changes import PersonRow, Plan, apply, plan
+from casework.directory_csv import CsvFileError, read_people
+from web.forms import form_page
+from web.page_context import PageError, Viewer, check_csrf, render
+from web.routes.directory_pages import ROLE_NAMES, BusinessUnitDep, page_links
+from web.sessions import save_draft
+
+router = APIRouter(prefix="/directory", include_in_schema=False)
+
+# Where the check page keeps the good rows until they are confirmed.
+DRAFT_KEY = "directory_import"
+# The check page lists this many rows of each kind (the counts are always whole).
+SHOWN = 200
+# An upload larger than this is refused by the body limit (api/app.py) before it is read.
+MAX_IMPORT_BYTES = 8 * 1024 * 1024
+
+
+def _upload_page(request: Request, viewer: Viewer, problem: str | None = None) -> HTMLResponse:
+    return form_page(
+        request,
+        "directory_import.html",
+        viewer,
+        {"file": problem} if problem else {},
+        title="Import people from a CSV file",
+    )
+
+
+@router.get("/import", response_class=HTMLResponse)
+async def import_page(request: Request, viewer: BusinessUnitDep) -> Response:
+    return _upload_page(request, viewer)
+
+
+def _check_page(request: Request, viewer: Viewer, found: Plan) -> HTMLResponse:
+    return render(
+        request,
+        "directory_import_check.html",
+        viewer,
+        title="Check the import before confirming",
+        plan=found,
+        shown=SHOWN,
+        roles=ROLE_NAMES,
+        new_agencies=sorted(name for name, _ in found.new_agencies.values()),
+    )
+
+
+@router.post("/import", response_class=HTMLResponse)
+async def upload(request: Request, viewer: BusinessUnitDep, db: SessionDep) -> Response:
+    form = await request.form(max_part_size=MAX_IMPORT_BYTES)
+    check_csrf(request, form, viewer.session.csrf_token)
+    file = form.get("file")
+    if not isinstance(file, UploadFile) or not file.filename:
+        return _upload_page(request, viewer, "Choose a CSV file to import")
+    try:
+        rows = read_people(await file.read())
+    except CsvFileError as exc:
+        return _upload_page(request, viewer, str(exc))
+    if not rows:
+        return _upload_page(request, viewer, "The file has no people in it")
+    found = await plan(db, rows)
+    draft: dict[str, Any] = dict(viewer.session.draft)
+    draft[DRAFT_KEY] = [row.as_dict() for row in found.good_rows]
+    await save_draft(db, viewer.session, draft)
+    return _check_page(request, viewer, found)
+
+
+@router.post("/import/confirm")
+async def confirm(request: Request, viewer: BusinessUnitDep, db: SessionDep) -> Response:
+    check_csrf(request, await request.form(), viewer.session.csrf_token)
+    draft: dict[str, Any] = dict(viewer.session.draft)
+    waiting = draft.pop(DRAFT_KEY, None)
+    if waiting is None:
+        raise PageError(
+            409,
+            "There is no import to confirm",
+            "The import was confirmed already, or your session ended. Upload the file again.",
+        )
+    # Checked again: the directory may have changed since the check page.
+    found = await plan(db, [PersonRow(**row) for row in waiting])
+    await apply(db, found, label(viewer))
+    await save_draft(db, viewer.session, draft)
+    counts = {kind: len(found.of(kind)) for kind in ("added", "changed", "deactivated")}
+    query = "&".join(f"{kind}={count}" for kind, count in counts.items())
+    return RedirectResponse(f"/directory/import/done?{query}", status_code=303)
+
+
+@router.get("/import/done", response_class=HTMLResponse)
+async def done(
+    request: Request,
+    viewer: BusinessUnitDep,
+    added: Annotated[int, Query(ge=0)] = 0,
+    changed: Annotated[int, Query(ge=0)] = 0,
+    deactivated: Annotated[int, Query(ge=0)] = 0,
+) -> Response:
+    return render(
+        request,
+        "directory_import_done.html",
+        viewer,
+        title="Import complete",
+        counts={"added": added, "changed": changed, "deactivated": deactivated},
+    )
+
+
+@router.get("/record", response_class=HTMLResponse)
+async def record(
+    request: Request,
+    viewer: BusinessUnitDep,
+    db: SessionDep,
+    page: Annotated[int, Query(ge=1, le=100_000)] = 1,
+) -> Response:
+    events, total = await access.record_page(db, page)
+    return render(
+        request,
+        "directory_record.html",
+        viewer,
+        title="The directory's record of changes",
+        events=[_event(event) for event in events],
+        total=total,
+        pagination=page_links("/directory/record", page, total),
+    )
+
+
+def _event(event: Any) -> dict[str, Any]:
+    """One change as the record page shows it: what changed, from what to what."""
+    before, after = event.before or {}, event.after or {}
+    changed = [
+        {"field": name, "before": _shown(before.get(name)), "after": _shown(after.get(name))}
+        for name in (after or before)
+        if before.get(name) != after.get(name)
+    ]
+    return {"event": event, "changed": changed, "what": after.get("name") or before.get("name")}
+
+
+def _shown(value: Any) -> str | None:
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    if isinstance(value, list):
+        return ", ".join(value) or "none"
+    return None if value is None else str(value)

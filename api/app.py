@@ -16,6 +16,7 @@ from api.routes import (
     directory_api,
     escalations,
     health,
+    legal_holds,
     metrics,
     reports,
 )
@@ -25,7 +26,7 @@ from core.directory import seed_file
 from core.policy_files import load_policies
 from core.settings import Settings, get_settings
 from core.temporal import connect
-from database.engine import create_engine, session_factory
+from database.engine import create_engine, dispose, session_factory
 from web import pages
 from web.link_requests import LinkRequests
 from web.routes.directory_import import MAX_IMPORT_BYTES
@@ -58,7 +59,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         app.state.settings = settings
         app.state.policies = load_policies(settings.policy_file)
-        app.state.engine = create_engine(settings.database_url)
+        app.state.engine = create_engine(settings.database_url, settings.case_key_database_url)
         app.state.sessions = session_factory(app.state.engine)
         # The directory lives in the database; the file only adds what it lacks.
         await seed(app.state.sessions, seed_file(settings.directory_file))
@@ -73,7 +74,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         for task in tasks:
             task.cancel()
         await asyncio.gather(*tasks, return_exceptions=True)
-        await app.state.engine.dispose()
+        await dispose(app.state.engine)
 
     app = FastAPI(
         title="Safeguarding escalations",
@@ -102,6 +103,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     # Before the API's routes: browsers get /escalations/{id} as a page.
     pages.install(app, settings)
     app.include_router(escalations.router)
+    app.include_router(legal_holds.router)
     app.include_router(codec_server.router)
     app.include_router(reports.router)
     app.include_router(directory_api.router)

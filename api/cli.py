@@ -40,7 +40,13 @@ from database.audit_export import export_problems
 from database.case_seal import case_drift
 from database.directory_people import agency_names, partnership_agency
 from database.directory_trail import directory_problems
-from database.engine import SchemaError, check_schema, create_engine, session_factory
+from database.engine import (
+    SchemaError,
+    check_schema,
+    create_engine,
+    dispose,
+    session_factory,
+)
 from database.tables import PENDING, AuditEvent, CaseKey, Escalation
 from web.identity_providers import IdentityProviderError, load_providers
 from workflows.policy import Role
@@ -123,7 +129,7 @@ def _problems(found: list[str]) -> str:
 
 async def _verify_audit(settings: Settings) -> int:
     """Every trail, also one whose record was deleted, and every record against its trail."""
-    engine = create_engine(settings.database_url)
+    engine = create_engine(settings.database_url, settings.case_key_database_url)
     problems: list[str] = []
     async with session_factory(engine)() as db:
         rows = {row.id: row for row in (await db.exec(select(Escalation))).all()}
@@ -141,7 +147,7 @@ async def _verify_audit(settings: Settings) -> int:
                 found += case_drift(row, keys.get(escalation_id), events)
             problems += [f"{escalation_id}: {problem}" for problem in found]
         subjects, directory = await directory_problems(db)
-    await engine.dispose()
+    await dispose(engine)
     for problem in problems + directory:
         print(problem)
     print(f"Checked {len(ids)} escalations: {_problems(problems)}.")

@@ -56,13 +56,17 @@ class EscalationOut(BaseModel):
     extensions_used: int = 0
     # While the raising agency may dispute the resolution (POST .../dispute); then null.
     dispute_until: LondonTime | None = None
+    # Under a legal hold since (retention does not erase it while it stands); erased on: its case
+    # details, notes and outcome erased under the retention rule (`case` and references null).
+    held_at: LondonTime | None = None
+    erased_at: LondonTime | None = None
     case: CaseDetails | None = None
     advice: str | None = None
 
     @classmethod
     def of(cls, row: Escalation, *, with_case: bool = False) -> "EscalationOut":
         out = cls.model_validate(row, from_attributes=True)
-        if with_case:
+        if with_case and row.erased_at is None:
             out.case = CaseDetails.model_validate(row, from_attributes=True)
         if row.immediate_risk:
             out.advice = IMMEDIATE_RISK_ADVICE
@@ -86,6 +90,29 @@ class TimelineEvent(BaseModel):
     @classmethod
     def of(cls, event: AuditEvent) -> "TimelineEvent":
         return cls.model_validate(event, from_attributes=True)
+
+
+class LegalHold(BaseModel):
+    id: str
+    status: Status
+    raising_agency: str
+    receiving_agency: str
+    held_at: LondonTime
+    held_by: str
+    reason: str
+
+    @classmethod
+    def of(cls, row: Escalation) -> "LegalHold":
+        assert row.held_at is not None and row.held_by is not None
+        return cls(
+            id=row.id,
+            status=row.status,
+            raising_agency=row.raising_agency,
+            receiving_agency=row.receiving_agency,
+            held_at=row.held_at,
+            held_by=row.held_by,
+            reason=row.hold_reason or "",
+        )
 
 
 class Health(BaseModel):

@@ -26,7 +26,8 @@ from casework.actors import Actor, label, role_of
 from casework.availability import NOT_CONFIRMED, RETRY_AFTER, TOO_LATE, require_worker
 from casework.refusals import UNAVAILABLE, ProblemError
 from core.settings import Settings
-from database.tables import ActionReceipt, Escalation, utc_now
+from database.case_cipher import lock_fields
+from database.tables import ActionReceipt, CaseKey, Escalation, utc_now
 from workflows.escalation import EscalationWorkflow
 from workflows.models import ActionKind, ActionRequest
 from workflows.policy import Role
@@ -54,6 +55,9 @@ _WORKFLOW_ERRORS = {
     EXTENSION_TOO_LONG: 422,
     NOT_DISPUTABLE: 409,
 }
+
+# The free texts an action carries.
+WRITTEN = ("outcome", "agreed_actions", "reason", "text")
 
 
 def _check_allowed(actor: Actor, row: Escalation, action: ActionKind) -> None:
@@ -112,7 +116,12 @@ async def act(
         if fresh:  # a repeat of a request still unanswered was checked when it was first sent
             _check_allowed(actor, row, action)
         await require_worker(db, settings)
-        await _send(temporal, settings, actor, row, action, receipt, fields)
+        # What people write goes to Temporal, and from there to the record, sealed with the
+        # escalation's own key, so erasure can make it unreadable everywhere (the receipt's
+        # digest above is of the request as sent, before sealing).
+        sealed = dict(fields)
+        lock_fields(await db.get(CaseKey, row.id), sealed, WRITTEN)
+        await _send(temporal, settings, actor, row, action, receipt, sealed)
     except ProblemError as exc:
         if receipt is not None:
             await _settle(engine, receipt, exc, fresh=fresh)

@@ -16,6 +16,7 @@ from casework.actors import Actor, label, role_of
 from casework.refusals import ProblemError
 from casework.requests import CorrectionRequest
 from database.audit_chain import append_event_in
+from database.case_cipher import lock, lock_value
 from database.case_seal import plain, seal
 from database.tables import CaseCorrection, CaseKey, Escalation, utc_now
 from workflows.policy import role_rank
@@ -56,14 +57,15 @@ async def correct(
     at, event_key = utc_now(), f"{row.id}:corrected:{uuid.uuid4().hex}"
     setattr(row, body.field, value)
     db.add(row)
+    # The values and the reason sealed with the escalation's key: erased with the record.
     db.add(
         CaseCorrection(
             escalation_id=row.id,
             event_key=event_key,
             field=body.field,
-            previous_value=plain(previous),
-            value=plain(value),
-            reason=body.reason,
+            previous_value=lock_value(key, plain(previous)),
+            value=lock_value(key, plain(value)),
+            reason=lock(key, body.reason),
             corrected_by=label(actor),
             at=at,
         )
@@ -78,8 +80,8 @@ async def correct(
         stage=row.stage,
         details={
             "field": body.field,
-            "value": plain(value),
-            "reason": body.reason,
+            "value": lock_value(key, plain(value)),
+            "reason": lock(key, body.reason),
             "sealed": seal(key, body.field, value),
         },
     )

@@ -13,10 +13,11 @@ from sqlmodel import col, func, or_, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from casework.actors import Actor, label
+from casework.reading import case_keys, readable, readable_corrections, readable_timeline
 from casework.refusals import FieldProblem, ProblemError
 from casework.visibility import visible_to
 from database.access_log import record_access
-from database.audit_chain import timeline
+from database.case_cipher import unlock_all
 from database.case_seal import CASE_FIELDS, SEALS
 from database.tables import CaseCorrection, Delivery, Escalation, utc_now
 
@@ -108,10 +109,12 @@ async def escalations_about(
         corrections = await db.exec(
             select(CaseCorrection).where(CaseCorrection.field == "child_reference")
         )
+        found = corrections.all()
+        keys = await case_keys(db, (c.escalation_id for c in found))
         corrected = [
             c.escalation_id
-            for c in corrections.all()
-            if str(c.previous_value or "").strip().casefold() == reference
+            for c in found
+            if str(unlock_all(keys, c.previous_value) or "").strip().casefold() == reference
         ]
         match = or_(
             func.lower(col(Escalation.child_reference)) == reference,
@@ -138,21 +141,16 @@ async def _entry(db: AsyncSession, row: Escalation) -> BundleEscalation:
             stage=event.stage,
             details={k: v for k, v in event.details.items() if k != SEALS},
         )
-        for event in await timeline(db, row.id)
+        for event in await readable_timeline(db, row.id)
         if event.action != "notified"
     ]
-    corrections = (
-        await db.exec(
-            select(CaseCorrection)
-            .where(CaseCorrection.escalation_id == row.id)
-            .order_by(col(CaseCorrection.id))
-        )
-    ).all()
+    corrections = await readable_corrections(db, row.id)
     deliveries = (
         await db.exec(
             select(Delivery).where(Delivery.escalation_id == row.id).order_by(col(Delivery.id))
         )
     ).all()
+    row = await readable(db, row)
     return BundleEscalation.model_validate(
         {
             **row.model_dump(),

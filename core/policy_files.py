@@ -32,7 +32,7 @@ def load_policies(path: Path | None) -> dict[str, Policy]:
         document = tomllib.loads(path.read_text(encoding="utf-8"))
     except (OSError, tomllib.TOMLDecodeError) as exc:
         raise PolicyFileError(f"{path}: cannot read policy file: {exc}") from exc
-    unknown = set(document) - {"policies"}
+    unknown = set(document) - {"policies", "retention"}  # retention: core/retention.py
     if unknown or not isinstance(document.get("policies"), dict):
         raise PolicyFileError(
             f"{path}: expected only [policies.NAME] tables, found {sorted(unknown) or 'none'}"

@@ -4,6 +4,7 @@ The worker, the API and the launcher all use this one module, so a setting means
 thing everywhere. Names are the environment variables in upper case (`DATABASE_URL`, ...).
 """
 
+from datetime import timedelta
 from functools import lru_cache
 from pathlib import Path
 from typing import Literal
@@ -22,6 +23,9 @@ class Settings(BaseSettings):
 
     # Storage: SQLite for the embedded stack, PostgreSQL in production.
     database_url: str = "sqlite:///.data/escalations.db"
+    # Each escalation's own key (`case_key`), in a database of its own so that backups of the
+    # records and of the keys are kept apart (erasure destroys the key); unset: in DATABASE_URL.
+    case_key_database_url: str | None = None
 
     # Policy ladders and the agency directory (TOML files, see docs/operations.md).
     policy_file: Path | None = None
@@ -73,6 +77,9 @@ class Settings(BaseSettings):
     # How often the reconciler's Temporal Schedule closes records whose workflow ended outside
     # the service (terminated, timed out, missing); see worker/reconciler.py.
     reconcile_every_minutes: int = Field(default=5, ge=1, le=1440)
+    # Retention (core/retention.py): an ISO 8601 duration after closure that overrides the policy
+    # file's [retention] rule ("PT5S" in tests); the eraser's schedule runs every minute.
+    retention_after_close: timedelta | None = Field(default=None, gt=timedelta(0))
     # People's sign-in links (web/): requests per address and per client address in 15 minutes.
     sign_in_limit_per_address: int = Field(default=5, ge=1)
     sign_in_limit_per_client: int = Field(default=30, ge=1)

@@ -157,7 +157,7 @@ async def append_event_in(
     await _lock_escalation(db, escalation_id, state, at)
     if action == "raised":
         details = details | await raise_seals(db, escalation_id)
-    return await _append(
+    return await chain_event(
         db,
         AuditEvent(
             event_key=event_key,
@@ -173,7 +173,7 @@ async def append_event_in(
     )
 
 
-async def _append(db: AsyncSession, event: AuditEvent) -> bool:
+async def chain_event(db: AsyncSession, event: AuditEvent) -> bool:
     """Chains `event` after the escalation's last one; False if its key was already written.
     The caller holds the escalation's row lock."""
     existing = await db.exec(select(AuditEvent.id).where(AuditEvent.event_key == event.event_key))
@@ -222,7 +222,7 @@ async def close_outside(
         if stage is None:
             await db.rollback()
             return False
-        written = await _append(
+        written = await chain_event(
             db,
             AuditEvent(
                 event_key=f"{escalation_id}:reconciled",
@@ -300,14 +300,15 @@ def chain_breaks(events: Sequence[AuditEvent]) -> list[str]:
     return broken_links(events, event_hash, lambda event: event.event_key)
 
 
+# Events written beside the workflow's steps: they change no stage.
+BESIDE_THE_WORKFLOW = ("notified", "corrected", "held", "hold released", "erased")
 # What a closing event leaves as the record's status.
 _CLOSING = {"resolved", "withdrawn", "cancelled", "terminated"}
 
 
 def record_drift(row: Escalation, events: Sequence[AuditEvent]) -> list[str]:
     """Where the read model disagrees with its trail (someone edited the row); empty if none."""
-    # Corrections are written by the API, beside the workflow's steps: they change no stage.
-    steps = [event for event in events if event.action not in ("notified", "corrected")]
+    steps = [event for event in events if event.action not in BESIDE_THE_WORKFLOW]
     if not steps:
         return ["no audit events for this record"]
     expected: dict[str, Any] = {"status": "open", "stage": steps[-1].stage}

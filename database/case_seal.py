@@ -69,6 +69,12 @@ async def raise_seals(db: AsyncSession, escalation_id: str) -> dict[str, Any]:
 def case_drift(row: Escalation, key: CaseKey | None, events: Sequence[AuditEvent]) -> list[str]:
     """The case details that differ from the seals on their trail (names only: the values are
     about a child); empty when they agree or the record was raised before seals."""
+    if any(event.action == "erased" for event in events):
+        # Erased under the retention rule: the key is destroyed and the details gone.
+        held = [f for f in CASE_FIELDS if f != "category" and getattr(row, f) is not None]
+        if key is not None or held:
+            return ["erased, but its case key or case details are still held"]
+        return []
     sealed: dict[str, str] = {}
     for event in events:
         seals = event.details.get(SEALS)

@@ -12,6 +12,8 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker, create_async_engine
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from database.tables import CaseKey
+
 MIGRATIONS = Path(__file__).resolve().parent.parent / "migrations"
 
 
@@ -44,7 +46,33 @@ def _on_sqlite_connect(dbapi_connection: Any, _record: Any) -> None:
     cursor.close()
 
 
-def create_engine(url: str) -> AsyncEngine:
+# Each record engine's case key store, when the keys live apart (CASE_KEY_DATABASE_URL).
+_KEY_STORES: dict[AsyncEngine, AsyncEngine] = {}
+
+
+def create_engine(url: str, key_store_url: str | None = None) -> AsyncEngine:
+    """The record database's engine; with `key_store_url` (another database), sessions made by
+    `session_factory` keep the `case_key` table there, apart from the data it protects."""
+    engine = _engine(url)
+    if key_store_url and key_store_url != url:
+        _create_key_table(key_store_url)
+        _KEY_STORES[engine] = _engine(key_store_url)
+    return engine
+
+
+def _create_key_table(url: str) -> None:
+    """The key store holds one table, created on first use (no migrations of its own)."""
+    file = _sqlite_file(url)
+    if file is not None:
+        file.parent.mkdir(parents=True, exist_ok=True)
+    sync = sqlalchemy.create_engine(driver_url(url, asynchronous=False), hide_parameters=True)
+    try:
+        CaseKey.__table__.create(sync, checkfirst=True)  # type: ignore[attr-defined]
+    finally:
+        sync.dispose()
+
+
+def _engine(url: str) -> AsyncEngine:
     file = _sqlite_file(url)
     if file is not None:
         file.parent.mkdir(parents=True, exist_ok=True)
@@ -58,8 +86,24 @@ def create_engine(url: str) -> AsyncEngine:
 
 
 def session_factory(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
-    """Sessions on `engine`; objects stay readable after commit (answers are built from them)."""
-    return async_sessionmaker(engine, class_=AsyncSession, expire_on_commit=False)
+    """Sessions on `engine` (and its key store for `case_key`, when apart); objects stay
+    readable after commit (answers are built from them)."""
+    key_store = _KEY_STORES.get(engine)
+    binds = {CaseKey: key_store} if key_store is not None else None
+    return async_sessionmaker(engine, binds=binds, class_=AsyncSession, expire_on_commit=False)
+
+
+def keys_apart(sessions: async_sessionmaker[AsyncSession]) -> bool:
+    """Whether these sessions keep the case keys in a database of their own."""
+    return bool(sessions.kw.get("binds"))
+
+
+async def dispose(engine: AsyncEngine) -> None:
+    """The engine's connections closed, its key store's too."""
+    key_store = _KEY_STORES.pop(engine, None)
+    if key_store is not None:
+        await key_store.dispose()
+    await engine.dispose()
 
 
 def _alembic(url: str) -> Config:

@@ -87,6 +87,12 @@ class Escalation(SQLModel, table=True):
     extensions_used: int = 0
     dispute_until: datetime | None = _when(nullable=True)
     updated_at: datetime = Field(sa_column=Column(UTCDateTime(), nullable=False))
+    # Retention (worker/eraser.py): a legal hold stops erasure while it stands; once erased, the
+    # case details are gone from the row and its case key destroyed.
+    held_at: datetime | None = _when(nullable=True)
+    held_by: str | None = Field(default=None, max_length=200)
+    hold_reason: str | None = Field(default=None, sa_column=Column(Text))
+    erased_at: datetime | None = _when(nullable=True)
 
 
 class AuditEvent(SQLModel, table=True):

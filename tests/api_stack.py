@@ -19,7 +19,7 @@ from temporalio.testing import WorkflowEnvironment
 from api.app import create_app
 from core.directory import seed_file
 from core.settings import Settings
-from database.engine import create_engine
+from database.engine import create_engine, dispose
 from tests.conftest import isolated_settings, new_key
 from tests.ports import listening_socket, port_of
 from worker.main import running_worker
@@ -130,8 +130,16 @@ async def api_stack(
         directory_file=directory_file(files / "directory.toml", agencies),
         public_url=f"http://127.0.0.1:{port}",
         payload_key_file=payload_key_file,
+        # A module's own retention (test_retention.py); else none: nothing is erased.
+        retention_after_close=getattr(request.module, "RETENTION_AFTER_CLOSE", None),
+        # A module may keep the case keys in a database of their own (CASE_KEYS_APART).
+        case_key_database_url=(
+            f"sqlite:///{files / 'case-keys.db'}"
+            if getattr(request.module, "CASE_KEYS_APART", False)
+            else None
+        ),
     )
-    engine = create_engine(database_url)
+    engine = create_engine(database_url, settings.case_key_database_url)
     server, task = await serve(create_app(settings), sock)
     try:
         async with (
@@ -142,7 +150,7 @@ async def api_stack(
     finally:
         server.should_exit = True
         await task
-        await engine.dispose()
+        await dispose(engine)
 
 
 # ACTION_TIMEOUT_SECONDS for the stacks whose tests stop the worker: seconds, not the default 8.

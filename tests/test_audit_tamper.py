@@ -64,10 +64,13 @@ async def record_ladder(engine: AsyncEngine) -> str:
     return state.escalation_id
 
 
-def verify_audit(database_url: str, cwd: Path) -> subprocess.CompletedProcess[str]:
+def verify_audit(
+    database_url: str, cwd: Path, case_keys: str | None = None
+) -> subprocess.CompletedProcess[str]:
+    keys = {"CASE_KEY_DATABASE_URL": case_keys} if case_keys else {}
     return subprocess.run(
         [sys.executable, "-m", "api", "verify-audit"],
-        env={"DATABASE_URL": database_url, "PATH": "/usr/bin:/bin"},
+        env={"DATABASE_URL": database_url, "PATH": "/usr/bin:/bin", **keys},
         cwd=cwd,  # no developer .env
         capture_output=True,
         text=True,

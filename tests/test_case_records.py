@@ -12,11 +12,12 @@ from sqlalchemy import text
 from sqlalchemy.exc import DBAPIError
 from sqlmodel import col, select
 
+from casework.reading import readable_corrections, readable_timeline
 from core.calendar import LONDON
 from core.export_signing import signing_key
 from database.audit_export import export_problems
 from database.engine import session_factory
-from database.tables import AccessEvent, AuditEvent, CaseCorrection, Escalation
+from database.tables import AccessEvent, AuditEvent, Escalation
 from tests.api_stack import CHILDRENS_SERVICES, PARTNERSHIP, POLICE, ApiStack
 from tests.test_api import RAISE, raise_one
 from tests.test_audit_tamper import verify_audit
@@ -109,18 +110,18 @@ async def test_a_correction_shows_its_value_and_keeps_the_original(api_stack: Ap
 
     read = (await api_stack.http.get(f"/escalations/{escalation_id}", headers=receiver)).json()
     assert read["case"]["child_date_of_birth"] == "2015-04-20"
-    events = await trail(api_stack, escalation_id)
+    stored = [
+        event for event in await trail(api_stack, escalation_id) if event.action == "corrected"
+    ]
+    assert "NP-5504" not in str([event.details for event in stored])  # sealed with its own key
+    async with session_factory(api_stack.engine)() as db:
+        events = await readable_timeline(db, escalation_id)
+        kept = await readable_corrections(db, escalation_id)
     corrections = [event for event in events if event.action == "corrected"]
     assert [(e.details["field"], e.details["value"], e.actor) for e in corrections] == [
         ("child_date_of_birth", "2015-04-20", f"DS Patel ({POLICE})"),
         ("child_reference", "NP-5504", f"Independent chair ({PARTNERSHIP})"),
     ]
-    async with session_factory(api_stack.engine)() as db:
-        kept = (
-            await db.exec(
-                select(CaseCorrection).where(CaseCorrection.escalation_id == escalation_id)
-            )
-        ).all()
     assert [(c.field, c.previous_value) for c in kept] == [
         ("child_date_of_birth", RAISE["child_date_of_birth"]),
         ("child_reference", "NP-5503"),

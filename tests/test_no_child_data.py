@@ -23,6 +23,7 @@ from temporalio.client import Client
 from temporalio.testing import WorkflowEnvironment
 
 from api.app import create_app
+from casework.reading import readable
 from core.directory import load_directory
 from core.logs import configure_logging
 from core.payload_crypto import ENCODING
@@ -188,10 +189,11 @@ async def test_a_whole_ladder_leaves_no_child_data_outside_the_database(
     assert current.current_details.startswith("**Resolved**")
     assert not found, found
 
-    # The details are kept where they belong.
+    # The details are kept where they belong, what people wrote sealed with the escalation's key.
     async with session_factory(engine)() as db:
         row = await db.get(Escalation, escalation_id)
-    assert row is not None and row.child_name == CHILD["child_name"] and row.outcome == OUTCOME
+        assert row is not None and row.child_name == CHILD["child_name"]
+        assert row.outcome != OUTCOME and (await readable(db, row)).outcome == OUTCOME
 
 
 async def climb_the_ladder(stack: ApiStack) -> str:
@@ -246,12 +248,15 @@ async def leaks_from_temporal(env: WorkflowEnvironment, escalation_id: str) -> l
     found += leaks("summaries", "\n".join(str(s) for s in summaries))
     assert any("Stage 1 time limit" in str(s) for s in summaries), summaries
 
-    # And the details did travel through Temporal, sealed.
+    # And the details did travel through Temporal, sealed twice: under the shared payload keys,
+    # and inside, with the escalation's own key (erased with it; test_retention.py opens them).
     sealed = [
         p for e in events for _, p in payloads_in(e) if p.metadata.get("encoding") == ENCODING
     ]
     opened_payloads = await converter.payload_codec.decode(sealed)  # type: ignore[union-attr]
-    assert any(NOTE.encode() in p.data for p in opened_payloads)
+    inner = f"erasable:v1:{escalation_id}:".encode()
+    assert any(inner in p.data for p in opened_payloads)
+    assert not any(NOTE.encode() in p.data for p in opened_payloads)
     return found
 
 

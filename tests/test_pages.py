@@ -10,6 +10,7 @@ from typing import Any
 import httpx
 from sqlmodel import col, func, select
 
+from casework.reading import readable
 from database.audit_chain import timeline
 from database.engine import session_factory
 from database.tables import AuditEvent, Escalation, PersonSession, SignInLink, utc_now
@@ -94,10 +95,11 @@ async def act_through_pages(
 
 
 async def escalation(stack: PagesStack, escalation_id: str) -> Escalation:
+    """The record, what people wrote opened with the escalation's own key."""
     async with session_factory(stack.engine)() as db:
         row = await db.get(Escalation, escalation_id)
         assert row is not None
-        return row
+        return await readable(db, row)
 
 
 # Not steps: the receipts of notifications, and the clock restarted when a record landed late

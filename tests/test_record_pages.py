@@ -155,3 +155,30 @@ async def test_the_partnership_downloads_a_subject_access_bundle(pages_stack: Pa
             ).all()
         ]
     assert "subject access search" in purposes and "subject access" in purposes
+
+
+async def test_only_the_partnership_holds_an_escalation_on_its_page(
+    pages_stack: PagesStack,
+) -> None:
+    async with pages_stack.signed_in(PRACTITIONER) as practitioner:
+        escalation_id = await raise_through_pages(practitioner)
+        page = await practitioner.get(f"/escalations/{escalation_id}")
+        assert "Place the hold" not in page.text
+        refused = await practitioner.post(
+            f"/escalations/{escalation_id}/legal-hold/hold",
+            data={"csrf_token": csrf_of(page.text), "reason": "Mine"},
+        )
+        assert refused.status_code == 403
+    async with pages_stack.signed_in(CHAIR) as chair:
+        page = await chair.get(f"/escalations/{escalation_id}")
+        address = f"/escalations/{escalation_id}/legal-hold/hold"
+        forged = await chair.post(address, data={"reason": "Care proceedings"})
+        assert forged.status_code == 403
+        held = await chair.post(
+            address, data={"csrf_token": csrf_of(page.text), "reason": "Care proceedings"}
+        )
+        assert held.status_code == 303, held.text
+        page = await chair.get(held.headers["location"])
+        assert "Under a legal hold since" in page.text and "Release the hold" in page.text
+    assert (await escalation(pages_stack, escalation_id)).hold_reason == "Care proceedings"
+    assert (await events(pages_stack, escalation_id))[-1] == "held"

@@ -19,6 +19,7 @@ from web.routes import (
     directory_import,
     directory_pages,
     escalation_page,
+    hold_pages,
     home,
     provider_sign_in,
     raise_pages,
@@ -83,6 +84,7 @@ def install(app: FastAPI, settings: Settings) -> None:
         app.include_router(router)
     app.include_router(escalation_page.page_router)
     app.include_router(subject_access_pages.page_router)
+    app.include_router(hold_pages.page_router)
     dist = govuk_dist()
     # GOV.UK Frontend's CSS asks for its fonts and images under /assets.
     app.mount("/assets", StaticFiles(directory=dist / "assets", check_dir=False), name="assets")

@@ -31,6 +31,9 @@ EVENT_NAMES = {
     "acknowledgement overdue": "Acknowledgement overdue",
     "outcome final": "Outcome final",
     "corrected": "Case detail corrected",
+    "held": "Legal hold placed",
+    "hold released": "Legal hold released",
+    "erased": "Case details erased under the retention rule",
 } | {action.recorded: action.timeline for action in ACTIONS.values()}
 DETAIL_NAMES = {
     "reason": "Reason",
@@ -46,6 +49,7 @@ DETAIL_NAMES = {
     "to": "Time limit now",
     "field": "Detail",
     "value": "Now",
+    "rule": "Retention rule",
 }
 # Times kept in ISO form on the record, shown as people read them.
 TIME_DETAILS = {"dispute_until": "Open to dispute until", "due": "Was due by"}

@@ -2,6 +2,7 @@
 
 python -m worker              run the worker
 python -m worker reconcile    close now the records whose workflow ended outside the service
+python -m worker erase        erase now the closed records whose retention has ended
 """
 
 import argparse
@@ -33,11 +34,15 @@ from core.directory import Directory, DirectoryFileError, seed_file
 from core.logs import configure_logging
 from core.payload_crypto import PayloadKeyError, codec_from_settings
 from core.policy_files import PolicyFileError, load_policies
+from core.retention import load_retention
 from core.settings import Settings, get_settings
 from core.temporal import connect, metrics_runtime
-from database.engine import SchemaError, check_schema, create_engine, session_factory
+from database.engine import SchemaError, check_schema, create_engine, dispose, session_factory
+from worker.eraser import Eraser, ensure_erase_schedule
+from worker.eraser import schedule_id as eraser_schedule_id
 from worker.heartbeat import heartbeat
 from worker.reconciler import Reconciler, ensure_reconcile_schedule, schedule_id
+from workflows.erasure import EraseWorkflow
 from workflows.escalation import EscalationWorkflow
 from workflows.reconciliation import ReconcileWorkflow
 from workflows.search_attributes import ALL_KEYS
@@ -56,15 +61,17 @@ async def running_worker(
         recorder = Recorder(engine)
         notifier = Notifier(engine, Outbox(settings, http), settings.public_url)
         reconciler = Reconciler(client, engine)
+        eraser = Eraser(engine, load_retention(settings))
         worker = Worker(
             client,
             task_queue=settings.task_queue,
-            workflows=[EscalationWorkflow, ReconcileWorkflow],
+            workflows=[EscalationWorkflow, ReconcileWorkflow, EraseWorkflow],
             activities=[
                 stage_clock,
                 recorder.record_event,
                 notifier.notify,
                 reconciler.reconcile_activity,
+                eraser.erase_due_activity,
             ],
             graceful_shutdown_timeout=timedelta(seconds=10),
         )
@@ -102,6 +109,7 @@ def check_configuration(settings: Settings) -> Directory | None:
     """Refuses to start on a bad policy, directory or key setting, naming what is wrong;
     answers with the directory file's seed (if set), so the file is read once."""
     load_policies(settings.policy_file)
+    load_retention(settings)
     directory = seed_file(settings.directory_file)
     codec_from_settings(settings)
     return directory
@@ -128,7 +136,8 @@ async def run(settings: Settings, directory: Directory | None) -> None:
     client = await _ready(settings, metrics_runtime(settings))
     await ensure_search_attributes(client, settings.temporal_namespace)
     await ensure_reconcile_schedule(client, settings)
-    engine = create_engine(settings.database_url)
+    await ensure_erase_schedule(client, settings)
+    engine = create_engine(settings.database_url, settings.case_key_database_url)
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for signum in (signal.SIGTERM, signal.SIGINT):
@@ -139,28 +148,41 @@ async def run(settings: Settings, directory: Directory | None) -> None:
             task_queue=settings.task_queue,
             namespace=settings.temporal_namespace,
             reconciler_schedule=schedule_id(settings),
+            eraser_schedule=eraser_schedule_id(settings),
         )
         await stop.wait()
         log.info("worker stopping")
-    await engine.dispose()
+    await dispose(engine)
     log.info("worker stopped")
 
 
 async def reconcile_now(settings: Settings) -> None:
     client = await _ready(settings)
-    engine = create_engine(settings.database_url)
+    engine = create_engine(settings.database_url, settings.case_key_database_url)
     try:
         done = await Reconciler(client, engine).reconcile()
     finally:
-        await engine.dispose()
+        await dispose(engine)
     for item in done:
         print(item)
     print(f"Reconciled {len(done)} record{'s' if len(done) != 1 else ''}.")
 
 
+async def erase_now(settings: Settings) -> None:
+    await _ready(settings)
+    engine = create_engine(settings.database_url, settings.case_key_database_url)
+    try:
+        erased = await Eraser(engine, load_retention(settings)).erase_due()
+    finally:
+        await dispose(engine)
+    for escalation_id in erased:
+        print(f"{escalation_id}: case details erased")
+    print(f"Erased {len(erased)} record{'s' if len(erased) != 1 else ''}.")
+
+
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(prog="python -m worker", description=__doc__.splitlines()[0])
-    parser.add_argument("command", nargs="?", choices=["run", "reconcile"], default="run")
+    parser.add_argument("command", nargs="?", choices=["run", "reconcile", "erase"], default="run")
     args = parser.parse_args(argv)
     settings = get_settings()
     configure_logging(settings.log_format, settings.log_level)
@@ -171,5 +193,8 @@ def main(argv: list[str] | None = None) -> None:
         raise SystemExit(2) from None
     if args.command == "reconcile":
         asyncio.run(reconcile_now(settings))
+        return
+    if args.command == "erase":
+        asyncio.run(erase_now(settings))
         return
     asyncio.run(run(settings, directory))

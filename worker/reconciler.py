@@ -20,25 +20,14 @@ import structlog
 from sqlalchemy.ext.asyncio import AsyncEngine
 from sqlmodel import col, select
 from temporalio import activity
-from temporalio.client import (
-    Client,
-    Schedule,
-    ScheduleActionStartWorkflow,
-    ScheduleAlreadyRunningError,
-    ScheduleIntervalSpec,
-    ScheduleOverlapPolicy,
-    SchedulePolicy,
-    ScheduleSpec,
-    ScheduleUpdate,
-    ScheduleUpdateInput,
-    WorkflowExecutionStatus,
-)
+from temporalio.client import Client, WorkflowExecutionStatus
 from temporalio.service import RPCError, RPCStatusCode
 
 from core.settings import Settings
 from database.audit_chain import close_outside, remove_pending
 from database.engine import session_factory
 from database.tables import PENDING, Escalation, utc_now
+from worker.schedules import ensure_schedule
 from workflows.reconciliation import RECONCILE, RECONCILE_WORKFLOW
 
 log = structlog.get_logger(__name__)
@@ -143,24 +132,7 @@ class Reconciler:
 
 async def ensure_reconcile_schedule(client: Client, settings: Settings) -> None:
     """Creates the reconciler's schedule, or brings its interval and task queue up to date."""
-    schedule = Schedule(
-        action=ScheduleActionStartWorkflow(
-            RECONCILE_WORKFLOW,  # by name (workflows/reconciliation.py says why)
-            id=f"{schedule_id(settings)}-run",
-            task_queue=settings.task_queue,
-        ),
-        spec=ScheduleSpec(
-            intervals=[
-                ScheduleIntervalSpec(every=timedelta(minutes=settings.reconcile_every_minutes))
-            ]
-        ),
-        policy=SchedulePolicy(overlap=ScheduleOverlapPolicy.SKIP),
+    every = timedelta(minutes=settings.reconcile_every_minutes)
+    await ensure_schedule(
+        client, schedule_id(settings), RECONCILE_WORKFLOW, settings.task_queue, every
     )
-    try:
-        await client.create_schedule(schedule_id(settings), schedule)
-    except ScheduleAlreadyRunningError:
-
-        def updated(_: ScheduleUpdateInput) -> ScheduleUpdate:
-            return ScheduleUpdate(schedule=schedule)
-
-        await client.get_schedule_handle(schedule_id(settings)).update(updated)

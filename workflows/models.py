@@ -122,6 +122,10 @@ class DisputeSignal(Signal):
 ActionKind = Literal["resolved", "escalate", "withdraw", "note", "acknowledge", "extend", "dispute"]
 
 
+SEALED_TEXT = 60_000
+SEALED_ACTION = 12_000
+
+
 class ActionRequest(BaseModel):
     """One action for the workflow's main loop: from the API's update, or built from a signal.
 
@@ -137,12 +141,14 @@ class ActionRequest(BaseModel):
     agency: str | None = Field(default=None, min_length=1, max_length=200)
     role: Role | None = None
     operations: bool = False
-    outcome: str | None = Field(default=None, max_length=10_000)
-    agreed_actions: list[Annotated[str, Field(max_length=2_000)]] = Field(
+    # Texts arrive sealed with the escalation's key (database/case_cipher.py: base64 of UTF-8,
+    # so up to 5.4 times the 10,000 characters the API takes); a signal's texts stay plain.
+    outcome: str | None = Field(default=None, max_length=SEALED_TEXT)
+    agreed_actions: list[Annotated[str, Field(max_length=SEALED_ACTION)]] = Field(
         default_factory=list, max_length=50
     )
-    reason: str | None = Field(default=None, max_length=10_000)
-    text: str | None = Field(default=None, max_length=10_000)
+    reason: str | None = Field(default=None, max_length=SEALED_TEXT)
+    text: str | None = Field(default=None, max_length=SEALED_TEXT)
     # How much longer the stage gets (extend only).
     extension: Span | None = None
     # The API answers within a bound: a request still not taken by then is refused, not applied.
@@ -259,6 +265,11 @@ AuditAction = Literal[
     "outcome final",
     # A case detail corrected (written by the API, not the workflow: case details never reach it).
     "corrected",
+    # Retention, written by the service beside the workflow: a legal hold placed or released, and
+    # the case details erased when retention ended.
+    "held",
+    "hold released",
+    "erased",
 ]
 
 

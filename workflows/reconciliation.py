@@ -20,10 +20,15 @@ class ReconcileWorkflow:
     @workflow.run
     async def run(self) -> list[str]:
         """What the activity closed, one line each (references and Temporal statuses)."""
-        closed: list[str] = await workflow.execute_activity(
-            RECONCILE,
-            start_to_close_timeout=timedelta(minutes=5),
-            retry_policy=RetryPolicy(maximum_attempts=3),
-            result_type=list[str],
-        )
-        return closed
+        return await run_once(RECONCILE)
+
+
+async def run_once(activity: str) -> list[str]:
+    """A scheduled housekeeping workflow's one activity (by name), a few tries; what it did."""
+    done: list[str] = await workflow.execute_activity(
+        activity,
+        start_to_close_timeout=timedelta(minutes=5),
+        retry_policy=RetryPolicy(maximum_attempts=3),
+        result_type=list[str],
+    )
+    return done

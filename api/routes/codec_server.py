@@ -9,8 +9,10 @@ when its "include cross-origin credentials" setting is on), may use it; every us
 (who, how many payloads, never what they say). Set-up: docs/security.md and docs/operations.md.
 """
 
+import json
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Annotated
+from typing import Annotated, Any
 
 import structlog
 from fastapi import APIRouter, Depends, Header, Request
@@ -20,17 +22,19 @@ from pydantic import BaseModel, ConfigDict, Field
 from sqlmodel.ext.asyncio.session import AsyncSession
 from starlette.middleware.cors import CORSMiddleware
 from starlette.types import ASGIApp, Receive, Scope, Send
-from temporalio.api.common.v1 import Payloads
+from temporalio.api.common.v1 import Payload, Payloads
 from temporalio.converter import PayloadCodec
 
 from api.deps import BearerDep, caller_key
 from api.keys import TOKEN_PREFIX
 from api.oidc import TokenRefused, verified_claims
 from api.problems import PROBLEM_RESPONSES, ProblemError
+from casework import reading
 from casework.dependencies import SessionDep, SettingsDep, TemporalDep
 from core.payload_crypto import PayloadDecryptError
 from core.settings import Settings
 from core.signing_keys import keys_for
+from database.case_cipher import sealers, unlock_all
 from database.directory_people import find_active_person
 from web.page_context import signed_in_viewer
 from workflows.policy import Role
@@ -169,22 +173,46 @@ def _log_use(event: str, caller: CodecUser, count: int) -> None:
     )
 
 
+async def _opened(db: AsyncSession, payloads: Sequence[Payload]) -> list[Payload]:
+    """The texts sealed with an escalation's own key (notes, reasons, outcomes) opened too;
+    "[erased]" once retention has destroyed that key (database/case_cipher.py)."""
+    documents: list[Any] = []
+    for payload in payloads:
+        try:
+            sealed = payload.metadata.get("encoding") == b"json/plain"
+            documents.append(json.loads(payload.data) if sealed else None)
+        except ValueError:
+            documents.append(None)
+    keys = await reading.case_keys(db, set().union(*(sealers(d) for d in documents)))
+    return [
+        payload
+        if document is None or not sealers(document)
+        else Payload(
+            metadata=payload.metadata,
+            data=json.dumps(unlock_all(keys, document), ensure_ascii=False).encode(),
+        )
+        for payload, document in zip(payloads, documents, strict=True)
+    ]
+
+
 @router.post("/decode", response_model=CodecPayloads)
 async def decode(
     body: CodecPayloads,
     caller: EntitledDep,
     codec: CodecDep,
     settings: SettingsDep,
+    db: SessionDep,
     namespace: Namespace = None,
 ) -> JSONResponse:
-    """Decrypt payloads as stored in Temporal's history (plain ones come back unchanged)."""
+    """Decrypt payloads as stored in Temporal's history (plain ones come back unchanged), and
+    the texts in them sealed with their escalation's own key, unless erased."""
     _check_namespace(settings.temporal_namespace, namespace)
     try:
         decoded = await codec.decode(_payloads(body).payloads)
     except PayloadDecryptError as exc:
         raise ProblemError(400, f"A payload cannot be decrypted: {exc}") from None
     _log_use("payloads decoded", caller, len(body.payloads))
-    return _answer(Payloads(payloads=decoded))
+    return _answer(Payloads(payloads=await _opened(db, decoded)))
 
 
 @router.post("/encode", response_model=CodecPayloads)

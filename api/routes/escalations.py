@@ -8,7 +8,7 @@ from fastapi.responses import JSONResponse
 from api.deps import CallerDep
 from api.problems import PROBLEM_RESPONSES
 from api.schemas import EscalationOut, EscalationPage, RaiseAcceptedOut, TimelineEvent
-from casework import acting, correcting, finding, raising
+from casework import acting, correcting, finding, raising, reading
 from casework.actors import label
 from casework.dependencies import (
     PoliciesDep,
@@ -18,7 +18,6 @@ from casework.dependencies import (
 )
 from casework.requests import CorrectionRequest, RaiseRequest
 from database.access_log import record_access
-from database.audit_chain import timeline as audit_timeline
 from workflows.action_requests import NO_NUL, Strict
 from workflows.actions import ACTIONS, ActionDefinition
 from workflows.models import ActionKind, Status
@@ -75,7 +74,7 @@ async def raise_escalation(
     response.headers["Location"] = f"/escalations/{row.id}"
     if repeated:
         response.headers["Idempotent-Replayed"] = "true"
-    return EscalationOut.of(row, with_case=True)
+    return EscalationOut.of(await reading.readable(db, row), with_case=True)
 
 
 @router.get("", response_model=EscalationPage)
@@ -101,7 +100,10 @@ async def list_escalations(
         offset=offset,
     )
     return EscalationPage(
-        items=[EscalationOut.of(row) for row in rows], total=total, limit=limit, offset=offset
+        items=[EscalationOut.of(row) for row in await reading.readable_rows(db, rows)],
+        total=total,
+        limit=limit,
+        offset=offset,
     )
 
 
@@ -112,7 +114,7 @@ async def read_escalation(
     """The escalation with its case details; the read is recorded (who viewed the record)."""
     row = await finding.find_visible(db, caller, escalation_id)
     await record_access(db, actor=label(caller), purpose="api", escalation_id=row.id)
-    return EscalationOut.of(row, with_case=True)
+    return EscalationOut.of(await reading.readable(db, row), with_case=True)
 
 
 @router.get("/{escalation_id}/timeline", response_model=list[TimelineEvent])
@@ -123,7 +125,7 @@ async def read_timeline(
     is recorded (it holds notes and corrections)."""
     await finding.find_visible(db, caller, escalation_id)
     await record_access(db, actor=label(caller), purpose="api", escalation_id=escalation_id)
-    return [TimelineEvent.of(event) for event in await audit_timeline(db, escalation_id)]
+    return [TimelineEvent.of(event) for event in await reading.readable_timeline(db, escalation_id)]
 
 
 class Acting:
@@ -155,7 +157,7 @@ class Acting:
         )
         if repeated:
             self.response.headers["Idempotent-Replayed"] = "true"
-        return EscalationOut.of(row, with_case=True)
+        return EscalationOut.of(await reading.readable(self.db, row), with_case=True)
 
 
 ActingDep = Annotated[Acting, Depends()]
@@ -197,4 +199,4 @@ async def correct_case_detail(
     value it replaced stays readable to the partnership. The same value again changes nothing."""
     row = await finding.find_visible(db, caller, escalation_id)
     row = await correcting.correct(db, caller, row, body)
-    return EscalationOut.of(row, with_case=True)
+    return EscalationOut.of(await reading.readable(db, row), with_case=True)

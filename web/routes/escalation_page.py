@@ -16,7 +16,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from pydantic import ValidationError
 from pydantic_core import ErrorDetails
 
-from casework import acting, correcting, finding
+from casework import acting, correcting, finding, holding, reading
 from casework.actors import label, role_of
 from casework.dependencies import PoliciesDep, SessionDep, SettingsDep, TemporalDep
 from casework.refusals import ProblemError
@@ -39,7 +39,7 @@ from web.presenting import (
     timeline,
     when,
 )
-from workflows.action_requests import ExtendRequest, Strict
+from workflows.action_requests import ExtendRequest, ReasonRequest, Strict
 from workflows.actions import ACTIONS, BY_PATH, ActionDefinition, FormField
 from workflows.policy import Policy
 from workflows.rules import may_act
@@ -50,8 +50,17 @@ router = APIRouter(include_in_schema=False)
 HOURS = re.compile(r"\d{1,4}(\.\d{1,2})?")
 # The person's answers as typed, by form field.
 Answers = dict[str, str]
-# The banner after a correction (web/routes/correction_pages.py), which is not an action.
-CORRECTED = "The case detail is corrected. The record shows when, by whom and why."
+# The banners after what the page does beside the actions (not workflow steps): a correction
+# (web/routes/correction_pages.py) and the partnership's legal hold (casework/holding.py).
+BANNERS = {
+    "corrected": "The case detail is corrected. The record shows when, by whom and why.",
+    "held": "The escalation is under a legal hold: the retention rule will not erase it.",
+    "released": "The legal hold is released: the retention rule applies again.",
+}
+HOLD_MISSING = {
+    "hold": "Enter why the escalation is held",
+    "release": "Enter why the hold is released",
+}
 FORM_ID = re.compile(r"[A-Za-z0-9_-]{16,64}")
 # A fault of ours (no worker, Temporal or the database away): the form's one-time id makes a
 # resend safe.
@@ -124,8 +133,10 @@ async def _page(
     status: int = 200,
     template: str = "escalation.html",
     refusal: str | None = None,
+    hold_problem: str | None = None,
 ) -> HTMLResponse:
-    events = list(await audit_timeline(db, row.id))
+    events = await reading.readable_timeline(db, row.id)
+    row = await reading.readable(db, row)
     partnership = viewer.role == "board"
     return render(
         request,
@@ -138,6 +149,11 @@ async def _page(
         deadline=when(row.stage_deadline),
         created=when(row.created_at),
         closed=when(row.closed_at),
+        erased=when(row.erased_at),
+        held=when(row.held_at),
+        hold_reason=row.hold_reason if partnership else None,
+        hold_problem=hold_problem,
+        errors=[{"text": hold_problem, "href": "#hold-reason"}] if hold_problem else [],
         status_tag=STATUS_TAGS.get(row.status, (row.status, "govuk-tag--grey")),
         steps=steps(row, policies),
         timeline=timeline(events),
@@ -145,11 +161,11 @@ async def _page(
         policy_steps=policy_steps(row, policies, utc_now()),
         advice=IMMEDIATE_RISK_ADVICE if row.immediate_risk else None,
         corrections=correction_notes(
-            await correcting.corrections(db, row.id), partnership=partnership
+            await reading.readable_corrections(db, row.id), partnership=partnership
         ),
-        may_correct=correcting.may_correct(viewer, row),
+        may_correct=correcting.may_correct(viewer, row) and row.erased_at is None,
         viewed=access_entries(await accesses(db, row.id)) if partnership else None,
-        done=CORRECTED if request.query_params.get("done") == "corrected" else None,
+        done=BANNERS.get(request.query_params.get("done", "")),
         refusal=refusal,
     )
 
@@ -433,3 +449,35 @@ async def done_page(
     return render(
         request, "action_done.html", viewer, title=action.timeline, row=row, action=action
     )
+
+
+@router.post("/escalations/{escalation_id}/legal-hold/{name}", response_class=HTMLResponse)
+async def legal_hold(
+    request: Request,
+    escalation_id: str,
+    name: str,
+    viewer: ViewerDep,
+    db: SessionDep,
+    policies: PoliciesDep,
+) -> Response:
+    """The partnership places (`hold`) or releases (`release`) a legal hold, with a reason."""
+    form = await request.form()
+    check_csrf(request, form, viewer.session.csrf_token)
+    row = await visible_row(db, viewer, escalation_id)
+    if name not in HOLD_MISSING:
+        raise PageError(404, "Page not found", "There is no such action.")
+    try:
+        body = ReasonRequest.model_validate({"reason": str(form.get("reason", ""))})
+    except ValidationError:
+        problem = HOLD_MISSING[name]
+        return await _page(request, db, viewer, row, policies, status=422, hold_problem=problem)
+    change = holding.hold if name == "hold" else holding.release
+    try:
+        await change(db, viewer, row, body.reason)
+    except ProblemError as exc:
+        await db.refresh(row)
+        return await _page(
+            request, db, viewer, row, policies, status=exc.status, refusal=exc.detail
+        )
+    done = "held" if name == "hold" else "released"
+    return RedirectResponse(f"/escalations/{row.id}?done={done}#legal-hold", status_code=303)

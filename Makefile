@@ -5,7 +5,7 @@ STAMP := $(VENV)/.installed
 # package-lock.json.
 NPM_STAMP := node_modules/.installed
 
-.PHONY: install run worker api test test-fast lint bench bench-reports bench-directory clean
+.PHONY: install run worker api test test-fast lint bench bench-reports bench-pages bench-directory clean
 
 install: $(STAMP) $(NPM_STAMP)
 
@@ -45,6 +45,9 @@ bench: install
 
 bench-reports: install
 	$(PY) -m bench.reports
+
+bench-pages: install
+	$(PY) -m bench.pages
 
 bench-directory: install
 	$(PY) -m bench.people_import

@@ -23,7 +23,7 @@ from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
 from activities.stage_clock import deadline_text
-from core.mail import send_mail
+from core.mail import keep_in_mail_log, send_mail
 from core.settings import Settings
 from database.audit_chain import append_event_in
 from database.directory_people import Recipient, recipients
@@ -133,6 +133,7 @@ class Outbox:
         log.info(
             "notification logged", channel="log", recipient=contact.address, subject=message.subject
         )
+        await keep_in_mail_log(self._settings, contact.address, message.subject, message.body)
         return "logged"
 
     async def _mail(self, address: str, message: Message) -> None:

@@ -21,6 +21,7 @@ from api.routes import (
     reports,
 )
 from casework.directory_seed import seed
+from casework.searching import TermHasher
 from casework.worker_alerts import WorkerAlerts
 from core.directory import seed_file
 from core.policy_files import load_policies
@@ -59,6 +60,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         app.state.settings = settings
         app.state.policies = load_policies(settings.policy_file)
+        app.state.term_hasher = TermHasher.of(settings)
         app.state.engine = create_engine(settings.database_url, settings.case_key_database_url)
         app.state.sessions = session_factory(app.state.engine)
         # The directory lives in the database; the file only adds what it lacks.

@@ -15,6 +15,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from casework.actors import Actor, label, role_of
 from casework.refusals import ProblemError
 from casework.requests import CorrectionRequest
+from core.text import reference_key
 from database.audit_chain import append_event_in
 from database.case_cipher import lock, lock_value
 from database.case_seal import plain, seal
@@ -56,6 +57,8 @@ async def correct(
         return row
     at, event_key = utc_now(), f"{row.id}:corrected:{uuid.uuid4().hex}"
     setattr(row, body.field, value)
+    if body.field == "child_reference":  # searches find it under the corrected reference
+        row.child_reference_key = reference_key(str(value)) if value else None
     db.add(row)
     # The values and the reason sealed with the escalation's key: erased with the record.
     db.add(

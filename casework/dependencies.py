@@ -13,6 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker
 from sqlmodel.ext.asyncio.session import AsyncSession
 from temporalio.client import Client
 
+from casework.searching import TermHasher
 from core.settings import Settings
 from workflows.policy import Policy
 
@@ -37,6 +38,11 @@ def temporal_of(request: Request) -> Client:
     return client
 
 
+def term_hasher_of(request: Request) -> TermHasher:
+    hasher: TermHasher = request.app.state.term_hasher
+    return hasher
+
+
 @asynccontextmanager
 async def database_session(request: Request) -> AsyncIterator[AsyncSession]:
     """A session of the app's database, for code outside a route (an exception handler)."""
@@ -55,3 +61,4 @@ PoliciesDep = Annotated[dict[str, Policy], Depends(policies_of)]
 EngineDep = Annotated[AsyncEngine, Depends(engine_of)]
 SessionDep = Annotated[AsyncSession, Depends(_db)]
 TemporalDep = Annotated[Client, Depends(temporal_of)]
+TermHasherDep = Annotated[TermHasher, Depends(term_hasher_of)]

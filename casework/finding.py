@@ -5,6 +5,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from casework.actors import Actor
 from casework.refusals import ProblemError
+from casework.searching import Search
 from casework.visibility import may_see_escalation, visible_to
 from database.tables import Escalation
 
@@ -24,6 +25,7 @@ async def page(
     stage: int | None,
     agency: str | None,
     overdue: bool | None,
+    search: Search | None = None,
     limit: int,
     offset: int,
 ) -> tuple[list[Escalation], int]:
@@ -38,6 +40,8 @@ async def page(
         )
     if overdue is not None:
         query = query.where(Escalation.overdue == overdue)
+    if search is not None:
+        query = query.where(search.condition())
     total = (await db.exec(select(func.count()).select_from(query.subquery()))).one()
     rows = await db.exec(
         query.order_by(col(Escalation.created_at).desc(), col(Escalation.id))

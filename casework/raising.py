@@ -29,6 +29,7 @@ from casework.refusals import UNAVAILABLE, FieldProblem, ProblemError
 from casework.requests import RaiseRequest
 from core.directory import closest_names, matching_name, normalised
 from core.settings import Settings
+from core.text import reference_key
 from database.case_seal import CASE_FIELDS, new_case_key
 from database.directory_people import agency_names
 from database.tables import PENDING, Escalation, utc_now
@@ -142,6 +143,7 @@ async def raise_escalation(
         stage_name=policy.stages[0].name,
         stage_role=policy.stages[0].role,
         **body.model_dump(include=set[str](CASE_FIELDS)),
+        child_reference_key=reference_key(body.child_reference) if body.child_reference else None,
     )
     key = new_case_key(row.id)
     db.add(row)

@@ -40,6 +40,10 @@ class Settings(BaseSettings):
     smtp_use_tls: bool = False
     smtp_timeout_seconds: float = 10.0
     smtp_from: str = "escalations@localhost"
+    # Without SMTP_HOST, the mails the service would send (notifications and sign-in links) are
+    # appended here, whole, for a newcomer to read (`make run` sets DATA_DIR/mail.log); unset:
+    # the log shows their subjects only.
+    mail_log_file: Path | None = None
     webhook_timeout_seconds: float = 10.0
     public_url: str = "http://127.0.0.1:8000"
 
@@ -109,6 +113,9 @@ class Settings(BaseSettings):
     # The embedded stack (`make run`, launcher/stack.py): the directory it keeps its state in
     # (SQLite, Temporal's temporal.db, payload and demo keys) and the Temporal Web UI's port.
     data_dir: Path = Path(".data")
+    # On its first start (an empty database) the embedded stack raises demo escalations on the
+    # policy file's `demo` ladder, through the API; DEMO_DATA=0 raises none.
+    demo_data: bool = True
     temporal_ui_port: int = Field(default=8233, ge=1, le=65535)
     # SQLite pragmas for the dev server's temporal.db ("name=value,..."; empty: its defaults).
     # WAL with synchronous=normal survives a crash of any process but may lose the last

@@ -20,3 +20,8 @@ def refuse_control_characters(value: str) -> str:
     if found:
         raise ValueError(f"must not contain control characters ({', '.join(found)})")
     return value
+
+
+def reference_key(reference: str) -> str:
+    """A reference as it is searched for: "np 2291" and "NP-2291 " differ, "np-2291" does not."""
+    return "".join(reference.split()).casefold()

@@ -44,6 +44,8 @@ async def erase(
                 updated_at=utc_now(),
                 # A plain hash of a request would let anyone confirm a guessed child or note.
                 request_hash=None,
+                # The reference as searched for goes with the reference.
+                child_reference_key=None,
                 **dict.fromkeys(ERASED_FIELDS),
             )
             .returning(col(Escalation.stage))

@@ -58,6 +58,9 @@ class Escalation(SQLModel, table=True):
 
     # Case details, written by the API at raise; special-category data, never sent to Temporal.
     child_reference: str | None = Field(default=None, max_length=100)
+    # The reference as searched for: no spaces, case-folded (casework.searching.reference_key);
+    # erased with the reference.
+    child_reference_key: str | None = Field(default=None, max_length=100, index=True)
     child_name: str | None = Field(default=None, max_length=200)
     child_date_of_birth: date | None = None
     summary: str | None = Field(default=None, sa_column=Column(Text))
@@ -127,6 +130,18 @@ class Delivery(SQLModel, table=True):
     attempts: int = 0
     last_error: str | None = Field(default=None, max_length=500)
     updated_at: datetime = Field(sa_column=Column(UTCDateTime(), nullable=False))
+
+
+class EscalationView(SQLModel, table=True):
+    """When a person last looked at an escalation's page: what changed since is marked."""
+
+    __tablename__ = "escalation_view"
+    __table_args__ = (UniqueConstraint("email", "escalation_id"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    email: str = Field(max_length=320)
+    escalation_id: str = Field(max_length=40, index=True)
+    viewed_at: datetime = Field(sa_column=Column(UTCDateTime(), nullable=False))
 
 
 class ApiKey(SQLModel, table=True):

@@ -108,6 +108,7 @@ def welcome(
     keys: dict[str, str],
     created: bool,
     links: list[tuple[Person, str]] | None = None,
+    demo: list[tuple[str, str]] | None = None,
 ) -> str:
     """What a newcomer needs next: where things are, the keys and a request to try."""
     namespace = stack.settings.temporal_namespace
@@ -135,6 +136,12 @@ def welcome(
         *(f"  {p.role:<13} {p.name} ({p.agency}): {link}" for p, link in links or []),
         "",
     ]
+    mail_log = stack.settings.mail_log_file
+    raised = [
+        "Demo escalations, raised now on the demo ladder (minutes a stage; DEMO_DATA=0: none):",
+        *(f"  {reference}  {what}" for reference, what in demo or []),
+        "",
+    ]
     lines = [
         "",
         f"Pages        {stack.api_url}/   (people sign in with their directory email)",
@@ -143,13 +150,20 @@ def welcome(
         "             (decoded for a partnership person signed in to the pages: in the UI's Codec",
         "              Server settings use this browser's setting, endpoint "
         f"{stack.api_url}/codec, and turn on",
-        '              "Include cross-origin credentials"; docs/operations.md)',
+        '              "Include cross-origin credentials", Apply, then reload the page;',
+        "              docs/operations.md)",
         f"Data         {stack.data_dir}   (Temporal log: {stack.temporal_log})",
+        *(
+            [f"Mails        {mail_log}   (no mail server here: each mail's text is kept there)"]
+            if mail_log and not stack.settings.smtp_host
+            else []
+        ),
         "",
         f"Demo API keys ({state} in {stack.demo_keys_file}):",
         *(f"  {demo.role:<13} {demo.agency:<46} {keys[demo.role]}" for demo in DEMO_KEYS),
         "",
         *sign_in,
+        *(raised if demo else []),
         "Raise an escalation as the practitioner:",
         "  " + curl,
         "Then list it as the manager or the board:",

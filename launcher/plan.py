@@ -71,6 +71,7 @@ def plan(settings: Settings) -> Stack:
     defaults: dict[str, Any] = {
         "database_url": f"sqlite:///{data_dir / 'escalations.db'}",
         "payload_key_file": data_dir / "payload-keys.json",
+        "mail_log_file": data_dir / "mail.log",
         "export_signing_key_file": data_dir / "export-signing-key.pem",
         "directory_file": PROJECT / "config" / "directory.example.toml",
         "policy_file": PROJECT / "config" / "policies.example.toml",

@@ -6,8 +6,9 @@ Starts, in the foreground: the Temporal dev server from this environment's `bin/
 state in DATA_DIR/temporal.db, so escalations survive a restart), the database migrations, the
 worker and the API, each child in its own process group. One Ctrl-C (or SIGTERM, SIGHUP) stops
 them all; if a child dies, the others are stopped and the launcher exits non-zero. On first start
-it creates demo API keys (DATA_DIR/demo-keys.json), a sign-in link for each demo person, and prints
-what a newcomer needs next; the line
+it creates demo API keys (DATA_DIR/demo-keys.json) and raises demo escalations through the API
+(launcher/demo_data.py; DEMO_DATA=0: none); each start prints a sign-in link for each demo person
+and what a newcomer needs next; the line
 starting with "Stack ready" says everything answers. Settings, ports and paths: docs/operations.md.
 """
 
@@ -28,6 +29,7 @@ from temporalio.service import RPCError
 from core.settings import get_settings
 from database.engine import migrate
 from launcher.demo import demo_keys, demo_sign_in_links, welcome
+from launcher.demo_data import demo_escalations
 from launcher.plan import TEMPORAL_CLI, Stack, plan, temporal_command
 from launcher.supervisor import Children, StackError, check_ports, hold_lock, wait_for
 
@@ -97,7 +99,8 @@ async def start(stack: Stack, children: Children) -> None:
     await children.start("API", [sys.executable, "-m", "api"], env)
     await wait_for("The API", lambda: api_healthy(stack), children)
     await wait_for("The worker", lambda: worker_polling(client, stack), children)
-    print(welcome(stack, keys, created, await demo_sign_in_links(stack)))
+    demo = await demo_escalations(stack, keys)
+    print(welcome(stack, keys, created, await demo_sign_in_links(stack), demo))
 
 
 async def run(stack: Stack) -> int:

@@ -202,6 +202,20 @@ def test_make_run_from_a_clean_tree(tree: Path, launchers: list[Launcher], tmp_p
     confirm = httpx.get(links[0], timeout=30)
     assert confirm.status_code == 200 and "Public protection unit" in confirm.text
 
+    # Demo escalations, raised through the API on first start, each named; mails kept whole.
+    demo = [line.split()[0] for line in first.lines if re.match(r"^  ESC-[0-9A-Z]+  ", line)]
+    assert len(demo) == 6, first.output()
+    board = {"Authorization": f"Bearer {keys['board']}"}
+    listed = httpx.get(f"{api}/escalations", headers=board, timeout=30).json()
+    assert {item["id"] for item in listed["items"]} == set(demo)
+    assert f"Mails        {data / 'mail.log'}" in first.output()
+    mail_log = data / "mail.log"
+    give_up = time.monotonic() + 60  # the notifications go out on the worker's own time
+    while not (mail_log.exists() and "Subject:" in mail_log.read_text()):
+        assert time.monotonic() < give_up, "no mail kept in mail.log"
+        time.sleep(0.2)
+    assert mail_log.stat().st_mode & 0o777 == 0o600
+
     raised = raise_with_printed_curl(first.line_after("Raise an escalation as the practitioner:"))
     assert raised["raising_agency"] == "Northshire Police"
     assert raised["receiving_agency"] == "Northshire Children's Services"
@@ -234,6 +248,7 @@ def test_make_run_from_a_clean_tree(tree: Path, launchers: list[Launcher], tmp_p
     again.wait_ready()
     assert again.keys() == keys
     assert "Demo API keys (kept in" in again.output()
+    assert "Demo escalations" not in again.output()  # the first start's only
     moved = httpx.post(
         f"{escalation}/escalate", json={"reason": "No reply"}, headers=manager, timeout=30
     )

@@ -6,7 +6,7 @@ from email.message import EmailMessage
 import aiosmtplib
 import structlog
 
-from core.mail import send_mail
+from core.mail import keep_in_mail_log, send_mail
 from core.settings import Settings
 from database.directory_people import Person
 
@@ -39,6 +39,8 @@ async def send_sign_in_link(settings: Settings, person: Person, link: str) -> No
         log.info(
             "sign-in link (log-only mode: SMTP_HOST is not set)", email=person.email, link=link
         )
+        mail = sign_in_message(settings, person, link)
+        await keep_in_mail_log(settings, person.email, str(mail["Subject"]), mail.get_content())
         return
     await _send(settings, sign_in_message(settings, person, link))
 

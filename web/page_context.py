@@ -2,7 +2,7 @@
 CSRF checks, rendering."""
 
 import hmac
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Annotated, Any
 from urllib.parse import urlsplit
 
@@ -13,8 +13,9 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from casework.dependencies import SessionDep, settings_of
 from database.directory_people import Person, agency_names, find_active_person
-from database.tables import PersonSession
+from database.tables import PersonSession, utc_now
 from web.assets import GOVUK_TEMPLATES, TEMPLATES
+from web.listing import waiting_count
 from web.presenting import long_date
 from web.sessions import current_session
 
@@ -67,6 +68,8 @@ class Viewer:
 
     person: Person
     session: PersonSession
+    # How many escalations wait on this person, for the navigation ("Your escalations (3)").
+    waiting: int | None = None
 
     @property
     def name(self) -> str:
@@ -106,18 +109,18 @@ def _here(request: Request) -> str:
 
 
 async def _viewer(
-    request: Request, viewer: Annotated[Viewer | None, Depends(_maybe_viewer)]
+    request: Request, viewer: Annotated[Viewer | None, Depends(_maybe_viewer)], db: SessionDep
 ) -> Viewer:
-    if viewer is None:
-        if request.method != "GET":
-            raise PageError(
-                401,
-                "You need to sign in again",
-                "You are not signed in, or your session has ended. Nothing was changed. "
-                "Sign in and try again.",
-            )
-        raise SignInNeeded(_here(request))
-    return viewer
+    if viewer is not None:
+        return replace(viewer, waiting=await waiting_count(db, viewer.person, utc_now()))
+    if request.method != "GET":
+        raise PageError(
+            401,
+            "You need to sign in again",
+            "You are not signed in, or your session has ended. Nothing was changed. "
+            "Sign in and try again.",
+        )
+    raise SignInNeeded(_here(request))
 
 
 MaybeViewerDep = Annotated[Viewer | None, Depends(_maybe_viewer)]

@@ -7,8 +7,10 @@ from datetime import date, datetime
 from typing import Literal
 
 from activities.stage_clock import deadline_text
+from casework.attention import disputable_until
 from core.calendar import LONDON
 from database.tables import AccessEvent, AuditEvent, CaseCorrection, Escalation
+from web.told import Told
 from workflows.actions import ACTIONS
 from workflows.policy import Policy, Stage
 
@@ -101,13 +103,6 @@ def current_stage(row: Escalation, policies: dict[str, Policy]) -> Stage | None:
     return policy.stages[row.stage - 1]
 
 
-def disputable_until(row: Escalation, now: datetime) -> datetime | None:
-    """Until when the raising agency may still dispute the outcome; None once it is final."""
-    if row.status == "resolved" and row.dispute_until and row.dispute_until > now:
-        return row.dispute_until
-    return None
-
-
 @dataclass(frozen=True)
 class PolicySteps:
     """The policy's own steps at the current stage, as the summary reads them."""
@@ -177,6 +172,10 @@ class TimelineEntry:
     by: str
     stage: int
     details: list[tuple[str, str]]
+    # Happened since this person last looked, by someone else.
+    new: bool = False
+    # For "People told": who, by which route, and how delivery went.
+    told: tuple[Told, ...] = ()
 
 
 def _detail(name: str, value: object) -> str:
@@ -193,7 +192,15 @@ def _detail_name(name: str) -> str:
     return TIME_DETAILS.get(name) or DETAIL_NAMES.get(name, name.replace("_", " ").capitalize())
 
 
-def timeline(events: list[AuditEvent]) -> list[TimelineEntry]:
+def timeline(
+    events: list[AuditEvent],
+    since: datetime | None = None,
+    me: str = "",
+    told: dict[str, list[Told]] | None = None,
+) -> list[TimelineEntry]:
+    """The record's events as people read them; those after `since` by others than `me` new;
+    each "notified" event with who was told (`told`, by notification key)."""
+    told = told or {}
     return [
         TimelineEntry(
             what=EVENT_NAMES.get(event.action, event.action.capitalize()),
@@ -206,6 +213,10 @@ def timeline(events: list[AuditEvent]) -> list[TimelineEntry]:
                 for name, value in event.details.items()
                 if value not in (None, "", [], 0) and name not in HIDDEN_DETAILS
             ],
+            new=since is not None and event.at > since and event.actor != me,
+            told=tuple(told.get(event.event_key.removesuffix(":notified"), ()))
+            if event.action == "notified"
+            else (),
         )
         for event in events
     ]

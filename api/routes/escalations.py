@@ -8,13 +8,14 @@ from fastapi.responses import JSONResponse
 from api.deps import CallerDep
 from api.problems import PROBLEM_RESPONSES
 from api.schemas import EscalationOut, EscalationPage, RaiseAcceptedOut, TimelineEvent
-from casework import acting, correcting, finding, raising, reading
+from casework import acting, correcting, finding, raising, reading, searching
 from casework.actors import label
 from casework.dependencies import (
     PoliciesDep,
     SessionDep,
     SettingsDep,
     TemporalDep,
+    TermHasherDep,
 )
 from casework.requests import CorrectionRequest, RaiseRequest
 from database.access_log import record_access
@@ -38,6 +39,7 @@ IdempotencyKey = Annotated[
         ),
     ),
 ]
+SearchTerm = Annotated[str | None, Query(min_length=1, max_length=100, pattern=NO_NUL)]
 
 
 @router.post(
@@ -81,14 +83,23 @@ async def raise_escalation(
 async def list_escalations(
     caller: CallerDep,
     db: SessionDep,
+    hasher: TermHasherDep,
     status: Status | None = None,
     stage: Annotated[int | None, Query(ge=1, le=10)] = None,
     agency: Annotated[str | None, Query(min_length=1, max_length=200, pattern=NO_NUL)] = None,
     overdue: bool | None = None,
+    child_reference: SearchTerm = None,
+    q: SearchTerm = None,
     limit: Annotated[int, Query(ge=1, le=100)] = 50,
     offset: Annotated[int, Query(ge=0, le=1_000_000)] = 0,
 ) -> EscalationPage:
-    """Escalations your agency is involved in (all of them for the partnership), newest first."""
+    """Escalations your agency is involved in (all of them for the partnership), newest first.
+
+    `child_reference` finds a child's escalations (exactly, but for case and spaces); `q` takes
+    an escalation's reference (ESC-…) or a child reference. Every search is recorded."""
+    search = searching.parse(child_reference, child_only=True) if child_reference else None
+    if search is None and q:
+        search = searching.parse(q)
     rows, total = await finding.page(
         db,
         caller,
@@ -96,9 +107,12 @@ async def list_escalations(
         stage=stage,
         agency=agency,
         overdue=overdue,
+        search=search,
         limit=limit,
         offset=offset,
     )
+    if search is not None:
+        await searching.record_search(db, hasher, caller, search, total)
     return EscalationPage(
         items=[EscalationOut.of(row) for row in await reading.readable_rows(db, rows)],
         total=total,

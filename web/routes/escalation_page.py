@@ -9,6 +9,7 @@ what the action does to the escalation), and the panel once it is done.
 import re
 import secrets
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Request
@@ -18,12 +19,14 @@ from pydantic_core import ErrorDetails
 
 from casework import acting, correcting, finding, holding, reading
 from casework.actors import label, role_of
+from casework.attention import disputable_until
 from casework.dependencies import PoliciesDep, SessionDep, SettingsDep, TemporalDep
 from casework.refusals import ProblemError
 from casework.requests import IMMEDIATE_RISK_ADVICE
 from database.access_log import accesses, record_access
 from database.audit_chain import timeline as audit_timeline
 from database.tables import Escalation, utc_now
+from web import last_views
 from web.negotiation import BrowserRoute
 from web.page_context import SORRY, PageError, Viewer, ViewerDep, check_csrf, render
 from web.presenting import (
@@ -31,7 +34,6 @@ from web.presenting import (
     access_entries,
     correction_notes,
     current_stage,
-    disputable_until,
     policy_steps,
     stage_count,
     stage_text,
@@ -39,6 +41,7 @@ from web.presenting import (
     timeline,
     when,
 )
+from web.told import told_by_notification
 from workflows.action_requests import ExtendRequest, ReasonRequest, Strict
 from workflows.actions import ACTIONS, BY_PATH, ActionDefinition, FormField
 from workflows.policy import Policy
@@ -134,9 +137,12 @@ async def _page(
     template: str = "escalation.html",
     refusal: str | None = None,
     hold_problem: str | None = None,
+    since: datetime | None = None,
+    printed: str | None = None,
 ) -> HTMLResponse:
     events = await reading.readable_timeline(db, row.id)
     row = await reading.readable(db, row)
+    told = await told_by_notification(db, row.id)
     partnership = viewer.role == "board"
     return render(
         request,
@@ -156,7 +162,8 @@ async def _page(
         errors=[{"text": hold_problem, "href": "#hold-reason"}] if hold_problem else [],
         status_tag=STATUS_TAGS.get(row.status, (row.status, "govuk-tag--grey")),
         steps=steps(row, policies),
-        timeline=timeline(events),
+        timeline=timeline(events, since, label(viewer), told),
+        printed=printed,
         actions=allowed_actions(viewer, row, policies),
         policy_steps=policy_steps(row, policies, utc_now()),
         advice=IMMEDIATE_RISK_ADVICE if row.immediate_risk else None,
@@ -176,7 +183,8 @@ async def escalation_page(
 ) -> Response:
     row = await visible_row(db, viewer, escalation_id)
     await record_access(db, actor=label(viewer), purpose="page", escalation_id=row.id)
-    return await _page(request, db, viewer, row, policies)
+    since = await last_views.look(db, viewer.person.email, row.id)
+    return await _page(request, db, viewer, row, policies, since=since)
 
 
 @router.get("/escalations/{escalation_id}/record", response_class=HTMLResponse)
@@ -186,7 +194,9 @@ async def record_page(
     """The whole record and timeline to print for the child's file, at both agencies."""
     row = await visible_row(db, viewer, escalation_id)
     await record_access(db, actor=label(viewer), purpose="record", escalation_id=row.id)
-    return await _page(request, db, viewer, row, policies, template="record.html")
+    return await _page(
+        request, db, viewer, row, policies, template="record.html", printed=when(utc_now())
+    )
 
 
 # --- an action's pages ----------------------------------------------------------------------

@@ -29,22 +29,22 @@ from database.audit_chain import append_event_in
 from database.directory_people import Recipient, recipients
 from database.engine import session_factory
 from database.tables import Delivery, utc_now
+from workflows.actions import ACTIONS
 from workflows.models import NOTIFY, NOTIFY_MAX_ATTEMPTS, NotificationInput, NotificationResult
 
 log = structlog.get_logger(__name__)
 
-HEADLINES = {
+# Each message's subject line: the clock's own, and each action's from workflows/actions.py.
+HEADLINES: dict[str, str] = {
     "raised": "New escalation at stage {stage}: {stage_name}",
-    "escalated": "Escalated to stage {stage}: {stage_name}",
     "reminder": "Reminder: stage {stage} ({stage_name}) time limit approaching",
     "overdue": "Overdue at stage {stage}: {stage_name}",
-    "resolved": "Resolved at stage {stage}: {stage_name}",
-    "withdrawn": "Withdrawn at stage {stage}: {stage_name}",
     "cancelled": "Cancelled by operations at stage {stage}: {stage_name}",
-    "acknowledged": "Acknowledged at stage {stage}: {stage_name}",
     "acknowledgement_reminder": "Reminder: stage {stage} ({stage_name}) not yet acknowledged",
-    "extended": "Time limit extended at stage {stage}: {stage_name}",
-    "disputed": "Outcome disputed at stage {stage}: {stage_name}",
+} | {
+    action.notifies: action.headline
+    for action in ACTIONS.values()
+    if action.notifies and action.headline
 }
 # Well inside any heartbeat timeout the workflow sets (the SDK throttles what it sends).
 HEARTBEAT_EVERY_SECONDS = 2.0

@@ -4,7 +4,6 @@ Each test gets a fresh task queue and its escalations are terminated when it end
 one test fires into another on the shared time-skipping server.
 """
 
-import socket
 import uuid
 from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager, suppress
@@ -102,14 +101,6 @@ STEPS_POLICY = Policy(
     partnership_told_from_stage=2,
 )
 RAISING_PRACTITIONER = "dsl@school.example"
-
-
-def free_port() -> int:
-    """A port nobody listens on (until someone binds it)."""
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port: int = probe.getsockname()[1]
-        return port
 
 
 def london(year: int, month: int, day: int, hour: int = 10, minute: int = 0) -> datetime:

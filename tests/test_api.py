@@ -421,6 +421,7 @@ async def test_health(api_stack: ApiStack) -> None:
 EXAMPLE_DIRECTORY = Path(__file__).resolve().parent.parent / "config" / "directory.example.toml"
 
 
+@pytest.mark.slow  # a process of its own
 def test_key_commands(tmp_path: Any) -> None:
     env = {
         "DATABASE_URL": f"sqlite:///{tmp_path / 'keys.db'}",
@@ -455,6 +456,7 @@ def test_key_commands(tmp_path: Any) -> None:
     assert refused.returncode != 0 and "role" in refused.stderr
 
 
+@pytest.mark.slow  # a process of its own
 def test_create_key_takes_only_agencies_of_the_directory(tmp_path: Path) -> None:
     url = f"sqlite:///{tmp_path / 'keys.db'}"
     env = {"DATABASE_URL": url, "DIRECTORY_FILE": str(EXAMPLE_DIRECTORY), "PATH": "/usr/bin:/bin"}

@@ -11,6 +11,7 @@ from casework.attention import disputable_until
 from core.calendar import LONDON
 from database.tables import AccessEvent, AuditEvent, CaseCorrection, Escalation
 from web.told import Told
+from workflows.actions import ACTIONS
 from workflows.policy import Policy, Stage
 
 STATUS_TAGS = {
@@ -20,27 +21,22 @@ STATUS_TAGS = {
     "cancelled": ("Cancelled", "govuk-tag--grey"),
     "terminated": ("Closed by an operator", "govuk-tag--grey"),
 }
+# How the timeline names each event: a person's action as its row in workflows/actions.py says.
 EVENT_NAMES = {
     "raised": "Raised",
     "escalated": "Escalated",
-    "resolved": "Resolved",
-    "withdrawn": "Withdrawn",
     "cancelled": "Cancelled",
     "terminated": "Closed by an operator",
-    "note": "Note added",
     "reminder": "Reminder sent",
     "overdue": "Time limit passed",
     "notified": "People told",
-    "acknowledged": "Acknowledged",
-    "extended": "Time limit extended",
     "acknowledgement overdue": "Acknowledgement overdue",
-    "disputed": "Outcome disputed",
     "outcome final": "Outcome final",
     "corrected": "Case detail corrected",
     "held": "Legal hold placed",
     "hold released": "Legal hold released",
     "erased": "Case details erased under the retention rule",
-}
+} | {action.recorded: action.timeline for action in ACTIONS.values()}
 DETAIL_NAMES = {
     "reason": "Reason",
     "outcome": "Outcome",

@@ -194,13 +194,23 @@ async def state_of(handle: WorkflowHandle[Any, Any]) -> EscalationState:
     return await handle.query(EscalationWorkflow.state)
 
 
+# Not steps: the receipts of notifications, and a stage clock restarted because its record landed
+# over a second late, as on a busy machine (workflows/escalation.py): told to no one.
+NOT_STEPS = frozenset({"notified", "clock_restarted"})
+
+
+def steps_of(timeline: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The steps of a timeline as the API answers it."""
+    return [event for event in timeline if event["action"] not in NOT_STEPS]
+
+
 async def audit_trail(
     engine: AsyncEngine, escalation_id: str, *, with_notified: bool = False
 ) -> list[AuditEvent]:
-    """The escalation's audit events, oldest first; without the notification receipts by default."""
+    """The escalation's steps, oldest first; `with_notified`, every event of its chain."""
     async with session_factory(engine)() as db:
         events = await timeline(db, escalation_id)
-    return [e for e in events if with_notified or e.action != "notified"]
+    return [e for e in events if with_notified or e.action not in NOT_STEPS]
 
 
 def actions(events: Sequence[AuditEvent]) -> list[tuple[str, int]]:

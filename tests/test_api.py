@@ -22,6 +22,7 @@ from tests.api_stack import (
     ApiStack,
 )
 from tests.conftest import new_key, revoked
+from tests.engine_helpers import steps_of
 from tests.polling import eventually
 
 RAISE = {
@@ -101,7 +102,7 @@ async def test_the_whole_ladder_through_the_api(api_stack: ApiStack) -> None:
     assert body["closed_by"] == "Independent chair (Northshire Safeguarding Children Partnership)"
 
     timeline = (await api_stack.http.get(f"{escalation}/timeline", headers=practitioner)).json()
-    timeline = [event for event in timeline if event["action"] != "notified"]
+    timeline = steps_of(timeline)
     recorded = [(event["action"], event["stage"]) for event in timeline]
     assert recorded == [
         ("raised", 1),
@@ -351,7 +352,7 @@ async def test_acting_on_a_closed_escalation_is_a_conflict(api_stack: ApiStack) 
         )
         assert response.status_code == 409, (action, response.text)
     timeline = (await api_stack.http.get(f"{escalation}/timeline", headers=practitioner)).json()
-    assert [e["action"] for e in timeline if e["action"] != "notified"] == ["raised", "withdrawn"]
+    assert [e["action"] for e in steps_of(timeline)] == ["raised", "withdrawn"]
 
 
 async def test_raise_is_idempotent(api_stack: ApiStack) -> None:

@@ -16,6 +16,7 @@ from database.engine import session_factory
 from database.tables import AuditEvent, Escalation, PersonSession, SignInLink, utc_now
 from tests.api_stack import CHILDRENS_SERVICES, POLICE
 from tests.conftest import new_key
+from tests.engine_helpers import NOT_STEPS
 from tests.pages_stack import (
     CHAIR,
     CS_MANAGER,
@@ -100,11 +101,6 @@ async def escalation(stack: PagesStack, escalation_id: str) -> Escalation:
         row = await db.get(Escalation, escalation_id)
         assert row is not None
         return await readable(db, row)
-
-
-# Not steps: the receipts of notifications, and the clock restarted when a record landed late
-# (a busy machine: workflows/escalation.py).
-NOT_STEPS = {"notified", "clock_restarted"}
 
 
 async def events(stack: PagesStack, escalation_id: str) -> list[str]:

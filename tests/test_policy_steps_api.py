@@ -8,6 +8,7 @@ import httpx
 from temporalio.client import WorkflowExecutionStatus
 
 from tests.api_stack import CHILDRENS_SERVICES, PARTNERSHIP, POLICE, ApiStack
+from tests.engine_helpers import steps_of
 from tests.polling import eventually
 from tests.test_api import raise_one
 from workflows.search_attributes import DISPUTE_UNTIL
@@ -15,7 +16,7 @@ from workflows.search_attributes import DISPUTE_UNTIL
 
 async def timeline_actions(stack: ApiStack, escalation: str, headers: dict[str, str]) -> list[str]:
     events = (await stack.http.get(f"{escalation}/timeline", headers=headers)).json()
-    return [event["action"] for event in events if event["action"] != "notified"]
+    return [event["action"] for event in steps_of(events)]
 
 
 async def workflow_status(stack: ApiStack, escalation_id: str) -> WorkflowExecutionStatus | None:

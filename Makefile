@@ -5,7 +5,7 @@ STAMP := $(VENV)/.installed
 # package-lock.json.
 NPM_STAMP := node_modules/.installed
 
-.PHONY: install run worker api test lint bench bench-reports bench-pages bench-directory translations clean
+.PHONY: install run worker api test test-fast lint bench bench-reports bench-pages bench-directory translations clean
 
 install: $(STAMP) $(NPM_STAMP)
 
@@ -30,6 +30,9 @@ api: install
 
 test: install
 	$(PY) -m pytest -q
+
+test-fast: install
+	$(PY) -m pytest -q -m "not slow"
 
 lint: install
 	$(VENV)/bin/ruff check .

@@ -29,25 +29,24 @@ from database.audit_chain import append_event_in
 from database.directory_people import Recipient, recipients
 from database.engine import session_factory
 from database.tables import Delivery, utc_now
+from workflows.actions import ACTIONS
 from workflows.models import NOTIFY, NOTIFY_MAX_ATTEMPTS, NotificationInput, NotificationResult
 from workflows.policy import Nation
 
 log = structlog.get_logger(__name__)
 
-HEADLINES = {
-    "raised": N_("New escalation at stage %(stage)s: %(stage_name)s"),
-    "escalated": N_("Escalated to stage %(stage)s: %(stage_name)s"),
-    "reminder": N_("Reminder: stage %(stage)s (%(stage_name)s) time limit approaching"),
-    "overdue": N_("Overdue at stage %(stage)s: %(stage_name)s"),
-    "resolved": N_("Resolved at stage %(stage)s: %(stage_name)s"),
-    "withdrawn": N_("Withdrawn at stage %(stage)s: %(stage_name)s"),
-    "cancelled": N_("Cancelled by operations at stage %(stage)s: %(stage_name)s"),
-    "acknowledged": N_("Acknowledged at stage %(stage)s: %(stage_name)s"),
-    "acknowledgement_reminder": N_(
-        "Reminder: stage %(stage)s (%(stage_name)s) not yet acknowledged"
-    ),
-    "extended": N_("Time limit extended at stage %(stage)s: %(stage_name)s"),
-    "disputed": N_("Outcome disputed at stage %(stage)s: %(stage_name)s"),
+# Each message's subject line: the clock's own, and each action's from workflows/actions.py
+# (the table's words are in the catalogue through core/action_words.py).
+HEADLINES: dict[str, str] = {
+    "raised": N_("New escalation at stage {stage}: {stage_name}"),
+    "reminder": N_("Reminder: stage {stage} ({stage_name}) time limit approaching"),
+    "overdue": N_("Overdue at stage {stage}: {stage_name}"),
+    "cancelled": N_("Cancelled by operations at stage {stage}: {stage_name}"),
+    "acknowledgement_reminder": N_("Reminder: stage {stage} ({stage_name}) not yet acknowledged"),
+} | {
+    action.notifies: action.headline
+    for action in ACTIONS.values()
+    if action.notifies and action.headline
 }
 # Well inside any heartbeat timeout the workflow sets (the SDK throttles what it sends).
 HEARTBEAT_EVERY_SECONDS = 2.0
@@ -76,7 +75,7 @@ class Message:
 def _written(request: NotificationInput, link: str) -> tuple[str, str]:
     """The headline and the body, in the task's language."""
     stage_name = gettext(request.stage_name)
-    headline = gettext(HEADLINES[request.kind]) % {"stage": request.stage, "stage_name": stage_name}
+    headline = gettext(HEADLINES[request.kind]).format(stage=request.stage, stage_name=stage_name)
     lines = [
         headline,
         "",

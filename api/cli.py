@@ -30,7 +30,6 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from api.app import create_app
 from api.keys import create_key, list_keys, revoke_key
 from casework.directory_seed import seed
-from casework.raising import PENDING
 from core.directory import DirectoryFileError, closest_names, matching_name, seed_file
 from core.export_signing import SigningKeyError, load_public_key, public_pem, signing_key
 from core.logs import configure_logging
@@ -48,7 +47,7 @@ from database.engine import (
     dispose,
     session_factory,
 )
-from database.tables import AuditEvent, CaseKey, Escalation
+from database.tables import PENDING, AuditEvent, CaseKey, Escalation
 from web.identity_providers import IdentityProviderError, load_providers
 from workflows.policy import Role
 

@@ -28,7 +28,10 @@ from casework.refusals import UNAVAILABLE, ProblemError
 from core.settings import Settings
 from database.case_cipher import lock_fields
 from database.tables import ActionReceipt, CaseKey, Escalation, utc_now
-from workflows.escalation import (
+from workflows.escalation import EscalationWorkflow
+from workflows.models import ActionKind, ActionRequest
+from workflows.policy import Role
+from workflows.rules import (
     ALREADY_ACKNOWLEDGED,
     AT_TOP_STAGE,
     CLOSED,
@@ -37,12 +40,10 @@ from workflows.escalation import (
     NO_EXTENSIONS_LEFT,
     NOT_DISPUTABLE,
     NOT_PERMITTED,
-    EscalationWorkflow,
+    may_act,
+    refusal,
 )
-from workflows.escalation import TOO_LATE as WORKFLOW_TOO_LATE
-from workflows.models import ActionKind, ActionRequest
-from workflows.policy import Role
-from workflows.rules import may_act, refusal
+from workflows.rules import TOO_LATE as WORKFLOW_TOO_LATE
 
 _WORKFLOW_ERRORS = {
     CLOSED: 409,

@@ -1,29 +1,18 @@
-"""Finding escalations: only the agencies involved and the partnership see one, and nobody one
-whose workflow has not yet recorded it (`pending`)."""
+"""Finding escalations, by the one rule of who sees which (casework/visibility.py)."""
 
 from sqlmodel import col, func, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from casework.actors import Actor, role_of
-from casework.raising import PENDING
+from casework.actors import Actor
 from casework.refusals import ProblemError
 from casework.searching import Search
+from casework.visibility import may_see_escalation, visible_to
 from database.tables import Escalation
-from workflows.rules import may_see
-
-
-def visible(viewer: Actor, row: Escalation) -> bool:
-    return may_see(
-        viewer.agency,
-        role_of(viewer),
-        raising_agency=row.raising_agency,
-        receiving_agency=row.receiving_agency,
-    )
 
 
 async def find_visible(db: AsyncSession, viewer: Actor, escalation_id: str) -> Escalation:
     row = await db.get(Escalation, escalation_id)
-    if row is None or row.status == PENDING or not visible(viewer, row):
+    if row is None or not may_see_escalation(viewer, row):
         raise ProblemError(404, f"No escalation {escalation_id!r} that you can see.")
     return row
 
@@ -40,12 +29,7 @@ async def page(
     limit: int,
     offset: int,
 ) -> tuple[list[Escalation], int]:
-    query = select(Escalation).where(Escalation.status != PENDING)
-    if viewer.role != "board":
-        query = query.where(
-            (Escalation.raising_agency == viewer.agency)
-            | (Escalation.receiving_agency == viewer.agency)
-        )
+    query = select(Escalation).where(visible_to(viewer))
     if status is not None:
         query = query.where(Escalation.status == status)
     if stage is not None:

@@ -22,6 +22,7 @@ from sqlmodel import col
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from casework.actors import Actor
+from casework.visibility import visible_to
 from casework.working_days import bank_holidays, london_day, london_month, working_days_between
 from core.calendar import LONDON
 from database.tables import AuditEvent, Escalation
@@ -41,22 +42,16 @@ def _between(moment: Any, start: date, end: date) -> list[ColumnElement[bool]]:
 
 
 class Scope:
-    """What a report counts: the escalations visible to the viewer (the partnership sees all,
-    an agency those it raised or received), raised in the period (London dates, inclusive);
-    working days skip the partnership's nation's bank holidays."""
+    """What a report counts: the escalations the viewer may see (casework/visibility.py: the
+    partnership all, an agency those it raised or received, nobody a pending one), raised in
+    the period (London dates, inclusive); working days skip the partnership's nation's bank
+    holidays."""
 
     def __init__(self, viewer: Actor, start: date, end: date, nation: Nation) -> None:
-        visible: list[ColumnElement[bool]] = []
-        if viewer.role != "board":
-            visible.append(
-                or_(
-                    col(Escalation.raising_agency) == viewer.agency,
-                    col(Escalation.receiving_agency) == viewer.agency,
-                )
-            )
-        self.raised = [*visible, *_between(col(Escalation.created_at), start, end)]
+        visible = visible_to(viewer)
+        self.raised = [visible, *_between(col(Escalation.created_at), start, end)]
         # For the monthly series: visible escalations closed in the period, whenever raised.
-        self.closed = [*visible, *_between(col(Escalation.closed_at), start, end)]
+        self.closed = [visible, *_between(col(Escalation.closed_at), start, end)]
         # Resolutions after the period still count: the calendar runs to today.
         last_year = max(end, datetime.now(LONDON).date()).year
         self.holidays = bank_holidays(range(start.year, last_year + 1), nation)

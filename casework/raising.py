@@ -32,15 +32,13 @@ from core.settings import Settings
 from core.text import reference_key
 from database.case_seal import CASE_FIELDS, new_case_key
 from database.directory_people import agency_names
-from database.tables import Escalation, utc_now
+from database.tables import PENDING, Escalation, utc_now
 from workflows.escalation import EscalationWorkflow, initial_search_attributes
 from workflows.models import EscalationInput
 from workflows.policy import URGENT_POLICY, Policy
 
 # Crockford's alphabet: no I, L, O or U to misread on the phone.
 _REFERENCE_ALPHABET = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
-# Written by the API before the workflow starts; the workflow's first write opens it.
-PENDING = "pending"
 
 
 def new_reference() -> str:

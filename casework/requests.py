@@ -1,15 +1,13 @@
-"""What people and systems ask of casework: the raise and each action, with their limits.
-
-The API's JSON bodies and the pages' forms are validated by the same models.
+"""What people and systems ask of casework about the case: the raise and a correction, with
+their limits (each action's request: workflows/action_requests.py). The API's JSON bodies and
+the pages' answers are validated by the same models.
 """
 
-from datetime import date, timedelta
+from datetime import date
 from functools import cache
 from typing import Annotated, Any, Self, cast
 
 from pydantic import (
-    BaseModel,
-    ConfigDict,
     Field,
     TypeAdapter,
     ValidationError,
@@ -20,27 +18,14 @@ from pydantic import (
 
 from core.text import N_, refuse_control_characters
 from database.case_seal import CaseField
-from workflows.models import refuse_nul
-from workflows.policy import LONGEST_DURATION, Span
+from workflows.action_requests import LongText, Strict
 
 ShortText = Annotated[str, Field(min_length=1, max_length=200)]
-LongText = Annotated[str, Field(min_length=1, max_length=10_000)]
-# PostgreSQL text cannot hold NUL: refused at the door, with the field named, never at the database.
-NO_NUL = r"^[^\x00]*$"
 
 IMMEDIATE_RISK_ADVICE = N_(
     "Immediate risk of significant harm: contact MASH or the police (999) now. "
     "This escalation is recorded on the urgent track; it does not replace that call."
 )
-
-
-class Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
-
-    @field_validator("*")
-    @classmethod
-    def _no_nul(cls, value: Any) -> Any:
-        return refuse_nul(value)
 
 
 class RaiseRequest(Strict):
@@ -107,49 +92,3 @@ class CorrectionRequest(Strict):
     def case_value(self) -> Any:
         """The value as the record holds it (a date of birth as a date)."""
         return _case_field(self.field).validate_python(self.value)
-
-
-class ResolveRequest(Strict):
-    outcome: LongText
-    agreed_actions: list[Annotated[str, Field(min_length=1, max_length=2_000)]] = Field(
-        default_factory=list, max_length=50
-    )
-
-
-class ReasonRequest(Strict):
-    reason: LongText
-
-
-class NoteRequest(Strict):
-    text: LongText
-
-
-class AcknowledgeRequest(Strict):
-    pass
-
-
-class ExtendRequest(Strict):
-    """`{"reason", "working_days": n}` or `{"reason", "duration": "PT12H"}`, exactly one."""
-
-    reason: LongText
-    working_days: Annotated[int, Field(ge=1, le=120)] | None = None
-    duration: timedelta | None = Field(
-        default=None, validate_default=True, description="ISO 8601, e.g. PT12H"
-    )
-
-    @field_validator("duration")
-    @classmethod
-    def _exactly_one(cls, value: timedelta | None, info: ValidationInfo) -> timedelta | None:
-        # Checked on the later field so the problem names one; a bad working_days is named
-        # by its own check and not repeated here.
-        if "working_days" not in info.data:
-            return value
-        if (info.data["working_days"] is None) == (value is None):
-            raise ValueError("give exactly one of working_days or duration")
-        if value is not None and not timedelta(0) < value <= LONGEST_DURATION:
-            raise ValueError("must be positive and at most 366 days")
-        return value
-
-    @property
-    def extension(self) -> Span:
-        return Span(working_days=self.working_days, duration=self.duration)

@@ -13,9 +13,9 @@ from sqlmodel import col, func, or_, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from casework.actors import Actor, label
-from casework.raising import PENDING
 from casework.reading import case_keys, readable, readable_corrections, readable_timeline
 from casework.refusals import FieldProblem, ProblemError
+from casework.visibility import visible_to
 from database.access_log import record_access
 from database.case_cipher import unlock_all
 from database.case_seal import CASE_FIELDS, SEALS
@@ -98,8 +98,11 @@ class SubjectAccessBundle(BaseModel):
     escalations: list[BundleEscalation]
 
 
-async def escalations_about(db: AsyncSession, query: SubjectAccessQuery) -> list[Escalation]:
-    """Every recorded escalation about the child, oldest first."""
+async def escalations_about(
+    db: AsyncSession, viewer: Actor, query: SubjectAccessQuery
+) -> list[Escalation]:
+    """Every escalation about the child that `viewer` may see (casework/visibility.py: for the
+    partnership, every recorded one), oldest first."""
     if query.child_reference:
         reference = query.child_reference.strip().casefold()
         # A reference corrected since: the request still finds the record under the old one.
@@ -123,7 +126,7 @@ async def escalations_about(db: AsyncSession, query: SubjectAccessQuery) -> list
         )
     rows = await db.exec(
         select(Escalation)
-        .where(match, Escalation.status != PENDING)
+        .where(match, visible_to(viewer))
         .order_by(col(Escalation.created_at), col(Escalation.id))
     )
     return list(rows.all())
@@ -177,7 +180,7 @@ async def subject_access(
     problems = query.problems()
     if problems:
         raise ProblemError(422, "Say who the request is about.", errors=problems)
-    rows = await escalations_about(db, query)
+    rows = await escalations_about(db, viewer, query)
     bundle = SubjectAccessBundle(
         request=query,
         generated_at=utc_now(),

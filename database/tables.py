@@ -31,6 +31,11 @@ class UTCDateTime(TypeDecorator[datetime]):
         return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
 
 
+# An escalation's status while only the raise is written: its workflow has not recorded it yet.
+# No person sees a pending row (casework/visibility.py); the reconciler finishes or removes it.
+PENDING = "pending"
+
+
 def utc_now() -> datetime:
     return datetime.now(UTC)
 

@@ -2,6 +2,7 @@
 
 import asyncio
 import json
+import socket
 import uuid
 from collections.abc import AsyncIterator, Callable
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
@@ -20,7 +21,7 @@ from core.directory import seed_file
 from core.settings import Settings
 from database.engine import create_engine, dispose
 from tests.conftest import isolated_settings, new_key
-from tests.engine_helpers import free_port
+from tests.ports import listening_socket, port_of
 from worker.main import running_worker
 from workflows.policy import Role
 
@@ -102,11 +103,10 @@ class ApiStack:
         return {"Authorization": f"Bearer {token}"}
 
 
-async def serve(app: object, port: int) -> tuple[uvicorn.Server, asyncio.Task[None]]:
-    server = uvicorn.Server(
-        uvicorn.Config(app, host="127.0.0.1", port=port, log_config=None, lifespan="on")  # type: ignore[arg-type]
-    )
-    task = asyncio.create_task(server.serve())
+async def serve(app: object, sock: socket.socket) -> tuple[uvicorn.Server, asyncio.Task[None]]:
+    """Serves `app` on `sock`, bound and listening already (tests/ports.py)."""
+    server = uvicorn.Server(uvicorn.Config(app, log_config=None, lifespan="on"))  # type: ignore[arg-type]
+    task = asyncio.create_task(server.serve(sockets=[sock]))
     while not server.started:
         if task.done():
             task.result()
@@ -129,7 +129,8 @@ async def api_stack(
     policy_file = files / "policies.toml"
     policy_file.write_text(QUICK_POLICY)
     agencies = AGENCIES + list(getattr(request.module, "DIRECTORY_AGENCIES", []))
-    port = free_port()
+    sock = listening_socket()
+    port = port_of(sock)
     settings = isolated_settings(
         database_url=database_url,
         task_queue=f"api-{uuid.uuid4()}",
@@ -148,7 +149,7 @@ async def api_stack(
         ),
     )
     engine = create_engine(database_url, settings.case_key_database_url)
-    server, task = await serve(create_app(settings), port)
+    server, task = await serve(create_app(settings), sock)
     try:
         async with (
             running_worker(dev_env.client, settings, engine, seed_file(settings.directory_file)),
@@ -179,7 +180,8 @@ def api_without_worker(
 
     @asynccontextmanager
     async def stack(**overrides: object) -> AsyncIterator[ApiStack]:
-        port = free_port()
+        sock = listening_socket()
+        port = port_of(sock)
         policy_file = tmp_path / "policies.toml"
         policy_file.write_text(QUICK_POLICY)
         settings = isolated_settings(
@@ -196,7 +198,7 @@ def api_without_worker(
                 **overrides,
             }
         )
-        server, serving = await serve(create_app(settings), port)
+        server, serving = await serve(create_app(settings), sock)
         try:
             async with httpx.AsyncClient(base_url=settings.public_url, timeout=30) as http:
                 yield ApiStack(http=http, engine=engine, settings=settings, temporal=dev_env.client)

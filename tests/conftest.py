@@ -32,6 +32,17 @@ POSTGRES_ADMIN_URL = "postgresql://postgres@127.0.0.1:5432/test"
 EXPORT_SIGNING_KEY = Path(tempfile.mkdtemp(prefix="export-key-")) / "export-signing-key.pem"
 
 
+# Fixtures that make a test slow: a browser (Chromium and axe), or the dev server's real clock
+# (the API and pages stacks run on it). `pytest -m "not slow"` runs the rest in under a minute.
+SLOW_FIXTURES = {"browser", "dev_env"}
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    for item in items:
+        if SLOW_FIXTURES & set(getattr(item, "fixturenames", ())):
+            item.add_marker(pytest.mark.slow)
+
+
 def isolated_settings(**overrides: Any) -> Settings:
     """Settings for a test: defaults plus `overrides`, never the developer's .env or keys."""
     overrides.setdefault("export_signing_key_file", EXPORT_SIGNING_KEY)

@@ -1,8 +1,8 @@
 """The people's service over real HTTP: API and pages (uvicorn), a worker on the dev server, and
 an SMTP listener that receives the sign-in links and the notifications."""
 
-import asyncio
 import re
+import socket
 import uuid
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -10,7 +10,6 @@ from dataclasses import dataclass
 from email.message import EmailMessage
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit
 
 import httpx
 import pytest
@@ -23,8 +22,9 @@ from core.settings import Settings
 from database.engine import create_engine
 from tests.api_stack import CHILDRENS_SERVICES, HEALTH, PARTNERSHIP, POLICE, QUICK_POLICY, serve
 from tests.conftest import isolated_settings
-from tests.engine_helpers import free_port
-from tests.test_notifications import Mailbox, smtp_server
+from tests.polling import eventually
+from tests.ports import listening_socket, port_of
+from tests.smtp_listener import Mailbox, smtp_listener
 from worker.main import running_worker
 
 # People of the test partnership, by what they do.
@@ -83,17 +83,27 @@ class PagesStack:
             base_url=self.url, headers={"Accept": "text/html"}, timeout=30, follow_redirects=False
         )
 
+    def api_client(self, token: str) -> httpx.AsyncClient:
+        """A system's client of the API, with an API key's token."""
+        return httpx.AsyncClient(
+            base_url=self.url, headers={"Authorization": f"Bearer {token}"}, timeout=30
+        )
+
+    def mails(self, address: str, subject: str = "") -> list[EmailMessage]:
+        """The messages to `address` with `subject` in theirs, so far."""
+        return [m for m in self.mailbox.to(address) if subject in str(m["Subject"])]
+
     async def mail_to(self, address: str, count: int = 1, subject: str = "") -> list[EmailMessage]:
         """The messages to `address` (waits until there are `count` of them with `subject`)."""
-        for _ in range(300):
-            found = [m for m in self.mailbox.to(address) if subject in str(m["Subject"])]
-            if len(found) >= count:
-                return found
-            await asyncio.sleep(0.05)
-        raise AssertionError(f"{count} message(s) to {address} about {subject!r} never came")
+
+        async def found() -> list[EmailMessage]:
+            mails = self.mails(address, subject)
+            return mails if len(mails) >= count else []
+
+        return await eventually(found, f"{count} message(s) to {address} about {subject!r}")
 
     async def sign_in_link(self, address: str, next_path: str = "/") -> str:
-        before = len([m for m in self.mailbox.to(address) if "sign-in link" in str(m["Subject"])])
+        before = len(self.mails(address, "sign-in link"))
         async with self.browser_client() as client:
             answer = await client.post("/sign-in", data={"email": address, "next": next_path})
             assert answer.status_code == 200, answer.text
@@ -133,11 +143,20 @@ def pages_overrides() -> dict[str, Any]:
 
 
 @pytest.fixture(scope="module")
+def pages_socket(module_database_url: str) -> socket.socket:
+    """Where the module's stack listens, bound before it starts: other fixtures of the module
+    may need its address (an identity provider's redirect). One for each stack, so one for each
+    database (the stack's server closes it when it stops)."""
+    return listening_socket()
+
+
+@pytest.fixture(scope="module")
 async def pages_stack(
     request: pytest.FixtureRequest,
     dev_env: WorkflowEnvironment,
     temporal_ui_origin: str,
     pages_overrides: dict[str, Any],
+    pages_socket: socket.socket,
     module_database_url: str,
     tmp_path_factory: pytest.TempPathFactory,
     payload_key_file: Path,
@@ -147,9 +166,8 @@ async def pages_stack(
     (config / "policies.toml").write_text(getattr(request.module, "POLICIES", QUICK_POLICY))
     (config / "directory.toml").write_text(getattr(request.module, "DIRECTORY", DIRECTORY))
     mailbox = Mailbox()
-    public_url = pages_overrides.get("public_url")
-    port = urlsplit(public_url).port if public_url else free_port()
-    async with smtp_server(mailbox) as smtp:
+    port = port_of(pages_socket)
+    async with smtp_listener(mailbox) as smtp:
         settings = isolated_settings(
             database_url=module_database_url,
             task_queue=f"pages-{uuid.uuid4()}",
@@ -163,10 +181,10 @@ async def pages_stack(
             codec_cors_origin=temporal_ui_origin,
             sign_in_limit_per_address=SIGN_IN_LIMIT,
             sign_in_limit_per_client=1_000,
-            **{k: v for k, v in pages_overrides.items() if k != "public_url"},
+            **pages_overrides,
         )
         engine = create_engine(module_database_url)
-        server, task = await serve(create_app(settings), port)
+        server, task = await serve(create_app(settings), pages_socket)
         try:
             async with running_worker(
                 dev_env.client, settings, engine, seed_file(settings.directory_file)

@@ -11,7 +11,7 @@ from typing import TypeVar
 T = TypeVar("T")
 
 
-async def eventually(check: Callable[[], Awaitable[T]], what: str, within: float = 60) -> T:
+async def eventually(check: Callable[[], Awaitable[T | None]], what: str, within: float = 60) -> T:
     """`check`'s first truthy answer; fails, saying what never happened, after `within` seconds."""
     loop = asyncio.get_running_loop()
     give_up = loop.time() + within

@@ -8,12 +8,11 @@ import pytest
 from sqlmodel import func, select
 
 from api.app import create_app
-from casework.raising import PENDING
 from database.engine import session_factory
-from database.tables import Escalation, utc_now
+from database.tables import PENDING, Escalation, utc_now
 from tests.api_stack import CHILDRENS_SERVICES, HEALTH, POLICE, ApiStack, serve
 from tests.conftest import isolated_settings
-from tests.engine_helpers import free_port
+from tests.ports import listening_socket, port_of, unused_port
 
 PROBLEM = "application/problem+json"
 
@@ -114,15 +113,16 @@ async def test_a_pending_raise_is_never_listed_or_read(api_stack: ApiStack) -> N
 
 async def test_a_raise_temporal_cannot_take_leaves_nothing(api_stack: ApiStack) -> None:
     """Temporal unreachable: 503, and no row left, listed or not."""
-    port = free_port()
+    sock = listening_socket()
+    port = port_of(sock)
     settings = isolated_settings(
         **{
             **api_stack.settings.model_dump(),
-            "temporal_address": f"127.0.0.1:{free_port()}",
+            "temporal_address": f"127.0.0.1:{unused_port()}",
             "api_port": port,
         }
     )
-    server, task = await serve(create_app(settings), port)
+    server, task = await serve(create_app(settings), sock)
     try:
         async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}", timeout=30) as http:
             headers = await api_stack.key(HEALTH, "practitioner")

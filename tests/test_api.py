@@ -24,6 +24,7 @@ from tests.api_stack import (
     ApiStack,
 )
 from tests.conftest import new_key, revoked
+from tests.engine_helpers import steps_of
 from tests.polling import eventually
 
 RAISE = {
@@ -123,7 +124,7 @@ async def test_the_whole_ladder_through_the_api(api_stack: ApiStack) -> None:
     assert body["closed_by"] == "Independent chair (Northshire Safeguarding Children Partnership)"
 
     timeline = (await api_stack.http.get(f"{escalation}/timeline", headers=practitioner)).json()
-    timeline = [event for event in timeline if event["action"] != "notified"]
+    timeline = steps_of(timeline)
     recorded = [(event["action"], event["stage"]) for event in timeline]
     assert recorded == [
         ("raised", 1),
@@ -373,7 +374,7 @@ async def test_acting_on_a_closed_escalation_is_a_conflict(api_stack: ApiStack) 
         )
         assert response.status_code == 409, (action, response.text)
     timeline = (await api_stack.http.get(f"{escalation}/timeline", headers=practitioner)).json()
-    assert [e["action"] for e in timeline if e["action"] != "notified"] == ["raised", "withdrawn"]
+    assert [e["action"] for e in steps_of(timeline)] == ["raised", "withdrawn"]
 
 
 async def test_raise_is_idempotent(api_stack: ApiStack) -> None:
@@ -443,6 +444,7 @@ async def test_health(api_stack: ApiStack) -> None:
 EXAMPLE_DIRECTORY = Path(__file__).resolve().parent.parent / "config" / "directory.example.toml"
 
 
+@pytest.mark.slow  # a process of its own
 def test_key_commands(tmp_path: Any) -> None:
     env = {
         "DATABASE_URL": f"sqlite:///{tmp_path / 'keys.db'}",
@@ -477,6 +479,7 @@ def test_key_commands(tmp_path: Any) -> None:
     assert refused.returncode != 0 and "role" in refused.stderr
 
 
+@pytest.mark.slow  # a process of its own
 def test_create_key_takes_only_agencies_of_the_directory(tmp_path: Path) -> None:
     url = f"sqlite:///{tmp_path / 'keys.db'}"
     env = {"DATABASE_URL": url, "DIRECTORY_FILE": str(EXAMPLE_DIRECTORY), "PATH": "/usr/bin:/bin"}

@@ -12,6 +12,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
+import pytest
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
@@ -19,6 +20,9 @@ from activities.recorder import Recorder
 from database.audit_chain import event_hash
 from tests.engine_helpers import audit_trail, escalation_input, london
 from workflows.models import AuditAction, AuditEventInput, EscalationState
+
+# Every test here runs the service's commands in processes of their own.
+pytestmark = pytest.mark.slow
 
 NOTE = "Spoke to the duty social worker; strategy discussion booked for Monday"
 

@@ -3,7 +3,6 @@ worker, the API and pages over HTTP, and an SMTP listener for the sign-in links 
 notifications. Every page is checked with axe-core (WCAG 2.2 AA, zero violations) and under
 the strict Content-Security-Policy (no violation reported by the browser)."""
 
-import asyncio
 import re
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -23,6 +22,7 @@ from tests.pages_stack import (
     PRACTITIONER,
     PagesStack,
 )
+from tests.polling import eventually
 from tests.test_pages import ANSWERS, ESCALATION_LINK, raise_through_pages
 
 __all__ = ["browser"]  # the module's fixture
@@ -166,11 +166,17 @@ async def test_raise_then_the_receiving_manager_resolves_and_the_raiser_sees_it(
         await expect(page.get_by_text("Stage 1 of 3")).to_be_visible()
         await manager.check("escalation-page")
 
-        await press(page, "Resolve the escalation")  # no outcome: named, GOV.UK style
+        await press(page, "Resolve the escalation")  # its question page
+        await expect(page.get_by_role("heading", name="Resolve the escalation")).to_be_visible()
+        await manager.check("escalation-resolve")
+        await press(page, "Continue")  # no outcome: named, GOV.UK style
         await expect(page.get_by_role("link", name="Enter the outcome agreed")).to_be_visible()
         await manager.check("escalation-error")
         await type_into(page, "Outcome agreed", "Strategy discussion booked")
         await type_into(page, "Agreed actions (optional)", "Section 47 enquiry")
+        await press(page, "Continue")
+        await expect(page.get_by_text("The escalation closes as resolved")).to_be_visible()
+        await manager.check("escalation-resolve-confirm")
         await press(page, "Resolve the escalation")
         await expect(page.get_by_text("The escalation is resolved")).to_be_visible()
         await manager.check("escalation-resolved")
@@ -221,21 +227,31 @@ async def test_the_partnership_acts_on_an_overdue_escalation(
         page = chair.page
         await page.goto("/")
         await chair.sign_in(CHAIR)
-        for _ in range(100):  # both 2-second stages pass by themselves
+
+        async def at_the_top() -> int:  # both 2-second stages pass by themselves
             await page.goto(f"/escalations/{escalation_id}")
-            if await page.get_by_text("Stage 3 of 3").count():
-                break
-            await asyncio.sleep(0.2)
+            return await page.get_by_text("Stage 3 of 3").count()
+
+        await eventually(at_the_top, "stage 3 on the page")
         await expect(page.get_by_text("Stage 3 of 3")).to_be_visible()
         await chair.check()
         await page.goto("/")
         await expect(page.get_by_role("link", name=escalation_id)).to_be_visible()
         await chair.check("home-partnership")
         await page.goto(f"/escalations/{escalation_id}")
+        await press(page, "Add a note")
+        await expect(page.get_by_role("heading", name="Add a note to the record")).to_be_visible()
         await type_into(page, "Note", "Chair reviewing today")
-        await press(page, "Add the note")
+        await press(page, "Continue")
+        await expect(page.get_by_text("The note goes on the record")).to_be_visible()
+        await press(page, "Add a note")
         await expect(page.get_by_text("Your note is on the record")).to_be_visible()
+        await page.goto(f"/escalations/{escalation_id}")
+        await press(page, "Resolve the escalation")
+        await expect(page.get_by_role("heading", name="Resolve the escalation")).to_be_visible()
         await type_into(page, "Outcome agreed", "Partnership decision: assessment")
+        await press(page, "Continue")
+        await expect(page.get_by_text("The escalation closes as resolved")).to_be_visible()
         await press(page, "Resolve the escalation")
         await expect(page.get_by_text("The escalation is resolved")).to_be_visible()
         await chair.check()
@@ -260,10 +276,10 @@ async def test_refusals_are_clear_and_change_nothing(
         await expect(page.get_by_text("already been used or has expired")).to_be_visible()
         await manager.check("link-used")
 
-        await page.goto(f"/escalations/{escalation_id}")
-        await page.locator("#note input[name=csrf_token]").evaluate("input => input.remove()")
+        await page.goto(f"/escalations/{escalation_id}/actions/notes")
+        await page.locator("main form input[name=csrf_token]").evaluate("input => input.remove()")
         await type_into(page, "Note", "forged")
-        await press(page, "Add the note")
+        await press(page, "Continue")
         await expect(
             page.get_by_role("heading", name="Your form could not be sent")
         ).to_be_visible()

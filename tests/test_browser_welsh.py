@@ -140,10 +140,17 @@ async def test_raise_and_act_in_welsh(welsh: object, pages_stack: PagesStack) ->
         assert re.search(r"(Llun|Maw|Mer|Iau|Gwen|Sad|Sul) \d+ \w+ \d{4} \d\d:\d\d", limit), limit
         await manager.check("cy-escalation-page")
 
-        await press(page, "Datrys yr uwchgyfeiriad")  # no outcome: named in Welsh
+        await press(page, "Datrys yr uwchgyfeiriad")  # its question page, in Welsh
+        await expect(
+            page.get_by_role("heading", name="Datrys yr uwchgyfeiriad", exact=True)
+        ).to_be_visible()
+        await press(page, "Parhau")  # no outcome: named in Welsh
         await expect(page.get_by_role("link", name="Rhowch y canlyniad a gytunwyd")).to_be_visible()
         await manager.check("cy-escalation-error")
         await page.get_by_label("Y canlyniad a gytunwyd", exact=True).fill("Trafodaeth strategaeth")
+        await press(page, "Parhau")
+        await expect(page.get_by_text("Mae'r uwchgyfeiriad yn cau wedi'i ddatrys")).to_be_visible()
+        await manager.check("cy-escalation-resolve-confirm")
         await press(page, "Datrys yr uwchgyfeiriad")
         await expect(page.get_by_text("Mae'r uwchgyfeiriad wedi'i ddatrys.")).to_be_visible()
         await manager.check("cy-escalation-resolved")

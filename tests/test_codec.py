@@ -171,6 +171,7 @@ def test_bad_payload_keys_are_refused(value: str, problem: str) -> None:
     assert KEY_A.encoded not in str(refused.value), "the message never shows key material"
 
 
+@pytest.mark.slow  # a process of its own
 def test_new_key_command_prints_a_usable_key() -> None:
     def new_key() -> str:
         run = subprocess.run(

@@ -20,8 +20,9 @@ from starlette.routing import Route
 from api.app import create_app
 from tests.api_stack import serve
 from tests.conftest import isolated_settings
-from tests.engine_helpers import SQLITE_ONLY, free_port
+from tests.engine_helpers import SQLITE_ONLY
 from tests.pages_stack import CHAIR, CS_MANAGER, DIRECTORY
+from tests.ports import listening_socket, port_of, unused_port
 
 pytestmark = SQLITE_ONLY
 ISSUER = "https://login.partnership.example/realms/partnership"
@@ -58,19 +59,20 @@ async def codec_api(
     jwks = Starlette(
         routes=[Route("/certs", lambda _: JSONResponse({"keys": [_jwk(PROVIDER_KEY, "k1")]}))]
     )
-    jwks_port, api_port = free_port(), free_port()
-    jwks_server, jwks_task = await serve(jwks, jwks_port)
+    jwks_socket, api_socket = listening_socket(), listening_socket()
+    jwks_port, api_port = port_of(jwks_socket), port_of(api_socket)
+    jwks_server, jwks_task = await serve(jwks, jwks_socket)
     (tmp_path / "directory.toml").write_text(DIRECTORY)
     settings = isolated_settings(
         database_url=database_url,
         directory_file=tmp_path / "directory.toml",
         payload_key_file=payload_key_file,
-        temporal_address=f"127.0.0.1:{free_port()}",  # the codec needs no Temporal server
+        temporal_address=f"127.0.0.1:{unused_port()}",  # the codec needs no Temporal server
         codec_oidc_issuer=ISSUER,
         codec_oidc_audience=AUDIENCE,
         codec_oidc_jwks_url=f"http://127.0.0.1:{jwks_port}/certs",
     )
-    api_server, api_task = await serve(create_app(settings), api_port)
+    api_server, api_task = await serve(create_app(settings), api_socket)
     try:
         async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{api_port}") as http:
             yield http

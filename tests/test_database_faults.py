@@ -17,7 +17,7 @@ from api.app import create_app
 from database.engine import create_engine, migrate
 from tests.api_stack import CHILDRENS_SERVICES, POLICE, directory_file, serve
 from tests.conftest import isolated_settings, new_key
-from tests.engine_helpers import free_port
+from tests.ports import listening_socket, port_of, unused_port
 
 PROBLEM = "application/problem+json"
 
@@ -27,7 +27,8 @@ async def api_on(
     database_url: str, dev_env: WorkflowEnvironment, tmp_path: Path, **overrides: Any
 ) -> AsyncIterator[tuple[httpx.AsyncClient, FastAPI]]:
     """An API (no worker) on `database_url` and the dev server; `overrides` for its settings."""
-    port = free_port()
+    sock = listening_socket()
+    port = port_of(sock)
     settings = isolated_settings(
         database_url=database_url,
         temporal_address=dev_env.client.service_client.config.target_host,
@@ -36,7 +37,7 @@ async def api_on(
         **overrides,
     )
     app = create_app(settings)
-    server, task = await serve(app, port)
+    server, task = await serve(app, sock)
     try:
         async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}", timeout=30) as http:
             yield http, app
@@ -117,7 +118,7 @@ async def test_revoked_privileges_answer_503(dev_env: WorkflowEnvironment, tmp_p
 async def test_an_unreachable_postgres_answers_503(
     dev_env: WorkflowEnvironment, tmp_path: Path
 ) -> None:
-    url = f"postgresql://postgres@127.0.0.1:{free_port()}/escalations"
+    url = f"postgresql://postgres@127.0.0.1:{unused_port()}/escalations"
     async with api_on(url, dev_env, tmp_path) as (http, _):
         await assert_unavailable(http, {"Authorization": "Bearer esk_anything"}, "esk_anything")
 

@@ -14,7 +14,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from api.app import create_app
 from tests.api_stack import directory_file, serve
 from tests.conftest import fresh_database, isolated_settings
-from tests.engine_helpers import free_port
+from tests.ports import listening_socket, port_of
 
 CHROMIUM = "/usr/bin/chromium"
 # Scripts, styles, images and fetches from the page's own origin only: no inline script, no CDN.
@@ -73,8 +73,9 @@ async def docs_url(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[st
             payload_key_file=here / "payload-keys.json",
             directory_file=directory_file(here / "directory.toml", []),
         )
-        port = free_port()
-        server, task = await serve(StrictPolicy(create_app(settings)), port)
+        sock = listening_socket()
+        port = port_of(sock)
+        server, task = await serve(StrictPolicy(create_app(settings)), sock)
         try:
             yield f"http://127.0.0.1:{port}/docs"
         finally:
@@ -101,6 +102,7 @@ async def test_docs_load_only_the_services_own_assets(docs_url: str) -> None:
         assert (await http.get(httpx.URL(docs_url).join("/redoc"))).status_code == 404
 
 
+@pytest.mark.slow  # a process of its own
 async def test_swagger_ui_renders_offline_under_a_strict_policy(
     docs_url: str, tmp_path: Path
 ) -> None:

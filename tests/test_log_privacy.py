@@ -16,7 +16,7 @@ from database.engine import session_factory
 from database.worker_health import beat
 from tests.api_stack import directory_file, serve
 from tests.conftest import isolated_settings, new_key
-from tests.engine_helpers import free_port
+from tests.ports import listening_socket, port_of, unused_port
 from tests.test_no_child_data import CHILD, SCHOOL, SOCIAL_CARE, leaks, production_logging
 
 FORMATS = ["console", "json"]
@@ -66,19 +66,20 @@ async def test_forced_errors_log_no_child_data(
     headers = {"Authorization": f"Bearer {token}"}
     case = {"receiving_agency": SOCIAL_CARE, **CHILD}
     directory = directory_file(tmp_path / "directory.toml", [SCHOOL, SOCIAL_CARE])
-    nobody_listens = f"127.0.0.1:{free_port()}"
+    nobody_listens = f"127.0.0.1:{unused_port()}"
     up = {"database_url": database_url, "directory_file": directory}
     down = {"database_url": f"postgresql://postgres@{nobody_listens}/gone"}
     answers = []
     with production_logging("DEBUG", fmt):
         for overrides in (up, down):
-            port = free_port()
+            sock = listening_socket()
+            port = port_of(sock)
             settings = isolated_settings(
                 temporal_address=nobody_listens,  # Temporal down
                 payload_key_file=tmp_path / "keys.json",
                 **{"directory_file": directory, **overrides},
             )
-            server, serving = await serve(create_app(settings), port)
+            server, serving = await serve(create_app(settings), sock)
             try:
                 async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}") as http:
                     answers.append(await http.post("/escalations", json=case, headers=headers))

@@ -31,9 +31,9 @@ from database.engine import session_factory
 from database.tables import Escalation, utc_now
 from tests import conftest
 from tests.api_stack import ApiStack, serve
-from tests.engine_helpers import free_port
+from tests.ports import listening_socket, port_of
+from tests.smtp_listener import Mailbox, smtp_listener
 from tests.test_codec import payloads_in, raw_history
-from tests.test_notifications import Mailbox, smtp_server
 from worker.main import running_worker
 
 SCHOOL = "Northshire Primary School"
@@ -127,7 +127,7 @@ def production_logging(level: str, fmt: str = "json") -> Iterator[None]:
 @pytest.fixture
 async def mailbox() -> AsyncIterator[tuple[Mailbox, dict[str, Any]]]:
     box = Mailbox()
-    async with smtp_server(box) as reach:
+    async with smtp_listener(box) as reach:
         yield box, reach
 
 
@@ -143,7 +143,8 @@ async def test_a_whole_ladder_leaves_no_child_data_outside_the_database(
     box, smtp = mailbox
     directory_file = tmp_path / "directory.toml"
     directory_file.write_text(DIRECTORY)
-    port = free_port()
+    sock = listening_socket()
+    port = port_of(sock)
     settings = conftest.isolated_settings(
         database_url=database_url,
         task_queue=f"minimal-{uuid.uuid4()}",
@@ -157,7 +158,7 @@ async def test_a_whole_ladder_leaves_no_child_data_outside_the_database(
 
     # DEBUG: everything INFO (the default) writes, and all a deployer could turn on besides.
     with production_logging("DEBUG"):
-        server, serving = await serve(create_app(settings), port)
+        server, serving = await serve(create_app(settings), sock)
         try:
             async with (
                 running_worker(dev_env.client, settings, engine, load_directory(directory_file)),

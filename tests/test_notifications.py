@@ -6,14 +6,11 @@ from collections import Counter
 from collections.abc import AsyncIterator, Iterator
 from contextlib import asynccontextmanager, contextmanager
 from datetime import UTC, date, datetime, timedelta
-from email import message_from_bytes
 from email.message import EmailMessage
-from email.policy import default as email_policy
 from pathlib import Path
 from typing import Any
 
 import pytest
-from aiosmtpd.controller import Controller
 from sqlalchemy import event
 from sqlalchemy.ext.asyncio import AsyncEngine
 from temporalio.exceptions import ApplicationError
@@ -42,12 +39,13 @@ from tests.engine_helpers import (
     deliveries,
     escalation_input,
     escalation_worker,
-    free_port,
     notifier_for,
     raised,
     settle,
     state_of,
 )
+from tests.ports import unused_port
+from tests.smtp_listener import Mailbox, smtp_listener
 from workflows.models import EscalationState, NotificationInput
 from workflows.policy import Policy, Stage
 
@@ -56,47 +54,11 @@ SUMMARY = "Three referrals about neglect were closed as threshold not met."
 PUBLIC_URL = "https://escalations.northshire.example"
 
 
-class Mailbox:
-    """An SMTP server's handler: keeps what it accepts, or answers every recipient with `reply`."""
-
-    def __init__(self, reply: str | None = None, refuse_once: set[str] | None = None) -> None:
-        self.reply = reply
-        self.refuse_once = set(refuse_once or ())
-        self.messages: list[EmailMessage] = []
-
-    async def handle_RCPT(
-        self, server: Any, session: Any, envelope: Any, address: str, options: list[str]
-    ) -> str:
-        if self.reply:
-            return self.reply
-        if address in self.refuse_once:
-            self.refuse_once.discard(address)
-            return "451 4.7.1 Greylisted, try again later"
-        envelope.rcpt_tos.append(address)
-        return "250 OK"
-
-    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
-        message = message_from_bytes(envelope.content, policy=email_policy)
-        assert isinstance(message, EmailMessage)
-        self.messages.append(message)
-        return "250 Message accepted"
-
-    def to(self, address: str) -> list[EmailMessage]:
-        return [m for m in self.messages if m["To"] == address]
-
-    def recipients(self) -> list[str]:
-        return sorted(str(m["To"]) for m in self.messages)
-
-
 @asynccontextmanager
 async def smtp_server(mailbox: Mailbox) -> AsyncIterator[dict[str, Any]]:
-    """An SMTP listener on a free local port; yields the worker settings that reach it."""
-    controller = Controller(mailbox, hostname="127.0.0.1", port=free_port())
-    await asyncio.to_thread(controller.start)
-    try:
-        yield {"smtp_host": "127.0.0.1", "smtp_port": controller.port, "public_url": PUBLIC_URL}
-    finally:
-        await asyncio.to_thread(controller.stop)
+    """The listener, and the worker settings that reach it and link to the service."""
+    async with smtp_listener(mailbox) as reach:
+        yield reach | {"public_url": PUBLIC_URL}
 
 
 async def case_details_written_by_the_api(engine: AsyncEngine, escalation_id: str) -> None:
@@ -272,7 +234,7 @@ async def test_failing_mail_never_holds_up_the_ladder(
     escalation = escalation_input(policy_name="quick", policy=quick_ladder())
     async with smtp_server(mailbox) as smtp:
         if failure == "port closed":
-            smtp["smtp_port"] = free_port()
+            smtp["smtp_port"] = unused_port()
         async with (
             escalation_worker(time_env.client, engine, DIRECTORY, **smtp) as config,
             raised(time_env, config, escalation) as handle,
@@ -396,6 +358,7 @@ class SlowMailbox(Mailbox):
         return await super().handle_DATA(server, session, envelope)
 
 
+@pytest.mark.slow  # waits on real heartbeats
 async def test_notify_heartbeats_through_a_slow_delivery(engine: AsyncEngine) -> None:
     """So Temporal notices within its heartbeat timeout, not the whole activity timeout, when the
     worker sending dies, and gives the notification to another worker."""

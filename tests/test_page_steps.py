@@ -3,7 +3,6 @@ limit and dispute the outcome, as plain form posts over real HTTP against the AP
 the dev server and an SMTP listener, on SQLite and PostgreSQL. The last test walks the same
 forms in a real browser, with axe-core."""
 
-import asyncio
 import re
 from datetime import timedelta
 
@@ -15,8 +14,9 @@ from database.tables import Escalation, utc_now
 from tests.api_stack import CHILDRENS_SERVICES, QUICK_POLICY
 from tests.browser import axe_violations, browser, needs_chromium, screenshot
 from tests.pages_stack import CS_MANAGER, PRACTITIONER, PagesStack, csrf_of
+from tests.polling import eventually
 from tests.test_browser import Visit, press, type_into, visit
-from tests.test_pages import ANSWERS, escalation, events, raise_through_pages
+from tests.test_pages import ANSWERS, act_through_pages, escalation, events, raise_through_pages
 from web.presenting import when
 
 __all__ = ["browser", "visit"]  # the fixtures this module borrows
@@ -69,16 +69,6 @@ async def raised(stack: PagesStack, policy: str = "page-steps") -> str:
         return await raise_through_pages(practitioner, answers(policy))
 
 
-async def post(
-    client: httpx.AsyncClient, escalation_id: str, action: str, **fields: str
-) -> httpx.Response:
-    page = await client.get(f"/escalations/{escalation_id}")
-    return await client.post(
-        f"/escalations/{escalation_id}/actions/{action}",
-        data={"csrf_token": csrf_of(page.text), **fields},
-    )
-
-
 async def test_acknowledge_once_and_a_second_time_is_refused(pages_stack: PagesStack) -> None:
     escalation_id = await raised(pages_stack)
     async with pages_stack.signed_in(PRACTITIONER) as practitioner:
@@ -87,17 +77,21 @@ async def test_acknowledge_once_and_a_second_time_is_refused(pages_stack: PagesS
         assert "/actions/acknowledge" not in page.text  # the receiving agency's step
     async with pages_stack.signed_in(CS_MANAGER) as manager:
         page = await manager.get(f"/escalations/{escalation_id}")
-        assert f'action="/escalations/{escalation_id}/actions/acknowledge"' in page.text
-        done = await post(manager, escalation_id, "acknowledge")
+        assert f'href="/escalations/{escalation_id}/actions/acknowledge"' in page.text
+        # Nothing to ask: its page is the confirmation.
+        confirmation = await manager.get(f"/escalations/{escalation_id}/actions/acknowledge")
+        assert "The raising agency is told" in confirmation.text
+        done = await act_through_pages(manager, escalation_id, "acknowledge")
         assert done.status_code == 303
-        after = await manager.get(done.headers["location"])
-        assert "You have acknowledged the escalation" in after.text
+        panel = await manager.get(done.headers["location"])
+        assert "You have acknowledged the escalation" in panel.text
+        after = await manager.get(f"/escalations/{escalation_id}")
         assert "Acknowledged by Team manager Sam Jones" in after.text
         assert "/actions/acknowledge" not in after.text  # once a stage
 
-        # From a page opened before (another tab): a clear refusal, nothing changes.
+        # From a confirmation opened before (another tab): a clear refusal, nothing changes.
         again = await manager.post(
-            f"/escalations/{escalation_id}/actions/acknowledge",
+            f"/escalations/{escalation_id}/actions/acknowledge/confirm",
             data={"csrf_token": csrf_of(page.text)},
         )
         assert again.status_code == 409
@@ -116,26 +110,29 @@ async def test_extend_moves_the_deadline_and_a_second_extension_is_refused(
         page = await manager.get(f"/escalations/{escalation_id}")
         assert "0 of 1 used (each at most 3 working days)" in page.text
 
-        empty = await post(manager, escalation_id, "extend")
+        empty = await act_through_pages(manager, escalation_id, "extend")
         assert empty.status_code == 422 and "There is a problem" in empty.text
         assert 'href="#extend-reason"' in empty.text
         assert "Enter how much longer: working days, or hours" in empty.text
-        both = await post(
+        both = await act_through_pages(
             manager, escalation_id, "extend", reason="Meeting", working_days="2", hours="4"
         )
         assert both.status_code == 422 and "Enter working days or hours, not both" in both.text
         assert 'href="#extend-working-days"' in both.text and 'value="4"' in both.text
-        too_long = await post(manager, escalation_id, "extend", reason="Meeting", working_days="4")
+        too_long = await act_through_pages(
+            manager, escalation_id, "extend", reason="Meeting", working_days="4"
+        )
         assert too_long.status_code == 422 and 'href="#extend-working-days"' in too_long.text
         assert "An extension at stage 1 is at most 3 working days" in too_long.text
         assert await events(pages_stack, escalation_id) == ["raised"]
 
-        done = await post(
+        done = await act_through_pages(
             manager, escalation_id, "extend", reason="Strategy meeting on Friday", working_days="2"
         )
         assert done.status_code == 303
-        after = await manager.get(done.headers["location"])
-        assert "The time limit is extended" in after.text
+        panel = await manager.get(done.headers["location"])
+        assert "The time limit is extended" in panel.text
+        after = await manager.get(f"/escalations/{escalation_id}")
         assert "1 of 1 used" in after.text and "/actions/extend" not in after.text
         row = await escalation(pages_stack, escalation_id)
         assert row.stage_deadline is not None and before.stage_deadline is not None
@@ -146,7 +143,7 @@ async def test_extend_moves_the_deadline_and_a_second_extension_is_refused(
         assert "Strategy meeting on Friday" in after.text  # on the timeline, with the reason
 
         again = await manager.post(
-            f"/escalations/{escalation_id}/actions/extend",
+            f"/escalations/{escalation_id}/actions/extend/confirm",
             data={"csrf_token": csrf_of(page.text), "reason": "More time", "working_days": "1"},
         )
         assert again.status_code == 409
@@ -162,19 +159,26 @@ async def test_an_overdue_acknowledgement_and_an_extension_in_hours(
 ) -> None:
     escalation_id = await raised(pages_stack, "page-hours")
     async with pages_stack.signed_in(CS_MANAGER) as manager:
-        for _ in range(200):  # a second to acknowledge: overdue by itself
+
+        async def overdue() -> httpx.Response | None:  # a second to acknowledge: overdue by itself
             page = await manager.get(f"/escalations/{escalation_id}")
-            if "Acknowledgement overdue" in page.text:
-                break
-            await asyncio.sleep(0.1)
+            return page if "Acknowledgement overdue" in page.text else None
+
+        page = await eventually(overdue, "the acknowledgement overdue")
         assert "Acknowledgement overdue: due by" in page.text
         before = await escalation(pages_stack, escalation_id)
-        too_long = await post(manager, escalation_id, "extend", reason="Tonight", hours="2")
+        too_long = await act_through_pages(
+            manager, escalation_id, "extend", reason="Tonight", hours="2"
+        )
         assert too_long.status_code == 422 and 'href="#extend-hours"' in too_long.text
         assert "An extension at stage 1 is at most 1 hour" in too_long.text
-        odd = await post(manager, escalation_id, "extend", reason="Tonight", hours="soon")
+        odd = await act_through_pages(
+            manager, escalation_id, "extend", reason="Tonight", hours="soon"
+        )
         assert odd.status_code == 422 and "Enter the hours as a number" in odd.text
-        done = await post(manager, escalation_id, "extend", reason="Tonight", hours="1")
+        done = await act_through_pages(
+            manager, escalation_id, "extend", reason="Tonight", hours="1"
+        )
         assert done.status_code == 303
     row = await escalation(pages_stack, escalation_id)
     assert row.stage_deadline is not None and before.stage_deadline is not None
@@ -186,9 +190,11 @@ async def test_the_raiser_disputes_the_outcome_and_it_reopens_at_the_next_stage(
 ) -> None:
     escalation_id = await raised(pages_stack)
     async with pages_stack.signed_in(CS_MANAGER) as manager:
-        done = await post(manager, escalation_id, "resolve", outcome="Early help offered")
+        done = await act_through_pages(
+            manager, escalation_id, "resolve", outcome="Early help offered"
+        )
         assert done.status_code == 303
-        page = await manager.get(done.headers["location"])
+        page = await manager.get(f"/escalations/{escalation_id}")
         assert "The raising agency may dispute this outcome until" in page.text
         assert "/actions/dispute" not in page.text  # the raising agency's right
     row = await escalation(pages_stack, escalation_id)
@@ -198,17 +204,18 @@ async def test_the_raiser_disputes_the_outcome_and_it_reopens_at_the_next_stage(
     async with pages_stack.signed_in(PRACTITIONER) as practitioner:
         page = await practitioner.get(f"/escalations/{escalation_id}")
         assert "Resolved" in page.text and "Early help offered" in page.text
-        assert f'action="/escalations/{escalation_id}/actions/dispute"' in page.text
+        assert f'href="/escalations/{escalation_id}/actions/dispute"' in page.text
         assert "Open to dispute until" in page.text
-        empty = await post(practitioner, escalation_id, "dispute", reason=" ")
+        empty = await act_through_pages(practitioner, escalation_id, "dispute", reason=" ")
         assert empty.status_code == 422 and 'href="#dispute-reason"' in empty.text
         assert "Enter why you disagree with the outcome" in empty.text
-        disputed = await post(
+        disputed = await act_through_pages(
             practitioner, escalation_id, "dispute", reason="Early help does not meet the risk"
         )
         assert disputed.status_code == 303
-        after = await practitioner.get(disputed.headers["location"])
-        assert "The outcome is disputed" in after.text
+        panel = await practitioner.get(disputed.headers["location"])
+        assert "The outcome is disputed" in panel.text
+        after = await practitioner.get(f"/escalations/{escalation_id}")
         assert "Stage 2 of 3" in after.text and "Outcome disputed" in after.text
         # The ladder: stage 1 done, stage 2 current with its deadline, stage 3 to come.
         assert len(STEPS_DONE.findall(after.text)) == 1
@@ -240,15 +247,30 @@ async def test_the_step_forms_in_a_browser_pass_axe(visit: object, pages_stack: 
         await expect(page.get_by_role("button", name="Acknowledge")).to_be_visible()
         await expect(page.get_by_role("button", name="Extend the time limit")).to_be_visible()
         await manager.check("escalation-steps")
-        await press(page, "Extend the time limit")  # nothing given: named, GOV.UK style
+        await press(page, "Extend the time limit")
+        await expect(page.get_by_role("heading", name="Extend the time limit")).to_be_visible()
+        await manager.check("escalation-extend")
+        await press(page, "Continue")  # nothing given: named, GOV.UK style
         await expect(
             page.get_by_role("link", name="Enter how much longer: working days, or hours")
         ).to_be_visible()
         await manager.check("escalation-extend-error")
+        await page.goto(f"/escalations/{escalation_id}")
+        await press(page, "Acknowledge")  # nothing to ask: what it does, and the button
+        await expect(page.get_by_role("heading", name="Acknowledge the escalation")).to_be_visible()
+        await manager.check("escalation-acknowledge-confirm")
         await press(page, "Acknowledge")
+        await expect(page.get_by_text("You have acknowledged the escalation")).to_be_visible()
+        await manager.check("escalation-acknowledged")
+        await page.goto(f"/escalations/{escalation_id}")
         await expect(page.get_by_text("Acknowledged by Team manager Sam Jones")).to_be_visible()
-        await type_into(page, "Outcome agreed", "Early help offered")
         await press(page, "Resolve the escalation")
+        await type_into(page, "Outcome agreed", "Early help offered")
+        await press(page, "Continue")
+        await expect(page.get_by_text("The escalation closes as resolved")).to_be_visible()
+        await press(page, "Resolve the escalation")
+        await expect(page.get_by_text("The escalation is resolved")).to_be_visible()
+        await page.goto(f"/escalations/{escalation_id}")
         await expect(page.get_by_text("The raising agency may dispute")).to_be_visible()
         await manager.check()
     link = await pages_stack.sign_in_link(PRACTITIONER, f"/escalations/{escalation_id}")
@@ -257,9 +279,18 @@ async def test_the_step_forms_in_a_browser_pass_axe(visit: object, pages_stack: 
         await page.goto(link)
         await press(page, "Sign in")
         await expect(page.get_by_role("button", name="Dispute the outcome")).to_be_visible()
+        await press(page, "Dispute the outcome")
+        await expect(page.get_by_role("heading", name="Dispute the outcome")).to_be_visible()
         await practitioner.check("escalation-dispute")
         await type_into(page, "Why you disagree with the outcome", "Early help is not enough")
+        await press(page, "Continue")
+        await expect(
+            page.get_by_text("The escalation opens again at the next stage")
+        ).to_be_visible()
+        await practitioner.check("escalation-dispute-confirm")
         await press(page, "Dispute the outcome")
+        await expect(page.get_by_text("The outcome is disputed")).to_be_visible()
+        await page.goto(f"/escalations/{escalation_id}")
         await expect(page.get_by_text("Stage 2 of 3")).to_be_visible()
         assert await axe_violations(page) == []
         await screenshot(page, "escalation-disputed")

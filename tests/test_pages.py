@@ -2,6 +2,7 @@
 the dev server and an SMTP listener, on SQLite and PostgreSQL."""
 
 import asyncio
+import html
 import re
 from datetime import timedelta
 from typing import Any
@@ -15,6 +16,7 @@ from database.engine import session_factory
 from database.tables import AuditEvent, Escalation, PersonSession, SignInLink, utc_now
 from tests.api_stack import CHILDRENS_SERVICES, POLICE
 from tests.conftest import new_key
+from tests.engine_helpers import NOT_STEPS
 from tests.pages_stack import (
     CHAIR,
     CS_MANAGER,
@@ -26,6 +28,7 @@ from tests.pages_stack import (
     PagesStack,
     csrf_of,
 )
+from tests.polling import eventually
 from web.sessions import token_hash
 
 ANSWERS = [
@@ -72,6 +75,26 @@ async def raise_through_pages(
     return found.group(1)
 
 
+HIDDEN = re.compile(r'<input type="hidden" name="([^"]+)" value="([^"]*)">')
+
+
+async def act_through_pages(
+    client: httpx.AsyncClient, escalation_id: str, path: str, **answers: str
+) -> httpx.Response:
+    """An action as a person takes it: the answers to its question page (with the escalation
+    page's CSRF token) then, when they pass, the confirmation page's button. The last answer:
+    303 to the panel once done, else the page that says why not."""
+    page = await client.get(f"/escalations/{escalation_id}")
+    answered = await client.post(
+        f"/escalations/{escalation_id}/actions/{path}",
+        data={"csrf_token": csrf_of(page.text), **answers},
+    )
+    if answered.status_code != 200:
+        return answered
+    confirmed = {name: html.unescape(value) for name, value in HIDDEN.findall(answered.text)}
+    return await client.post(f"/escalations/{escalation_id}/actions/{path}/confirm", data=confirmed)
+
+
 async def escalation(stack: PagesStack, escalation_id: str) -> Escalation:
     """The record, what people wrote opened with the escalation's own key."""
     async with session_factory(stack.engine)() as db:
@@ -81,8 +104,9 @@ async def escalation(stack: PagesStack, escalation_id: str) -> Escalation:
 
 
 async def events(stack: PagesStack, escalation_id: str) -> list[str]:
+    """The steps on the escalation's record, oldest first."""
     async with session_factory(stack.engine)() as db:
-        return [e.action for e in await timeline(db, escalation_id) if e.action != "notified"]
+        return [e.action for e in await timeline(db, escalation_id) if e.action not in NOT_STEPS]
 
 
 async def session_count(stack: PagesStack) -> int:
@@ -94,16 +118,18 @@ async def session_count(stack: PagesStack) -> int:
 
 
 async def test_the_same_answer_for_known_and_unknown_addresses(pages_stack: PagesStack) -> None:
+    links_before = len(pages_stack.mails(CHAIR, "sign-in link"))
     async with pages_stack.browser_client() as client:
         form = await client.get("/sign-in")
         assert 'name="email"' in form.text and form.headers["content-type"].startswith("text/html")
-        known = await client.post("/sign-in", data={"email": CHAIR})
         unknown = await client.post("/sign-in", data={"email": STRANGER})
+        known = await client.post("/sign-in", data={"email": CHAIR})
     assert known.status_code == unknown.status_code == 200
     assert known.text.replace(CHAIR, "ADDRESS") == unknown.text.replace(STRANGER, "ADDRESS")
-    mail = (await pages_stack.mail_to(CHAIR, subject="sign-in link"))[-1]
+    # The event to wait on: the link asked for after the stranger's has come, so a mail the
+    # stranger's request had sent would be here by now.
+    mail = (await pages_stack.mail_to(CHAIR, links_before + 1, "sign-in link"))[-1]
     token = LINK.search(mail.get_content()).group(0).rsplit("/", 1)[1]  # type: ignore[union-attr]
-    await asyncio.sleep(0.5)
     assert pages_stack.mailbox.to(STRANGER) == []
     async with session_factory(pages_stack.engine)() as db:
         stored = (await db.exec(select(SignInLink).where(SignInLink.email == CHAIR))).all()
@@ -267,33 +293,51 @@ async def test_raise_resolve_and_see_the_outcome_without_javascript(
         assert page.status_code == 200
         assert "Stage 1 of 3" in page.text and "Current stage" in page.text
         assert "Amelia &lt;b&gt;Example&lt;/b&gt;" in page.text  # escaped, never markup
-        assert 'action="/escalations/' + escalation_id + '/actions/resolve"' in page.text
+        assert f'href="/escalations/{escalation_id}/actions/resolve"' in page.text
         assert "/actions/withdraw" not in page.text  # the raising agency's only
+        # The case first, then what can be done, then the timeline.
+        assert page.text.index("Amelia") < page.text.index("What you can do now")
+        assert page.text.index("What you can do now") < page.text.index("Timeline")
 
-        empty = await manager.post(
-            f"/escalations/{escalation_id}/actions/resolve",
-            data={"csrf_token": csrf_of(page.text), "outcome": ""},
-        )
+        question = await manager.get(f"/escalations/{escalation_id}/actions/resolve")
+        assert question.status_code == 200 and "Outcome agreed" in question.text
+        empty = await act_through_pages(manager, escalation_id, "resolve", outcome="")
         assert empty.status_code == 422 and 'href="#resolve-outcome"' in empty.text
-        resolved = await manager.post(
+        answers = {
+            "outcome": "Strategy discussion booked",
+            "agreed_actions": "Section 47 enquiry\nReview in 4 weeks",
+        }
+        confirmation = await manager.post(
             f"/escalations/{escalation_id}/actions/resolve",
-            data={
-                "csrf_token": csrf_of(page.text),
-                "outcome": "Strategy discussion booked",
-                "agreed_actions": "Section 47 enquiry\nReview in 4 weeks",
-            },
+            data={"csrf_token": csrf_of(page.text), **answers},
         )
+        assert confirmation.status_code == 200 and "Strategy discussion booked" in confirmation.text
+        assert "The escalation closes as resolved" in confirmation.text
+        assert await events(pages_stack, escalation_id) == ["raised"]  # not until confirmed
+        changing = await manager.post(
+            f"/escalations/{escalation_id}/actions/resolve/change",
+            data={"csrf_token": csrf_of(page.text), **answers},
+        )
+        assert changing.status_code == 200 and "Continue" in changing.text
+        assert ">Strategy discussion booked</textarea>" in changing.text  # kept, to change
+        resolved = await act_through_pages(manager, escalation_id, "resolve", **answers)
         assert resolved.status_code == 303
-        after = await manager.get(resolved.headers["location"])
-        assert "The escalation is resolved" in after.text
+        panel = await manager.get(resolved.headers["location"])
+        assert "govuk-panel" in panel.text and "The escalation is resolved" in panel.text
+        after = await manager.get(f"/escalations/{escalation_id}")
         assert "What you can do now" in after.text and "/actions/resolve" not in after.text
 
         # Acting again on the closed escalation: a clear refusal, nothing changes.
         again = await manager.post(
-            f"/escalations/{escalation_id}/actions/note",
+            f"/escalations/{escalation_id}/actions/notes",
             data={"csrf_token": csrf_of(page.text), "text": "late"},
         )
         assert again.status_code == 409 and "already resolved" in again.text
+        stale = await manager.post(
+            f"/escalations/{escalation_id}/actions/notes/confirm",
+            data={"csrf_token": csrf_of(page.text), "text": "late"},
+        )
+        assert stale.status_code == 409 and "already resolved" in stale.text
     row = await escalation(pages_stack, escalation_id)
     assert row.status == "resolved" and row.agreed_actions == [
         "Section 47 enquiry",
@@ -340,7 +384,7 @@ async def test_an_uninvolved_agency_gets_404(pages_stack: PagesStack) -> None:
         assert escalation_id not in home.text
         page = await outsider.get("/")
         refused = await outsider.post(
-            f"/escalations/{escalation_id}/actions/note",
+            f"/escalations/{escalation_id}/actions/notes/confirm",
             data={"csrf_token": csrf_of(page.text), "text": "nosy"},
         )
         assert refused.status_code == 404
@@ -352,7 +396,7 @@ async def test_missing_csrf_token_and_tampered_cookie_change_nothing(
 ) -> None:
     async with pages_stack.signed_in(PRACTITIONER) as practitioner:
         escalation_id = await raise_through_pages(practitioner)
-        action = f"/escalations/{escalation_id}/actions/note"
+        action = f"/escalations/{escalation_id}/actions/notes/confirm"
         missing = await practitioner.post(action, data={"text": "forged"})
         assert missing.status_code == 403 and "Nothing was changed" in missing.text
         wrong = await practitioner.post(action, data={"text": "forged", "csrf_token": "guess"})
@@ -436,20 +480,20 @@ async def test_the_partnership_sees_all_and_acts_on_an_overdue_escalation(
     ]
     async with pages_stack.signed_in(PRACTITIONER) as practitioner:
         escalation_id = await raise_through_pages(practitioner, quick)
-    for _ in range(300):  # both 2-second stages pass by themselves
+
+    async def at_the_top() -> Escalation | None:  # both 2-second stages pass by themselves
         row = await escalation(pages_stack, escalation_id)
-        if row.stage == 3:
-            break
-        await asyncio.sleep(0.1)
+        return row if row.stage == 3 else None
+
+    row = await eventually(at_the_top, "stage 3")
     assert row.stage == 3 and row.stage_role == "board"
     async with pages_stack.signed_in(CHAIR) as chair:
         home = await chair.get("/")
         assert escalation_id in home.text and "Stage 3 of 3" in home.text
         page = await chair.get(f"/escalations/{escalation_id}")
         assert "/actions/escalate" not in page.text  # the top of the ladder
-        done = await chair.post(
-            f"/escalations/{escalation_id}/actions/resolve",
-            data={"csrf_token": csrf_of(page.text), "outcome": "Partnership decision"},
+        done = await act_through_pages(
+            chair, escalation_id, "resolve", outcome="Partnership decision"
         )
         assert done.status_code == 303
     row = await escalation(pages_stack, escalation_id)
@@ -507,10 +551,14 @@ async def test_a_double_submitted_form_acts_once(pages_stack: PagesStack) -> Non
     async with pages_stack.signed_in(PRACTITIONER) as practitioner:
         escalation_id = await raise_through_pages(practitioner)
         page = await practitioner.get(f"/escalations/{escalation_id}")
-        form_id = FORM_ID.search(page.text)
-        assert form_id is not None, "each action's form carries the page's one-time id"
-        form = {"csrf_token": csrf_of(page.text), "form_id": form_id.group(1), "text": "Rang"}
-        path = f"/escalations/{escalation_id}/actions/note"
+        answers = {"csrf_token": csrf_of(page.text), "text": "Rang"}
+        confirmation = await practitioner.post(
+            f"/escalations/{escalation_id}/actions/notes", data=answers
+        )
+        form_id = FORM_ID.search(confirmation.text)
+        assert form_id is not None, "the confirmation's button carries a one-time id"
+        form = {**answers, "form_id": form_id.group(1)}
+        path = f"/escalations/{escalation_id}/actions/notes/confirm"
         # A double click: the second arrives while, or after, the first is taken.
         first, second = await asyncio.gather(
             practitioner.post(path, data=form), practitioner.post(path, data=form)
@@ -518,7 +566,7 @@ async def test_a_double_submitted_form_acts_once(pages_stack: PagesStack) -> Non
         assert {first.status_code, second.status_code} <= {303, 409}, second.text
         resubmitted = await practitioner.post(path, data=form)  # the browser's back and resend
         assert resubmitted.status_code == 303
-        assert resubmitted.headers["location"].endswith("?done=noted")
-        fresh = await practitioner.get(f"/escalations/{escalation_id}")
-        assert FORM_ID.search(fresh.text).group(1) != form_id.group(1)  # type: ignore[union-attr]
+        assert resubmitted.headers["location"].endswith("/actions/notes/done")
+        again = await practitioner.post(f"/escalations/{escalation_id}/actions/notes", data=answers)
+        assert FORM_ID.search(again.text).group(1) != form_id.group(1)  # type: ignore[union-attr]
     assert await events(pages_stack, escalation_id) == ["raised", "note"]

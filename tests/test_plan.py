@@ -7,7 +7,7 @@ from pathlib import Path
 
 from launcher.plan import plan, temporal_command
 from tests.conftest import isolated_settings
-from tests.engine_helpers import free_port
+from tests.ports import unused_port
 
 
 def pragmas(command: list[str]) -> list[str]:
@@ -19,8 +19,8 @@ def dev_server_command(data_dir: Path, **settings: str) -> list[str]:
         plan(
             isolated_settings(
                 data_dir=data_dir,
-                temporal_address=f"127.0.0.1:{free_port()}",
-                temporal_ui_port=free_port(),
+                temporal_address=f"127.0.0.1:{unused_port()}",
+                temporal_ui_port=unused_port(),
                 **settings,
             )
         )

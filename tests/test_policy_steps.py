@@ -34,14 +34,14 @@ from tests.engine_helpers import (
 )
 from tests.test_ladder import at_raise_time, christmas_ahead, search_attributes
 from tests.test_signals import accepted_updates, act, rejected, request
-from workflows.escalation import (
+from workflows.models import NotificationInput
+from workflows.rules import (
     ALREADY_ACKNOWLEDGED,
     CLOSED,
     EXTENSION_TOO_LONG,
     NO_EXTENSIONS_LEFT,
     NOT_PERMITTED,
 )
-from workflows.models import NotificationInput
 from workflows.search_attributes import ESCALATION_ACKNOWLEDGED
 
 MINUTE = timedelta(minutes=1)

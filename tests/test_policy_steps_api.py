@@ -1,7 +1,6 @@
 """The policy's own steps through the API over real HTTP: acknowledge, extend and dispute, on
 SQLite and on PostgreSQL, with a real worker and the Temporal dev server."""
 
-import asyncio
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -9,13 +8,15 @@ import httpx
 from temporalio.client import WorkflowExecutionStatus
 
 from tests.api_stack import CHILDRENS_SERVICES, PARTNERSHIP, POLICE, ApiStack
+from tests.engine_helpers import steps_of
+from tests.polling import eventually
 from tests.test_api import raise_one
 from workflows.search_attributes import DISPUTE_UNTIL
 
 
 async def timeline_actions(stack: ApiStack, escalation: str, headers: dict[str, str]) -> list[str]:
     events = (await stack.http.get(f"{escalation}/timeline", headers=headers)).json()
-    return [event["action"] for event in events if event["action"] != "notified"]
+    return [event["action"] for event in steps_of(events)]
 
 
 async def workflow_status(stack: ApiStack, escalation_id: str) -> WorkflowExecutionStatus | None:
@@ -23,12 +24,12 @@ async def workflow_status(stack: ApiStack, escalation_id: str) -> WorkflowExecut
 
 
 async def completes(stack: ApiStack, escalation_id: str) -> bool:
-    """Whether the escalation's workflow completes within a generous deadline."""
-    for _ in range(300):
-        if await workflow_status(stack, escalation_id) == WorkflowExecutionStatus.COMPLETED:
-            return True
-        await asyncio.sleep(0.1)
-    return False
+    """Whether the escalation's workflow completes (waits for it)."""
+
+    async def completed() -> bool:
+        return await workflow_status(stack, escalation_id) == WorkflowExecutionStatus.COMPLETED
+
+    return await eventually(completed, f"{escalation_id} completed")
 
 
 async def test_acknowledge_once_a_stage_by_the_receiving_agency(api_stack: ApiStack) -> None:

@@ -9,6 +9,7 @@ that hands the callback whatever ID token the test made (its keys, its nonce, it
 
 import base64
 import re
+import socket
 from collections.abc import AsyncIterator, Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -30,7 +31,6 @@ from database.engine import session_factory
 from database.tables import Escalation, PersonSession
 from tests.api_stack import CHILDRENS_SERVICES, POLICE, serve
 from tests.browser import axe_violations, browser, needs_chromium, screenshot
-from tests.engine_helpers import free_port
 from tests.openid_provider import CLIENT_ID, CLIENT_SECRET, OpenIdProvider, running_provider
 from tests.pages_stack import (
     CS_MANAGER,
@@ -40,6 +40,7 @@ from tests.pages_stack import (
     STRANGER,
     PagesStack,
 )
+from tests.ports import listening_socket, port_of
 from tests.test_pages import raise_through_pages
 
 __all__ = ["browser"]  # the module's fixture
@@ -103,8 +104,8 @@ class Forger:
 
 
 @pytest.fixture(scope="module")
-def app_url() -> str:
-    return f"http://127.0.0.1:{free_port()}"
+def app_url(pages_socket: socket.socket) -> str:
+    return f"http://127.0.0.1:{port_of(pages_socket)}"
 
 
 @pytest.fixture(scope="module")
@@ -117,9 +118,9 @@ def openid_provider(
 
 @pytest.fixture(scope="module")
 async def forger() -> AsyncIterator[Forger]:
-    port = free_port()
-    forger = Forger(port, RSAKey.generate_key(2048, parameters={"kid": "forger-key"}))
-    server, task = await serve(forger.app(), port)
+    sock = listening_socket()
+    forger = Forger(port_of(sock), RSAKey.generate_key(2048, parameters={"kid": "forger-key"}))
+    server, task = await serve(forger.app(), sock)
     yield forger
     server.should_exit = True
     await task
@@ -154,7 +155,7 @@ client_secret = "{CLIENT_SECRET}"
 all_agencies = true
 """
     )
-    return {"public_url": app_url, "oidc_providers_file": providers}
+    return {"oidc_providers_file": providers}
 
 
 async def through_provider(
@@ -352,7 +353,9 @@ async def test_a_manager_signs_in_with_the_provider_acts_and_signs_out_of_both(
         await expect(page.get_by_text("Stage 1 of 3")).to_be_visible()  # back where it was going
         assert urlsplit(page.url).path == f"/escalations/{escalation_id}"
 
+        await page.get_by_role("button", name="Resolve the escalation").click()
         await page.get_by_label("Outcome agreed", exact=True).fill("Strategy discussion booked")
+        await page.get_by_role("button", name="Continue").click()
         await page.get_by_role("button", name="Resolve the escalation").click()
         await expect(page.get_by_text("The escalation is resolved")).to_be_visible()
 

@@ -5,16 +5,13 @@ reconciler can close its record; a raise whose API died before the workflow star
 `pending` row that nobody sees and the reconciler removes.
 """
 
-import asyncio
 import os
 import subprocess
 import sys
 import uuid
-from collections.abc import Awaitable, Callable
 from datetime import timedelta
 from functools import partial
 from pathlib import Path
-from typing import Any
 
 from google.protobuf.duration_pb2 import Duration
 from sqlalchemy.ext.asyncio import AsyncEngine
@@ -23,11 +20,10 @@ from temporalio.client import Client, ScheduleIntervalSpec
 from temporalio.service import RPCError
 from temporalio.testing import WorkflowEnvironment
 
-from casework.raising import PENDING
 from core.settings import Settings
 from database.audit_chain import append_event, chain_breaks
 from database.engine import session_factory
-from database.tables import Escalation, utc_now
+from database.tables import PENDING, Escalation, utc_now
 from tests.api_stack import CHILDRENS_SERVICES, POLICE, ApiStack, directory_file
 from tests.engine_helpers import (
     RAISING,
@@ -37,17 +33,10 @@ from tests.engine_helpers import (
     escalation_worker,
     read_model,
 )
+from tests.polling import eventually
 from worker.reconciler import Reconciled, Reconciler, ensure_reconcile_schedule, schedule_id
 from workflows.escalation import EscalationWorkflow, initial_search_attributes
 from workflows.models import EscalationInput, EscalationState
-
-
-async def eventually(what: str, check: Callable[[], Awaitable[Any]], within: float = 30) -> Any:
-    give_up = asyncio.get_running_loop().time() + within
-    while not (answer := await check()):
-        assert asyncio.get_running_loop().time() < give_up, f"never: {what}"
-        await asyncio.sleep(0.2)
-    return answer
 
 
 async def start(client: Client, config: Settings, input: EscalationInput) -> None:
@@ -80,7 +69,7 @@ async def test_a_terminated_escalation_is_closed_on_the_record_once(
     async with escalation_worker(dev_env.client, engine) as config:
         for input in (quick, running):
             await start(dev_env.client, config, input)
-            await eventually("raised", partial(recorded_open, engine, input.escalation_id))
+            await eventually(partial(recorded_open, engine, input.escalation_id), "raised")
         await dev_env.client.get_workflow_handle(quick.escalation_id).terminate(reason="ops")
 
         reconciler = Reconciler(dev_env.client, engine)
@@ -240,14 +229,14 @@ async def test_the_worker_keeps_a_schedule_that_reconciles(
             ]
 
             await start(dev_env.client, config, input)
-            await eventually("raised", partial(recorded_open, engine, input.escalation_id))
+            await eventually(partial(recorded_open, engine, input.escalation_id), "raised")
             await dev_env.client.get_workflow_handle(input.escalation_id).terminate(reason="ops")
             await schedule.trigger()
 
             async def closed() -> bool:
                 return await status_of(engine, input.escalation_id) == "terminated"
 
-            await eventually("closed by the scheduled reconcile", closed)
+            await eventually(closed, "closed by the scheduled reconcile")
         finally:
             await schedule.delete()
 
@@ -274,7 +263,7 @@ async def test_in_a_namespace_without_escalations_nothing_is_closed_for_missing(
         except RPCError:  # the new namespace is not served yet
             return None
 
-    assert await eventually("the new namespace answers", reconciled) == ([],)
+    assert await eventually(reconciled, "the new namespace answers") == ([],)
     assert await status_of(engine, escalation_id) == "open"
 
 

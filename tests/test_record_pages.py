@@ -5,6 +5,7 @@ import hashlib
 import io
 import json
 import zipfile
+from dataclasses import dataclass
 
 from sqlmodel import col, select
 
@@ -12,10 +13,21 @@ from casework.subject_access import SubjectAccessQuery as Query
 from casework.subject_access import escalations_about
 from database.engine import session_factory
 from database.tables import AccessEvent
+from tests.api_stack import PARTNERSHIP
 from tests.pages_stack import CHAIR, CS_MANAGER, POLICE_MANAGER, PRACTITIONER, PagesStack, csrf_of
 from tests.test_pages import escalation, events, raise_through_pages
 
 REASON = "Name misspelt at raise"
+
+
+@dataclass
+class Chair:
+    name: str = "Independent chair"
+    agency: str = PARTNERSHIP
+    role: str = "board"
+
+
+THE_CHAIR = Chair()
 
 
 async def test_a_correction_on_the_page_and_record_with_the_original_for_the_partnership(
@@ -103,7 +115,8 @@ async def test_the_partnership_downloads_a_subject_access_bundle(pages_stack: Pa
     reference = (await escalation(pages_stack, escalation_id)).child_reference
     assert reference is not None
     async with session_factory(pages_stack.engine)() as db:
-        about = [row.id for row in await escalations_about(db, Query(child_reference=reference))]
+        rows = await escalations_about(db, THE_CHAIR, Query(child_reference=reference))
+        about = [row.id for row in rows]
     assert escalation_id in about
 
     async with pages_stack.signed_in(CHAIR) as chair:

@@ -20,7 +20,7 @@ from database.engine import create_engine, session_factory
 from tests.api_stack import serve
 from tests.browser import axe_violations, browser, needs_chromium, screenshot
 from tests.conftest import isolated_settings
-from tests.engine_helpers import free_port
+from tests.ports import listening_socket, port_of
 from tests.test_reports import HEALTH, POLICE, SCHOOL, SOCIAL_CARE, seed
 from web.charts import bar_chart, column_chart, nice_top
 from web.page_context import SESSION_COOKIE
@@ -73,7 +73,8 @@ async def stack(
 ) -> AsyncIterator[ReportStack]:
     directory = tmp_path_factory.mktemp("directory") / "directory.toml"
     directory.write_text(DIRECTORY, encoding="utf-8")
-    port = free_port()
+    sock = listening_socket()
+    port = port_of(sock)
     settings = isolated_settings(
         database_url=module_database_url,
         payload_key_file=payload_key_file,
@@ -82,7 +83,7 @@ async def stack(
     )
     engine = create_engine(module_database_url)
     await seed(engine)
-    server, task = await serve(create_app(settings), port)
+    server, task = await serve(create_app(settings), sock)
     try:
         yield ReportStack(url=settings.public_url, engine=engine)
     finally:

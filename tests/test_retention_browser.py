@@ -9,10 +9,10 @@ from database.engine import session_factory
 from database.erasure import erase
 from database.tables import utc_now
 from tests.browser import browser, needs_chromium
-from tests.pages_stack import CHAIR, PRACTITIONER, PagesStack, csrf_of
+from tests.pages_stack import CHAIR, PRACTITIONER, PagesStack
 from tests.polling import eventually
 from tests.test_browser import Visit, press, type_into, visit
-from tests.test_pages import escalation, raise_through_pages
+from tests.test_pages import act_through_pages, escalation, raise_through_pages
 
 __all__ = ["browser", "visit"]  # the module's fixtures
 pytestmark = [
@@ -26,10 +26,8 @@ async def test_an_erased_record_and_the_legal_holds(visit: object, pages_stack: 
     async with pages_stack.signed_in(PRACTITIONER) as practitioner:
         for _ in range(2):
             escalation_id = await raise_through_pages(practitioner)
-            shown = await practitioner.get(f"/escalations/{escalation_id}")
-            withdrawn = await practitioner.post(
-                f"/escalations/{escalation_id}/actions/withdraw",
-                data={"csrf_token": csrf_of(shown.text), "reason": "Resolved between us"},
+            withdrawn = await act_through_pages(
+                practitioner, escalation_id, "withdraw", reason="Resolved between us"
             )
             assert withdrawn.status_code == 303, withdrawn.text
             ids.append(escalation_id)

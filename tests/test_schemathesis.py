@@ -11,6 +11,7 @@ from collections.abc import Callable, Iterator
 from typing import Any
 
 import hypothesis
+import pytest
 import schemathesis
 from hypothesis import HealthCheck, Phase
 from hypothesis import strategies as st
@@ -26,6 +27,7 @@ from schemathesis.specs.openapi.checks import (
 
 from tests.api_stack import CHILDRENS_SERVICES, HEALTH, PARTNERSHIP, POLICE, ApiStack
 
+pytestmark = pytest.mark.slow
 EXAMPLES_PER_OPERATION = 25
 CHECKS = [
     not_a_server_error,

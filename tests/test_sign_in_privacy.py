@@ -22,8 +22,9 @@ from database.tables import SignInLink
 from tests.api_stack import serve
 from tests.browser import axe_violations, browser, needs_chromium, screenshot
 from tests.conftest import isolated_settings
-from tests.engine_helpers import SQLITE_ONLY, free_port
+from tests.engine_helpers import SQLITE_ONLY
 from tests.pages_stack import DIRECTORY, PRACTITIONER, STRANGER, PagesStack
+from tests.ports import listening_socket, port_of, unused_port
 
 ROOT = Path(__file__).resolve().parent.parent
 PROJECT = tuple(str(ROOT / package) for package in ("api", "web", "casework", "core", "database"))
@@ -39,7 +40,7 @@ async def app_on(database_url: str, tmp_path: Path, **overrides: Any) -> AsyncIt
         database_url=database_url,
         directory_file=directory,
         payload_key_file=tmp_path / "keys.json",
-        temporal_address=f"127.0.0.1:{free_port()}",
+        temporal_address=f"127.0.0.1:{unused_port()}",
         public_url="http://testserver",
         **overrides,
     )
@@ -48,13 +49,18 @@ async def app_on(database_url: str, tmp_path: Path, **overrides: Any) -> AsyncIt
         yield app
 
 
+# The app's own tasks beside the requests: the one that issues links after the answers, and
+# the worker-alert watcher, which wakes when it will.
+BACKGROUND = ("LinkRequests.serve", "WorkerAlerts.watch")
+
+
 def _in_the_background() -> bool:
-    """Whether this runs in the task that issues links after the answers."""
+    """Whether this runs in one of the app's background tasks, not the request."""
     try:
         task = asyncio.current_task()
     except RuntimeError:
         return False
-    return task is not None and "LinkRequests.serve" in repr(task.get_coro())
+    return task is not None and any(name in repr(task.get_coro()) for name in BACKGROUND)
 
 
 async def _traced(app: FastAPI, email: str) -> tuple[httpx.Response, list[str], list[str]]:
@@ -112,7 +118,7 @@ async def test_known_and_unknown_addresses_run_the_same_code_and_queries(
 
 
 async def test_a_database_outage_answers_both_alike_and_pages_say_sorry(tmp_path: Path) -> None:
-    gone = f"postgresql://postgres@127.0.0.1:{free_port()}/gone"
+    gone = f"postgresql://postgres@127.0.0.1:{unused_port()}/gone"
     async with app_on(gone, tmp_path) as app:
         transport = httpx.ASGITransport(app=app)
         async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as http:
@@ -146,10 +152,11 @@ async def test_too_many_sign_in_requests_say_when_to_come_back(pages_stack: Page
 
 @needs_chromium()
 async def test_the_sorry_page_is_accessible(browser: Browser, tmp_path: Path) -> None:
-    gone = f"postgresql://postgres@127.0.0.1:{free_port()}/gone"
-    port = free_port()
+    gone = f"postgresql://postgres@127.0.0.1:{unused_port()}/gone"
+    sock = listening_socket()
+    port = port_of(sock)
     async with app_on(gone, tmp_path) as app:
-        server, serving = await serve(app, port)
+        server, serving = await serve(app, sock)
         context = await browser.new_context()
         try:
             url = f"http://127.0.0.1:{port}"

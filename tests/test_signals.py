@@ -25,19 +25,19 @@ from tests.engine_helpers import (
     deliveries,
     escalation_input,
     escalation_worker,
-    free_port,
     raised,
     read_model,
     settle,
     state_of,
 )
-from workflows.escalation import (
+from tests.ports import unused_port
+from workflows.models import ActionRequest, EscalationState
+from workflows.rules import (
     AT_TOP_STAGE,
     CLOSED,
     INVALID_ACTION,
     NOT_PERMITTED,
 )
-from workflows.models import ActionRequest, EscalationState
 
 pytestmark = SQLITE_ONLY
 
@@ -270,7 +270,7 @@ async def test_act_refuses_a_closed_escalation(
     # Mail that keeps failing holds the closed workflow open, waiting for its deliveries.
     async with (
         escalation_worker(
-            time_env.client, engine, DIRECTORY, smtp_host="127.0.0.1", smtp_port=free_port()
+            time_env.client, engine, DIRECTORY, smtp_host="127.0.0.1", smtp_port=unused_port()
         ) as config,
         raised(time_env, config, escalation_input()) as handle,
     ):

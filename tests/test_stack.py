@@ -24,8 +24,9 @@ import pytest
 
 from core.settings import Settings
 from launcher.demo import DEMO_KEYS, READY
-from tests.engine_helpers import free_port
+from tests.ports import unused_port
 
+pytestmark = pytest.mark.slow
 ROOT = Path(__file__).resolve().parent.parent
 # What a fresh clone does not have.
 NOT_IN_A_CLONE = shutil.ignore_patterns(
@@ -48,11 +49,11 @@ def stack_env(**settings: str) -> dict[str, str]:
     return {**env, **settings}
 
 
-def free_ports_env() -> dict[str, str]:
+def ports_env() -> dict[str, str]:
     return {
-        "TEMPORAL_ADDRESS": f"127.0.0.1:{free_port()}",
-        "TEMPORAL_UI_PORT": str(free_port()),
-        "API_PORT": str(free_port()),
+        "TEMPORAL_ADDRESS": f"127.0.0.1:{unused_port()}",
+        "TEMPORAL_UI_PORT": str(unused_port()),
+        "API_PORT": str(unused_port()),
     }
 
 
@@ -181,7 +182,7 @@ def raise_with_printed_curl(line: str) -> dict[str, object]:
 
 
 def test_make_run_from_a_clean_tree(tree: Path, launchers: list[Launcher], tmp_path: Path) -> None:
-    env = stack_env(**free_ports_env())
+    env = stack_env(**ports_env())
     api = f"http://127.0.0.1:{env['API_PORT']}"
     first = start(launchers, tree, env, tmp_path / "first.log")
     first.wait_ready()
@@ -269,7 +270,7 @@ def test_a_taken_port_stops_the_launcher_before_it_starts_anything(
         taken.bind(("127.0.0.1", 0))
         taken.listen()
         port = taken.getsockname()[1]
-        env = stack_env(**{**free_ports_env(), "API_PORT": str(port)}, DATA_DIR=str(tmp_path / "d"))
+        env = stack_env(**{**ports_env(), "API_PORT": str(port)}, DATA_DIR=str(tmp_path / "d"))
         refused = launch_to_end(tree, env)
     assert refused.returncode == 1
     assert f"the API port 127.0.0.1:{port} is not free" in refused.stderr

@@ -18,6 +18,9 @@ from database.engine import migrate
 from tests.test_policies import POLICY_FILE
 from tests.test_worker_config import DIRECTORY_FILE
 
+# Every test here runs the service's commands in processes of their own.
+pytestmark = pytest.mark.slow
+
 EXAMPLE_DIRECTORY = Path(__file__).resolve().parent.parent / "config" / "directory.example.toml"
 KEY = ["create-key", "--agency", "Northshire Police", "--role", "manager", "--name", "DS Patel"]
 

@@ -2,7 +2,6 @@
 Temporal Web UI: the dev server's own UI, in Chromium, calling the service's codec with the
 session cookie ("include cross-origin credentials"), CORS limited to the UI's origin."""
 
-import asyncio
 import json
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -19,8 +18,9 @@ from database.tables import Escalation
 from tests.api_stack import POLICE
 from tests.browser import browser, needs_chromium, screenshot
 from tests.conftest import BIN, isolated_settings
-from tests.engine_helpers import free_port
 from tests.pages_stack import CHAIR, CS_MANAGER, PagesStack
+from tests.polling import eventually
+from tests.ports import unused_port
 from tests.test_pages import ANSWERS, raise_through_pages
 from workflows.search_attributes import ALL_KEYS
 
@@ -29,7 +29,7 @@ pytestmark = [
     needs_chromium(),
     pytest.mark.parametrize("module_database_url", ["sqlite"], indirect=True),
 ]
-UI_PORT = free_port()
+UI_PORT = unused_port()
 
 
 @pytest.fixture(scope="module")
@@ -100,13 +100,13 @@ async def test_an_operator_decodes_and_signals_in_the_temporal_ui(
         await expect(page.locator("#workflow-signal-success-toast")).to_be_visible()
     finally:
         await context.close()
-    for _ in range(200):
+
+    async def at_stage_two() -> bool:
         async with session_factory(pages_stack.engine)() as db:
             row = await db.get(Escalation, escalation_id)
-        if row is not None and row.stage == 2:
-            break
-        await asyncio.sleep(0.1)
-    assert row is not None and row.stage == 2
+        return row is not None and row.stage == 2
+
+    await eventually(at_stage_two, "escalated from the Temporal UI")
     async with session_factory(pages_stack.engine)() as db:
         escalated = [e for e in await timeline(db, escalation_id) if e.action == "escalated"]
     assert escalated[-1].details["reason"] == "Sent from the Temporal UI"

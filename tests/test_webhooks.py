@@ -22,9 +22,9 @@ from tests.engine_helpers import (
     SQLITE_ONLY,
     audit_trail,
     deliveries,
-    free_port,
     notifier_for,
 )
+from tests.ports import listening_socket, port_of
 from tests.test_notifications import PUBLIC_URL, attempt, raised_notice
 
 pytestmark = SQLITE_ONLY
@@ -46,9 +46,10 @@ class Receiver:
 
 @asynccontextmanager
 async def receiving(receiver: Receiver) -> AsyncIterator[str]:
-    port = free_port()
+    sock = listening_socket()
+    port = port_of(sock)
     server, task = await serve(
-        Starlette(routes=[Route("/hook", receiver.hook, methods=["POST"])]), port
+        Starlette(routes=[Route("/hook", receiver.hook, methods=["POST"])]), sock
     )
     try:
         yield f"http://127.0.0.1:{port}/hook"

@@ -13,8 +13,9 @@ from jinja2 import nodes
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from activities.notifications import LANGUAGE_BREAK, Outbox, compose
+from core.action_words import shown_words
 from core.directory import Directory
-from core.languages import BUILT_IN_LADDER_WORDS, CATALOGUES, in_language
+from core.languages import BUILT_IN_LADDER_WORDS, CATALOGUES, gettext, in_language
 from database.tables import AuditEvent
 from tests import conftest
 from tests.engine_helpers import RAISING, RECEIVING, notifier_for
@@ -26,7 +27,7 @@ from web.presenting import timeline
 from workflows.policy import BUILT_IN_POLICIES
 
 ROOT = Path(__file__).resolve().parents[1]
-PLACEHOLDER = re.compile(r"%\((\w+)\)s")
+PLACEHOLDER = re.compile(r"%\((\w+)\)s|\{(\w+)\}")
 
 
 def extracted() -> set[str | tuple[str, ...]]:
@@ -43,13 +44,14 @@ def extracted() -> set[str | tuple[str, ...]]:
     found: set[str | tuple[str, ...]] = set()
     for _, _, message, _, _ in extract_from_dir(str(ROOT), method_map, options, keywords=keywords):
         found.add(message if isinstance(message, str) else tuple(message))
-    return found
+    return found | set(shown_words())  # babel.cfg's action_table extractor
 
 
 def test_the_catalogues_hold_every_message_and_wales_has_every_translation() -> None:
     messages = extracted()
     babel_cfg = (ROOT / "babel.cfg").read_text(encoding="utf-8")
     assert "[python: web/**.py]" in babel_cfg and "[jinja2: web/templates/**.html]" in babel_cfg
+    assert "action_table = core.action_words:extract" in babel_cfg
     for language in ("en", "cy"):
         with (CATALOGUES / language / "LC_MESSAGES" / "messages.po").open("rb") as po:
             catalog = read_po(po, locale=language)
@@ -280,6 +282,12 @@ def test_the_built_in_ladders_words_are_in_the_catalogue() -> None:
     words = {p.title for p in BUILT_IN_POLICIES.values()}
     words |= {s.name for p in BUILT_IN_POLICIES.values() for s in p.stages}
     assert words == set(BUILT_IN_LADDER_WORDS)
+
+
+def test_the_action_tables_words_read_in_welsh() -> None:
+    with in_language("cy"):
+        untranslated = [word for word in shown_words() if gettext(word) == word]
+    assert untranslated == []
 
 
 def test_the_timeline_reads_in_welsh_and_keeps_what_people_wrote() -> None:

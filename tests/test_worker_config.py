@@ -8,8 +8,11 @@ from pathlib import Path
 import pytest
 
 from core.settings import Settings
-from tests.engine_helpers import free_port
+from tests.ports import unused_port
 from tests.test_policies import POLICY_FILE
+
+# Every test here runs the service's commands in processes of their own.
+pytestmark = pytest.mark.slow
 
 DIRECTORY_FILE = """
 [partnership]
@@ -34,7 +37,7 @@ def run_worker(tmp_path: Path, **env: str) -> subprocess.CompletedProcess[str]:
         cwd=tmp_path,  # no .env here
         env={
             **clean,
-            "TEMPORAL_ADDRESS": f"127.0.0.1:{free_port()}",
+            "TEMPORAL_ADDRESS": f"127.0.0.1:{unused_port()}",
             "DATABASE_URL": f"sqlite:///{tmp_path / 'escalations.db'}",
             "PAYLOAD_KEY_FILE": str(key_file(tmp_path)),
             **env,

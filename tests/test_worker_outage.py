@@ -21,12 +21,12 @@ from api.app import create_app
 from database.tables import Escalation
 from tests.api_stack import POLICE, QUICK_POLICY, serve
 from tests.conftest import isolated_settings, new_key
-from tests.engine_helpers import free_port
 from tests.pages_stack import BUSINESS_UNIT, CS_MANAGER, DIRECTORY, PagesStack, csrf_of
 from tests.polling import eventually
+from tests.ports import listening_socket, port_of
+from tests.smtp_listener import Mailbox, smtp_listener
 from tests.test_api import RAISE
 from tests.test_faults import logged, process_env, running, sigkill
-from tests.test_notifications import Mailbox, smtp_server
 
 pytestmark = pytest.mark.slow
 
@@ -74,8 +74,9 @@ async def test_a_worker_outage_loses_and_doubles_nothing_and_is_seen_and_told(
     (tmp_path / "directory.toml").write_text(DIRECTORY)
     (tmp_path / "policies.toml").write_text(QUICK_POLICY)
     mailbox = Mailbox()
-    port = free_port()
-    async with smtp_server(mailbox) as smtp:
+    sock = listening_socket()
+    port = port_of(sock)
+    async with smtp_listener(mailbox) as smtp:
         shared = {
             "database_url": database_url,
             "temporal_address": dev_env.client.service_client.config.target_host,
@@ -97,7 +98,7 @@ async def test_a_worker_outage_loses_and_doubles_nothing_and_is_seen_and_told(
         )
         worker_env = process_env(**shared)
         log = tmp_path / "worker.log"
-        server, serving = await serve(create_app(settings), port)
+        server, serving = await serve(create_app(settings), sock)
         pages = PagesStack(settings.public_url, settings, engine, mailbox, dev_env)
         try:
             with running("worker", worker_env, log) as worker:
@@ -127,7 +128,12 @@ async def outage(
         assert first.status_code == 201, first.text
         escalation = f"/escalations/{first.json()['id']}"
         page = await manager.get(escalation)
-        form_id = FORM_ID.search(page.text)
+        # The resolution's confirmation page, whose button carries the one-time form id.
+        confirmation = await manager.post(
+            f"{escalation}/actions/resolve",
+            data={"csrf_token": csrf_of(page.text), "outcome": "Strategy discussion agreed"},
+        )
+        form_id = FORM_ID.search(confirmation.text)
         assert form_id is not None
         raise_key = {**practitioner, "Idempotency-Key": f"raise-{uuid.uuid4()}"}
         note_key = {**practitioner, "Idempotency-Key": f"note-{uuid.uuid4()}"}
@@ -146,7 +152,7 @@ async def outage(
             )
 
         def send_resolve() -> Awaitable[httpx.Response]:
-            return manager.post(f"{escalation}/actions/resolve", data=resolve_form)
+            return manager.post(f"{escalation}/actions/resolve/confirm", data=resolve_form)
 
         sigkill(worker)
         # In flight as the worker dies: each answered within the bound, none done.
@@ -181,7 +187,7 @@ async def outage(
             raised = await until_done(send_raise, {201})
             await until_done(send_note, {200})
             resolved = await until_done(send_resolve, {303})
-            assert resolved.headers["location"].endswith("?done=resolved")
+            assert resolved.headers["location"].endswith("/actions/resolve/done")
 
             # Everything once: the retried raise, the note and the resolution.
             async with pages.engine.connect() as connection:

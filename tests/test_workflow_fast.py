@@ -31,13 +31,7 @@ from tests.engine_helpers import (
     state_of,
 )
 from tests.polling import eventually
-from workflows.escalation import (
-    AT_TOP_STAGE,
-    INVALID_ACTION,
-    NOT_PERMITTED,
-    EscalationWorkflow,
-    initial_search_attributes,
-)
+from workflows.escalation import EscalationWorkflow, initial_search_attributes
 from workflows.models import (
     NOTIFY,
     RECORD_EVENT,
@@ -53,6 +47,11 @@ from workflows.models import (
     StageClockInput,
 )
 from workflows.policy import Policy, Stage
+from workflows.rules import (
+    AT_TOP_STAGE,
+    INVALID_ACTION,
+    NOT_PERMITTED,
+)
 
 HOUR = timedelta(hours=1)
 # Elapsed-time stages, so the stand-in clock needs no calendar.

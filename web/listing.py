@@ -5,13 +5,13 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Literal
 
-from sqlalchemy import ColumnElement, or_, true
+from sqlalchemy import ColumnElement, or_
 from sqlmodel import col, func, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from casework.attention import waiting_on
-from casework.raising import PENDING
 from casework.searching import Search
+from casework.visibility import visible_to
 from database.directory_people import Person
 from database.tables import AuditEvent, Escalation, EscalationView
 from web.i18n import N_
@@ -45,15 +45,6 @@ class Listed:
     changed: bool  # something happened since this person last looked (or they never have)
 
 
-def _involved(person: Person) -> ColumnElement[bool]:
-    if person.partnership:
-        return true()
-    return or_(
-        col(Escalation.raising_agency) == person.agency,
-        col(Escalation.receiving_agency) == person.agency,
-    )
-
-
 def _view(person: Person, view: View, now: datetime) -> ColumnElement[bool]:
     if view == "waiting":
         return waiting_on(person.agency, person.role, now)
@@ -66,7 +57,7 @@ def _view(person: Person, view: View, now: datetime) -> ColumnElement[bool]:
 
 async def waiting_count(db: AsyncSession, person: Person, now: datetime) -> int:
     query = select(func.count()).where(
-        _involved(person), waiting_on(person.agency, person.role, now)
+        visible_to(person), waiting_on(person.agency, person.role, now)
     )
     return (await db.exec(query)).one()
 
@@ -90,8 +81,7 @@ async def escalations_for(
     db: AsyncSession, person: Person, actor: str, filters: Filters, now: datetime
 ) -> tuple[list[Listed], int]:
     """A page of the chosen list (or of a search's finds, whatever the list) and the total."""
-    # A raise whose workflow never started (pending) is nobody's to see.
-    where = [_involved(person), col(Escalation.status) != PENDING]
+    where = [visible_to(person)]
     if filters.search is not None:
         where.append(filters.search.condition())
     else:

@@ -10,11 +10,10 @@ from urllib.parse import urlencode, urlsplit
 from fastapi import Depends, Request
 from fastapi.responses import HTMLResponse
 from jinja2 import ChoiceLoader, Environment, FileSystemLoader, PrefixLoader, select_autoescape
-from sqlalchemy.ext.asyncio import async_sessionmaker
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from casework.dependencies import SessionDep, settings_of
 from core.languages import chosen_language
-from core.settings import Settings
 from database.directory_people import Person, agency_names, find_active_person
 from database.tables import PersonSession, utc_now
 from web.assets import GOVUK_TEMPLATES, TEMPLATES
@@ -126,15 +125,6 @@ async def other_agencies(db: AsyncSession, viewer: Viewer) -> list[str]:
     return [name for name in await agency_names(db) if name != viewer.agency]
 
 
-async def _db(request: Request) -> Any:
-    sessions: async_sessionmaker[AsyncSession] = request.app.state.sessions
-    async with sessions() as db:
-        yield db
-
-
-PageDb = Annotated[AsyncSession, Depends(_db)]
-
-
 async def signed_in_viewer(request: Request, db: AsyncSession) -> Viewer | None:
     """The person this browser's session cookie belongs to, if it is live."""
     session = await current_session(db, request.cookies.get(SESSION_COOKIE, ""))
@@ -149,7 +139,7 @@ async def signed_in_viewer(request: Request, db: AsyncSession) -> Viewer | None:
     return Viewer(person=person, session=session)
 
 
-async def _maybe_viewer(request: Request, db: PageDb) -> Viewer | None:
+async def _maybe_viewer(request: Request, db: SessionDep) -> Viewer | None:
     return await signed_in_viewer(request, db)
 
 
@@ -159,7 +149,7 @@ def _here(request: Request) -> str:
 
 
 async def _viewer(
-    request: Request, viewer: Annotated[Viewer | None, Depends(_maybe_viewer)], db: PageDb
+    request: Request, viewer: Annotated[Viewer | None, Depends(_maybe_viewer)], db: SessionDep
 ) -> Viewer:
     if viewer is not None:
         return replace(viewer, waiting=await waiting_count(db, viewer.person, utc_now()))
@@ -191,8 +181,7 @@ def same_origin(request: Request) -> bool:
     origin = request.headers.get("origin")
     if origin is None or origin == "null":
         return origin is None
-    settings: Settings = request.app.state.settings
-    public = urlsplit(settings.public_url)
+    public = urlsplit(settings_of(request).public_url)
     sent = urlsplit(origin)
     return (sent.scheme, sent.netloc) == (public.scheme, public.netloc) or (
         sent.netloc == request.headers.get("host")
@@ -221,8 +210,7 @@ def safe_next(value: str | None) -> str:
 
 
 def secure_cookies(request: Request) -> bool:
-    settings: Settings = request.app.state.settings
-    return settings.public_url.startswith("https://")
+    return settings_of(request).public_url.startswith("https://")
 
 
 def render(

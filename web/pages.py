@@ -6,6 +6,7 @@ from fastapi import FastAPI, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
 
+from casework.dependencies import database_session
 from core.settings import Settings
 from web.assets import STATIC, govuk_dist
 from web.headers import PageHeaders
@@ -46,7 +47,7 @@ async def _refused(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, PageError)
     viewer = None
     if exc.status != 503:  # a fault of ours may be the database: no session look-up then
-        async with request.app.state.sessions() as db:
+        async with database_session(request) as db:
             viewer = await signed_in_viewer(request, db)
     # Titles and messages are catalogue messages (marked N_ where raised); a refusal from
     # casework that the catalogue does not hold stays in English.

@@ -11,6 +11,7 @@ from core.calendar import LONDON
 from database.tables import AccessEvent, AuditEvent, CaseCorrection, Escalation
 from web.i18n import N_, gettext, long_date, moment_text, ngettext
 from web.told import Told
+from workflows.actions import ACTIONS
 from workflows.policy import Policy, Span, Stage
 
 # Catalogue messages (N_): translated where they are shown.
@@ -21,27 +22,22 @@ STATUS_TAGS = {
     "cancelled": (N_("Cancelled"), "govuk-tag--grey"),
     "terminated": (N_("Closed by an operator"), "govuk-tag--grey"),
 }
+# How the timeline names each event: a person's action as its row in workflows/actions.py says.
 EVENT_NAMES = {
     "raised": N_("Raised"),
     "escalated": N_("Escalated"),
-    "resolved": N_("Resolved"),
-    "withdrawn": N_("Withdrawn"),
     "cancelled": N_("Cancelled"),
     "terminated": N_("Closed by an operator"),
-    "note": N_("Note added"),
     "reminder": N_("Reminder sent"),
     "overdue": N_("Time limit passed"),
     "notified": N_("People told"),
-    "acknowledged": N_("Acknowledged"),
-    "extended": N_("Time limit extended"),
     "acknowledgement overdue": N_("Acknowledgement overdue"),
-    "disputed": N_("Outcome disputed"),
     "outcome final": N_("Outcome final"),
     "corrected": N_("Case detail corrected"),
     "held": N_("Legal hold placed"),
     "hold released": N_("Legal hold released"),
     "erased": N_("Case details erased under the retention rule"),
-}
+} | {action.recorded: action.timeline for action in ACTIONS.values()}
 DETAIL_NAMES = {
     "reason": N_("Reason"),
     "outcome": N_("Outcome"),

@@ -23,11 +23,10 @@ from temporalio import activity
 from temporalio.client import Client, WorkflowExecutionStatus
 from temporalio.service import RPCError, RPCStatusCode
 
-from casework.raising import PENDING
 from core.settings import Settings
 from database.audit_chain import close_outside, remove_pending
 from database.engine import session_factory
-from database.tables import Escalation, utc_now
+from database.tables import PENDING, Escalation, utc_now
 from worker.schedules import ensure_schedule
 from workflows.reconciliation import RECONCILE, RECONCILE_WORKFLOW
 

@@ -29,6 +29,7 @@ from temporalio.exceptions import ActivityError, ApplicationError
 # Pure models, passed through the sandbox: rebuilding pydantic classes for every workflow run
 # would cost more than the workflow itself.
 with workflow.unsafe.imports_passed_through():
+    from workflows.actions import ACTIONS
     from workflows.activity_contracts import notify, record_event, stage_clock
     from workflows.models import (
         NOTIFY_MAX_ATTEMPTS,
@@ -58,7 +59,7 @@ with workflow.unsafe.imports_passed_through():
         WithdrawSignal,
     )
     from workflows.policy import Span
-    from workflows.rules import may_act, refusal
+    from workflows.rules import CLOSED, EXTENSION_TOO_LONG, TOO_LATE, check_action, disputable
     from workflows.search_attributes import (
         DISPUTE_UNTIL,
         ESCALATION_ACKNOWLEDGED,
@@ -70,19 +71,8 @@ with workflow.unsafe.imports_passed_through():
         STAGE_DEADLINE,
     )
 
-# Error types the API maps to HTTP answers.
-CLOSED = "EscalationClosed"
-NOT_PERMITTED = "NotPermitted"
-AT_TOP_STAGE = "AtTopStage"
-INVALID_ACTION = "InvalidAction"
-ALREADY_ACKNOWLEDGED = "AlreadyAcknowledged"
-NO_EXTENSIONS_LEFT = "NoExtensionsLeft"
-EXTENSION_TOO_LONG = "ExtensionTooLong"
-NOT_DISPUTABLE = "NotDisputable"
 # The worker's Prometheus exporter names it escalation_time_limit_lag (seconds).
 TIME_LIMIT_LAG = "escalation_time_limit_lag"
-# The API's request came after its `respond_by`: the caller was told it was not applied.
-TOO_LATE = "TooLate"
 
 # The policy's own steps beside the ladder (issue 11); each has a method of its own below.
 STEP_ACTIONS = ("acknowledge", "extend", "dispute")
@@ -116,15 +106,6 @@ NOTIFY_RETRY = RetryPolicy(
 )
 
 TimerKind = Literal["reminder", "deadline", "overdue_reminder", "acknowledgement", "dispute_window"]
-SIGNALS: dict[str, type[Signal]] = {
-    "resolved": ResolvedSignal,
-    "escalate": EscalateSignal,
-    "withdraw": WithdrawSignal,
-    "note": NoteSignal,
-    "acknowledge": AcknowledgeSignal,
-    "extend": ExtendSignal,
-    "dispute": DisputeSignal,
-}
 
 
 def initial_search_attributes(input: EscalationInput) -> TypedSearchAttributes:
@@ -152,102 +133,6 @@ def notify_audience(request: NotificationInput) -> str:
     if request.tell_raiser:
         audience.append(f"{request.raising_agency} practitioners")
     return ", ".join(audience)
-
-
-def check_action(state: EscalationState, request: ActionRequest) -> None:
-    """Whether `request` may act on the escalation now; raises ApplicationError if not."""
-    if request.action == "dispute":
-        check_dispute_window(state)
-    elif state.status != "open":
-        raise ApplicationError(f"escalation is already {state.status}", type=CLOSED)
-    required = {
-        "resolved": "outcome",
-        "escalate": "reason",
-        "withdraw": "reason",
-        "note": "text",
-        "extend": "reason",
-        "dispute": "reason",
-    }
-    field = required.get(request.action)
-    if field and not (getattr(request, field) or "").strip():
-        raise ApplicationError(f"{field} is required to {request.action}", type=INVALID_ACTION)
-    if request.action == "escalate" and state.at_top:
-        raise ApplicationError(
-            "already at the top stage: the partnership decides", type=AT_TOP_STAGE
-        )
-    check_policy_step(state, request)
-    if request.operations:
-        return  # operations staff, from the Temporal UI or CLI
-    assert request.agency is not None and request.role is not None
-    if not may_act(
-        request.action,
-        request.agency,
-        request.role,
-        raising_agency=state.raising_agency,
-        receiving_agency=state.receiving_agency,
-        stage_role=state.stage_role,
-    ):
-        raise ApplicationError(
-            refusal(
-                request.action,
-                request.agency,
-                request.role,
-                raising_agency=state.raising_agency,
-                receiving_agency=state.receiving_agency,
-                stage=state.stage,
-                stage_name=state.stage_name,
-                stage_role=state.stage_role,
-            ),
-            type=NOT_PERMITTED,
-        )
-
-
-def check_dispute_window(state: EscalationState) -> None:
-    if state.status == "open":
-        raise ApplicationError("only a resolution can be disputed", type=NOT_DISPUTABLE)
-    if state.dispute_until is None:
-        raise ApplicationError(
-            f"escalation is already {state.status} and the outcome is final", type=CLOSED
-        )
-
-
-def check_policy_step(state: EscalationState, request: ActionRequest) -> None:
-    """The limits the policy puts on acknowledging and extending at the current stage."""
-    stage = state.policy.stages[state.stage - 1]
-    if request.action == "acknowledge" and state.steps_current and state.acknowledged_at:
-        raise ApplicationError(
-            f"already acknowledged at stage {state.stage} by {state.acknowledged_by}",
-            type=ALREADY_ACKNOWLEDGED,
-        )
-    if request.action != "extend":
-        return
-    if request.extension is None:
-        raise ApplicationError(
-            "working_days or duration is required to extend", type=INVALID_ACTION
-        )
-    used = state.extensions_used if state.steps_current else 0
-    if used >= stage.max_extensions:
-        raise ApplicationError(
-            f"stage {state.stage} allows {stage.max_extensions} extension(s): "
-            f"{used} already agreed",
-            type=NO_EXTENSIONS_LEFT,
-        )
-    if request.extension.exceeds(stage.extension_limit):
-        raise ApplicationError(
-            f"an extension at stage {state.stage} is at most {stage.extension_limit.describe()}",
-            type=EXTENSION_TOO_LONG,
-        )
-
-
-def disputable(state: EscalationState, request: ActionRequest) -> bool:
-    """A resolution the raising agency may dispute: by the receiving agency, below the top.
-    The partnership's, the raiser's own and operations' (no agency) are final at once."""
-    return (
-        not state.at_top
-        and request.role != "board"
-        and request.agency == state.receiving_agency
-        and request.agency != state.raising_agency
-    )
 
 
 @workflow.defn(name="Escalation")
@@ -293,13 +178,13 @@ class EscalationWorkflow:
         workflow.logger.warning(
             "signal %r ignored: not a signal of this workflow (known: %s)",
             name,
-            ", ".join(SIGNALS),
+            ", ".join(ACTIONS),
         )
 
     def _signalled(self, name: ActionKind, signal: Signal | dict[str, Any]) -> None:
         if isinstance(signal, dict):
             try:
-                signal = SIGNALS[name].model_validate(signal)
+                signal = ACTIONS[name].signal.model_validate(signal)
             except ValidationError as invalid:
                 workflow.logger.warning("signal %r ignored: %s", name, _problems(invalid))
                 return

@@ -6,8 +6,9 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Query
 from fastapi.responses import JSONResponse
 
-from api.deps import CallerDep, SessionDep, SettingsDep
+from api.deps import CallerDep
 from api.problems import PROBLEM_RESPONSES, ProblemError
+from casework.dependencies import SessionDep, SettingsDep
 from casework.inspection import audit_export, export_filename
 from core.export_signing import SigningKeyError, signing_key
 from database.directory_people import partnership_name

@@ -25,11 +25,12 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 from temporalio.api.common.v1 import Payload, Payloads
 from temporalio.converter import PayloadCodec
 
-from api.deps import BearerDep, SessionDep, SettingsDep, TemporalDep, caller_key
+from api.deps import BearerDep, caller_key
 from api.keys import TOKEN_PREFIX
 from api.oidc import TokenRefused, verified_claims
 from api.problems import PROBLEM_RESPONSES, ProblemError
 from casework import reading
+from casework.dependencies import SessionDep, SettingsDep, TemporalDep
 from core.payload_crypto import PayloadDecryptError
 from core.settings import Settings
 from core.signing_keys import keys_for

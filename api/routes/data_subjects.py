@@ -5,10 +5,11 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query
 
-from api.deps import CallerDep, SessionDep
+from api.deps import CallerDep
 from api.problems import PROBLEM_RESPONSES
-from casework.requests import NO_NUL
+from casework.dependencies import SessionDep
 from casework.subject_access import SubjectAccessBundle, SubjectAccessQuery, subject_access
+from workflows.action_requests import NO_NUL
 
 router = APIRouter(tags=["subject access"], responses=PROBLEM_RESPONSES)
 

@@ -8,11 +8,12 @@ from typing import Annotated, Literal
 from fastapi import APIRouter, Depends, Path, Query, Response, status
 from pydantic import BaseModel, EmailStr, Field, field_validator
 
-from api.deps import CallerDep, SessionDep
+from api.deps import CallerDep
 from api.problems import PROBLEM_RESPONSES, FieldProblem, ProblemError
 from casework import directory_access as access
 from casework.actors import label
 from casework.agency_changes import AgencyRefused, all_agencies, save_agency
+from casework.dependencies import SessionDep
 from casework.directory_changes import BadRow, PersonRow, apply, check_row, plan
 from core.directory import AgencyKind, matching_name
 from core.text import refuse_control_characters

@@ -1,33 +1,26 @@
 """/escalations: raise, read, list, act and see the timeline."""
 
-from typing import Annotated, Any
+from typing import Annotated, Any, cast
 
 from fastapi import APIRouter, Depends, Header, Path, Query, Response, status
 from fastapi.responses import JSONResponse
 
-from api.deps import (
-    CallerDep,
+from api.deps import CallerDep
+from api.problems import PROBLEM_RESPONSES
+from api.schemas import EscalationOut, EscalationPage, RaiseAcceptedOut, TimelineEvent
+from casework import acting, correcting, finding, raising, reading, searching
+from casework.actors import label
+from casework.dependencies import (
     PoliciesDep,
     SessionDep,
     SettingsDep,
     TemporalDep,
     TermHasherDep,
 )
-from api.problems import PROBLEM_RESPONSES
-from api.schemas import EscalationOut, EscalationPage, RaiseAcceptedOut, TimelineEvent
-from casework import acting, correcting, finding, raising, reading, searching
-from casework.actors import label
-from casework.requests import (
-    NO_NUL,
-    AcknowledgeRequest,
-    CorrectionRequest,
-    ExtendRequest,
-    NoteRequest,
-    RaiseRequest,
-    ReasonRequest,
-    ResolveRequest,
-)
+from casework.requests import CorrectionRequest, RaiseRequest
 from database.access_log import record_access
+from workflows.action_requests import NO_NUL, Strict
+from workflows.actions import ACTIONS, ActionDefinition
 from workflows.models import ActionKind, Status
 
 router = APIRouter(prefix="/escalations", tags=["escalations"], responses=PROBLEM_RESPONSES)
@@ -184,65 +177,31 @@ class Acting:
 ActingDep = Annotated[Acting, Depends()]
 
 
-@router.post("/{escalation_id}/resolve", response_model=EscalationOut)
-async def resolve(
-    escalation_id: EscalationId, body: ResolveRequest, acting: ActingDep
-) -> EscalationOut:
-    """Resolve at the current stage, with the agreed actions."""
-    return await acting.on(
-        escalation_id, "resolved", outcome=body.outcome, agreed_actions=body.agreed_actions
+def _action_route(action: ActionDefinition) -> None:
+    """POST /escalations/{id}/<path>: the action's request model as the body."""
+    request_model = action.request
+
+    async def take(
+        escalation_id: EscalationId,
+        body: request_model,  # type: ignore[valid-type]
+        acting: ActingDep,
+    ) -> EscalationOut:
+        fields = cast(Strict, body).action_fields()
+        return await acting.on(escalation_id, action.kind, **fields)
+
+    router.add_api_route(
+        f"/{{escalation_id}}/{action.path}",
+        take,
+        methods=["POST"],
+        response_model=EscalationOut,
+        name=action.path,
+        summary=action.question,
+        description=action.api_summary,
     )
 
 
-@router.post("/{escalation_id}/escalate", response_model=EscalationOut)
-async def escalate(
-    escalation_id: EscalationId, body: ReasonRequest, acting: ActingDep
-) -> EscalationOut:
-    """Raise it to the next stage now, without waiting for the time limit."""
-    return await acting.on(escalation_id, "escalate", reason=body.reason)
-
-
-@router.post("/{escalation_id}/withdraw", response_model=EscalationOut)
-async def withdraw(
-    escalation_id: EscalationId, body: ReasonRequest, acting: ActingDep
-) -> EscalationOut:
-    """Withdraw (the raising agency only)."""
-    return await acting.on(escalation_id, "withdraw", reason=body.reason)
-
-
-@router.post("/{escalation_id}/notes", response_model=EscalationOut)
-async def add_note(
-    escalation_id: EscalationId, body: NoteRequest, acting: ActingDep
-) -> EscalationOut:
-    """Add a note to the record; the clock is not affected."""
-    return await acting.on(escalation_id, "note", text=body.text)
-
-
-@router.post("/{escalation_id}/acknowledge", response_model=EscalationOut)
-async def acknowledge(
-    escalation_id: EscalationId, body: AcknowledgeRequest, acting: ActingDep
-) -> EscalationOut:
-    """Acknowledge at the current stage (the receiving agency at the stage's level, or the
-    partnership); once a stage."""
-    return await acting.on(escalation_id, "acknowledge")
-
-
-@router.post("/{escalation_id}/extend", response_model=EscalationOut)
-async def extend(
-    escalation_id: EscalationId, body: ExtendRequest, acting: ActingDep
-) -> EscalationOut:
-    """Agree a longer time limit at the current stage, from its current deadline. A stage allows
-    `max_extensions` (409 past it), each at most `max_extension` (422)."""
-    return await acting.on(escalation_id, "extend", reason=body.reason, extension=body.extension)
-
-
-@router.post("/{escalation_id}/dispute", response_model=EscalationOut)
-async def dispute(
-    escalation_id: EscalationId, body: ReasonRequest, acting: ActingDep
-) -> EscalationOut:
-    """The raising agency disputes the outcome while `dispute_until` lasts: it reopens at the
-    next stage."""
-    return await acting.on(escalation_id, "dispute", reason=body.reason)
+for _action in ACTIONS.values():
+    _action_route(_action)
 
 
 @router.post("/{escalation_id}/corrections", response_model=EscalationOut)

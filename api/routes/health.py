@@ -7,9 +7,9 @@ from fastapi import APIRouter
 from fastapi.responses import JSONResponse
 from sqlmodel import select
 
-from api.deps import EngineDep, SessionDep, SettingsDep, TemporalDep
 from api.problems import MEDIA_TYPE
 from api.schemas import Health, Live
+from casework.dependencies import EngineDep, SessionDep, SettingsDep, TemporalDep
 from database.tables import ApiKey, Escalation
 from database.worker_health import seconds_unseen, worker_check
 

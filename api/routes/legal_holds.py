@@ -2,13 +2,14 @@
 
 from fastapi import APIRouter
 
-from api.deps import CallerDep, SessionDep
+from api.deps import CallerDep
 from api.problems import PROBLEM_RESPONSES
 from api.routes.escalations import EscalationId
 from api.schemas import EscalationOut, LegalHold
 from casework import finding, holding, reading
+from casework.dependencies import SessionDep
 from casework.refusals import ProblemError
-from casework.requests import ReasonRequest
+from workflows.action_requests import ReasonRequest
 
 router = APIRouter(tags=["legal holds"], responses=PROBLEM_RESPONSES)
 

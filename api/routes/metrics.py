@@ -4,7 +4,7 @@ data; keep it off the public internet all the same (docs/deploy.md)."""
 from fastapi import APIRouter
 from fastapi.responses import PlainTextResponse
 
-from api.deps import SessionDep, SettingsDep
+from casework.dependencies import SessionDep, SettingsDep
 from casework.service_metrics import exposition, gauges
 
 router = APIRouter(tags=["health"])

@@ -5,8 +5,9 @@ from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Header, Query, Response
 
-from api.deps import CallerDep, NationDep, SessionDep
+from api.deps import CallerDep
 from api.problems import PROBLEM_RESPONSES, FieldProblem, ProblemError
+from casework.dependencies import NationDep, SessionDep
 from casework.oversight import EscalationReport, escalation_lines, escalation_report
 from casework.oversight_csv import aggregate_csv, csv_filename, escalations_csv
 

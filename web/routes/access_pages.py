@@ -13,13 +13,14 @@ from sqlmodel import select
 
 from casework import access_requests
 from casework.actors import label
+from casework.dependencies import SessionDep, settings_of
 from core.settings import Settings
 from database.directory_people import PARTNERSHIP_KIND
 from database.tables import DirectoryAgency
 from web.forms import form_page
 from web.i18n import N_
 from web.mailer import message, send_all
-from web.page_context import PageDb, PageError, check_csrf, render, same_origin
+from web.page_context import PageError, check_csrf, render, same_origin
 from web.routes.directory_pages import ROLE_NAMES, AdminDep
 from web.routes.sign_in import limit_requests, normalised_email
 
@@ -33,7 +34,7 @@ MESSAGES = {
 }
 
 
-async def _agencies(db: PageDb) -> dict[str, DirectoryAgency]:
+async def _agencies(db: SessionDep) -> dict[str, DirectoryAgency]:
     rows = await db.exec(
         select(DirectoryAgency)
         .where(DirectoryAgency.kind != PARTNERSHIP_KIND)
@@ -43,7 +44,7 @@ async def _agencies(db: PageDb) -> dict[str, DirectoryAgency]:
 
 
 async def _form(
-    request: Request, db: PageDb, values: dict[str, str], problems: dict[str, str], step: str
+    request: Request, db: SessionDep, values: dict[str, str], problems: dict[str, str], step: str
 ) -> HTMLResponse:
     return form_page(
         request,
@@ -59,12 +60,12 @@ async def _form(
 
 
 @router.get("/request-access", response_class=HTMLResponse)
-async def request_page(request: Request, db: PageDb) -> Response:
+async def request_page(request: Request, db: SessionDep) -> Response:
     return await _form(request, db, {}, {}, "you")
 
 
 @router.post("/request-access", response_class=HTMLResponse)
-async def send_request(request: Request, db: PageDb, background: BackgroundTasks) -> Response:
+async def send_request(request: Request, db: SessionDep, background: BackgroundTasks) -> Response:
     if not same_origin(request):
         raise PageError(403, N_("Your form could not be sent"), N_("Ask from this service's page."))
     form = await request.form()
@@ -92,7 +93,7 @@ async def send_request(request: Request, db: PageDb, background: BackgroundTasks
     told = await access_requests.ask(
         db, name=values["name"], email=email or "", agency=agency, role=values["role"]
     )
-    settings: Settings = request.app.state.settings
+    settings = settings_of(request)
     review = f"{settings.public_url.rstrip('/')}/directory/requests"
     background.add_task(
         send_all,
@@ -116,7 +117,7 @@ async def send_request(request: Request, db: PageDb, background: BackgroundTasks
 
 
 @router.get("/directory/requests", response_class=HTMLResponse)
-async def requests_page(request: Request, viewer: AdminDep, db: PageDb) -> Response:
+async def requests_page(request: Request, viewer: AdminDep, db: SessionDep) -> Response:
     waiting = await access_requests.waiting_for(db, viewer.person)
     return render(
         request,
@@ -132,7 +133,7 @@ async def requests_page(request: Request, viewer: AdminDep, db: PageDb) -> Respo
 
 @router.post("/directory/requests/{request_id}", response_class=HTMLResponse)
 async def decide(
-    request: Request, request_id: int, viewer: AdminDep, db: PageDb, background: BackgroundTasks
+    request: Request, request_id: int, viewer: AdminDep, db: SessionDep, background: BackgroundTasks
 ) -> Response:
     form = await request.form()
     check_csrf(request, form, viewer.session.csrf_token)
@@ -153,7 +154,7 @@ async def decide(
             done=None,
             refusal=refused,
         )
-    settings: Settings = request.app.state.settings
+    settings = settings_of(request)
     background.add_task(send_all, settings, [_answer(settings, asked.name, asked.email, approve)])
     return RedirectResponse(
         f"/directory/requests?done={'approved' if approve else 'declined'}", 303

@@ -11,11 +11,12 @@ from sqlmodel import col, select
 
 from casework.actors import label
 from casework.agency_changes import AgencyRefused, save_agency
+from casework.dependencies import SessionDep
 from core.directory import AGENCY_KINDS, normalised
 from core.text import control_characters
 from database.tables import DirectoryAgency
 from web.forms import form_page
-from web.page_context import PageDb, PageError, Viewer, check_csrf, render
+from web.page_context import PageError, Viewer, check_csrf, render
 from web.routes.directory_pages import BusinessUnitDep, page_links
 
 router = APIRouter(prefix="/directory/agencies", include_in_schema=False)
@@ -38,7 +39,7 @@ PAGE_SIZE = 50
 async def agencies_page(
     request: Request,
     viewer: BusinessUnitDep,
-    db: PageDb,
+    db: SessionDep,
     q: Annotated[str, Query(max_length=200)] = "",
     page: Annotated[int, Query(ge=1, le=100_000)] = 1,
 ) -> Response:
@@ -65,7 +66,7 @@ async def agencies_page(
     )
 
 
-async def _agency(db: PageDb, agency_id: int) -> DirectoryAgency:
+async def _agency(db: SessionDep, agency_id: int) -> DirectoryAgency:
     agency = await db.get(DirectoryAgency, agency_id)
     if agency is None:
         raise PageError(404, "Page not found", "There is no such agency.")
@@ -98,7 +99,7 @@ async def new_agency(request: Request, viewer: BusinessUnitDep) -> Response:
 
 @router.get("/{agency_id}/change", response_class=HTMLResponse)
 async def change_agency(
-    request: Request, agency_id: int, viewer: BusinessUnitDep, db: PageDb
+    request: Request, agency_id: int, viewer: BusinessUnitDep, db: SessionDep
 ) -> Response:
     agency = await _agency(db, agency_id)
     values = {
@@ -110,7 +111,7 @@ async def change_agency(
 
 
 async def _checked(
-    request: Request, viewer: Viewer, db: PageDb
+    request: Request, viewer: Viewer, db: SessionDep
 ) -> tuple[dict[str, str], int | None, dict[str, Any] | HTMLResponse]:
     """The posted form: its values, the agency changed, and what to save or the form again."""
     form = await request.form()
@@ -150,7 +151,7 @@ async def _checked(
 
 
 @router.post("/check", response_class=HTMLResponse)
-async def check_agency(request: Request, viewer: BusinessUnitDep, db: PageDb) -> Response:
+async def check_agency(request: Request, viewer: BusinessUnitDep, db: SessionDep) -> Response:
     values, agency_id, found = await _checked(request, viewer, db)
     if isinstance(found, HTMLResponse):
         return found
@@ -167,7 +168,7 @@ async def check_agency(request: Request, viewer: BusinessUnitDep, db: PageDb) ->
 
 
 @router.post("/save")
-async def save(request: Request, viewer: BusinessUnitDep, db: PageDb) -> Response:
+async def save(request: Request, viewer: BusinessUnitDep, db: SessionDep) -> Response:
     values, agency_id, found = await _checked(request, viewer, db)
     if isinstance(found, HTMLResponse):
         return found

@@ -7,11 +7,12 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from pydantic import ValidationError
 
 from casework import correcting
+from casework.dependencies import SessionDep
 from casework.refusals import ProblemError
 from casework.requests import CorrectionRequest
 from database.tables import Escalation
 from web.i18n import N_, gettext
-from web.page_context import PageDb, PageError, Viewer, ViewerDep, check_csrf, render
+from web.page_context import PageError, Viewer, ViewerDep, check_csrf, render
 from web.presenting import CASE_LABELS
 from web.routes.escalation_page import visible_row
 
@@ -48,7 +49,7 @@ def _form(
     )
 
 
-async def _correctable(db: PageDb, viewer: Viewer, escalation_id: str) -> Escalation:
+async def _correctable(db: SessionDep, viewer: Viewer, escalation_id: str) -> Escalation:
     row = await visible_row(db, viewer, escalation_id)
     if not correcting.may_correct(viewer, row):
         raise PageError(
@@ -65,7 +66,7 @@ async def _correctable(db: PageDb, viewer: Viewer, escalation_id: str) -> Escala
 
 @router.get("/escalations/{escalation_id}/correct", response_class=HTMLResponse)
 async def correction_form(
-    request: Request, escalation_id: str, viewer: ViewerDep, db: PageDb
+    request: Request, escalation_id: str, viewer: ViewerDep, db: SessionDep
 ) -> Response:
     row = await _correctable(db, viewer, escalation_id)
     return _form(request, viewer, row, values={})
@@ -83,7 +84,9 @@ def _message(field: str, error: Any) -> str:
 
 
 @router.post("/escalations/{escalation_id}/correct", response_class=HTMLResponse)
-async def correct(request: Request, escalation_id: str, viewer: ViewerDep, db: PageDb) -> Response:
+async def correct(
+    request: Request, escalation_id: str, viewer: ViewerDep, db: SessionDep
+) -> Response:
     form = await request.form()
     check_csrf(request, form, viewer.session.csrf_token)
     row = await _correctable(db, viewer, escalation_id)

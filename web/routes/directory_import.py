@@ -13,11 +13,12 @@ from starlette.datastructures import UploadFile
 
 from casework import directory_access as access
 from casework.actors import label
+from casework.dependencies import SessionDep
 from casework.directory_changes import PersonRow, Plan, apply, plan
 from casework.directory_csv import CsvFileError, read_people
 from web.forms import form_page
 from web.i18n import N_
-from web.page_context import PageDb, PageError, Viewer, check_csrf, render
+from web.page_context import PageError, Viewer, check_csrf, render
 from web.routes.directory_pages import ROLE_NAMES, BusinessUnitDep, page_links
 from web.sessions import save_draft
 
@@ -60,7 +61,7 @@ def _check_page(request: Request, viewer: Viewer, found: Plan) -> HTMLResponse:
 
 
 @router.post("/import", response_class=HTMLResponse)
-async def upload(request: Request, viewer: BusinessUnitDep, db: PageDb) -> Response:
+async def upload(request: Request, viewer: BusinessUnitDep, db: SessionDep) -> Response:
     form = await request.form(max_part_size=MAX_IMPORT_BYTES)
     check_csrf(request, form, viewer.session.csrf_token)
     file = form.get("file")
@@ -80,7 +81,7 @@ async def upload(request: Request, viewer: BusinessUnitDep, db: PageDb) -> Respo
 
 
 @router.post("/import/confirm")
-async def confirm(request: Request, viewer: BusinessUnitDep, db: PageDb) -> Response:
+async def confirm(request: Request, viewer: BusinessUnitDep, db: SessionDep) -> Response:
     check_csrf(request, await request.form(), viewer.session.csrf_token)
     draft: dict[str, Any] = dict(viewer.session.draft)
     waiting = draft.pop(DRAFT_KEY, None)
@@ -120,7 +121,7 @@ async def done(
 async def record(
     request: Request,
     viewer: BusinessUnitDep,
-    db: PageDb,
+    db: SessionDep,
     page: Annotated[int, Query(ge=1, le=100_000)] = 1,
 ) -> Response:
     events, total = await access.record_page(db, page)

@@ -11,13 +11,14 @@ from sqlmodel import select
 
 from casework import directory_access as access
 from casework.actors import label
+from casework.dependencies import SessionDep
 from casework.directory_changes import BadRow, Plan, apply, check_row, plan
 from casework.directory_csv import write_people
 from database.directory_people import email_key
 from database.tables import DirectoryAgency, DirectoryPerson
 from web.forms import form_page
 from web.i18n import N_
-from web.page_context import PageDb, PageError, Viewer, ViewerDep, check_csrf, render
+from web.page_context import PageError, Viewer, ViewerDep, check_csrf, render
 
 router = APIRouter(prefix="/directory", include_in_schema=False)
 
@@ -102,7 +103,7 @@ def page_links(path: str, page: int, total: int, **params: str) -> dict[str, Any
 async def people_page(
     request: Request,
     viewer: AdminDep,
-    db: PageDb,
+    db: SessionDep,
     q: Annotated[str, Query(max_length=200)] = "",
     page: Annotated[int, Query(ge=1, le=100_000)] = 1,
 ) -> Response:
@@ -122,7 +123,7 @@ async def people_page(
 
 
 @router.get("/export.csv")
-async def export(viewer: AdminDep, db: PageDb) -> Response:
+async def export(viewer: AdminDep, db: SessionDep) -> Response:
     body = write_people(await access.all_people(db, viewer.person))
     return Response(
         body,
@@ -131,7 +132,7 @@ async def export(viewer: AdminDep, db: PageDb) -> Response:
     )
 
 
-async def _listed(db: PageDb, viewer: Viewer, person_id: int) -> access.Listed:
+async def _listed(db: SessionDep, viewer: Viewer, person_id: int) -> access.Listed:
     found = await access.person_by_id(db, viewer.person, person_id)
     if found is None:
         raise PageError(
@@ -143,13 +144,15 @@ async def _listed(db: PageDb, viewer: Viewer, person_id: int) -> access.Listed:
 
 
 @router.get("/people/new", response_class=HTMLResponse)
-async def new_person(request: Request, viewer: AdminDep, db: PageDb) -> Response:
+async def new_person(request: Request, viewer: AdminDep, db: SessionDep) -> Response:
     values = {"agency": "" if viewer.person.administers_directory else viewer.agency}
     return await _form(request, db, viewer, {"active": "yes", **values})
 
 
 @router.get("/people/{person_id}", response_class=HTMLResponse)
-async def person_page(request: Request, person_id: int, viewer: AdminDep, db: PageDb) -> Response:
+async def person_page(
+    request: Request, person_id: int, viewer: AdminDep, db: SessionDep
+) -> Response:
     found = await _listed(db, viewer, person_id)
     return render(
         request,
@@ -163,7 +166,9 @@ async def person_page(request: Request, person_id: int, viewer: AdminDep, db: Pa
 
 
 @router.get("/people/{person_id}/change", response_class=HTMLResponse)
-async def change_person(request: Request, person_id: int, viewer: AdminDep, db: PageDb) -> Response:
+async def change_person(
+    request: Request, person_id: int, viewer: AdminDep, db: SessionDep
+) -> Response:
     found = await _listed(db, viewer, person_id)
     values = {name: str(found.snapshot[name]) for name in ("name", "email", "agency", "role")}
     values["active"] = "yes" if found.snapshot["active"] else "no"
@@ -172,7 +177,7 @@ async def change_person(request: Request, person_id: int, viewer: AdminDep, db: 
 
 async def _form(
     request: Request,
-    db: PageDb,
+    db: SessionDep,
     viewer: Viewer,
     values: dict[str, str],
     person_id: int | None = None,
@@ -192,7 +197,7 @@ async def _form(
 
 
 async def _checked(
-    db: PageDb, viewer: Viewer, form: Any
+    db: SessionDep, viewer: Viewer, form: Any
 ) -> tuple[dict[str, str], int | None, Plan | dict[str, str]]:
     """The form's values, the person changed (if any), and the plan or the problems by field."""
     values = {name: str(form.get(name, "")).strip() for name in FIELDS}
@@ -232,7 +237,7 @@ def _sentence(reason: str) -> str:
 
 
 async def _posted(
-    request: Request, viewer: Viewer, db: PageDb
+    request: Request, viewer: Viewer, db: SessionDep
 ) -> tuple[dict[str, str], int | None, Plan | HTMLResponse]:
     """A posted add or change form: its values, the person, and the plan or the form again
     with its problems."""
@@ -245,7 +250,7 @@ async def _posted(
 
 
 @router.post("/people/check", response_class=HTMLResponse)
-async def check_person(request: Request, viewer: AdminDep, db: PageDb) -> Response:
+async def check_person(request: Request, viewer: AdminDep, db: SessionDep) -> Response:
     values, person_id, found = await _posted(request, viewer, db)
     if not isinstance(found, Plan):
         return found
@@ -262,7 +267,7 @@ async def check_person(request: Request, viewer: AdminDep, db: PageDb) -> Respon
 
 
 @router.post("/people/save")
-async def save_person(request: Request, viewer: AdminDep, db: PageDb) -> Response:
+async def save_person(request: Request, viewer: AdminDep, db: SessionDep) -> Response:
     values, _, found = await _posted(request, viewer, db)
     if not isinstance(found, Plan):
         return found

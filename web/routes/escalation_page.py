@@ -1,41 +1,35 @@
-"""The escalation's page (the address notifications link to), its actions, and its record."""
+"""The escalation's page (the address notifications link to), its record, and its actions.
+
+The page shows the case first, then a button for each action the person may take now, then the
+timeline. Each action is the GOV.UK pattern of three pages, all generated from its row of
+workflows/actions.py: the question page (its fields), the confirmation page (the answers and
+what the action does to the escalation), and the panel once it is done.
+"""
 
 import re
 import secrets
-from typing import Any
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Annotated, Any
 
-from fastapi import APIRouter, Request
+from fastapi import APIRouter, Depends, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
-from pydantic import BaseModel, ValidationError
+from pydantic import ValidationError
 from pydantic_core import ErrorDetails
-from temporalio.client import Client
 
 from casework import acting, correcting, finding, holding, reading
 from casework.actors import label, role_of
 from casework.attention import disputable_until
+from casework.dependencies import PoliciesDep, SessionDep, SettingsDep, TemporalDep
 from casework.refusals import ProblemError
-from casework.requests import (
-    IMMEDIATE_RISK_ADVICE,
-    AcknowledgeRequest,
-    ExtendRequest,
-    NoteRequest,
-    ReasonRequest,
-    ResolveRequest,
-)
+from casework.requests import IMMEDIATE_RISK_ADVICE
 from database.access_log import accesses, record_access
+from database.audit_chain import timeline as audit_timeline
 from database.tables import Escalation, utc_now
 from web import last_views
 from web.i18n import N_, gettext
 from web.negotiation import BrowserRoute
-from web.page_context import (
-    SORRY,
-    PageDb,
-    PageError,
-    Viewer,
-    ViewerDep,
-    check_csrf,
-    render,
-)
+from web.page_context import SORRY, PageError, Viewer, ViewerDep, check_csrf, render
 from web.presenting import (
     DECIDERS,
     STATUS_TAGS,
@@ -50,64 +44,37 @@ from web.presenting import (
     when,
 )
 from web.told import told_by_notification
-from workflows.models import ActionKind
+from workflows.action_requests import ExtendRequest, ReasonRequest, Strict
+from workflows.actions import ACTIONS, BY_PATH, ActionDefinition, FormField
 from workflows.policy import Policy
 from workflows.rules import may_act
 
 page_router = APIRouter(include_in_schema=False, route_class=BrowserRoute)
 router = APIRouter(include_in_schema=False)
 
-
-class Form:
-    """One action's form: what it sends, the model that checks it, and its fields' labels."""
-
-    def __init__(self, action: ActionKind, model: type[BaseModel], button: str, done: str) -> None:
-        self.action, self.model, self.button, self.done = action, model, button, done
-
-
-FORMS = {
-    "resolve": Form("resolved", ResolveRequest, N_("Resolve the escalation"), "resolved"),
-    "escalate": Form("escalate", ReasonRequest, N_("Escalate to the next stage"), "escalated"),
-    "withdraw": Form("withdraw", ReasonRequest, N_("Withdraw the escalation"), "withdrawn"),
-    "note": Form("note", NoteRequest, N_("Add the note"), "noted"),
-    "acknowledge": Form("acknowledge", AcknowledgeRequest, N_("Acknowledge"), "acknowledged"),
-    "extend": Form("extend", ExtendRequest, N_("Extend the time limit"), "extended"),
-    "dispute": Form("dispute", ReasonRequest, N_("Dispute the outcome"), "disputed"),
-}
-FIELD_IDS = {
-    "resolve": {"outcome": "resolve-outcome", "agreed_actions": "resolve-agreed-actions"},
-    "escalate": {"reason": "escalate-reason"},
-    "withdraw": {"reason": "withdraw-reason"},
-    "note": {"text": "note-text"},
-    "acknowledge": {},
-    # The form asks for hours; the request carries them as an ISO 8601 duration.
-    "extend": {
-        "reason": "extend-reason",
-        "working_days": "extend-working-days",
-        "duration": "extend-hours",
-    },
-    "dispute": {"reason": "dispute-reason"},
-    # The partnership's legal hold (not a workflow action: casework/holding.py).
-    "hold": {"reason": "hold-reason"},
-    "release": {"reason": "release-reason"},
-}
-MISSING = {
-    ("resolve", "outcome"): N_("Enter the outcome agreed"),
-    (
-        "resolve",
-        "agreed_actions",
-    ): N_("Enter each agreed action on its own line, up to 2,000 characters"),
-    ("escalate", "reason"): N_("Enter why it needs the next stage"),
-    ("withdraw", "reason"): N_("Enter why the escalation is withdrawn"),
-    ("note", "text"): N_("Enter the note"),
-    ("extend", "reason"): N_("Enter why the time limit is extended"),
-    ("extend", "working_days"): N_("Enter the working days as a whole number from 1 to 120"),
-    ("extend", "duration"): N_("Enter the hours as a number more than 0, like 12"),
-    ("dispute", "reason"): N_("Enter why you disagree with the outcome"),
-    ("hold", "reason"): N_("Enter why the escalation is held"),
-    ("release", "reason"): N_("Enter why the hold is released"),
-}
 HOURS = re.compile(r"\d{1,4}(\.\d{1,2})?")
+# The person's answers as typed, by form field.
+Answers = dict[str, str]
+# The banners after what the page does beside the actions (not workflow steps): a correction
+# (web/routes/correction_pages.py) and the partnership's legal hold (casework/holding.py).
+# Catalogue messages (BANNERS, HOLD_MISSING, and the action table's words through
+# core/action_words.py): translated where they are shown.
+BANNERS = {
+    "corrected": N_("The case detail is corrected. The record shows when, by whom and why."),
+    "held": N_("The escalation is under a legal hold: the retention rule will not erase it."),
+    "released": N_("The legal hold is released: the retention rule applies again."),
+}
+HOLD_MISSING = {
+    "hold": N_("Enter why the escalation is held"),
+    "release": N_("Enter why the hold is released"),
+}
+# Why an action is no longer open, by the escalation's status.
+ALREADY = {
+    "resolved": N_("The escalation is already resolved."),
+    "withdrawn": N_("The escalation is already withdrawn."),
+    "cancelled": N_("The escalation is already cancelled."),
+    "terminated": N_("The escalation is already closed by an operator."),
+}
 FORM_ID = re.compile(r"[A-Za-z0-9_-]{16,64}")
 # A fault of ours (no worker, Temporal or the database away): the form's one-time id makes a
 # resend safe.
@@ -115,59 +82,44 @@ NOT_DONE_YET = N_(
     "What you sent may not have been done. Go back and send the form again in a few minutes: "
     "it will not be done twice."
 )
-# Catalogue messages (MISSING, DONE, FORMS' buttons): translated where they are shown.
-DONE = {
-    "resolved": N_("The escalation is resolved. Both agencies are told the outcome."),
-    "escalated": N_("The escalation has moved to the next stage. Its people are told."),
-    "withdrawn": N_("The escalation is withdrawn."),
-    "noted": N_("Your note is on the record."),
-    "acknowledged": N_("You have acknowledged the escalation. The raising agency is told."),
-    "extended": N_("The time limit is extended. Both agencies are told the new one."),
-    "disputed": N_(
-        "The outcome is disputed: the escalation is open again at the next stage. "
-        "Its people are told."
-    ),
-    "corrected": N_("The case detail is corrected. The record shows when, by whom and why."),
-    "held": N_("The escalation is under a legal hold: the retention rule will not erase it."),
-    "released": N_("The legal hold is released: the retention rule applies again."),
-}
 
 
-def _open_to(name: str, row: Escalation, policies: dict[str, Policy]) -> bool:
+def _open_to(action: ActionDefinition, row: Escalation, policies: dict[str, Policy]) -> bool:
     """Whether the escalation, as it stands, takes this action from anyone at all."""
-    if name == "dispute":
+    if action.kind == "dispute":
         return disputable_until(row, utc_now()) is not None
     if row.status != "open":
         return False
     stages, stage = stage_count(row, policies), current_stage(row, policies)
-    if name == "escalate":
+    if action.kind == "escalate":
         return stages is None or row.stage < stages  # the top stage: nowhere further to go
-    if name == "acknowledge":
+    if action.kind == "acknowledge":
         return row.acknowledged_at is None  # once a stage
-    if name == "extend":
+    if action.kind == "extend":
         return stage is None or row.extensions_used < stage.max_extensions
     return True
 
 
-def allowed_actions(viewer: Viewer, row: Escalation, policies: dict[str, Policy]) -> list[str]:
+def allowed_actions(
+    viewer: Viewer, row: Escalation, policies: dict[str, Policy]
+) -> list[ActionDefinition]:
     """The actions this person may take now, by the same rule the workflow applies."""
-    found = []
-    for name, form in FORMS.items():
-        if not _open_to(name, row, policies):
-            continue
-        if may_act(
-            form.action,
+    return [
+        action
+        for action in ACTIONS.values()
+        if _open_to(action, row, policies)
+        and may_act(
+            action.kind,
             viewer.agency,
             role_of(viewer),
             raising_agency=row.raising_agency,
             receiving_agency=row.receiving_agency,
             stage_role=row.stage_role,  # type: ignore[arg-type]
-        ):
-            found.append(name)
-    return found
+        )
+    ]
 
 
-async def visible_row(db: PageDb, viewer: Viewer, escalation_id: str) -> Escalation:
+async def visible_row(db: SessionDep, viewer: Viewer, escalation_id: str) -> Escalation:
     try:
         return await finding.find_visible(db, viewer, escalation_id)
     except ProblemError:
@@ -182,22 +134,33 @@ async def visible_row(db: PageDb, viewer: Viewer, escalation_id: str) -> Escalat
         ) from None
 
 
+def _action(path: str) -> ActionDefinition:
+    action = BY_PATH.get(path)
+    if action is None:
+        raise PageError(404, N_("Page not found"), N_("There is no such action."))
+    return action
+
+
 async def _page(
     request: Request,
-    db: PageDb,
+    db: SessionDep,
     viewer: Viewer,
     row: Escalation,
+    policies: dict[str, Policy],
     status: int = 200,
-    **context: Any,
+    template: str = "escalation.html",
+    refusal: str | None = None,
+    hold_problem: str | None = None,
+    since: datetime | None = None,
+    printed: str | None = None,
 ) -> HTMLResponse:
-    policies = request.app.state.policies
     events = await reading.readable_timeline(db, row.id)
     row = await reading.readable(db, row)
     told = await told_by_notification(db, row.id)
     partnership = viewer.role == "board"
     return render(
         request,
-        context.pop("template", "escalation.html"),
+        template,
         viewer,
         status=status,
         title=gettext("Escalation %(id)s") % {"id": row.id},
@@ -209,75 +172,69 @@ async def _page(
         erased=when(row.erased_at),
         held=when(row.held_at),
         hold_reason=row.hold_reason if partnership else None,
+        hold_problem=hold_problem,
+        errors=[{"text": hold_problem, "href": "#hold-reason"}] if hold_problem else [],
         status_tag=STATUS_TAGS.get(row.status, (row.status, "govuk-tag--grey")),
         steps=steps(row, policies),
-        timeline=timeline(events, context.pop("since", None), label(viewer), told),
+        timeline=timeline(events, since, label(viewer), told),
+        printed=printed,
         actions=allowed_actions(viewer, row, policies),
         policy_steps=policy_steps(row, policies, utc_now()),
-        forms=FORMS,
-        field_ids=FIELD_IDS,
         advice=gettext(IMMEDIATE_RISK_ADVICE) if row.immediate_risk else None,
         corrections=correction_notes(
             await reading.readable_corrections(db, row.id), partnership=partnership
         ),
         may_correct=correcting.may_correct(viewer, row) and row.erased_at is None,
         viewed=access_entries(await accesses(db, row.id)) if partnership else None,
-        done=gettext(DONE.get(request.query_params.get("done", ""), "")),
+        done=gettext(BANNERS.get(request.query_params.get("done", ""), "")),
+        refusal=refusal,
         deciders=DECIDERS,
-        # One-time: a double click or a resubmitted form sends it again and is applied once.
-        form_id=secrets.token_urlsafe(16),
-        values=context.pop("values", {}),
-        error_for=context.pop("error_for", {}),
-        **context,
     )
 
 
 @page_router.get("/escalations/{escalation_id}", response_class=HTMLResponse)
 async def escalation_page(
-    request: Request, escalation_id: str, viewer: ViewerDep, db: PageDb
+    request: Request, escalation_id: str, viewer: ViewerDep, db: SessionDep, policies: PoliciesDep
 ) -> Response:
     row = await visible_row(db, viewer, escalation_id)
     await record_access(db, actor=label(viewer), purpose="page", escalation_id=row.id)
     since = await last_views.look(db, viewer.person.email, row.id)
-    return await _page(request, db, viewer, row, since=since)
+    return await _page(request, db, viewer, row, policies, since=since)
 
 
 @router.get("/escalations/{escalation_id}/record", response_class=HTMLResponse)
 async def record_page(
-    request: Request, escalation_id: str, viewer: ViewerDep, db: PageDb
+    request: Request, escalation_id: str, viewer: ViewerDep, db: SessionDep, policies: PoliciesDep
 ) -> Response:
     """The whole record and timeline to print for the child's file, at both agencies."""
     row = await visible_row(db, viewer, escalation_id)
     await record_access(db, actor=label(viewer), purpose="record", escalation_id=row.id)
-    return await _page(request, db, viewer, row, template="record.html", printed=when(utc_now()))
+    return await _page(
+        request, db, viewer, row, policies, template="record.html", printed=when(utc_now())
+    )
 
 
-def _fields(name: str, form: Any) -> dict[str, Any]:
-    if name == "resolve":
-        actions = str(form.get("agreed_actions", ""))
-        return {
-            "outcome": str(form.get("outcome", "")),
-            "agreed_actions": [line.strip() for line in actions.splitlines() if line.strip()],
-        }
-    if name == "acknowledge":
-        return {}
-    if name == "extend":
-        days, hours = (str(form.get(k, "")).strip() for k in ("working_days", "hours"))
-        return {
-            "reason": str(form.get("reason", "")),
-            "working_days": days or None,
-            "duration": _duration(hours),
-        }
-    field = "text" if name == "note" else "reason"
-    return {field: str(form.get(field, ""))}
+# --- an action's pages ----------------------------------------------------------------------
 
 
-def _form_id(form: Any, name: str) -> str | None:
-    """The page's one-time form id as the action's idempotency key (None from an older page)."""
-    sent = form.get("form_id")
-    if not isinstance(sent, str) or not FORM_ID.fullmatch(sent):
-        return None
-    return f"page:{sent}:{name}"
+def _answers(action: ActionDefinition, form: Any) -> Answers:
+    return {field.name: str(form.get(field.name, "")).strip() for field in action.fields}
+
+
+def _request_fields(action: ActionDefinition, answers: Answers) -> dict[str, Any]:
+    """The answers as the action's request takes them."""
+    fields: dict[str, Any] = {}
+    for field in action.fields:
+        typed = answers[field.name]
+        if field.kind == "lines":
+            fields[field.sends] = [line.strip() for line in typed.splitlines() if line.strip()]
+        elif field.kind == "hours":
+            fields[field.sends] = _duration(typed)
+        elif field.kind == "days":
+            fields[field.sends] = typed or None
+        else:
+            fields[field.sends] = typed
+    return fields
 
 
 def _duration(hours: str) -> str | None:
@@ -288,129 +245,266 @@ def _duration(hours: str) -> str | None:
     return f"PT{hours}H" if HOURS.fullmatch(hours) else "not hours"
 
 
-def _form_values(name: str, form: Any) -> dict[str, dict[str, str]]:
-    """What the person typed, to show again beside the errors."""
-    names = {"extend": ("reason", "working_days", "hours")}.get(name) or FIELD_IDS[name]
-    return {name: {k: str(form.get(k, "")) for k in names}}
-
-
-def _problem(name: str, error: ErrorDetails, fields: dict[str, Any]) -> tuple[str, str]:
+def _problem(
+    action: ActionDefinition, error: ErrorDetails, answers: Answers
+) -> tuple[FormField, str]:
     """The field at fault and what to tell the person, GOV.UK style."""
-    field = str(error["loc"][0]) if error["loc"] else next(iter(fields))
-    if name == "extend" and field == "duration" and "exactly one" in error["msg"]:
+    sent = str(error["loc"][0]) if error["loc"] else action.fields[0].sends
+    field = next((f for f in action.fields if f.sends == sent), action.fields[0])
+    if action.request is ExtendRequest and "exactly one" in error["msg"]:
         # Neither or both: said once, at the first of the two.
-        given = fields["working_days"] is not None
-        return "working_days", (
+        days = next(f for f in action.fields if f.kind == "days")
+        given = bool(answers[days.name])
+        return days, (
             gettext("Enter working days or hours, not both")
             if given
             else gettext("Enter how much longer: working days, or hours")
         )
-    message = gettext(MISSING.get((name, field), N_("Check this answer")))
+    message = gettext(field.problem)
     if error["type"] == "string_too_long":
         message = gettext("%(problem)s: it is too long") % {"problem": message}
     return field, message
 
 
-def _sent(body: BaseModel) -> dict[str, Any]:
-    """The action's fields as the workflow takes them."""
-    if isinstance(body, ExtendRequest):
-        return {"reason": body.reason, "extension": body.extension}
-    return body.model_dump()
+def _checked(action: ActionDefinition, answers: Answers) -> Strict | list[tuple[FormField, str]]:
+    """The action's request, or the problems with the answers."""
+    try:
+        return action.request.model_validate(_request_fields(action, answers))
+    except ValidationError as exc:
+        return [_problem(action, error, answers) for error in exc.errors()]
 
 
-async def _with_errors(
+async def _allowed(
+    viewer: Viewer, db: SessionDep, escalation_id: str, action: ActionDefinition, policies: Any
+) -> Escalation:
+    row = await visible_row(db, viewer, escalation_id)
+    if action not in allowed_actions(viewer, row, policies):
+        now = (
+            gettext(ALREADY[row.status])
+            if row.status in ALREADY and action.kind != "dispute"
+            else gettext("You cannot do that to the escalation as it stands now.")
+        )
+        raise PageError(
+            409,
+            N_("You cannot do that now"),
+            now
+            + " "
+            + gettext("Nothing was changed. Go back to the escalation to see what you can do."),
+        )
+    return row
+
+
+def _question(
     request: Request,
-    db: PageDb,
     viewer: Viewer,
     row: Escalation,
-    name: str,
-    problems: list[tuple[str, str]],
-    values: dict[str, dict[str, str]],
+    action: ActionDefinition,
+    answers: Answers,
+    problems: list[tuple[FormField, str]] | None = None,
 ) -> HTMLResponse:
-    """The page again, with an error summary linking to each field at fault."""
-    error_for: dict[str, dict[str, str]] = {name: {}}
-    errors = []
-    for field, message in problems:
-        if field not in error_for[name]:
-            error_for[name][field] = message
-            errors.append({"text": message, "href": f"#{FIELD_IDS[name][field]}"})
-    return await _page(
-        request, db, viewer, row, status=422, errors=errors, error_for=error_for, values=values
+    error_for: dict[str, str] = {}
+    for field, message in problems or []:
+        error_for.setdefault(field.name, message)
+    return render(
+        request,
+        "action_question.html",
+        viewer,
+        status=422 if error_for else 200,
+        title=action.question,
+        row=row,
+        action=action,
+        answers=answers,
+        error_for=error_for,
+        errors=[
+            {"text": message, "href": f"#{_field_id(action, name)}"}
+            for name, message in error_for.items()
+        ],
     )
 
 
-async def _posted(
-    request: Request, escalation_id: str, known: bool, viewer: Viewer, db: PageDb
-) -> tuple[Any, Escalation]:
-    """A form posted on the escalation's page: its fields and the record, once the CSRF token
-    and the person's right to see it are checked, and the action is one the page has."""
+def _field_id(action: ActionDefinition, name: str) -> str:
+    """As action_question.html names the field: "extend-working-days"."""
+    return f"{action.path}-{name.replace('_', '-')}"
+
+
+def _confirmation(
+    request: Request, viewer: Viewer, row: Escalation, action: ActionDefinition, answers: Answers
+) -> HTMLResponse:
+    return render(
+        request,
+        "action_confirm.html",
+        viewer,
+        title=gettext("%(question)s: check and confirm") % {"question": gettext(action.question)},
+        row=row,
+        action=action,
+        answers=answers,
+        # One-time: a double click or a resubmitted confirmation is applied once.
+        form_id=secrets.token_urlsafe(16),
+    )
+
+
+def _form_id(form: Any, action: ActionDefinition) -> str | None:
+    """The confirmation's one-time form id as the action's idempotency key (None from an older
+    page)."""
+    sent = form.get("form_id")
+    if not isinstance(sent, str) or not FORM_ID.fullmatch(sent):
+        return None
+    return f"page:{sent}:{action.path}"
+
+
+@router.get("/escalations/{escalation_id}/actions/{path}", response_class=HTMLResponse)
+async def question_page(
+    request: Request,
+    escalation_id: str,
+    path: str,
+    viewer: ViewerDep,
+    db: SessionDep,
+    policies: PoliciesDep,
+) -> Response:
+    action = _action(path)
+    row = await _allowed(viewer, db, escalation_id, action, policies)
+    answers = _answers(action, {})
+    if not action.fields:  # nothing to ask: straight to what it does
+        return _confirmation(request, viewer, row, action, answers)
+    return _question(request, viewer, row, action, answers)
+
+
+@dataclass(frozen=True)
+class Answered:
+    """A form of an action's pages, sent for an escalation on which the person may take it."""
+
+    action: ActionDefinition
+    row: Escalation
+    answers: Answers
+
+
+async def _sent(
+    request: Request, viewer: Viewer, path: str
+) -> tuple[ActionDefinition, Answers, Any]:
+    """The action whose form was sent, its answers and the form (its CSRF token checked)."""
     form = await request.form()
     check_csrf(request, form, viewer.session.csrf_token)
-    row = await visible_row(db, viewer, escalation_id)
-    if not known:
-        raise PageError(404, N_("Page not found"), N_("There is no such action."))
-    return form, row
+    action = _action(path)
+    return action, _answers(action, form), form
 
 
-@router.post("/escalations/{escalation_id}/actions/{name}", response_class=HTMLResponse)
-async def take_action(
-    request: Request, escalation_id: str, name: str, viewer: ViewerDep, db: PageDb
+async def _answered(
+    request: Request,
+    escalation_id: str,
+    path: str,
+    viewer: ViewerDep,
+    db: SessionDep,
+    policies: PoliciesDep,
+) -> Answered:
+    action, answers, _ = await _sent(request, viewer, path)
+    return Answered(action, await _allowed(viewer, db, escalation_id, action, policies), answers)
+
+
+AnsweredDep = Annotated[Answered, Depends(_answered)]
+
+
+@router.post("/escalations/{escalation_id}/actions/{path}", response_class=HTMLResponse)
+async def answer(request: Request, viewer: ViewerDep, sent: AnsweredDep) -> Response:
+    """The answers checked: the question page again with the problems, or the confirmation."""
+    checked = _checked(sent.action, sent.answers)
+    if isinstance(checked, list):
+        return _question(request, viewer, sent.row, sent.action, sent.answers, checked)
+    return _confirmation(request, viewer, sent.row, sent.action, sent.answers)
+
+
+@router.post("/escalations/{escalation_id}/actions/{path}/change", response_class=HTMLResponse)
+async def change(request: Request, viewer: ViewerDep, sent: AnsweredDep) -> Response:
+    """The question page again with the answers given (they never go in an address)."""
+    return _question(request, viewer, sent.row, sent.action, sent.answers)
+
+
+@router.post("/escalations/{escalation_id}/actions/{path}/confirm", response_class=HTMLResponse)
+async def confirm(
+    request: Request,
+    escalation_id: str,
+    path: str,
+    viewer: ViewerDep,
+    db: SessionDep,
+    policies: PoliciesDep,
+    temporal: TemporalDep,
+    settings: SettingsDep,
 ) -> Response:
-    form, row = await _posted(request, escalation_id, name in FORMS, viewer, db)
-    chosen = FORMS[name]
-    fields = _fields(name, form)
-    values = _form_values(name, form)
-    try:
-        body = chosen.model.model_validate(fields)
-    except ValidationError as exc:
-        problems = [_problem(name, error, fields) for error in exc.errors()]
-        return await _with_errors(request, db, viewer, row, name, problems, values)
-    temporal: Client = request.app.state.temporal
+    """Takes the action (the workflow checks it again) and shows the panel, or why not."""
+    action, answers, form = await _sent(request, viewer, path)
+    row = await visible_row(db, viewer, escalation_id)
+    checked = _checked(action, answers)
+    if isinstance(checked, list):
+        return _question(request, viewer, row, action, answers, checked)
     try:
         await acting.act(
             db,
             temporal,
-            request.app.state.settings,
+            settings,
             viewer,
             row,
-            chosen.action,
-            idempotency_key=_form_id(form, name),
-            **_sent(body),
+            action.kind,
+            idempotency_key=_form_id(form, action),
+            **checked.action_fields(),
         )
     except ProblemError as exc:
         if exc.status == 503:
             raise PageError(503, SORRY, NOT_DONE_YET) from None
         await db.refresh(row)
-        if exc.status == 422 and name == "extend":
+        if exc.status == 422 and action.request is ExtendRequest:
             # Longer than the policy allows: an answer to change, not a refusal.
-            field = "working_days" if fields["working_days"] is not None else "duration"
+            field = next(
+                f
+                for f in action.fields
+                if f.kind == ("days" if answers["working_days"] else "hours")
+            )
             problem = (field, exc.detail[:1].upper() + exc.detail[1:])
-            return await _with_errors(request, db, viewer, row, name, [problem], values)
+            return _question(request, viewer, row, action, answers, [problem])
         return await _page(
-            request, db, viewer, row, status=exc.status, refusal=exc.detail, values=values
+            request, db, viewer, row, policies, status=exc.status, refusal=exc.detail
         )
-    return RedirectResponse(f"/escalations/{row.id}?done={chosen.done}", status_code=303)
+    return RedirectResponse(f"/escalations/{row.id}/actions/{action.path}/done", 303)
+
+
+@router.get("/escalations/{escalation_id}/actions/{path}/done", response_class=HTMLResponse)
+async def done_page(
+    request: Request, escalation_id: str, path: str, viewer: ViewerDep, db: SessionDep
+) -> Response:
+    action = _action(path)
+    row = await visible_row(db, viewer, escalation_id)
+    if not any(event.action == action.recorded for event in await audit_timeline(db, row.id)):
+        return RedirectResponse(f"/escalations/{row.id}", 303)  # not done: nothing to confirm
+    return render(
+        request, "action_done.html", viewer, title=action.timeline, row=row, action=action
+    )
 
 
 @router.post("/escalations/{escalation_id}/legal-hold/{name}", response_class=HTMLResponse)
 async def legal_hold(
-    request: Request, escalation_id: str, name: str, viewer: ViewerDep, db: PageDb
+    request: Request,
+    escalation_id: str,
+    name: str,
+    viewer: ViewerDep,
+    db: SessionDep,
+    policies: PoliciesDep,
 ) -> Response:
     """The partnership places (`hold`) or releases (`release`) a legal hold, with a reason."""
-    form, row = await _posted(request, escalation_id, name in ("hold", "release"), viewer, db)
-    values = _form_values(name, form)
+    form = await request.form()
+    check_csrf(request, form, viewer.session.csrf_token)
+    row = await visible_row(db, viewer, escalation_id)
+    if name not in HOLD_MISSING:
+        raise PageError(404, N_("Page not found"), N_("There is no such action."))
     try:
         body = ReasonRequest.model_validate({"reason": str(form.get("reason", ""))})
-    except ValidationError as exc:
-        problems = [_problem(name, error, {"reason": ""}) for error in exc.errors()]
-        return await _with_errors(request, db, viewer, row, name, problems, values)
+    except ValidationError:
+        problem = gettext(HOLD_MISSING[name])
+        return await _page(request, db, viewer, row, policies, status=422, hold_problem=problem)
     change = holding.hold if name == "hold" else holding.release
     try:
         await change(db, viewer, row, body.reason)
     except ProblemError as exc:
         await db.refresh(row)
         return await _page(
-            request, db, viewer, row, status=exc.status, refusal=exc.detail, values=values
+            request, db, viewer, row, policies, status=exc.status, refusal=exc.detail
         )
     done = "held" if name == "hold" else "released"
     return RedirectResponse(f"/escalations/{row.id}?done={done}#legal-hold", status_code=303)

@@ -4,9 +4,10 @@ from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, Response
 
 from casework import holding
+from casework.dependencies import SessionDep
 from web.i18n import N_
 from web.negotiation import BrowserRoute
-from web.page_context import PageDb, PageError, ViewerDep, render
+from web.page_context import PageError, ViewerDep, render
 from web.presenting import STATUS_TAGS, when
 
 # /legal-holds is the API's too: the page answers browsers only.
@@ -14,7 +15,7 @@ page_router = APIRouter(include_in_schema=False, route_class=BrowserRoute)
 
 
 @page_router.get("/legal-holds", response_class=HTMLResponse)
-async def legal_holds_page(request: Request, viewer: ViewerDep, db: PageDb) -> Response:
+async def legal_holds_page(request: Request, viewer: ViewerDep, db: SessionDep) -> Response:
     if viewer.role != "board":
         raise PageError(
             403,

@@ -11,13 +11,14 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from casework import finding, searching
 from casework.actors import label
 from casework.attention import days_left, disputable_until, tags
+from casework.dependencies import SessionDep, policies_of, term_hasher_of
 from casework.refusals import ProblemError
-from casework.requests import NO_NUL
 from database.tables import utc_now
 from web.i18n import N_, gettext
 from web.listing import PAGE_SIZE, VIEWS, Filters, Listed, View, escalations_for
-from web.page_context import PageDb, Viewer, ViewerDep, other_agencies, render
+from web.page_context import Viewer, ViewerDep, other_agencies, render
 from web.presenting import STATUS_TAGS, stage_text, when
+from workflows.action_requests import NO_NUL
 from workflows.policy import Policy
 
 router = APIRouter(include_in_schema=False)
@@ -27,9 +28,9 @@ SearchTerm = Annotated[str | None, Query(max_length=100, pattern=NO_NUL)]
 
 
 async def _record(
-    request: Request, db: PageDb, viewer: Viewer, search: searching.Search, found: int
+    request: Request, db: SessionDep, viewer: Viewer, search: searching.Search, found: int
 ) -> None:
-    await searching.record_search(db, request.app.state.term_hasher, viewer, search, found)
+    await searching.record_search(db, term_hasher_of(request), viewer, search, found)
 
 
 def _options(
@@ -42,7 +43,7 @@ def _options(
     ]
 
 
-async def _may_see(db: PageDb, viewer: Viewer, escalation_id: str) -> bool:
+async def _may_see(db: SessionDep, viewer: Viewer, escalation_id: str) -> bool:
     try:
         await finding.find_visible(db, viewer, escalation_id)
     except ProblemError:
@@ -70,7 +71,7 @@ def _item(entry: Listed, policies: dict[str, Policy], now: datetime) -> dict[str
 async def home(
     request: Request,
     viewer: ViewerDep,
-    db: PageDb,
+    db: SessionDep,
     view: str | None = None,
     overdue: bool = False,
     agency: Annotated[str | None, Query(max_length=200, pattern=NO_NUL)] = None,
@@ -101,7 +102,7 @@ async def home(
     listed, total = await escalations_for(db, viewer.person, label(viewer), filters, now)
     if filters.search is not None:
         await _record(request, db, viewer, filters.search, total)
-    policies = request.app.state.policies
+    policies = policies_of(request)
     agencies = await other_agencies(db, viewer)
     pages = max(1, -(-total // PAGE_SIZE))
 

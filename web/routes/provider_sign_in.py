@@ -17,14 +17,13 @@ from fastapi import APIRouter, Request
 from fastapi.responses import RedirectResponse, Response
 from joserfc.errors import JoseError
 
-from core.settings import Settings
+from casework.dependencies import SessionDep, settings_of
 from core.signing_keys import KeysUnavailable
 from database.directory_people import Person, find_active_person
 from web.i18n import N_, gettext
 from web.identity_providers import CALLBACK_PATH, IdentityProvider, ProviderUnusable
 from web.page_context import (
     MaybeViewerDep,
-    PageDb,
     PageError,
     safe_next,
     secure_cookies,
@@ -45,8 +44,7 @@ FLOW_REFUSED = N_(
 
 
 def _callback_url(request: Request) -> str:
-    settings: Settings = request.app.state.settings
-    return settings.public_url.rstrip("/") + CALLBACK_PATH
+    return settings_of(request).public_url.rstrip("/") + CALLBACK_PATH
 
 
 def _unreachable(provider: IdentityProvider) -> PageError:
@@ -75,7 +73,7 @@ def _refused(provider: IdentityProvider, reason: str) -> PageError:
 
 
 @router.get(CALLBACK_PATH)
-async def callback(request: Request, db: PageDb, viewer: MaybeViewerDep) -> Response:
+async def callback(request: Request, db: SessionDep, viewer: MaybeViewerDep) -> Response:
     state = request.query_params.get("state", "")
     held = request.cookies.get(FLOW_COOKIE, "")
     bound = bool(state) and hmac.compare_digest(state.encode(), held.encode())
@@ -120,7 +118,9 @@ async def callback(request: Request, db: PageDb, viewer: MaybeViewerDep) -> Resp
     return response
 
 
-async def _who_signs_in(db: PageDb, provider: IdentityProvider, claims: dict[str, Any]) -> Person:
+async def _who_signs_in(
+    db: SessionDep, provider: IdentityProvider, claims: dict[str, Any]
+) -> Person:
     """The directory's person the ID token names, if this provider may sign them in."""
     email = provider.vouched_email(claims)
     role = provider.role_from_groups(claims)
@@ -166,7 +166,7 @@ async def _who_signs_in(db: PageDb, provider: IdentityProvider, claims: dict[str
 
 @router.get("/sign-in/oidc/{provider_id}")
 async def start(
-    request: Request, provider_id: str, db: PageDb, next: str | None = None
+    request: Request, provider_id: str, db: SessionDep, next: str | None = None
 ) -> Response:
     client = clients(request).get(provider_id)
     if client is None:

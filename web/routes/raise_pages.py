@@ -8,12 +8,12 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from pydantic import ValidationError
 
 from casework import finding, raising
+from casework.dependencies import SessionDep, policies_of, settings_of, temporal_of
 from casework.refusals import ProblemError
 from casework.requests import IMMEDIATE_RISK_ADVICE, RaiseRequest
 from web.i18n import N_, gettext
 from web.page_context import (
     SORRY,
-    PageDb,
     PageError,
     Viewer,
     ViewerDep,
@@ -34,10 +34,10 @@ ACCEPTED_LATER = N_(
 
 
 async def _choices(
-    request: Request, db: PageDb, viewer: Viewer
+    request: Request, db: SessionDep, viewer: Viewer
 ) -> dict[str, list[tuple[str, str]]]:
     agencies = await other_agencies(db, viewer)
-    policies = request.app.state.policies
+    policies = policies_of(request)
     return {
         "receiving_agency": [(name, name) for name in agencies],
         "policy": [
@@ -62,7 +62,7 @@ def _first_unanswered(answers: dict[str, Any]) -> str | None:
 
 async def _step_page(
     request: Request,
-    db: PageDb,
+    db: SessionDep,
     viewer: Viewer,
     step: Step,
     answers: dict[str, Any],
@@ -90,12 +90,12 @@ async def _step_page(
 
 
 @router.get("", response_class=HTMLResponse)
-async def start(request: Request, viewer: ViewerDep, db: PageDb) -> Response:
+async def start(request: Request, viewer: ViewerDep, db: SessionDep) -> Response:
     return await _step_page(request, db, viewer, STEPS[FIRST_STEP], _answers(viewer))
 
 
 @router.get("/check", response_class=HTMLResponse)
-async def check_answers(request: Request, viewer: ViewerDep, db: PageDb) -> Response:
+async def check_answers(request: Request, viewer: ViewerDep, db: SessionDep) -> Response:
     answers = _answers(viewer)
     missing = _first_unanswered(answers)
     if missing:
@@ -105,7 +105,7 @@ async def check_answers(request: Request, viewer: ViewerDep, db: PageDb) -> Resp
 
 async def _check_page(
     request: Request,
-    db: PageDb,
+    db: SessionDep,
     viewer: Viewer,
     answers: dict[str, Any],
     refusal: str | None = None,
@@ -127,7 +127,7 @@ async def _check_page(
 
 @router.get("/confirmation/{escalation_id}", response_class=HTMLResponse)
 async def confirmation(
-    request: Request, escalation_id: str, viewer: ViewerDep, db: PageDb
+    request: Request, escalation_id: str, viewer: ViewerDep, db: SessionDep
 ) -> Response:
     try:
         row = await finding.find_visible(db, viewer, escalation_id)
@@ -144,7 +144,7 @@ async def confirmation(
 
 
 @router.get("/{slug}", response_class=HTMLResponse)
-async def step_page(request: Request, slug: str, viewer: ViewerDep, db: PageDb) -> Response:
+async def step_page(request: Request, slug: str, viewer: ViewerDep, db: SessionDep) -> Response:
     step = STEPS.get(slug)
     if step is None or slug == FIRST_STEP:
         return RedirectResponse("/raise", 303)
@@ -159,7 +159,7 @@ async def step_page(request: Request, slug: str, viewer: ViewerDep, db: PageDb) 
 
 
 @router.post("/check")
-async def send(request: Request, viewer: ViewerDep, db: PageDb) -> Response:
+async def send(request: Request, viewer: ViewerDep, db: SessionDep) -> Response:
     check_csrf(request, await request.form(), viewer.session.csrf_token)
     answers = _answers(viewer)
     if _first_unanswered(answers):
@@ -180,15 +180,15 @@ async def send(request: Request, viewer: ViewerDep, db: PageDb) -> Response:
             answers,
             gettext("Check these answers: %(names)s.") % {"names": names or gettext("all")},
         )
-    settings = request.app.state.settings
+    settings = settings_of(request)
     # The draft's key makes a second press of the button (or a retry) the same escalation.
     key = str(viewer.session.draft.get("key") or uuid.uuid4())
     try:
         row, _ = await raising.raise_escalation(
             db,
-            request.app.state.temporal,
+            temporal_of(request),
             settings,
-            request.app.state.policies,
+            policies_of(request),
             viewer,
             body,
             f"page:{key}",
@@ -205,7 +205,7 @@ async def send(request: Request, viewer: ViewerDep, db: PageDb) -> Response:
 
 
 @router.post("/{slug}")
-async def answer(request: Request, slug: str, viewer: ViewerDep, db: PageDb) -> Response:
+async def answer(request: Request, slug: str, viewer: ViewerDep, db: SessionDep) -> Response:
     form = await request.form()
     check_csrf(request, form, viewer.session.csrf_token)
     step = STEPS.get("agency" if slug == "" else slug)
@@ -226,5 +226,5 @@ async def answer(request: Request, slug: str, viewer: ViewerDep, db: PageDb) -> 
 
 
 @router.post("")
-async def answer_first(request: Request, viewer: ViewerDep, db: PageDb) -> Response:
+async def answer_first(request: Request, viewer: ViewerDep, db: SessionDep) -> Response:
     return await answer(request, FIRST_STEP, viewer, db)

@@ -8,6 +8,7 @@ from urllib.parse import urlencode
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, JSONResponse, Response
 
+from casework.dependencies import SessionDep, SettingsDep
 from casework.inspection import audit_export, export_filename
 from casework.oversight import (
     NO_CATEGORY,
@@ -18,11 +19,10 @@ from casework.oversight import (
 from casework.oversight_csv import aggregate_csv, csv_filename, escalations_csv
 from casework.refusals import ProblemError
 from core.export_signing import SigningKeyError, signing_key
-from core.settings import Settings
 from database.directory_people import partnership_name
 from web.charts import bar_chart, column_chart, month_text
 from web.i18n import N_, gettext, number_text
-from web.page_context import PageDb, PageError, Viewer, ViewerDep, render
+from web.page_context import PageError, Viewer, ViewerDep, render
 from web.periods import Period, financial_year, london_today, read_period
 from web.presenting import STATUS_TAGS, when
 
@@ -107,7 +107,7 @@ def _links(period: Period, publication: bool) -> dict[str, str]:
     }
 
 
-async def _report_page(request: Request, viewer: Viewer, db: PageDb, template: str) -> Response:
+async def _report_page(request: Request, viewer: Viewer, db: SessionDep, template: str) -> Response:
     period = read_period(request.query_params, london_today())
     publication = _publication(request)
     context: dict[str, Any] = {"period": period, "publication": publication}
@@ -148,20 +148,20 @@ async def _report_page(request: Request, viewer: Viewer, db: PageDb, template: s
 
 
 @router.get("/reports", response_class=HTMLResponse)
-async def reports_page(request: Request, viewer: ViewerDep, db: PageDb) -> Response:
+async def reports_page(request: Request, viewer: ViewerDep, db: SessionDep) -> Response:
     """How escalation was used in a period: what this person's agency raised or received, or
     everything for the partnership."""
     return await _report_page(request, viewer, db, "reports.html")
 
 
 @router.get("/reports/print", response_class=HTMLResponse)
-async def reports_print(request: Request, viewer: ViewerDep, db: PageDb) -> Response:
+async def reports_print(request: Request, viewer: ViewerDep, db: SessionDep) -> Response:
     """The same figures laid out to print for the annual report, without the form."""
     return await _report_page(request, viewer, db, "reports_print.html")
 
 
 @router.get("/reports/download")
-async def reports_download(request: Request, viewer: ViewerDep, db: PageDb) -> Response:
+async def reports_download(request: Request, viewer: ViewerDep, db: SessionDep) -> Response:
     """The report's CSV (the same as GET /reports/escalations?format=csv), for a person."""
     period = read_period(request.query_params, london_today())
     table = request.query_params.get("table", "aggregate")
@@ -197,13 +197,17 @@ async def reports_download(request: Request, viewer: ViewerDep, db: PageDb) -> R
 
 
 @router.get("/reports/audit-export")
-async def audit_export_download(request: Request, viewer: ViewerDep, db: PageDb) -> Response:
+async def audit_export_download(
+    request: Request,
+    viewer: ViewerDep,
+    db: SessionDep,
+    settings: SettingsDep,
+) -> Response:
     """The inspector's export (the same as GET /audit-export), for the partnership."""
     period = read_period(request.query_params, london_today())
     if not period.good:
         raise PageError(400, N_("That download is not available"), N_("Choose the period first."))
     assert period.start is not None and period.end is not None
-    settings: Settings = request.app.state.settings
     try:
         document = await audit_export(
             db,

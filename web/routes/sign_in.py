@@ -8,6 +8,7 @@ from fastapi import APIRouter, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from casework.dependencies import SessionDep, settings_of
 from core.settings import Settings
 from database.directory_people import find_active_person
 from web.i18n import N_, current_language, gettext
@@ -17,7 +18,6 @@ from web.page_context import (
     SESSION_COOKIE,
     SIGN_IN_CSRF_COOKIE,
     MaybeViewerDep,
-    PageDb,
     PageError,
     Viewer,
     ViewerDep,
@@ -150,7 +150,7 @@ async def ask_for_link(
 
 
 @router.get("/sign-in/{token}", response_class=HTMLResponse)
-async def confirm_page(request: Request, token: str, db: PageDb) -> Response:
+async def confirm_page(request: Request, token: str, db: SessionDep) -> Response:
     """The mailed link opens a button, so a mail scanner that fetches links cannot spend it."""
     link = await live_link(db, token)
     person = await find_active_person(db, link.email) if link else None
@@ -178,7 +178,7 @@ async def confirm_page(request: Request, token: str, db: PageDb) -> Response:
 
 
 @router.post("/sign-in/{token}")
-async def spend(request: Request, token: str, db: PageDb, viewer: MaybeViewerDep) -> Response:
+async def spend(request: Request, token: str, db: SessionDep, viewer: MaybeViewerDep) -> Response:
     form = await request.form()
     if await live_link(db, token) is None:  # said first: the clearest answer for a used link
         raise PageError(400, N_("This sign-in link cannot be used"), LINK_REFUSED)
@@ -225,10 +225,10 @@ async def signed_out_page() -> Response:
 
 
 @router.post("/sign-out")
-async def sign_out(request: Request, db: PageDb, viewer: ViewerDep) -> Response:
+async def sign_out(request: Request, db: SessionDep, viewer: ViewerDep) -> Response:
     check_csrf(request, await request.form(), viewer.session.csrf_token)
     await end_session(db, viewer.session)
-    settings: Settings = request.app.state.settings
+    settings = settings_of(request)
     signed_out = f"{settings.public_url.rstrip('/')}{SIGNED_OUT_PATH}"
     client = clients(request).get(viewer.session.provider or "")
     # RP-initiated logout: the provider's session ends too, where it publishes how.

@@ -10,6 +10,7 @@ from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, Response
 
 from casework.actors import label
+from casework.dependencies import SessionDep, SettingsDep
 from casework.refusals import ProblemError
 from casework.subject_access import (
     SubjectAccessBundle,
@@ -17,13 +18,11 @@ from casework.subject_access import (
     escalations_about,
     subject_access,
 )
-from core.settings import Settings
 from database.access_log import record_access
 from database.tables import Escalation
 from web.i18n import N_, current_language, gettext
 from web.negotiation import BrowserRoute
 from web.page_context import (
-    PageDb,
     PageError,
     Viewer,
     ViewerDep,
@@ -129,12 +128,12 @@ async def _asked(
 
 
 @router.post("/subject-access", response_class=HTMLResponse)
-async def subject_access_search(request: Request, viewer: ViewerDep, db: PageDb) -> Response:
+async def subject_access_search(request: Request, viewer: ViewerDep, db: SessionDep) -> Response:
     query, typed, error_for = await _asked(request, viewer)
     if query is None:
         error_for = error_for or {"child_reference": NOBODY}
         return _search_page(request, viewer, typed=typed, error_for=error_for)
-    found = await escalations_about(db, query)
+    found = await escalations_about(db, viewer, query)
     # The search itself is an access: who looked, how much came back (never for whom).
     await record_access(
         db,
@@ -163,7 +162,9 @@ def manifest(files: dict[str, bytes]) -> bytes:
 
 
 @router.post("/subject-access/bundle")
-async def subject_access_download(request: Request, viewer: ViewerDep, db: PageDb) -> Response:
+async def subject_access_download(
+    request: Request, viewer: ViewerDep, db: SessionDep, settings: SettingsDep
+) -> Response:
     query, _, _ = await _asked(request, viewer)
     if query is None:
         raise PageError(422, N_("Say who the request is about"), N_("Search for the child first."))
@@ -176,7 +177,6 @@ async def subject_access_download(request: Request, viewer: ViewerDep, db: PageD
         f"{BUNDLE_FILE}.html": html.encode(),
         f"{BUNDLE_FILE}.json": bundle.model_dump_json(indent=2).encode(),
     }
-    settings: Settings = request.app.state.settings
     pdf = await pdf_of(html, settings.chromium_path)
     if pdf is not None:
         files[f"{BUNDLE_FILE}.pdf"] = pdf

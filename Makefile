@@ -5,7 +5,7 @@ STAMP := $(VENV)/.installed
 # package-lock.json.
 NPM_STAMP := node_modules/.installed
 
-.PHONY: install run worker api test test-fast lint bench bench-reports bench-pages bench-directory clean
+.PHONY: install run worker api test test-fast lint bench bench-reports bench-pages bench-directory translations clean
 
 install: $(STAMP) $(NPM_STAMP)
 
@@ -39,6 +39,15 @@ lint: install
 	$(VENV)/bin/ruff format --check .
 	$(VENV)/bin/mypy .
 	$(VENV)/bin/lint-imports
+
+# The pages' and mails' words (docs/welsh.md): extract them from the code and templates, add the
+# new ones to each language's .po file (translate them there, then run it again), and check that
+# every catalogue compiles. The service compiles the .po files itself at start.
+CATALOGUES := core/translations
+translations: install
+	$(VENV)/bin/pybabel -q extract -F babel.cfg -k N_ --no-location --omit-header --sort-output -o $(CATALOGUES)/messages.pot .
+	$(VENV)/bin/pybabel -q update -i $(CATALOGUES)/messages.pot -d $(CATALOGUES) --no-fuzzy-matching --ignore-obsolete
+	$(VENV)/bin/pybabel compile --statistics -d $(CATALOGUES)
 
 bench: install
 	$(PY) -m bench

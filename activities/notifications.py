@@ -22,7 +22,7 @@ from sqlmodel import select
 from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
-from activities.stage_clock import deadline_text
+from core.languages import N_, Language, chosen_language, gettext, in_language, moment_text
 from core.mail import keep_in_mail_log, send_mail
 from core.settings import Settings
 from database.audit_chain import append_event_in
@@ -31,16 +31,18 @@ from database.engine import session_factory
 from database.tables import Delivery, utc_now
 from workflows.actions import ACTIONS
 from workflows.models import NOTIFY, NOTIFY_MAX_ATTEMPTS, NotificationInput, NotificationResult
+from workflows.policy import Nation
 
 log = structlog.get_logger(__name__)
 
-# Each message's subject line: the clock's own, and each action's from workflows/actions.py.
+# Each message's subject line: the clock's own, and each action's from workflows/actions.py
+# (the table's words are in the catalogue through core/action_words.py).
 HEADLINES: dict[str, str] = {
-    "raised": "New escalation at stage {stage}: {stage_name}",
-    "reminder": "Reminder: stage {stage} ({stage_name}) time limit approaching",
-    "overdue": "Overdue at stage {stage}: {stage_name}",
-    "cancelled": "Cancelled by operations at stage {stage}: {stage_name}",
-    "acknowledgement_reminder": "Reminder: stage {stage} ({stage_name}) not yet acknowledged",
+    "raised": N_("New escalation at stage {stage}: {stage_name}"),
+    "reminder": N_("Reminder: stage {stage} ({stage_name}) time limit approaching"),
+    "overdue": N_("Overdue at stage {stage}: {stage_name}"),
+    "cancelled": N_("Cancelled by operations at stage {stage}: {stage_name}"),
+    "acknowledgement_reminder": N_("Reminder: stage {stage} ({stage_name}) not yet acknowledged"),
 } | {
     action.notifies: action.headline
     for action in ACTIONS.values()
@@ -50,7 +52,9 @@ HEADLINES: dict[str, str] = {
 HEARTBEAT_EVERY_SECONDS = 2.0
 
 # The link opens the escalation's page; people sign in there with their work email.
-LINK_LINE = "Open the escalation (you sign in with your work email): {link}"
+LINK_LINE = N_("Open the escalation (you sign in with your work email): %(link)s")
+# Between the languages of a bilingual message.
+LANGUAGE_BREAK = "\n" + "-" * 40 + "\n\n"
 
 
 class TransientDeliveryError(Exception):
@@ -68,27 +72,47 @@ class Message:
     payload: dict[str, object]
 
 
-def compose(request: NotificationInput, public_url: str) -> Message:
-    headline = HEADLINES[request.kind].format(stage=request.stage, stage_name=request.stage_name)
-    link = f"{public_url.rstrip('/')}/escalations/{request.escalation_id}"
-    due = deadline_text(request.stage_deadline) if request.stage_deadline else None
+def _written(request: NotificationInput, link: str) -> tuple[str, str]:
+    """The headline and the body, in the task's language."""
+    stage_name = gettext(request.stage_name)
+    headline = gettext(HEADLINES[request.kind]).format(stage=request.stage, stage_name=stage_name)
     lines = [
         headline,
         "",
-        f"Escalation: {request.escalation_id}",
-        f"Raised by: {request.raising_agency}",
-        f"Disagreement with: {request.receiving_agency}",
-        f"Stage: {request.stage} ({request.stage_name})",
+        gettext("Escalation: %(id)s") % {"id": request.escalation_id},
+        gettext("Raised by: %(agency)s") % {"agency": request.raising_agency},
+        gettext("Disagreement with: %(agency)s") % {"agency": request.receiving_agency},
+        gettext("Stage: %(stage)s (%(stage_name)s)")
+        % {"stage": request.stage, "stage_name": stage_name},
     ]
-    if due:
-        lines.append(f"Time limit: {due} (London time)")
+    if request.stage_deadline:
+        due = moment_text(request.stage_deadline)
+        lines.append(gettext("Time limit: %(when)s (London time)") % {"when": due})
     if request.dispute_until:
-        until = deadline_text(request.dispute_until)
-        lines.append(f"The raising agency may dispute the outcome until {until} (London time)")
-    lines += ["", LINK_LINE.format(link=link)]
+        until = moment_text(request.dispute_until)
+        lines.append(
+            gettext("The raising agency may dispute the outcome until %(when)s (London time)")
+            % {"when": until}
+        )
+    lines += ["", gettext(LINK_LINE) % {"link": link}]
+    return headline, "\n".join(lines) + "\n"
+
+
+def compose(
+    request: NotificationInput, public_url: str, languages: tuple[Language, ...] = ("en",)
+) -> Message:
+    """One message in `languages`, in that order: one language, or both (a bilingual message
+    for a recipient whose language is not known). The webhook's fields stay English; in any
+    other case than English alone it also carries the texts in each language."""
+    link = f"{public_url.rstrip('/')}/escalations/{request.escalation_id}"
+    written: dict[Language, tuple[str, str]] = {}
+    for language in languages:
+        with in_language(language):
+            written[language] = _written(request, link)
+    texts = {"messages": {k: {"subject": s, "body": b} for k, (s, b) in written.items()}}
     return Message(
-        subject=f"[{request.escalation_id}] {headline}",
-        body="\n".join(lines) + "\n",
+        subject=f"[{request.escalation_id}] " + " / ".join(s for s, _ in written.values()),
+        body=LANGUAGE_BREAK.join(b for _, b in written.values()),
         payload={
             "event": request.kind,
             "escalation_id": request.escalation_id,
@@ -105,6 +129,7 @@ def compose(request: NotificationInput, public_url: str) -> Message:
                 if request.dispute_until
                 else {}
             ),
+            **(texts if languages != ("en",) else {}),
         },
     )
 
@@ -197,10 +222,22 @@ class Notifier:
     crash sends nothing to anyone.
     """
 
-    def __init__(self, engine: AsyncEngine, outbox: Outbox, public_url: str):
+    def __init__(
+        self, engine: AsyncEngine, outbox: Outbox, public_url: str, nation: Nation = "england"
+    ):
         self._sessions = session_factory(engine)
         self._outbox = outbox
         self._public_url = public_url
+        # A recipient with no known language (a shared mailbox, a webhook) gets both languages,
+        # Welsh first, where the partnership is in Wales (Welsh Language Standards); English
+        # elsewhere.
+        self._unknown_language: tuple[Language, ...] = (
+            ("cy", "en") if nation == "wales" else ("en",)
+        )
+
+    def _languages(self, contact: Recipient) -> tuple[Language, ...]:
+        known = chosen_language(contact.language)
+        return (known,) if known else self._unknown_language
 
     async def _deliveries(
         self, request: NotificationInput
@@ -230,7 +267,7 @@ class Notifier:
             return await self._notify(request)
 
     async def _notify(self, request: NotificationInput) -> NotificationResult:
-        message = compose(request, self._public_url)
+        messages: dict[tuple[Language, ...], Message] = {}
         final_attempt = activity.info().attempt >= NOTIFY_MAX_ATTEMPTS
         result, retry = NotificationResult(), []
         told, recorded = await self._deliveries(request)
@@ -241,8 +278,11 @@ class Notifier:
                 result.skipped += 1
                 continue
             delivery.attempts += 1
+            languages = self._languages(contact)
+            if languages not in messages:
+                messages[languages] = compose(request, self._public_url, languages)
             try:
-                delivery.status = await self._outbox.send(contact, message)
+                delivery.status = await self._outbox.send(contact, messages[languages])
                 delivery.last_error = None
             except PermanentDeliveryError as exc:
                 delivery.status, delivery.last_error = "failed", str(exc)[:500]

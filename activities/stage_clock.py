@@ -15,10 +15,10 @@ def deadline_text(moment: datetime) -> str:
 
 @activity.defn(name=STAGE_CLOCK)
 async def stage_clock(request: StageClockInput) -> StageClock:
-    deadline = shift(request.start, request.time_limit)
+    deadline = shift(request.start, request.time_limit, nation=request.nation)
     reminder_at = None
     if request.reminder_lead is not None:
-        reminder_at = shift(deadline, request.reminder_lead, backwards=True)
+        reminder_at = shift(deadline, request.reminder_lead, backwards=True, nation=request.nation)
     return StageClock(
         deadline=deadline,
         reminder_at=reminder_at,

@@ -1,5 +1,5 @@
 """What a request of the API or the pages is given, as typed `Annotated` dependencies: the
-settings, policies, database and Temporal client the app opened at start
+settings, policies, partnership's nation, database and Temporal client the app opened at start
 (api/app.py's lifespan). The one place that reads them from the app: the API's and the pages'
 routes declare what they need with the `…Dep` types; code outside a route (an exception
 handler, a form check) calls the `…_of(request)` functions behind them."""
@@ -15,7 +15,7 @@ from temporalio.client import Client
 
 from casework.searching import TermHasher
 from core.settings import Settings
-from workflows.policy import Policy
+from workflows.policy import Nation, Policy
 
 
 def settings_of(request: Request) -> Settings:
@@ -26,6 +26,11 @@ def settings_of(request: Request) -> Settings:
 def policies_of(request: Request) -> dict[str, Policy]:
     policies: dict[str, Policy] = request.app.state.policies
     return policies
+
+
+def nation_of(request: Request) -> Nation:
+    nation: Nation = request.app.state.nation
+    return nation
 
 
 def engine_of(request: Request) -> AsyncEngine:
@@ -58,6 +63,7 @@ async def _db(request: Request) -> AsyncIterator[AsyncSession]:
 
 SettingsDep = Annotated[Settings, Depends(settings_of)]
 PoliciesDep = Annotated[dict[str, Policy], Depends(policies_of)]
+NationDep = Annotated[Nation, Depends(nation_of)]
 EngineDep = Annotated[AsyncEngine, Depends(engine_of)]
 SessionDep = Annotated[AsyncSession, Depends(_db)]
 TemporalDep = Annotated[Client, Depends(temporal_of)]

@@ -101,6 +101,7 @@ async def _seed_once(db: AsyncSession, directory: Directory) -> list[BadRow]:
             name=contact.name,
             email=str(contact.email),
             role=role,
+            language=contact.language,
         )
         for number, (agency, kind, role, contact) in enumerate(_contacts(directory), start=1)
         if contact.email is not None

@@ -23,6 +23,7 @@ from casework.refusals import FieldProblem, ProblemError
 from casework.working_days import EPOCH
 from database.tables import Escalation, utc_now
 from workflows.models import Status
+from workflows.policy import Nation
 
 MAX_YEARS = 5
 EARLIEST, LATEST = EPOCH, date(2999, 12, 31)
@@ -200,10 +201,10 @@ def _months(
 
 
 async def escalation_report(
-    db: AsyncSession, viewer: Actor, start: date, end: date
+    db: AsyncSession, viewer: Actor, start: date, end: date, nation: Nation
 ) -> EscalationReport:
     check_period(start, end)
-    scope = Scope(viewer, start, end)
+    scope = Scope(viewer, start, end, nation)
     pairs = await figures.agency_pairs(db, scope)
     by_raising: Counter[str] = Counter()
     by_receiving: Counter[str] = Counter()
@@ -248,9 +249,9 @@ async def escalation_report(
 
 
 async def escalation_lines(
-    db: AsyncSession, viewer: Actor, start: date, end: date
+    db: AsyncSession, viewer: Actor, start: date, end: date, nation: Nation
 ) -> list[EscalationLine]:
     """The escalations behind the report's counts, oldest first."""
     check_period(start, end)
-    rows = await figures.escalation_rows(db, Scope(viewer, start, end))
+    rows = await figures.escalation_rows(db, Scope(viewer, start, end, nation))
     return [EscalationLine.model_validate(row) for row in rows]

@@ -27,6 +27,7 @@ from casework.working_days import bank_holidays, london_day, london_month, worki
 from core.calendar import LONDON
 from database.tables import AuditEvent, Escalation
 from workflows.models import SYSTEM_ACTOR, TIME_LIMIT_PASSED
+from workflows.policy import Nation
 
 # How many escalations (or events) for each stage, or for each number of working days.
 Histogram = dict[int, int]
@@ -43,16 +44,17 @@ def _between(moment: Any, start: date, end: date) -> list[ColumnElement[bool]]:
 class Scope:
     """What a report counts: the escalations the viewer may see (casework/visibility.py: the
     partnership all, an agency those it raised or received, nobody a pending one), raised in
-    the period (London dates, inclusive)."""
+    the period (London dates, inclusive); working days skip the partnership's nation's bank
+    holidays."""
 
-    def __init__(self, viewer: Actor, start: date, end: date) -> None:
+    def __init__(self, viewer: Actor, start: date, end: date, nation: Nation) -> None:
         visible = visible_to(viewer)
         self.raised = [visible, *_between(col(Escalation.created_at), start, end)]
         # For the monthly series: visible escalations closed in the period, whenever raised.
         self.closed = [visible, *_between(col(Escalation.closed_at), start, end)]
         # Resolutions after the period still count: the calendar runs to today.
         last_year = max(end, datetime.now(LONDON).date()).year
-        self.holidays = bank_holidays(range(start.year, last_year + 1))
+        self.holidays = bank_holidays(range(start.year, last_year + 1), nation)
 
 
 async def _rows(db: AsyncSession, query: Select[*tuple[Any, ...]]) -> Result[*tuple[Any, ...]]:

@@ -16,13 +16,13 @@ from pydantic import (
     model_validator,
 )
 
-from core.text import refuse_control_characters
+from core.text import N_, refuse_control_characters
 from database.case_seal import CaseField
 from workflows.action_requests import LongText, Strict
 
 ShortText = Annotated[str, Field(min_length=1, max_length=200)]
 
-IMMEDIATE_RISK_ADVICE = (
+IMMEDIATE_RISK_ADVICE = N_(
     "Immediate risk of significant harm: contact MASH or the police (999) now. "
     "This escalation is recorded on the urgent track; it does not replace that call."
 )

@@ -19,6 +19,7 @@ from sqlalchemy.sql.compiler import SQLCompiler
 from sqlalchemy.sql.functions import FunctionElement
 
 from core import calendar
+from workflows.policy import Nation
 
 EPOCH = date(1970, 1, 1)
 # 1970-01-01 was a Thursday: three days after a Monday.
@@ -77,10 +78,10 @@ def day_number(day: date) -> int:
     return (day - EPOCH).days
 
 
-def bank_holidays(years: Iterable[int]) -> CTE:
-    """England and Wales bank holidays that fall on weekdays (the others change nothing), as day
+def bank_holidays(years: Iterable[int], nation: Nation) -> CTE:
+    """The nation's bank holidays that fall on weekdays (the others change nothing), as day
     numbers in a one-column table `day`. The same source as the stage clock's calendar."""
-    days = {day for year in years for day in calendar.bank_holidays(year)}
+    days = {day for year in years for day in calendar.bank_holidays(year, nation)}
     numbers = sorted({day_number(day) for day in days if day.weekday() < 5})
     return values(column("day", Integer), name="bank_holiday").data([(n,) for n in numbers]).cte()
 

@@ -38,6 +38,7 @@ from pydantic import (
     model_validator,
 )
 
+from core.languages import Language
 from core.text import refuse_control_characters
 from workflows.policy import Role
 
@@ -49,6 +50,9 @@ class Contact(BaseModel):
     role: Role | None = None
     email: EmailStr | None = None
     webhook: HttpUrl | None = None
+    # The language the person reads the service in ("en" or "cy"): their mails, and their pages
+    # when their browser has not chosen. Unset: not known (see activities/notifications.py).
+    language: Language | None = None
 
     _one_line = field_validator("name")(refuse_control_characters)
 

@@ -1,12 +1,20 @@
-"""Loads the ladders: the built-in `standard` and `urgent`, then the operator's POLICY_FILE."""
+"""Loads the ladders: the built-in `standard` and `urgent`, then the operator's POLICY_FILE.
+
+The file's top-level `nation` (england, wales, scotland, northern_ireland; default england) is
+the partnership's: every ladder's clock uses its bank holidays, the built-in ones included,
+unless a ladder sets its own `nation`; the oversight report counts working days by it.
+"""
 
 import tomllib
 from pathlib import Path
+from typing import Any
 
-from pydantic import ValidationError
+from pydantic import TypeAdapter, ValidationError
 
 from core.text import control_characters
-from workflows.policy import BUILT_IN_POLICIES, Policy
+from workflows.policy import BUILT_IN_POLICIES, Nation, Policy
+
+NATIONS: TypeAdapter[Nation] = TypeAdapter(Nation)
 
 
 class PolicyFileError(ValueError):
@@ -24,22 +32,42 @@ def _where(path: Path, name: str, loc: tuple[int | str, ...]) -> str:
     return ", ".join(parts)
 
 
-def load_policies(path: Path | None) -> dict[str, Policy]:
-    policies = dict(BUILT_IN_POLICIES)
-    if path is None:
-        return policies
+def _document(path: Path) -> tuple[Nation, dict[str, Any]]:
+    """The file's nation and its ladders as written."""
     try:
         document = tomllib.loads(path.read_text(encoding="utf-8"))
     except (OSError, tomllib.TOMLDecodeError) as exc:
         raise PolicyFileError(f"{path}: cannot read policy file: {exc}") from exc
-    unknown = set(document) - {"policies", "retention"}  # retention: core/retention.py
+    unknown = set(document) - {"policies", "nation", "retention"}  # retention: core/retention.py
     if unknown or not isinstance(document.get("policies"), dict):
         raise PolicyFileError(
-            f"{path}: expected only [policies.NAME] tables, found {sorted(unknown) or 'none'}"
+            f"{path}: expected only [policies.NAME] tables (and a top-level `nation`),"
+            f" found {sorted(unknown) or 'none'}"
         )
-    for name, raw in document["policies"].items():
+    try:
+        nation = NATIONS.validate_python(document.get("nation", "england"))
+    except ValidationError as exc:
+        raise PolicyFileError(f"{path}: field 'nation': {exc.errors()[0]['msg']}") from exc
+    return nation, document["policies"]
+
+
+def partnership_nation(path: Path | None) -> Nation:
+    """The policy file's top-level `nation`: whose bank holidays the oversight report skips."""
+    return "england" if path is None else _document(path)[0]
+
+
+def load_policies(path: Path | None) -> dict[str, Policy]:
+    if path is None:
+        return dict(BUILT_IN_POLICIES)
+    nation, ladders = _document(path)
+    policies = {
+        name: policy.model_copy(update={"nation": nation})
+        for name, policy in BUILT_IN_POLICIES.items()
+    }
+    for name, raw in ladders.items():
         try:
-            policies[name] = Policy.model_validate(raw)
+            written = {"nation": nation, **raw} if isinstance(raw, dict) else raw
+            policies[name] = Policy.model_validate(written)
         except ValidationError as exc:
             problems = "; ".join(
                 f"{_where(path, name, tuple(err['loc']))}: {err['msg']}" for err in exc.errors()

@@ -3,7 +3,14 @@
 import unicodedata
 
 # Line and paragraph separators break lines as surely as CR and LF.
+
 _LINE_BREAKING = {"Cc", "Zl", "Zp"}
+
+
+def N_(message: str) -> str:
+    """Marks the service's own words for the translation catalogues (core/translations) where
+    they are defined; the pages and mails translate them where they show them."""
+    return message
 
 
 def control_characters(text: str) -> list[str]:

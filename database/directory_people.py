@@ -142,7 +142,8 @@ class Recipient:
     name: str
     email: str | None = None
     webhook: str | None = None
-    language: str = "en"
+    # The person's language; None for a system (a webhook) whose language is not known.
+    language: str | None = None
 
     @property
     def address(self) -> str:

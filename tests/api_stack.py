@@ -76,6 +76,15 @@ working_days = 5
 name = "Partnership"
 role = "board"
 working_days = 14
+
+# A ladder on Scotland's bank holidays (a file's top-level `nation` would set every ladder's).
+[policies.scottish]
+title = "Twenty Scottish working days"
+nation = "scotland"
+[[policies.scottish.stages]]
+name = "Partnership"
+role = "board"
+working_days = 20
 """
 
 

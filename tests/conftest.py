@@ -4,7 +4,7 @@ import sys
 import tempfile
 import uuid
 from collections.abc import AsyncIterator, Iterator
-from contextlib import contextmanager
+from contextlib import asynccontextmanager, contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -55,16 +55,25 @@ def payload_key_file(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return tmp_path_factory.mktemp("keys") / "payload-keys.json"
 
 
-@pytest.fixture(scope="session")
-async def time_env(payload_key_file: Path) -> AsyncIterator[WorkflowEnvironment]:
-    """The time-skipping test server: months of stage clocks pass in seconds."""
+@asynccontextmanager
+async def time_skipping_server(payload_key_file: Path) -> AsyncIterator[WorkflowEnvironment]:
+    """A time-skipping test server with the escalation search attributes."""
     env = await WorkflowEnvironment.start_time_skipping(
         test_server_existing_path=str(BIN / "temporal-test-server"),
         data_converter=data_converter(isolated_settings(payload_key_file=payload_key_file)),
     )
     await ensure_search_attributes(env.client, "default")
-    yield env
-    await env.shutdown()
+    try:
+        yield env
+    finally:
+        await env.shutdown()
+
+
+@pytest.fixture(scope="session")
+async def time_env(payload_key_file: Path) -> AsyncIterator[WorkflowEnvironment]:
+    """The time-skipping test server: months of stage clocks pass in seconds."""
+    async with time_skipping_server(payload_key_file) as env:
+        yield env
 
 
 @pytest.fixture(scope="session")

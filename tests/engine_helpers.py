@@ -29,7 +29,7 @@ from tests.conftest import isolated_settings
 from worker.main import running_worker
 from workflows.escalation import EscalationWorkflow, initial_search_attributes
 from workflows.models import EscalationInput, EscalationState
-from workflows.policy import BUILT_IN_POLICIES, Policy, Span, Stage
+from workflows.policy import BUILT_IN_POLICIES, Nation, Policy, Span, Stage
 
 # For tests where only the engine, not the database, is under test.
 SQLITE_ONLY = pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
@@ -123,11 +123,15 @@ def escalation_input(
 
 
 async def notifier_for(
-    engine: AsyncEngine, directory: Directory, outbox: Outbox, public_url: str
+    engine: AsyncEngine,
+    directory: Directory,
+    outbox: Outbox,
+    public_url: str,
+    nation: Nation = "england",
 ) -> Notifier:
     """A notifier on a database whose directory `directory` has seeded (as a worker's start)."""
     await seed(session_factory(engine), directory)
-    return Notifier(engine, outbox, public_url)
+    return Notifier(engine, outbox, public_url, nation)
 
 
 @asynccontextmanager

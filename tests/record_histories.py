@@ -213,6 +213,17 @@ async def time_limits_passed(r: Recording) -> None:
     await r.finish(handle)
 
 
+async def scottish_calendar(r: Recording) -> None:
+    """A ladder on Scotland's bank holidays: its stage clock and step clocks say `nation`."""
+    ladder = STEPS_POLICY.model_copy(update={"nation": "scotland"})
+    handle = await r.raise_escalation("scotland", ladder)
+    await r.pass_time_limit(handle)
+    _ = await handle.execute_update(
+        EscalationWorkflow.act, act("resolved", PARTNERSHIP, "board", outcome="Chair decided")
+    )
+    await r.finish(handle)
+
+
 async def escalated_by_hand(r: Recording) -> None:
     handle = await r.raise_escalation()
     await handle.signal("escalate", {"by": "Head teacher", "reason": "No reply"})
@@ -467,6 +478,7 @@ SCENARIOS: dict[str, Scenario] = {
         extended,
         disputed,
         reminder_after_outage,
+        scottish_calendar,
     )
 }
 

@@ -5,13 +5,15 @@ import json
 import subprocess
 import sys
 import uuid
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+import holidays
 import pytest
 from sqlmodel import func, select
 
+from core.calendar import LONDON
 from database.engine import session_factory
 from database.tables import Escalation
 from tests.api_stack import (
@@ -47,6 +49,26 @@ async def raise_one(stack: ApiStack, headers: dict[str, str], **changes: Any) ->
 async def count_escalations(stack: ApiStack) -> int:
     async with session_factory(stack.engine)() as db:
         return (await db.exec(select(func.count()).select_from(Escalation))).one()
+
+
+def scottish_working_days_after(moment: datetime, days: int) -> date:
+    """Counted by hand from the `holidays` package's UK calendar for Scotland (subdivision SCT)."""
+    scottish = holidays.country_holidays("GB", subdiv="SCT")
+    day = moment.astimezone(LONDON).date()
+    while days:
+        day += timedelta(days=1)
+        days -= day.weekday() < 5 and day not in scottish
+    return day
+
+
+async def test_a_scottish_ladders_stage_deadline_skips_scotlands_bank_holidays(
+    api_stack: ApiStack,
+) -> None:
+    practitioner = await api_stack.key(POLICE, "practitioner", "PC Reyes")
+    raised = await raise_one(api_stack, practitioner, policy="scottish")
+    deadline = datetime.fromisoformat(raised["stage_deadline"])
+    created = datetime.fromisoformat(raised["created_at"])
+    assert deadline.astimezone(LONDON).date() == scottish_working_days_after(created, 20)
 
 
 async def test_the_whole_ladder_through_the_api(api_stack: ApiStack) -> None:

@@ -8,7 +8,7 @@ from activities.stage_clock import stage_clock
 from core.calendar import is_working_day, shift, shift_working_days
 from tests.engine_helpers import london
 from workflows.models import StageClockInput
-from workflows.policy import Span
+from workflows.policy import Nation, Span
 
 
 @pytest.mark.parametrize(
@@ -134,3 +134,41 @@ async def test_stage_clock_gives_deadline_reminder_and_readable_text() -> None:
     )
     assert summer.reminder_at is None
     assert summer.deadline_text == "Wed 2 Jun 2027 16:45"  # London time, not UTC
+
+
+@pytest.mark.parametrize(
+    ("nation", "start", "expected"),
+    [
+        # St Andrew's Day, Monday 30 November 2026: a bank holiday in Scotland only.
+        ("scotland", london(2026, 11, 27), london(2026, 12, 1)),
+        ("england", london(2026, 11, 27), london(2026, 11, 30)),
+        # 2 January 2027 is a Saturday: Scotland's substitute is Monday 4 January.
+        ("scotland", london(2026, 12, 31), london(2027, 1, 5)),
+        ("wales", london(2026, 12, 31), london(2027, 1, 4)),
+        # Easter Monday (6 April 2026) is not a bank holiday in Scotland.
+        ("scotland", london(2026, 4, 2), london(2026, 4, 6)),
+        ("wales", london(2026, 4, 2), london(2026, 4, 7)),
+        # St Patrick's Day, Tuesday 17 March 2026, in Northern Ireland.
+        ("northern_ireland", london(2026, 3, 16), london(2026, 3, 18)),
+        # The Battle of the Boyne, Sunday 12 July 2026, observed on Monday 13 July.
+        ("northern_ireland", london(2026, 7, 10), london(2026, 7, 14)),
+        ("england", london(2026, 7, 10), london(2026, 7, 13)),
+    ],
+)
+def test_each_nation_skips_its_own_bank_holidays(
+    nation: Nation, start: datetime, expected: datetime
+) -> None:
+    assert shift_working_days(start, 1, nation) == expected
+
+
+async def test_the_stage_clock_uses_the_nation_of_its_input() -> None:
+    clock = await stage_clock(
+        StageClockInput(
+            start=london(2026, 11, 27),
+            time_limit=Span(working_days=1),
+            reminder_lead=Span(working_days=1),
+            nation="scotland",
+        )
+    )
+    assert clock.deadline == london(2026, 12, 1)
+    assert clock.reminder_at == london(2026, 11, 27)

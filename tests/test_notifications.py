@@ -94,7 +94,7 @@ def expected_body(state: EscalationState, headline: str) -> str:
     ]
     if state.status == "open":
         lines.append(f"Time limit: {state.stage_deadline_text} (London time)")
-    lines += ["", LINK_LINE.format(link=f"{PUBLIC_URL}/escalations/{state.escalation_id}")]
+    lines += ["", LINK_LINE % {"link": f"{PUBLIC_URL}/escalations/{state.escalation_id}"}]
     return "\n".join(lines) + "\n"
 
 

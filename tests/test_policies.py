@@ -5,7 +5,7 @@ from pathlib import Path
 
 import pytest
 
-from core.policy_files import PolicyFileError, load_policies
+from core.policy_files import PolicyFileError, load_policies, partnership_nation
 from workflows.policy import BUILT_IN_POLICIES, Span
 
 # A partnership with a practitioner stage, its own reminders, and a faster urgent track.
@@ -175,7 +175,10 @@ def test_every_problem_in_a_policy_is_named(tmp_path: Path) -> None:
     ("content", "what"),
     [
         ("[policies.x\ntitle = 1", "cannot read policy file"),  # not TOML
-        ('[ladders.x]\ntitle = "x"', "expected only [policies.NAME] tables, found ['ladders']"),
+        (
+            '[ladders.x]\ntitle = "x"',
+            "expected only [policies.NAME] tables (and a top-level `nation`)",
+        ),
         ('policies = "standard"', "expected only [policies.NAME] tables"),
     ],
 )
@@ -250,3 +253,37 @@ def test_invalid_steps_are_named(tmp_path: Path, step: str, what: str) -> None:
     with pytest.raises(PolicyFileError) as error:
         load_policies(write(tmp_path, broken))
     assert f"stage 4, field '{what}'" in str(error.value)
+
+
+def test_the_files_nation_reaches_every_ladder_unless_one_sets_its_own(tmp_path: Path) -> None:
+    scottish = 'nation = "scotland"\n' + POLICY_FILE.replace(
+        "[policies.urgent]\n", '[policies.urgent]\nnation = "northern_ireland"\n'
+    )
+    path = write(tmp_path, scottish)
+    policies = load_policies(path)
+    assert {name: p.nation for name, p in policies.items()} == {
+        "standard": "scotland",  # a built-in ladder follows the file
+        "westyorks": "scotland",
+        "urgent": "northern_ireland",  # the ladder's own
+    }
+    assert partnership_nation(path) == "scotland"
+    assert partnership_nation(write(tmp_path, POLICY_FILE)) == "england"
+    assert partnership_nation(None) == "england"
+
+
+def test_an_unknown_nation_is_named(tmp_path: Path) -> None:
+    with pytest.raises(PolicyFileError, match="field 'nation'"):
+        load_policies(write(tmp_path, 'nation = "cornwall"\n' + POLICY_FILE))
+
+
+@pytest.mark.parametrize(
+    ("file", "nation", "ladder"),
+    [("policies.wales.example.toml", "wales", "wales"),
+     ("policies.scotland.example.toml", "scotland", "scotland")],
+)  # fmt: skip
+def test_the_shipped_examples_for_wales_and_scotland(file: str, nation: str, ladder: str) -> None:
+    path = Path(__file__).parents[1] / "config" / file
+    policies = load_policies(path)
+    assert partnership_nation(path) == nation
+    assert {p.nation for p in policies.values()} == {nation}
+    assert policies[ladder].stages[-1].role == "board"

@@ -172,7 +172,7 @@ async def seeded(module_database_url: str) -> AsyncIterator[AsyncEngine]:
 
 async def report(engine: AsyncEngine, viewer: Viewer, start: date, end: date) -> EscalationReport:
     async with session_factory(engine)() as db:
-        return await escalation_report(db, viewer, start, end)
+        return await escalation_report(db, viewer, start, end, "england")
 
 
 async def test_the_partnership_sees_every_escalation_raised_in_the_period(
@@ -277,7 +277,7 @@ async def test_the_escalation_lines_carry_the_figures_and_no_child_data(
     seeded: AsyncEngine,
 ) -> None:
     async with session_factory(seeded)() as db:
-        lines = await escalation_lines(db, AT_POLICE, *Q1)
+        lines = await escalation_lines(db, AT_POLICE, *Q1, "england")
 
     assert [line.id for line in lines] == ["E1", "E2", "E5", "E9", "E7"]
     figures = {
@@ -295,6 +295,20 @@ async def test_the_escalation_lines_carry_the_figures_and_no_child_data(
     dumped = str([line.model_dump() for line in lines])
     for child_data in ("Olivia", "2019-05-04", "neglect", "C-1", "C-2", "child"):
         assert child_data not in dumped
+
+
+async def test_working_days_follow_the_partnerships_nation(seeded: AsyncEngine) -> None:
+    async with session_factory(seeded)() as db:
+        scottish = await escalation_lines(db, AT_POLICE, *Q1, "scotland")
+        northern_irish = await escalation_lines(db, AT_POLICE, *Q1, "northern_ireland")
+
+    def days(lines: list[EscalationLine]) -> dict[str, int | None]:
+        return {line.id: line.working_days_to_resolve for line in lines if line.id in {"E1", "E7"}}
+
+    # Scotland: 2 January is a bank holiday (E1: only Mon 5 Jan counts) and Easter Monday is
+    # not (E7: 6 April counts). Northern Ireland's St Patrick's Day (17 Mar) is before E7.
+    assert days(scottish) == {"E1": 1, "E7": 11}
+    assert days(northern_irish) == {"E1": 2, "E7": 10}
 
 
 async def test_a_published_report_shows_small_counts_as_under_five(seeded: AsyncEngine) -> None:

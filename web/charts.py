@@ -12,6 +12,7 @@ from datetime import date
 from math import ceil
 
 from casework.publication import Count
+from web.i18n import gettext, month_and_year, short_month
 
 WIDTH = 640
 ROW = 48  # a bar chart's row: its label above, the bar below
@@ -66,7 +67,8 @@ def bar_chart(what: str, counts: Mapping[str, Count]) -> BarChart:
         for row, (label, count) in enumerate(counts.items())
     ]
     listed = "; ".join(f"{bar.label}: {bar.shown}" for bar in bars)
-    return BarChart(bars=bars, height=len(bars) * ROW, summary=f"Bar chart of {what}. {listed}.")
+    summary = gettext("Bar chart of %(what)s. %(listed)s.") % {"what": what, "listed": listed}
+    return BarChart(bars=bars, height=len(bars) * ROW, summary=summary)
 
 
 @dataclass(frozen=True)
@@ -136,7 +138,7 @@ def column_chart(what: str, months: Mapping[str, Mapping[str, Count]]) -> Column
             labels.append(
                 MonthLabel(
                     x=round(PLOT_LEFT + (n + 0.5) * slot, 1),
-                    month=MONTH_NAMES[int(month) - 1],
+                    month=short_month(date(int(year), int(month), 1)),
                     year=year if new_year else "",
                 )
             )
@@ -145,20 +147,23 @@ def column_chart(what: str, months: Mapping[str, Mapping[str, Count]]) -> Column
         for value in range(0, top + 1, step)
     ]
     keys = list(months)
-    span = f"{month_text(keys[0])} to {month_text(keys[-1])}" if keys else ""
+    span = (
+        gettext("%(start)s to %(end)s")
+        % {"start": month_text(keys[0]), "end": month_text(keys[-1])}
+        if keys
+        else ""
+    )
     return ColumnChart(
         columns=columns,
         ticks=ticks,
         months=labels,
         baseline=baseline,
         height=baseline + 40,
-        summary=f"Column chart of {what}, {span}. The table gives each month's figures.",
+        summary=gettext("Column chart of %(what)s, %(span)s. The table gives each month's figures.")
+        % {"what": what, "span": span},
     )
 
 
-MONTH_NAMES = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
-
-
 def month_text(key: str) -> str:
-    """ "2026-01" as people read it: "January 2026"."""
-    return f"{date.fromisoformat(key + '-01'):%B %Y}"
+    """ "2026-01" as people read it: "January 2026", "Ionawr 2026"."""
+    return month_and_year(date.fromisoformat(key + "-01"))

@@ -14,13 +14,15 @@ from casework.searching import Search
 from casework.visibility import visible_to
 from database.directory_people import Person
 from database.tables import AuditEvent, Escalation, EscalationView
+from web.i18n import N_
 
 View = Literal["waiting", "raised", "closed", "all"]
+# Catalogue messages: the home page translates them where it shows them.
 VIEWS: dict[View, str] = {
-    "waiting": "Waiting on you",
-    "raised": "Raised by your agency",
-    "closed": "Closed",
-    "all": "All open",
+    "waiting": N_("Waiting on you"),
+    "raised": N_("Raised by your agency"),
+    "closed": N_("Closed"),
+    "all": N_("All open"),
 }
 PAGE_SIZE = 20
 # Events that are no news on their own: who was told follows every action.

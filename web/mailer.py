@@ -6,26 +6,32 @@ from email.message import EmailMessage
 import aiosmtplib
 import structlog
 
+from core.languages import in_language
 from core.mail import keep_in_mail_log, send_mail
 from core.settings import Settings
 from database.directory_people import Person
+from web.i18n import Language, gettext
 
 log = structlog.get_logger(__name__)
 
 
 def sign_in_message(settings: Settings, person: Person, link: str) -> EmailMessage:
+    """The link mail, in the language of the page it was asked for from."""
     mail = EmailMessage()
     mail["From"], mail["To"] = settings.smtp_from, person.email
-    mail["Subject"] = "Your sign-in link for Safeguarding escalations"
+    mail["Subject"] = gettext("Your sign-in link for Safeguarding escalations")
     mail.set_content(
         "\n".join(
             [
-                f"Hello {person.name},",
+                gettext("Hello %(name)s,") % {"name": person.name},
                 "",
-                "Open this link to sign in to Safeguarding escalations:",
+                gettext("Open this link to sign in to Safeguarding escalations:"),
                 link,
                 "",
-                "It works once, for 15 minutes. If you did not ask to sign in, ignore this email.",
+                gettext(
+                    "It works once, for 15 minutes. If you did not ask to sign in, ignore this "
+                    "email."
+                ),
             ]
         )
         + "\n"
@@ -33,16 +39,22 @@ def sign_in_message(settings: Settings, person: Person, link: str) -> EmailMessa
     return mail
 
 
-async def send_sign_in_link(settings: Settings, person: Person, link: str) -> None:
-    """Sends the link; a failure is logged, never shown (the answer is the same either way)."""
+async def send_sign_in_link(
+    settings: Settings, person: Person, link: str, language: Language
+) -> None:
+    """Sends the link, in `language` (the page's it was asked from); a failure is logged, never
+    shown (the answer is the same either way)."""
     if not settings.smtp_host:
         log.info(
             "sign-in link (log-only mode: SMTP_HOST is not set)", email=person.email, link=link
         )
-        mail = sign_in_message(settings, person, link)
+        with in_language(language):
+            mail = sign_in_message(settings, person, link)
         await keep_in_mail_log(settings, person.email, str(mail["Subject"]), mail.get_content())
         return
-    await _send(settings, sign_in_message(settings, person, link))
+    with in_language(language):
+        mail = sign_in_message(settings, person, link)
+    await _send(settings, mail)
 
 
 def message(settings: Settings, to: str, subject: str, lines: list[str]) -> EmailMessage:

@@ -3,8 +3,9 @@ CSRF checks, rendering."""
 
 import hmac
 from dataclasses import dataclass, replace
+from datetime import date
 from typing import Annotated, Any
-from urllib.parse import urlsplit
+from urllib.parse import urlencode, urlsplit
 
 from fastapi import Depends, Request
 from fastapi.responses import HTMLResponse
@@ -12,14 +13,26 @@ from jinja2 import ChoiceLoader, Environment, FileSystemLoader, PrefixLoader, se
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from casework.dependencies import SessionDep, settings_of
+from core.languages import chosen_language
 from database.directory_people import Person, agency_names, find_active_person
 from database.tables import PersonSession, utc_now
 from web.assets import GOVUK_TEMPLATES, TEMPLATES
+from web.i18n import (
+    LANGUAGES,
+    N_,
+    NAMES,
+    browser_chose_language,
+    current_language,
+    gettext,
+    long_date,
+    ngettext,
+    use_language,
+)
 from web.listing import waiting_count
-from web.presenting import long_date
+from web.presenting import role_name, when
 from web.sessions import current_session
 
-SERVICE_NAME = "Safeguarding escalations"
+SERVICE_NAME = N_("Safeguarding escalations")
 SESSION_COOKIE = "escalations_session"
 # Before sign-in there is no session to hold a CSRF token: the confirm form carries one that
 # must match this cookie's (double submit).
@@ -35,15 +48,38 @@ templates = Environment(
     autoescape=select_autoescape(["html"], default_for_string=True, default=True),
     trim_blocks=True,
     lstrip_blocks=True,
+    extensions=["jinja2.ext.i18n"],
 )
+templates.install_gettext_callables(gettext, ngettext, newstyle=True)  # type: ignore[attr-defined]
 
 
 def _radio_items(choices: list[tuple[str, str]], selected: str | None) -> list[dict[str, Any]]:
     return [{"value": value, "text": text, "checked": value == selected} for value, text in choices]
 
 
+def _long_date(day: str | date) -> str:
+    return long_date(date.fromisoformat(day) if isinstance(day, str) else day)
+
+
+def _language_links(request: Request) -> list[dict[str, Any]]:
+    """The header's "English | Cymraeg": this page's address in each language."""
+    here = current_language()
+    query = [(k, v) for k, v in request.query_params.multi_items() if k != "lang"]
+    return [
+        {
+            "code": code,
+            "name": NAMES[code],
+            "current": code == here,
+            "href": request.url.path + "?" + urlencode([*query, ("lang", code)]),
+        }
+        for code in LANGUAGES
+    ]
+
+
 templates.globals["radio_items"] = _radio_items
-templates.filters["long_date"] = long_date
+templates.globals["role_name"] = role_name
+templates.globals["when"] = when
+templates.filters["long_date"] = _long_date
 
 
 class PageError(Exception):
@@ -96,7 +132,11 @@ async def signed_in_viewer(request: Request, db: AsyncSession) -> Viewer | None:
         return None
     # Read on every request: a person deactivated a moment ago is signed out by now.
     person = await find_active_person(db, session.email, session.provider_role)
-    return Viewer(person=person, session=session) if person else None
+    if person is None:
+        return None
+    if not browser_chose_language(request):
+        use_language(chosen_language(person.language) or current_language())  # the directory's
+    return Viewer(person=person, session=session)
 
 
 async def _maybe_viewer(request: Request, db: SessionDep) -> Viewer | None:
@@ -116,9 +156,11 @@ async def _viewer(
     if request.method != "GET":
         raise PageError(
             401,
-            "You need to sign in again",
-            "You are not signed in, or your session has ended. Nothing was changed. "
-            "Sign in and try again.",
+            N_("You need to sign in again"),
+            N_(
+                "You are not signed in, or your session has ended. Nothing was changed. "
+                "Sign in and try again."
+            ),
         )
     raise SignInNeeded(_here(request))
 
@@ -127,8 +169,8 @@ MaybeViewerDep = Annotated[Viewer | None, Depends(_maybe_viewer)]
 ViewerDep = Annotated[Viewer, Depends(_viewer)]
 
 # GOV.UK's title for a page that cannot be served because of a fault of ours.
-SORRY = "Sorry, there is a problem with the service"
-FORM_REFUSED = (
+SORRY = N_("Sorry, there is a problem with the service")
+FORM_REFUSED = N_(
     "This form could not be sent because it did not come from this service's page (its security "
     "token is missing or out of date). Nothing was changed. Go back, reload the page and try again."
 )
@@ -155,7 +197,7 @@ def check_csrf(request: Request, form: Any, expected: str) -> None:
         or not hmac.compare_digest(sent.encode(), expected.encode())
         or not same_origin(request)
     ):
-        raise PageError(403, "Your form could not be sent", FORM_REFUSED)
+        raise PageError(403, N_("Your form could not be sent"), FORM_REFUSED)
 
 
 def safe_next(value: str | None) -> str:
@@ -178,12 +220,17 @@ def render(
     status: int = 200,
     **context: Any,
 ) -> HTMLResponse:
+    title = context.pop("title", None)
+    if title is not None:  # a catalogue message (N_), or a title already translated
+        context["title"] = gettext(title)
     page = templates.get_template(template).render(
         request=request,
         viewer=viewer,
         csrf_token=viewer.session.csrf_token if viewer else "",
-        service_name=SERVICE_NAME,
+        service_name=gettext(SERVICE_NAME),
         path=request.url.path,
+        htmlLang=current_language(),
+        languages=_language_links(request),
         **context,
     )
     return HTMLResponse(page, status_code=status)

@@ -10,6 +10,7 @@ from casework.dependencies import database_session
 from core.settings import Settings
 from web.assets import STATIC, govuk_dist
 from web.headers import PageHeaders
+from web.i18n import N_, LanguageOfRequest, gettext
 from web.identity_providers import load_providers, origin, provider_clients
 from web.page_context import SORRY, PageError, SignInNeeded, render, signed_in_viewer
 from web.routes import (
@@ -28,7 +29,7 @@ from web.routes import (
     subject_access_pages,
 )
 
-TRY_LATER = (
+TRY_LATER = N_(
     "Try again later. If you were sending a form, send it again when the service is back: it "
     "will not be done twice."
 )
@@ -37,7 +38,7 @@ TRY_LATER = (
 def sorry_page(request: Request) -> HTMLResponse:
     """GOV.UK's "Sorry, there is a problem with the service" page, for a browser, when a fault of
     ours (the database away) stops the page; API clients get a problem+json instead."""
-    response = render(request, "refused.html", status=503, title=SORRY, message=TRY_LATER)
+    response = render(request, "refused.html", status=503, title=SORRY, message=gettext(TRY_LATER))
     response.headers["Retry-After"] = "30"
     return response
 
@@ -48,8 +49,15 @@ async def _refused(request: Request, exc: Exception) -> Response:
     if exc.status != 503:  # a fault of ours may be the database: no session look-up then
         async with database_session(request) as db:
             viewer = await signed_in_viewer(request, db)
+    # Titles and messages are catalogue messages (marked N_ where raised); a refusal from
+    # casework that the catalogue does not hold stays in English.
     response = render(
-        request, "refused.html", viewer, status=exc.status, title=exc.title, message=exc.message
+        request,
+        "refused.html",
+        viewer,
+        status=exc.status,
+        title=gettext(exc.title),
+        message=gettext(exc.message),
     )
     response.headers.update(exc.headers or {})
     return response
@@ -92,3 +100,4 @@ def install(app: FastAPI, settings: Settings) -> None:
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
     # Sign-out is a form whose answer sends the browser on to the provider's end-session page.
     app.add_middleware(PageHeaders, form_targets=[origin(p.issuer) for p in providers])
+    app.add_middleware(LanguageOfRequest)

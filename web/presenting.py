@@ -6,69 +6,103 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Literal
 
-from activities.stage_clock import deadline_text
 from casework.attention import disputable_until
 from core.calendar import LONDON
 from database.tables import AccessEvent, AuditEvent, CaseCorrection, Escalation
+from web.i18n import N_, gettext, long_date, moment_text, ngettext
 from web.told import Told
 from workflows.actions import ACTIONS
-from workflows.policy import Policy, Stage
+from workflows.policy import Policy, Span, Stage
 
+# Catalogue messages (N_): translated where they are shown.
 STATUS_TAGS = {
-    "open": ("Open", "govuk-tag--blue"),
-    "resolved": ("Resolved", "govuk-tag--green"),
-    "withdrawn": ("Withdrawn", "govuk-tag--grey"),
-    "cancelled": ("Cancelled", "govuk-tag--grey"),
-    "terminated": ("Closed by an operator", "govuk-tag--grey"),
+    "open": (N_("Open"), "govuk-tag--blue"),
+    "resolved": (N_("Resolved"), "govuk-tag--green"),
+    "withdrawn": (N_("Withdrawn"), "govuk-tag--grey"),
+    "cancelled": (N_("Cancelled"), "govuk-tag--grey"),
+    "terminated": (N_("Closed by an operator"), "govuk-tag--grey"),
 }
 # How the timeline names each event: a person's action as its row in workflows/actions.py says.
 EVENT_NAMES = {
-    "raised": "Raised",
-    "escalated": "Escalated",
-    "cancelled": "Cancelled",
-    "terminated": "Closed by an operator",
-    "reminder": "Reminder sent",
-    "overdue": "Time limit passed",
-    "notified": "People told",
-    "acknowledgement overdue": "Acknowledgement overdue",
-    "outcome final": "Outcome final",
-    "corrected": "Case detail corrected",
-    "held": "Legal hold placed",
-    "hold released": "Legal hold released",
-    "erased": "Case details erased under the retention rule",
+    "raised": N_("Raised"),
+    "escalated": N_("Escalated"),
+    "cancelled": N_("Cancelled"),
+    "terminated": N_("Closed by an operator"),
+    "reminder": N_("Reminder sent"),
+    "overdue": N_("Time limit passed"),
+    "notified": N_("People told"),
+    "acknowledgement overdue": N_("Acknowledgement overdue"),
+    "outcome final": N_("Outcome final"),
+    "corrected": N_("Case detail corrected"),
+    "held": N_("Legal hold placed"),
+    "hold released": N_("Legal hold released"),
+    "erased": N_("Case details erased under the retention rule"),
 } | {action.recorded: action.timeline for action in ACTIONS.values()}
 DETAIL_NAMES = {
-    "reason": "Reason",
-    "outcome": "Outcome",
-    "agreed_actions": "Agreed actions",
-    "text": "Note",
-    "kind": "Message",
-    "sent": "Emails sent",
-    "logged": "Logged",
-    "failed": "Failed",
-    "extension": "Extended by",
-    "from": "Time limit was",
-    "to": "Time limit now",
-    "field": "Detail",
-    "value": "Now",
-    "rule": "Retention rule",
+    "reason": N_("Reason"),
+    "outcome": N_("Outcome"),
+    "agreed_actions": N_("Agreed actions"),
+    "text": N_("Note"),
+    "kind": N_("Message"),
+    "sent": N_("Emails sent"),
+    "logged": N_("Logged"),
+    "failed": N_("Failed"),
+    "extension": N_("Extended by"),
+    "from": N_("Time limit was"),
+    "to": N_("Time limit now"),
+    "policy": N_("Ladder"),
+    "stage": N_("Stage"),
+    "from_stage": N_("From stage"),
+    "to_stage": N_("To stage"),
+    "field": N_("Detail"),
+    "value": N_("Now"),
+    "rule": N_("Retention rule"),
 }
 # Times kept in ISO form on the record, shown as people read them.
-TIME_DETAILS = {"dispute_until": "Open to dispute until", "due": "Was due by"}
+TIME_DETAILS = {"dispute_until": N_("Open to dispute until"), "due": N_("Was due by")}
 # The same moments as the "from" and "to" texts beside them; the case details' keyed seals.
 HIDDEN_DETAILS = {"from_deadline", "to_deadline", "sealed"}
 
 DECIDERS = {
-    "practitioner": "practitioners",
-    "manager": "line managers",
-    "executive": "senior and executive managers",
-    "board": "the partnership",
+    "practitioner": N_("practitioners"),
+    "manager": N_("line managers"),
+    "executive": N_("senior and executive managers"),
+    "board": N_("the partnership"),
 }
 
 
+# The roles as the pages name them ("manager at Northshire Police").
+ROLE_NAMES = {
+    "practitioner": N_("practitioner"),
+    "manager": N_("manager"),
+    "executive": N_("executive"),
+    "board": N_("board"),
+    "business_unit": N_("business unit"),
+}
+
+
+def role_name(role: str) -> str:
+    return gettext(ROLE_NAMES.get(role, role))
+
+
 def when(moment: datetime | None) -> str:
-    """A time as people read it, in London time: "Thu 3 Dec 2026 17:00"."""
-    return deadline_text(moment) if moment else ""
+    """A time as people read it, in London time and the page's language: "Thu 3 Dec 2026
+    17:00", "Iau 3 Rhag 2026 17:00"."""
+    return moment_text(moment) if moment else ""
+
+
+def span_text(span: Span) -> str:
+    """A time limit in the page's language: "5 working days", "24 hours"."""
+    if span.working_days is not None:
+        return ngettext("%(n)s working day", "%(n)s working days", span.working_days) % {
+            "n": span.working_days
+        }
+    assert span.duration is not None
+    seconds = int(span.duration.total_seconds())
+    if seconds % 3600 == 0:
+        hours = seconds // 3600
+        return ngettext("%(n)s hour", "%(n)s hours", hours) % {"n": hours}
+    return ngettext("%(n)s minute", "%(n)s minutes", seconds // 60) % {"n": seconds // 60}
 
 
 def iso(moment: datetime) -> str:
@@ -93,7 +127,9 @@ def stage_count(row: Escalation, policies: dict[str, Policy]) -> int | None:
 
 def stage_text(row: Escalation, policies: dict[str, Policy]) -> str:
     count = stage_count(row, policies)
-    return f"Stage {row.stage} of {count}" if count else f"Stage {row.stage}"
+    if count:
+        return gettext("Stage %(stage)s of %(count)s") % {"stage": row.stage, "count": count}
+    return gettext("Stage %(stage)s") % {"stage": row.stage}
 
 
 def current_stage(row: Escalation, policies: dict[str, Policy]) -> Stage | None:
@@ -116,23 +152,31 @@ def policy_steps(row: Escalation, policies: dict[str, Policy], now: datetime) ->
     if row.status != "open":
         return PolicySteps(dispute_until=when(disputable_until(row, now)))
     if row.acknowledged_at is not None:
-        acknowledgement = f"Acknowledged by {row.acknowledged_by} on {when(row.acknowledged_at)}"
+        acknowledgement = gettext("Acknowledged by %(who)s on %(when)s") % {
+            "who": row.acknowledged_by,
+            "when": when(row.acknowledged_at),
+        }
     elif row.acknowledge_by is None:
         acknowledgement = ""  # this stage asks for none
     elif row.acknowledge_by <= now:
-        acknowledgement = f"Acknowledgement overdue: due by {when(row.acknowledge_by)}"
+        acknowledgement = gettext("Acknowledgement overdue: due by %(when)s") % {
+            "when": when(row.acknowledge_by)
+        }
     else:
-        acknowledgement = f"Acknowledgement due by {when(row.acknowledge_by)}"
+        acknowledgement = gettext("Acknowledgement due by %(when)s") % {
+            "when": when(row.acknowledge_by)
+        }
     stage = current_stage(row, policies)
     if stage is None:
-        extensions = f"{row.extensions_used} used"
+        extensions = gettext("%(used)s used") % {"used": row.extensions_used}
     elif stage.max_extensions == 0:
-        extensions = "None at this stage"
+        extensions = gettext("None at this stage")
     else:
-        extensions = (
-            f"{row.extensions_used} of {stage.max_extensions} used "
-            f"(each at most {stage.extension_limit.describe()})"
-        )
+        extensions = gettext("%(used)s of %(most)s used (each at most %(longest)s)") % {
+            "used": row.extensions_used,
+            "most": stage.max_extensions,
+            "longest": span_text(stage.extension_limit),
+        }
     return PolicySteps(acknowledgement, extensions)
 
 
@@ -153,9 +197,9 @@ def steps(row: Escalation, policies: dict[str, Policy]) -> list[Step]:
         found.append(
             Step(
                 number=number,
-                name=stage.name,
-                role=DECIDERS.get(stage.role, stage.role),
-                time_limit=stage.time_limit.describe(),
+                name=gettext(stage.name),
+                role=gettext(DECIDERS.get(stage.role, stage.role)),
+                time_limit=span_text(stage.time_limit),
                 state=state,
                 deadline=when(row.stage_deadline) if current else "",
                 overdue=current and row.overdue,
@@ -180,16 +224,24 @@ class TimelineEntry:
 
 def _detail(name: str, value: object) -> str:
     if name == "field" and isinstance(value, str):
-        return CASE_LABELS.get(value, value)
+        return gettext(CASE_LABELS.get(value, value))
     if name in TIME_DETAILS and isinstance(value, str):
-        return when(datetime.fromisoformat(value))
+        try:
+            return when(datetime.fromisoformat(value))
+        except ValueError:  # a reminder's "due" is the stage clock's text, kept as it was
+            return value
+    if name == "kind" and isinstance(value, str) and value in EVENT_NAMES:
+        return gettext(EVENT_NAMES[value])  # a notification's kind: what it told people of
+    if name == "stage" and isinstance(value, str):
+        return gettext(value)  # a stage's name, the built-in ladders' in Welsh too
     if isinstance(value, list):
         return "; ".join(str(item) for item in value)
     return str(value)
 
 
 def _detail_name(name: str) -> str:
-    return TIME_DETAILS.get(name) or DETAIL_NAMES.get(name, name.replace("_", " ").capitalize())
+    known = TIME_DETAILS.get(name) or DETAIL_NAMES.get(name)
+    return gettext(known) if known else name.replace("_", " ").capitalize()
 
 
 def timeline(
@@ -203,7 +255,9 @@ def timeline(
     told = told or {}
     return [
         TimelineEntry(
-            what=EVENT_NAMES.get(event.action, event.action.capitalize()),
+            what=gettext(EVENT_NAMES[event.action])
+            if event.action in EVENT_NAMES
+            else event.action.capitalize(),
             at=when(event.at),
             at_iso=iso(event.at),
             by=event.actor,
@@ -225,14 +279,14 @@ def timeline(
 ISO_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
 # The case details as the record names them (and the correction form offers them).
 CASE_LABELS = {
-    "child_reference": "Child's reference",
-    "child_name": "Child's name",
-    "child_date_of_birth": "Date of birth",
-    "category": "Category",
-    "summary": "The disagreement",
-    "decision_disputed": "Decision disputed",
-    "desired_outcome": "Outcome wanted",
-    "risk_reason": "Immediate risk",
+    "child_reference": N_("Child's reference"),
+    "child_name": N_("Child's name"),
+    "child_date_of_birth": N_("Date of birth"),
+    "category": N_("Category"),
+    "summary": N_("The disagreement"),
+    "decision_disputed": N_("Decision disputed"),
+    "desired_outcome": N_("Outcome wanted"),
+    "risk_reason": N_("Immediate risk"),
 }
 
 
@@ -253,8 +307,12 @@ def correction_notes(
     for correction in corrections:
         originals.setdefault(correction.field, _case_value(correction.previous_value))
         notes[correction.field] = CorrectionNote(
-            text=f"Corrected on {when(correction.at)} by {correction.corrected_by}, "
-            f"reason: {correction.reason}",
+            text=gettext("Corrected on %(when)s by %(who)s, reason: %(reason)s")
+            % {
+                "when": when(correction.at),
+                "who": correction.corrected_by,
+                "reason": correction.reason,
+            },
             original=originals[correction.field] if partnership else None,
         )
     return notes
@@ -263,16 +321,10 @@ def correction_notes(
 def _case_value(value: object) -> str:
     """A case detail as the record shows it: a date as "2 April 2015"."""
     if value is None:
-        return "Not given"
+        return gettext("Not given")
     if isinstance(value, str) and ISO_DATE.fullmatch(value):
-        return long_date(value)
+        return long_date(date.fromisoformat(value))
     return str(value)
-
-
-def long_date(iso: str) -> str:
-    """A date as people read it: "2 April 2015"."""
-    day = date.fromisoformat(iso)
-    return f"{day.day} {day:%B %Y}"
 
 
 @dataclass(frozen=True)
@@ -284,11 +336,11 @@ class AccessEntry:
 
 
 ACCESS_NAMES = {
-    "page": "Escalation page",
-    "record": "Printable record",
-    "api": "API read",
-    "export": "Export",
-    "subject access": "Subject access bundle",
+    "page": N_("Escalation page"),
+    "record": N_("Printable record"),
+    "api": N_("API read"),
+    "export": N_("Export"),
+    "subject access": N_("Subject access bundle"),
 }
 
 
@@ -298,7 +350,9 @@ def access_entries(events: Sequence[AccessEvent]) -> list[AccessEntry]:
             at=when(event.at),
             at_iso=iso(event.at),
             by=event.actor,
-            how=ACCESS_NAMES.get(event.purpose, event.purpose.capitalize()),
+            how=gettext(ACCESS_NAMES[event.purpose])
+            if event.purpose in ACCESS_NAMES
+            else event.purpose.capitalize(),
         )
         for event in events
     ]

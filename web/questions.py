@@ -8,7 +8,10 @@ from dataclasses import dataclass, field
 from datetime import date
 from typing import Any, Literal
 
+from web.i18n import N_, gettext, number_text
+
 Kind = Literal["text", "textarea", "radios", "date", "risk"]
+PART_NAMES = {"day": N_("day"), "month": N_("month"), "year": N_("year")}
 
 
 @dataclass(frozen=True)
@@ -31,80 +34,83 @@ class Step:
     choices: dict[str, list[tuple[str, str]]] = field(default_factory=dict)
 
 
+# Catalogue messages: the pages translate them where they show them.
 STEPS: dict[str, Step] = {
     step.slug: step
     for step in (
         Step(
             "agency",
-            "Who do you disagree with?",
+            N_("Who do you disagree with?"),
             (
                 Question(
                     "receiving_agency",
-                    "The agency whose decision you disagree with",
+                    N_("The agency whose decision you disagree with"),
                     "radios",
-                    "Select the agency whose decision you disagree with",
+                    N_("Select the agency whose decision you disagree with"),
                 ),
                 Question(
                     "policy",
-                    "Which escalation procedure applies?",
+                    N_("Which escalation procedure applies?"),
                     "radios",
-                    "Select the escalation procedure",
-                    hint="Immediate risk goes on the urgent track whatever you choose here.",
+                    N_("Select the escalation procedure"),
+                    hint=N_("Immediate risk goes on the urgent track whatever you choose here."),
                 ),
             ),
             "child",
         ),
         Step(
             "child",
-            "Which child is it about?",
+            N_("Which child is it about?"),
             (
                 Question(
                     "child_reference",
-                    "Your agency's reference for the child",
+                    N_("Your agency's reference for the child"),
                     "text",
-                    "Enter your agency's reference for the child",
+                    N_("Enter your agency's reference for the child"),
                     max_length=100,
-                    hint="For example, the case or record number",
+                    hint=N_("For example, the case or record number"),
                 ),
-                Question("child_name", "Child's name (optional)", "text"),
+                Question("child_name", N_("Child's name (optional)"), "text"),
                 Question(
                     "child_date_of_birth",
-                    "Child's date of birth (optional)",
+                    N_("Child's date of birth (optional)"),
                     "date",
-                    hint="For example, 27 3 2015",
+                    hint=N_("For example, 27 3 2015"),
                 ),
             ),
             "disagreement",
         ),
         Step(
             "disagreement",
-            "What is the disagreement?",
+            N_("What is the disagreement?"),
             (
                 Question(
                     "summary",
-                    "Describe the disagreement",
+                    N_("Describe the disagreement"),
                     "textarea",
-                    "Describe the disagreement",
+                    N_("Describe the disagreement"),
                     max_length=10_000,
-                    hint="Keep to the facts and the evidence: what was decided, what you know, "
-                    "why you disagree.",
+                    hint=N_(
+                        "Keep to the facts and the evidence: what was decided, what you know, "
+                        "why you disagree."
+                    ),
                 ),
                 Question(
                     "category",
-                    "Category of concern (optional)",
+                    N_("Category of concern (optional)"),
                     "text",
                     max_length=100,
-                    hint="For example, neglect",
+                    hint=N_("For example, neglect"),
                 ),
                 Question(
                     "decision_disputed",
-                    "The decision you dispute (optional)",
+                    N_("The decision you dispute (optional)"),
                     "textarea",
                     max_length=10_000,
                 ),
                 Question(
                     "desired_outcome",
-                    "The outcome you want (optional)",
+                    N_("The outcome you want (optional)"),
                     "textarea",
                     max_length=10_000,
                 ),
@@ -113,19 +119,19 @@ STEPS: dict[str, Step] = {
         ),
         Step(
             "risk",
-            "Is the child at immediate risk of significant harm?",
+            N_("Is the child at immediate risk of significant harm?"),
             (
                 Question(
                     "immediate_risk",
-                    "Is the child at immediate risk of significant harm?",
+                    N_("Is the child at immediate risk of significant harm?"),
                     "risk",
-                    "Select yes if the child is at immediate risk of significant harm",
+                    N_("Select yes if the child is at immediate risk of significant harm"),
                 ),
                 Question(
                     "risk_reason",
-                    "If yes, what is the immediate risk?",
+                    N_("If yes, what is the immediate risk?"),
                     "textarea",
-                    "Enter what the immediate risk is",
+                    N_("Enter what the immediate risk is"),
                     max_length=10_000,
                 ),
             ),
@@ -148,24 +154,32 @@ def read_date(form: Any, name: str, label: str) -> tuple[dict[str, str], date | 
     if not any(parts.values()):
         return parts, None, None
     if not all(parts.values()):
-        missing = " and ".join(p for p, v in parts.items() if not v)
-        return parts, None, f"{label} must include a {missing}"
+        missing = gettext(" and ").join(gettext(PART_NAMES[p]) for p, v in parts.items() if not v)
+        return (
+            parts,
+            None,
+            gettext("%(label)s must include a %(missing)s")
+            % {
+                "label": gettext(label),
+                "missing": missing,
+            },
+        )
     try:
         day = date(int(parts["year"]), int(parts["month"]), int(parts["day"]))
     except ValueError:
-        return parts, None, f"{label} must be a real date"
-    if day.year < 1900:
-        return parts, None, f"{label} must be a real date"
+        day = None
+    if day is None or day.year < 1900:
+        return parts, None, gettext("%(label)s must be a real date") % {"label": gettext(label)}
     return parts, day, None
 
 
 def _date(form: Any, name: str) -> tuple[dict[str, str], str | None, str | None]:
     """(the parts as typed, the ISO date, the problem)."""
-    parts, born, problem = read_date(form, name, "Date of birth")
+    parts, born, problem = read_date(form, name, N_("Date of birth"))
     if born is None:
         return parts, None, problem
     if born > date.today():
-        return parts, None, "Date of birth must be today or in the past"
+        return parts, None, gettext("Date of birth must be today or in the past")
     return parts, born.isoformat(), None
 
 
@@ -188,7 +202,7 @@ def check_step(
         if question.kind == "risk":
             answers[name] = {"yes": True, "no": False}.get(value)
             if answers[name] is None:
-                problems[name] = question.missing or ""
+                problems[name] = gettext(question.missing) if question.missing else ""
             continue
         if name == "risk_reason" and not answers.get("immediate_risk"):
             answers[name] = None
@@ -196,11 +210,16 @@ def check_step(
         answers[name] = value or None
         if not value:
             if question.missing:
-                problems[name] = question.missing
+                problems[name] = gettext(question.missing)
         elif question.kind == "radios" and value not in {v for v, _ in choices.get(name, [])}:
-            problems[name] = question.missing or ""
+            problems[name] = gettext(question.missing) if question.missing else ""
         elif len(value) > question.max_length:
-            problems[name] = f"{question.label} must be {question.max_length:,} characters or fewer"
+            problems[name] = gettext("%(label)s must be %(most)s characters or fewer") % {
+                "label": gettext(question.label),
+                "most": number_text(question.max_length),
+            }
         elif "\x00" in value:
-            problems[name] = f"{question.label} must not contain NUL characters"
+            problems[name] = gettext("%(label)s must not contain NUL characters") % {
+                "label": gettext(question.label)
+            }
     return answers, problems

@@ -9,13 +9,15 @@ from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from database.tables import ContactRoute, Delivery, DirectoryAgency, DirectoryPerson
+from web.i18n import N_
 
+# Catalogue messages: translated where they are shown (the record's "who was told").
 DELIVERY_STATUS = {
-    "sent": "Sent",
-    "logged": "Written to the log (no mail server)",
-    "pending": "Sending",
-    "retrying": "Not delivered yet: trying again",
-    "failed": "Failed",
+    "sent": N_("Sent"),
+    "logged": N_("Written to the log (no mail server)"),
+    "pending": N_("Sending"),
+    "retrying": N_("Not delivered yet: trying again"),
+    "failed": N_("Failed"),
 }
 
 

@@ -33,7 +33,7 @@ from casework.directory_seed import seed
 from core.directory import Directory, DirectoryFileError, seed_file
 from core.logs import configure_logging
 from core.payload_crypto import PayloadKeyError, codec_from_settings
-from core.policy_files import PolicyFileError, load_policies
+from core.policy_files import PolicyFileError, load_policies, partnership_nation
 from core.retention import load_retention
 from core.settings import Settings, get_settings
 from core.temporal import connect, metrics_runtime
@@ -59,7 +59,12 @@ async def running_worker(
     await seed(session_factory(engine), directory)
     async with httpx.AsyncClient() as http:
         recorder = Recorder(engine)
-        notifier = Notifier(engine, Outbox(settings, http), settings.public_url)
+        notifier = Notifier(
+            engine,
+            Outbox(settings, http),
+            settings.public_url,
+            partnership_nation(settings.policy_file),
+        )
         reconciler = Reconciler(client, engine)
         eraser = Eraser(engine, load_retention(settings))
         worker = Worker(

@@ -480,7 +480,10 @@ class EscalationWorkflow:
         stage = state.policy.stages[state.stage - 1]
         clock = await self._clock(
             StageClockInput(
-                start=start, time_limit=stage.time_limit, reminder_lead=stage.reminder_lead
+                start=start,
+                time_limit=stage.time_limit,
+                reminder_lead=stage.reminder_lead,
+                nation=state.policy.nation,
             ),
             summary=f"Stage {state.stage} time limit: {stage.time_limit.describe()}",
         )
@@ -537,7 +540,12 @@ class EscalationWorkflow:
     ) -> StageClock:
         """`span` on from `start` on the calendar (overdue reminders, the policy's steps)."""
         return await self._clock(
-            StageClockInput(start=start, time_limit=span, reminder_lead=reminder_lead),
+            StageClockInput(
+                start=start,
+                time_limit=span,
+                reminder_lead=reminder_lead,
+                nation=self._state.policy.nation,
+            ),
             summary=summary,
         )
 

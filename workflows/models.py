@@ -9,7 +9,7 @@ from typing import Annotated, Any, Literal, Self
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
-from workflows.policy import Policy, Role, Span
+from workflows.policy import Nation, Policy, Role, Span
 
 # "terminated": closed outside the workflow (Temporal terminate), recorded by the reconciler.
 Status = Literal["open", "resolved", "withdrawn", "cancelled", "terminated"]
@@ -236,6 +236,8 @@ class StageClockInput(BaseModel):
     start: datetime
     time_limit: Span
     reminder_lead: Span | None = None
+    # Absent from histories recorded before the four nations: those ran on England's calendar.
+    nation: Nation = "england"
 
 
 class StageClock(BaseModel):

@@ -10,6 +10,8 @@ from typing import Literal, Self
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 Role = Literal["practitioner", "manager", "executive", "board"]
+# Whose bank holidays the working-day clock skips (the UK's four calendars).
+Nation = Literal["england", "wales", "scotland", "northern_ireland"]
 # No length on the escalation clock is longer (the calendar cannot count past its years).
 LONGEST_DURATION = timedelta(days=366)
 ROLES: tuple[Role, ...] = ("practitioner", "manager", "executive", "board")
@@ -113,6 +115,8 @@ class Policy(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     title: str = Field(min_length=1, max_length=200)
+    # The bank-holiday calendar of the stage clock; a policy file's top-level `nation` by default.
+    nation: Nation = "england"
     stages: list[Stage] = Field(min_length=1, max_length=10)
     # The partnership business unit is told from this stage (1-based) on; default: the top stage.
     partnership_told_from_stage: int | None = Field(default=None, ge=1)

@@ -7,7 +7,7 @@ from fastapi import APIRouter, Header, Query, Response
 
 from api.deps import CallerDep
 from api.problems import PROBLEM_RESPONSES, FieldProblem, ProblemError
-from casework.dependencies import SessionDep
+from casework.dependencies import NationDep, SessionDep
 from casework.oversight import EscalationReport, escalation_lines, escalation_report
 from casework.oversight_csv import aggregate_csv, csv_filename, escalations_csv
 
@@ -24,6 +24,7 @@ CSV_RESPONSE: dict[int | str, dict[str, Any]] = {
 async def escalations_report(
     caller: CallerDep,
     db: SessionDep,
+    nation: NationDep,
     start: Annotated[date, Query(alias="from", description="First day, London date.")],
     end: Annotated[date, Query(alias="to", description="Last day (inclusive), London date.")],
     format: Annotated[
@@ -49,9 +50,9 @@ async def escalations_report(
                 "The per-escalation table is CSV only, and not for publication.",
                 errors=[FieldProblem(field="table", message=TABLE_RULE)],
             )
-        body = escalations_csv(await escalation_lines(db, caller, start, end))
+        body = escalations_csv(await escalation_lines(db, caller, start, end, nation))
     else:
-        report = await escalation_report(db, caller, start, end)
+        report = await escalation_report(db, caller, start, end, nation)
         if publication:
             report = report.for_publication()
         if not as_csv:

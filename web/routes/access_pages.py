@@ -18,6 +18,7 @@ from core.settings import Settings
 from database.directory_people import PARTNERSHIP_KIND
 from database.tables import DirectoryAgency
 from web.forms import form_page
+from web.i18n import N_
 from web.mailer import message, send_all
 from web.page_context import PageError, check_csrf, render, same_origin
 from web.routes.directory_pages import ROLE_NAMES, AdminDep
@@ -50,7 +51,7 @@ async def _form(
         "request_access.html",
         None,
         problems,
-        title="Request access",
+        title=N_("Request access"),
         values=values,
         step=step,
         agencies=list(await _agencies(db)),
@@ -66,7 +67,7 @@ async def request_page(request: Request, db: SessionDep) -> Response:
 @router.post("/request-access", response_class=HTMLResponse)
 async def send_request(request: Request, db: SessionDep, background: BackgroundTasks) -> Response:
     if not same_origin(request):
-        raise PageError(403, "Your form could not be sent", "Ask from this service's page.")
+        raise PageError(403, N_("Your form could not be sent"), N_("Ask from this service's page."))
     form = await request.form()
     values = {k: str(form.get(k, "")).strip()[:320] for k in ("name", "email", "agency", "role")}
     problems: dict[str, str] = {}
@@ -112,7 +113,7 @@ async def send_request(request: Request, db: SessionDep, background: BackgroundT
             for reviewer in told
         ],
     )
-    return render(request, "request_access_sent.html", title="Your request has been sent")
+    return render(request, "request_access_sent.html", title=N_("Your request has been sent"))
 
 
 @router.get("/directory/requests", response_class=HTMLResponse)
@@ -122,7 +123,7 @@ async def requests_page(request: Request, viewer: AdminDep, db: SessionDep) -> R
         request,
         "access_requests.html",
         viewer,
-        title="Requests for access",
+        title=N_("Requests for access"),
         waiting=waiting,
         roles=ROLE_NAMES,
         done=request.query_params.get("done"),
@@ -139,7 +140,7 @@ async def decide(
     approve = form.get("decision") == "approve"
     decided = await access_requests.decide(db, viewer.person, label(viewer), request_id, approve)
     if decided is None:
-        raise PageError(404, "Page not found", "There is no such request waiting for you.")
+        raise PageError(404, N_("Page not found"), N_("There is no such request waiting for you."))
     asked, refused = decided
     if refused:
         return render(
@@ -147,7 +148,7 @@ async def decide(
             "access_requests.html",
             viewer,
             status=422,
-            title="Requests for access",
+            title=N_("Requests for access"),
             waiting=await access_requests.waiting_for(db, viewer.person),
             roles=ROLE_NAMES,
             done=None,

@@ -11,6 +11,7 @@ from casework.dependencies import SessionDep
 from casework.refusals import ProblemError
 from casework.requests import CorrectionRequest
 from database.tables import Escalation
+from web.i18n import N_, gettext
 from web.page_context import PageError, Viewer, ViewerDep, check_csrf, render
 from web.presenting import CASE_LABELS
 from web.routes.escalation_page import visible_row
@@ -18,9 +19,9 @@ from web.routes.escalation_page import visible_row
 router = APIRouter(include_in_schema=False)
 
 MISSING = {
-    "field": "Select the detail to correct",
-    "value": "Enter the correct value",
-    "reason": "Enter why the detail is corrected",
+    "field": N_("Select the detail to correct"),
+    "value": N_("Enter the correct value"),
+    "reason": N_("Enter why the detail is corrected"),
 }
 
 
@@ -39,9 +40,9 @@ def _form(
         "correct.html",
         viewer,
         status=status,
-        title=f"Correct a case detail: escalation {row.id}",
+        title=gettext("Correct a case detail: escalation %(id)s") % {"id": row.id},
         row=row,
-        choices=list(CASE_LABELS.items()),
+        choices=[(field, gettext(label)) for field, label in CASE_LABELS.items()],
         values=values,
         errors=errors or [],
         error_for=error_for or {},
@@ -53,9 +54,12 @@ async def _correctable(db: SessionDep, viewer: Viewer, escalation_id: str) -> Es
     if not correcting.may_correct(viewer, row):
         raise PageError(
             403,
-            "You cannot correct this escalation",
-            f"Only a manager or above of {row.raising_agency}, or the partnership, may correct "
-            "its case details.",
+            N_("You cannot correct this escalation"),
+            gettext(
+                "Only a manager or above of %(agency)s, or the partnership, may correct "
+                "its case details."
+            )
+            % {"agency": row.raising_agency},
         )
     return row
 
@@ -70,10 +74,13 @@ async def correction_form(
 
 def _message(field: str, error: Any) -> str:
     if field == "value" and error["type"] == "value_error":
-        return f"The correct value is not valid: {error['msg'].removeprefix('Value error, ')}"
+        return gettext("The correct value is not valid: %(problem)s") % {
+            "problem": error["msg"].removeprefix("Value error, ")
+        }
+    message = gettext(MISSING.get(field, N_("Check this answer")))
     if error["type"] == "string_too_long":
-        return f"{MISSING.get(field, 'Check this answer')}: it is too long"
-    return MISSING.get(field, "Check this answer")
+        return gettext("%(problem)s: it is too long") % {"problem": message}
+    return message
 
 
 @router.post("/escalations/{escalation_id}/correct", response_class=HTMLResponse)
@@ -99,5 +106,5 @@ async def correct(
     try:
         await correcting.correct(db, viewer, row, body)
     except ProblemError as exc:
-        raise PageError(exc.status, "The detail could not be corrected", exc.detail) from None
+        raise PageError(exc.status, N_("The detail could not be corrected"), exc.detail) from None
     return RedirectResponse(f"/escalations/{row.id}?done=corrected", status_code=303)

@@ -17,6 +17,7 @@ from casework.dependencies import SessionDep
 from casework.directory_changes import PersonRow, Plan, apply, plan
 from casework.directory_csv import CsvFileError, read_people
 from web.forms import form_page
+from web.i18n import N_
 from web.page_context import PageError, Viewer, check_csrf, render
 from web.routes.directory_pages import ROLE_NAMES, BusinessUnitDep, page_links
 from web.sessions import save_draft
@@ -37,7 +38,7 @@ def _upload_page(request: Request, viewer: Viewer, problem: str | None = None) -
         "directory_import.html",
         viewer,
         {"file": problem} if problem else {},
-        title="Import people from a CSV file",
+        title=N_("Import people from a CSV file"),
     )
 
 
@@ -51,7 +52,7 @@ def _check_page(request: Request, viewer: Viewer, found: Plan) -> HTMLResponse:
         request,
         "directory_import_check.html",
         viewer,
-        title="Check the import before confirming",
+        title=N_("Check the import before confirming"),
         plan=found,
         shown=SHOWN,
         roles=ROLE_NAMES,
@@ -87,8 +88,8 @@ async def confirm(request: Request, viewer: BusinessUnitDep, db: SessionDep) -> 
     if waiting is None:
         raise PageError(
             409,
-            "There is no import to confirm",
-            "The import was confirmed already, or your session ended. Upload the file again.",
+            N_("There is no import to confirm"),
+            N_("The import was confirmed already, or your session ended. Upload the file again."),
         )
     # Checked again: the directory may have changed since the check page.
     found = await plan(db, [PersonRow(**row) for row in waiting])
@@ -111,7 +112,7 @@ async def done(
         request,
         "directory_import_done.html",
         viewer,
-        title="Import complete",
+        title=N_("Import complete"),
         counts={"added": added, "changed": changed, "deactivated": deactivated},
     )
 
@@ -128,7 +129,7 @@ async def record(
         request,
         "directory_record.html",
         viewer,
-        title="The directory's record of changes",
+        title=N_("The directory's record of changes"),
         events=[_event(event) for event in events],
         total=total,
         pagination=page_links("/directory/record", page, total),

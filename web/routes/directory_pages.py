@@ -17,6 +17,7 @@ from casework.directory_csv import write_people
 from database.directory_people import email_key
 from database.tables import DirectoryAgency, DirectoryPerson
 from web.forms import form_page
+from web.i18n import N_
 from web.page_context import PageError, Viewer, ViewerDep, check_csrf, render
 
 router = APIRouter(prefix="/directory", include_in_schema=False)
@@ -49,9 +50,11 @@ def _admin(viewer: ViewerDep) -> Viewer:
     if not access.may_manage(viewer.person):
         raise PageError(
             403,
-            "You cannot manage the directory",
-            "Only managers and the partnership's business unit manage the directory. Ask your "
-            "agency's manager to add or change people.",
+            N_("You cannot manage the directory"),
+            N_(
+                "Only managers and the partnership's business unit manage the directory. Ask your "
+                "agency's manager to add or change people."
+            ),
         )
     return viewer
 
@@ -60,9 +63,11 @@ def _business_unit(viewer: ViewerDep) -> Viewer:
     if not viewer.person.administers_directory:
         raise PageError(
             403,
-            "Only the business unit can do this",
-            "Importing, exporting the whole directory and reading its record are for the "
-            "partnership's business unit.",
+            N_("Only the business unit can do this"),
+            N_(
+                "Importing, exporting the whole directory and reading its record are for the "
+                "partnership's business unit."
+            ),
         )
     return viewer
 
@@ -107,7 +112,7 @@ async def people_page(
         request,
         "directory_people.html",
         viewer,
-        title="Directory",
+        title=N_("Directory"),
         people=people,
         total=total,
         search=q,
@@ -131,7 +136,9 @@ async def _listed(db: SessionDep, viewer: Viewer, person_id: int) -> access.List
     found = await access.person_by_id(db, viewer.person, person_id)
     if found is None:
         raise PageError(
-            404, "Page not found", "There is no one with that reference that you manage."
+            404,
+            N_("Page not found"),
+            N_("There is no one with that reference that you manage."),
         )
     return found
 
@@ -181,7 +188,7 @@ async def _form(
         "directory_person_form.html",
         viewer,
         {name: text for name, text in (problems or {}).items() if name in FIELDS},
-        title="Change a person's details" if person_id else "Add a person",
+        title=N_("Change a person's details") if person_id else "Add a person",
         values=values,
         person_id=person_id,
         agencies=await access.agency_choices(db, viewer.person),
@@ -251,7 +258,7 @@ async def check_person(request: Request, viewer: AdminDep, db: SessionDep) -> Re
         request,
         "directory_person_check.html",
         viewer,
-        title="Check the details before saving",
+        title=N_("Check the details before saving"),
         values=values,
         person_id=person_id,
         change=found.changes[0] if found.changes else None,

@@ -27,9 +27,11 @@ from database.access_log import accesses, record_access
 from database.audit_chain import timeline as audit_timeline
 from database.tables import Escalation, utc_now
 from web import last_views
+from web.i18n import N_, gettext
 from web.negotiation import BrowserRoute
 from web.page_context import SORRY, PageError, Viewer, ViewerDep, check_csrf, render
 from web.presenting import (
+    DECIDERS,
     STATUS_TAGS,
     access_entries,
     correction_notes,
@@ -55,19 +57,28 @@ HOURS = re.compile(r"\d{1,4}(\.\d{1,2})?")
 Answers = dict[str, str]
 # The banners after what the page does beside the actions (not workflow steps): a correction
 # (web/routes/correction_pages.py) and the partnership's legal hold (casework/holding.py).
+# Catalogue messages (BANNERS, HOLD_MISSING, and the action table's words through
+# core/action_words.py): translated where they are shown.
 BANNERS = {
-    "corrected": "The case detail is corrected. The record shows when, by whom and why.",
-    "held": "The escalation is under a legal hold: the retention rule will not erase it.",
-    "released": "The legal hold is released: the retention rule applies again.",
+    "corrected": N_("The case detail is corrected. The record shows when, by whom and why."),
+    "held": N_("The escalation is under a legal hold: the retention rule will not erase it."),
+    "released": N_("The legal hold is released: the retention rule applies again."),
 }
 HOLD_MISSING = {
-    "hold": "Enter why the escalation is held",
-    "release": "Enter why the hold is released",
+    "hold": N_("Enter why the escalation is held"),
+    "release": N_("Enter why the hold is released"),
+}
+# Why an action is no longer open, by the escalation's status.
+ALREADY = {
+    "resolved": N_("The escalation is already resolved."),
+    "withdrawn": N_("The escalation is already withdrawn."),
+    "cancelled": N_("The escalation is already cancelled."),
+    "terminated": N_("The escalation is already closed by an operator."),
 }
 FORM_ID = re.compile(r"[A-Za-z0-9_-]{16,64}")
 # A fault of ours (no worker, Temporal or the database away): the form's one-time id makes a
 # resend safe.
-NOT_DONE_YET = (
+NOT_DONE_YET = N_(
     "What you sent may not have been done. Go back and send the form again in a few minutes: "
     "it will not be done twice."
 )
@@ -114,16 +125,19 @@ async def visible_row(db: SessionDep, viewer: Viewer, escalation_id: str) -> Esc
     except ProblemError:
         raise PageError(
             404,
-            "Page not found",
-            "There is no escalation with that reference that you can see. Check the reference "
-            "in your email. Only the agencies involved and the partnership can see an escalation.",
+            N_("Page not found"),
+            N_(
+                "There is no escalation with that reference that you can see. Check the reference "
+                "in your email. Only the agencies involved and the partnership can see an "
+                "escalation."
+            ),
         ) from None
 
 
 def _action(path: str) -> ActionDefinition:
     action = BY_PATH.get(path)
     if action is None:
-        raise PageError(404, "Page not found", "There is no such action.")
+        raise PageError(404, N_("Page not found"), N_("There is no such action."))
     return action
 
 
@@ -149,7 +163,7 @@ async def _page(
         template,
         viewer,
         status=status,
-        title=f"Escalation {row.id}",
+        title=gettext("Escalation %(id)s") % {"id": row.id},
         row=row,
         stage=stage_text(row, policies),
         deadline=when(row.stage_deadline),
@@ -166,14 +180,15 @@ async def _page(
         printed=printed,
         actions=allowed_actions(viewer, row, policies),
         policy_steps=policy_steps(row, policies, utc_now()),
-        advice=IMMEDIATE_RISK_ADVICE if row.immediate_risk else None,
+        advice=gettext(IMMEDIATE_RISK_ADVICE) if row.immediate_risk else None,
         corrections=correction_notes(
             await reading.readable_corrections(db, row.id), partnership=partnership
         ),
         may_correct=correcting.may_correct(viewer, row) and row.erased_at is None,
         viewed=access_entries(await accesses(db, row.id)) if partnership else None,
-        done=BANNERS.get(request.query_params.get("done", "")),
+        done=gettext(BANNERS.get(request.query_params.get("done", ""), "")),
         refusal=refusal,
+        deciders=DECIDERS,
     )
 
 
@@ -241,13 +256,13 @@ def _problem(
         days = next(f for f in action.fields if f.kind == "days")
         given = bool(answers[days.name])
         return days, (
-            "Enter working days or hours, not both"
+            gettext("Enter working days or hours, not both")
             if given
-            else "Enter how much longer: working days, or hours"
+            else gettext("Enter how much longer: working days, or hours")
         )
-    message = field.problem
+    message = gettext(field.problem)
     if error["type"] == "string_too_long":
-        message = f"{message}: it is too long"
+        message = gettext("%(problem)s: it is too long") % {"problem": message}
     return field, message
 
 
@@ -265,14 +280,16 @@ async def _allowed(
     row = await visible_row(db, viewer, escalation_id)
     if action not in allowed_actions(viewer, row, policies):
         now = (
-            f"The escalation is already {row.status}"
-            if row.status != "open" and action.kind != "dispute"
-            else "You cannot do that to the escalation as it stands now"
+            gettext(ALREADY[row.status])
+            if row.status in ALREADY and action.kind != "dispute"
+            else gettext("You cannot do that to the escalation as it stands now.")
         )
         raise PageError(
             409,
-            "You cannot do that now",
-            f"{now}. Nothing was changed. Go back to the escalation to see what you can do.",
+            N_("You cannot do that now"),
+            now
+            + " "
+            + gettext("Nothing was changed. Go back to the escalation to see what you can do."),
         )
     return row
 
@@ -317,7 +334,7 @@ def _confirmation(
         request,
         "action_confirm.html",
         viewer,
-        title=f"{action.question}: check and confirm",
+        title=gettext("%(question)s: check and confirm") % {"question": gettext(action.question)},
         row=row,
         action=action,
         answers=answers,
@@ -475,11 +492,11 @@ async def legal_hold(
     check_csrf(request, form, viewer.session.csrf_token)
     row = await visible_row(db, viewer, escalation_id)
     if name not in HOLD_MISSING:
-        raise PageError(404, "Page not found", "There is no such action.")
+        raise PageError(404, N_("Page not found"), N_("There is no such action."))
     try:
         body = ReasonRequest.model_validate({"reason": str(form.get("reason", ""))})
     except ValidationError:
-        problem = HOLD_MISSING[name]
+        problem = gettext(HOLD_MISSING[name])
         return await _page(request, db, viewer, row, policies, status=422, hold_problem=problem)
     change = holding.hold if name == "hold" else holding.release
     try:

@@ -5,6 +5,7 @@ from fastapi.responses import HTMLResponse, Response
 
 from casework import holding
 from casework.dependencies import SessionDep
+from web.i18n import N_
 from web.negotiation import BrowserRoute
 from web.page_context import PageError, ViewerDep, render
 from web.presenting import STATUS_TAGS, when
@@ -18,14 +19,14 @@ async def legal_holds_page(request: Request, viewer: ViewerDep, db: SessionDep) 
     if viewer.role != "board":
         raise PageError(
             403,
-            "Legal holds are for the partnership",
-            "Only the Safeguarding Children Partnership places and sees legal holds.",
+            N_("Legal holds are for the partnership"),
+            N_("Only the Safeguarding Children Partnership places and sees legal holds."),
         )
     return render(
         request,
         "legal_holds.html",
         viewer,
-        title="Legal holds",
+        title=N_("Legal holds"),
         holds=await holding.holds(db),
         statuses=STATUS_TAGS,
         when=when,

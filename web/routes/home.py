@@ -14,6 +14,7 @@ from casework.attention import days_left, disputable_until, tags
 from casework.dependencies import SessionDep, policies_of, term_hasher_of
 from casework.refusals import ProblemError
 from database.tables import utc_now
+from web.i18n import N_, gettext
 from web.listing import PAGE_SIZE, VIEWS, Filters, Listed, View, escalations_for
 from web.page_context import Viewer, ViewerDep, other_agencies, render
 from web.presenting import STATUS_TAGS, stage_text, when
@@ -117,23 +118,27 @@ async def home(
         return "/?" + urlencode({k: v for k, v in params.items() if v})
 
     heading = (
-        f"Escalations about child reference {q.strip()}"
+        gettext("Escalations about child reference %(reference)s") % {"reference": q.strip()}
         if filters.search is not None and q
-        else VIEWS[chosen]
+        else gettext(VIEWS[chosen])
     )
     return render(
         request,
         "home.html",
         viewer,
-        title="Your escalations",
+        title=N_("Your escalations"),
         views=VIEWS,
         filters=filters,
         heading=heading,
         q=q or "",
         not_found=not_found,
-        agency_items=_options("All agencies", [(name, name) for name in agencies], filters.agency),
+        agency_items=_options(
+            gettext("All agencies"), [(name, name) for name in agencies], filters.agency
+        ),
         status_items=_options(
-            "Any status", [(key, text) for key, (text, _) in STATUS_TAGS.items()], filters.status
+            gettext("Any status"),
+            [(key, gettext(text)) for key, (text, _) in STATUS_TAGS.items()],
+            filters.status,
         ),
         items=[_item(entry, policies, now) for entry in listed],
         total=total,

@@ -20,6 +20,7 @@ from joserfc.errors import JoseError
 from casework.dependencies import SessionDep, settings_of
 from core.signing_keys import KeysUnavailable
 from database.directory_people import Person, find_active_person
+from web.i18n import N_, gettext
 from web.identity_providers import CALLBACK_PATH, IdentityProvider, ProviderUnusable
 from web.page_context import (
     MaybeViewerDep,
@@ -36,7 +37,7 @@ log = structlog.get_logger(__name__)
 FLOW_COOKIE = "escalations_oidc_state"
 FLOW_COOKIE_PATH = "/sign-in/oidc"
 LEEWAY_SECONDS = 60
-FLOW_REFUSED = (
+FLOW_REFUSED = N_(
     "This sign-in was started in another browser, took longer than 10 minutes or has been used "
     "already. Nothing was changed. Sign in again."
 )
@@ -49,9 +50,12 @@ def _callback_url(request: Request) -> str:
 def _unreachable(provider: IdentityProvider) -> PageError:
     return PageError(
         503,
-        f"{provider.name} cannot be reached",
-        f"This service cannot reach {provider.name} just now. Try again in a few minutes, or "
-        "ask for a sign-in link by email.",
+        gettext("%(provider)s cannot be reached") % {"provider": provider.name},
+        gettext(
+            "This service cannot reach %(provider)s just now. Try again in a few minutes, or "
+            "ask for a sign-in link by email."
+        )
+        % {"provider": provider.name},
     )
 
 
@@ -59,9 +63,12 @@ def _refused(provider: IdentityProvider, reason: str) -> PageError:
     log.warning("provider sign-in refused", provider=provider.id, reason=reason)
     return PageError(
         401,
-        "You could not be signed in",
-        f"{provider.name} did not confirm who you are in a way this service accepts. Nothing "
-        "was changed. Sign in again, or ask for a sign-in link by email.",
+        N_("You could not be signed in"),
+        gettext(
+            "%(provider)s did not confirm who you are in a way this service accepts. Nothing "
+            "was changed. Sign in again, or ask for a sign-in link by email."
+        )
+        % {"provider": provider.name},
     )
 
 
@@ -74,7 +81,7 @@ async def callback(request: Request, db: SessionDep, viewer: MaybeViewerDep) -> 
     client = clients(request).get(flow.provider) if flow else None
     if flow is None or client is None:
         log.warning("provider sign-in refused", reason="state unknown, spent or of another browser")
-        raise PageError(400, "This sign-in cannot be completed", FLOW_REFUSED)
+        raise PageError(400, N_("This sign-in cannot be completed"), FLOW_REFUSED)
     provider = client.provider
     if "error" in request.query_params:
         raise _refused(provider, f"the provider answered {request.query_params['error'][:60]}")
@@ -122,18 +129,24 @@ async def _who_signs_in(
         log.warning("provider sign-in refused", provider=provider.id, reason="email not verified")
         raise PageError(
             403,
-            "Your email address is not verified",
-            f"{provider.name} has not confirmed that your email address is yours, so this "
-            "service cannot tell who you are. Ask for a sign-in link by email instead.",
+            N_("Your email address is not verified"),
+            gettext(
+                "%(provider)s has not confirmed that your email address is yours, so this "
+                "service cannot tell who you are. Ask for a sign-in link by email instead."
+            )
+            % {"provider": provider.name},
         )
     if person is None:
         log.info("provider sign-in of someone the directory lacks", provider=provider.id)
         raise PageError(
             403,
-            "You do not have access to this service",
-            f"You signed in to {provider.name}, but your partnership's directory has no one "
-            "with your email address who may use this service. Ask your agency's designated "
-            "safeguarding lead or the partnership business unit to add you.",
+            N_("You do not have access to this service"),
+            gettext(
+                "You signed in to %(provider)s, but your partnership's directory has no one "
+                "with your email address who may use this service. Ask your agency's designated "
+                "safeguarding lead or the partnership business unit to add you."
+            )
+            % {"provider": provider.name},
         )
     if not provider.may_sign_in(person):
         log.warning(
@@ -141,9 +154,12 @@ async def _who_signs_in(
         )
         raise PageError(
             403,
-            f"You cannot sign in with {provider.name}",
-            f"People of {person.agency} do not sign in with {provider.name}. Sign in with your "
-            "own organisation's account, or ask for a sign-in link by email.",
+            gettext("You cannot sign in with %(provider)s") % {"provider": provider.name},
+            gettext(
+                "People of %(agency)s do not sign in with %(provider)s. Sign in with your "
+                "own organisation's account, or ask for a sign-in link by email."
+            )
+            % {"agency": person.agency, "provider": provider.name},
         )
     return person
 
@@ -154,7 +170,7 @@ async def start(
 ) -> Response:
     client = clients(request).get(provider_id)
     if client is None:
-        raise PageError(404, "Page not found", "There is no such way to sign in.")
+        raise PageError(404, N_("Page not found"), N_("There is no such way to sign in."))
     state = new_state()
     try:
         authorization = await client.create_authorization_url(_callback_url(request), state=state)

@@ -11,6 +11,7 @@ from casework import finding, raising
 from casework.dependencies import SessionDep, policies_of, settings_of, temporal_of
 from casework.refusals import ProblemError
 from casework.requests import IMMEDIATE_RISK_ADVICE, RaiseRequest
+from web.i18n import N_, gettext
 from web.page_context import (
     SORRY,
     PageError,
@@ -26,7 +27,7 @@ from workflows.policy import URGENT_POLICY
 
 router = APIRouter(prefix="/raise", include_in_schema=False)
 ORDER = [*STEPS, "check"]
-ACCEPTED_LATER = (
+ACCEPTED_LATER = N_(
     "Your escalation has been received but not yet recorded, because part of the service is "
     "catching up. It will be raised once; send it again in a few minutes to see it."
 )
@@ -40,7 +41,9 @@ async def _choices(
     return {
         "receiving_agency": [(name, name) for name in agencies],
         "policy": [
-            (name, policy.title) for name, policy in policies.items() if name != URGENT_POLICY
+            (name, gettext(policy.title))
+            for name, policy in policies.items()
+            if name != URGENT_POLICY
         ],
     }
 
@@ -82,7 +85,7 @@ async def _step_page(
         errors=[{"text": message, "href": f"#{ids[name]}"} for name, message in problems.items()],
         back=f"/raise/{back}" if back else "/",
         change=change,
-        advice=IMMEDIATE_RISK_ADVICE,
+        advice=gettext(IMMEDIATE_RISK_ADVICE),
     )
 
 
@@ -113,11 +116,11 @@ async def _check_page(
         "raise_check.html",
         viewer,
         status=422 if refusal else 200,
-        title="Check your answers before sending the escalation",
+        title=N_("Check your answers before sending the escalation"),
         answers=answers,
         steps=STEPS,
         policy_titles=dict(choices["policy"]),
-        advice=IMMEDIATE_RISK_ADVICE,
+        advice=gettext(IMMEDIATE_RISK_ADVICE),
         refusal=refusal,
     )
 
@@ -129,14 +132,14 @@ async def confirmation(
     try:
         row = await finding.find_visible(db, viewer, escalation_id)
     except ProblemError:
-        raise PageError(404, "Page not found", "There is no such escalation.") from None
+        raise PageError(404, N_("Page not found"), N_("There is no such escalation.")) from None
     return render(
         request,
         "raise_done.html",
         viewer,
-        title="Escalation raised",
+        title=N_("Escalation raised"),
         row=row,
-        advice=IMMEDIATE_RISK_ADVICE if row.immediate_risk else None,
+        advice=gettext(IMMEDIATE_RISK_ADVICE) if row.immediate_risk else None,
     )
 
 
@@ -171,7 +174,11 @@ async def send(request: Request, viewer: ViewerDep, db: SessionDep) -> Response:
     except ValidationError as exc:
         names = ", ".join(str(error["loc"][0]) for error in exc.errors() if error["loc"])
         return await _check_page(
-            request, db, viewer, answers, f"Check these answers: {names or 'all'}."
+            request,
+            db,
+            viewer,
+            answers,
+            gettext("Check these answers: %(names)s.") % {"names": names or gettext("all")},
         )
     settings = settings_of(request)
     # The draft's key makes a second press of the button (or a retry) the same escalation.
@@ -203,7 +210,7 @@ async def answer(request: Request, slug: str, viewer: ViewerDep, db: SessionDep)
     check_csrf(request, form, viewer.session.csrf_token)
     step = STEPS.get("agency" if slug == "" else slug)
     if step is None:
-        raise PageError(404, "Page not found", "There is no such question.")
+        raise PageError(404, N_("Page not found"), N_("There is no such question."))
     answers = _answers(viewer)
     given, problems = check_step(step, form, await _choices(request, db, viewer))
     merged = {**answers, **given}

@@ -10,12 +10,18 @@ from fastapi.responses import HTMLResponse, JSONResponse, Response
 
 from casework.dependencies import SessionDep, SettingsDep
 from casework.inspection import audit_export, export_filename
-from casework.oversight import EscalationReport, escalation_lines, escalation_report
+from casework.oversight import (
+    NO_CATEGORY,
+    EscalationReport,
+    escalation_lines,
+    escalation_report,
+)
 from casework.oversight_csv import aggregate_csv, csv_filename, escalations_csv
 from casework.refusals import ProblemError
 from core.export_signing import SigningKeyError, signing_key
 from database.directory_people import partnership_name
 from web.charts import bar_chart, column_chart, month_text
+from web.i18n import N_, gettext, number_text
 from web.page_context import PageError, Viewer, ViewerDep, render
 from web.periods import Period, financial_year, london_today, read_period
 from web.presenting import STATUS_TAGS, when
@@ -23,7 +29,8 @@ from web.presenting import STATUS_TAGS, when
 router = APIRouter(include_in_schema=False)
 
 TABLES = ("aggregate", "escalations")
-SIGNING_KEY = "The partnership's signing key cannot be used. Ask the service's operators."
+NO_CATEGORY_SHOWN = N_("not recorded")  # casework's NO_CATEGORY, as the catalogue holds it
+SIGNING_KEY = N_("The partnership's signing key cannot be used. Ask the service's operators.")
 
 
 def _publication(request: Request) -> bool:
@@ -31,30 +38,40 @@ def _publication(request: Request) -> bool:
 
 
 def _number(value: float | None) -> str:
-    return "—" if value is None else f"{value:g}"
+    return "—" if value is None else number_text(value)
 
 
 def _charts(report: EscalationReport) -> list[dict[str, Any]]:
     """The bar charts, each with the figures its table shows."""
     outcomes = {
-        STATUS_TAGS[s][0] if s in STATUS_TAGS else s: n for s, n in report.by_outcome.items()
+        gettext(STATUS_TAGS[s][0]) if s in STATUS_TAGS else s: n
+        for s, n in report.by_outcome.items()
+    }
+    stages = {
+        gettext("Stage %(stage)s") % {"stage": stage}: n
+        for stage, n in report.by_highest_stage.items()
+    }
+    # Categories are as people typed them; "not recorded" is the report's own.
+    categories = {
+        gettext(NO_CATEGORY_SHOWN) if name == NO_CATEGORY else name: n
+        for name, n in report.by_category.items()
     }
     charts = [
-        ("raising", "By the agency that raised them", "Raising agency", report.by_raising_agency),
+        (
+            "raising",
+            gettext("By the agency that raised them"),
+            gettext("Raising agency"),
+            report.by_raising_agency,
+        ),
         (
             "receiving",
-            "By the agency whose decision was disputed",
-            "Receiving agency",
+            gettext("By the agency whose decision was disputed"),
+            gettext("Receiving agency"),
             report.by_receiving_agency,
         ),
-        (
-            "stage",
-            "By the highest stage reached",
-            "Highest stage",
-            {f"Stage {stage}": n for stage, n in report.by_highest_stage.items()},
-        ),
-        ("outcome", "By outcome (status now)", "Outcome", outcomes),
-        ("category", "By category", "Category", report.by_category),
+        ("stage", gettext("By the highest stage reached"), gettext("Highest stage"), stages),
+        ("outcome", gettext("By outcome (status now)"), gettext("Outcome"), outcomes),
+        ("category", gettext("By category"), gettext("Category"), categories),
     ]
     return [
         {
@@ -62,7 +79,7 @@ def _charts(report: EscalationReport) -> list[dict[str, Any]]:
             "title": title,
             "heading": heading,
             "counts": counts,
-            "chart": bar_chart(f"escalations {title.lower()}", counts),
+            "chart": bar_chart(gettext("escalations %(chart)s") % {"chart": title.lower()}, counts),
         }
         for key, title, heading, counts in charts
     ]
@@ -103,23 +120,23 @@ async def _report_page(request: Request, viewer: Viewer, db: SessionDep, templat
             "reports.html",
             viewer,
             status=422,
-            title="Escalation reports",
+            title=gettext("Escalation reports"),
             errors=errors,
             **context,
         )
     assert period.start is not None and period.end is not None
-    report = await escalation_report(db, viewer, period.start, period.end)
+    report = await escalation_report(db, viewer, period.start, period.end, request.app.state.nation)
     if publication:
         report = report.for_publication()
     return render(
         request,
         template,
         viewer,
-        title="Escalation reports",
+        title=gettext("Escalation reports"),
         report=report,
         charts=_charts(report),
         monthly=column_chart(
-            "escalations raised and closed each month",
+            gettext("escalations raised and closed each month"),
             {month: figures.model_dump() for month, figures in report.monthly.items()},
         ),
         as_of=when(report.as_of),
@@ -152,15 +169,21 @@ async def reports_download(request: Request, viewer: ViewerDep, db: SessionDep) 
     if not period.good or table not in TABLES or (publication and table == "escalations"):
         raise PageError(
             400,
-            "That download is not available",
-            "Choose the period on the reports page and use its download links. The table of "
-            "escalations is never for publication.",
+            N_("That download is not available"),
+            N_(
+                "Choose the period on the reports page and use its download links. The table of "
+                "escalations is never for publication."
+            ),
         )
     assert period.start is not None and period.end is not None
     if table == "escalations":
-        body = escalations_csv(await escalation_lines(db, viewer, period.start, period.end))
+        body = escalations_csv(
+            await escalation_lines(db, viewer, period.start, period.end, request.app.state.nation)
+        )
     else:
-        report = await escalation_report(db, viewer, period.start, period.end)
+        report = await escalation_report(
+            db, viewer, period.start, period.end, request.app.state.nation
+        )
         body = aggregate_csv(report.for_publication() if publication else report)
     name = csv_filename(table, period.start, period.end)
     return Response(
@@ -183,7 +206,7 @@ async def audit_export_download(
     """The inspector's export (the same as GET /audit-export), for the partnership."""
     period = read_period(request.query_params, london_today())
     if not period.good:
-        raise PageError(400, "That download is not available", "Choose the period first.")
+        raise PageError(400, N_("That download is not available"), N_("Choose the period first."))
     assert period.start is not None and period.end is not None
     try:
         document = await audit_export(
@@ -195,9 +218,9 @@ async def audit_export_download(
             partnership=await partnership_name(db),
         )
     except ProblemError as exc:
-        raise PageError(exc.status, "The export could not be made", exc.detail) from None
+        raise PageError(exc.status, N_("The export could not be made"), exc.detail) from None
     except SigningKeyError:
-        raise PageError(503, "Sorry, the service is unavailable", SIGNING_KEY) from None
+        raise PageError(503, N_("Sorry, the service is unavailable"), SIGNING_KEY) from None
     return JSONResponse(
         document,
         headers={

@@ -11,6 +11,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from casework.dependencies import SessionDep, settings_of
 from core.settings import Settings
 from database.directory_people import find_active_person
+from web.i18n import N_, current_language, gettext
 from web.identity_providers import IdentityProvider, ProviderClient
 from web.link_requests import LinkRequests
 from web.page_context import (
@@ -65,8 +66,8 @@ def limit_requests(request: Request, address: str) -> None:
     if not per_client.allow(client) or not per_address.allow(address.casefold()):
         raise PageError(
             429,
-            "Too many sign-in requests",
-            "You have asked too many times. Wait 15 minutes, then try again.",
+            N_("Too many sign-in requests"),
+            N_("You have asked too many times. Wait 15 minutes, then try again."),
             headers={"Retry-After": str(LIMIT_WINDOW_SECONDS)},
         )
 
@@ -82,7 +83,7 @@ def _providers(request: Request) -> list[IdentityProvider]:
     return [client.provider for client in clients(request).values()]
 
 
-LINK_REFUSED = (
+LINK_REFUSED = N_(
     "This sign-in link has already been used or has expired. Links work once, for 15 minutes. "
     "Ask for a new link."
 )
@@ -100,7 +101,7 @@ async def sign_in_page(request: Request, next: str | None = None) -> Response:
     return render(
         request,
         "sign_in.html",
-        title="Sign in",
+        title=N_("Sign in"),
         next_path=safe_next(next),
         email="",
         error_for={},
@@ -119,19 +120,21 @@ async def ask_for_link(
     what it says, the work it does and so its time."""
     next_path = safe_next(next)
     if not same_origin(request):
-        raise PageError(403, "Your form could not be sent", "Sign in from this service's page.")
+        raise PageError(
+            403, N_("Your form could not be sent"), N_("Sign in from this service's page.")
+        )
     address = normalised_email(email.strip())
     if address is None:
         message = (
-            "Enter your email address"
+            gettext("Enter your email address")
             if not email.strip()
-            else "Enter an email address in the correct format, like name@example.org"
+            else gettext("Enter an email address in the correct format, like name@example.org")
         )
         return render(
             request,
             "sign_in.html",
             status=422,
-            title="Sign in",
+            title=N_("Sign in"),
             next_path=next_path,
             email=email,
             error_for={"email": message},
@@ -142,8 +145,8 @@ async def ask_for_link(
     # The same for every address: the look-up, the link and the mail come after the answer
     # (web/link_requests.py), so neither its time nor a database outage tells who is known.
     links: LinkRequests = request.app.state.sign_in_links
-    links.ask(address, next_path)
-    return render(request, "check_email.html", title="Check your email", email=address)
+    links.ask(address, next_path, current_language())
+    return render(request, "check_email.html", title=N_("Check your email"), email=address)
 
 
 @router.get("/sign-in/{token}", response_class=HTMLResponse)
@@ -152,12 +155,12 @@ async def confirm_page(request: Request, token: str, db: SessionDep) -> Response
     link = await live_link(db, token)
     person = await find_active_person(db, link.email) if link else None
     if link is None or person is None:
-        raise PageError(400, "This sign-in link cannot be used", LINK_REFUSED)
+        raise PageError(400, N_("This sign-in link cannot be used"), LINK_REFUSED)
     csrf = secrets.token_urlsafe(32)
     response = render(
         request,
         "confirm_sign_in.html",
-        title="Sign in",
+        title=N_("Sign in"),
         token=token,
         person=person,
         sign_in_csrf=csrf,
@@ -178,12 +181,12 @@ async def confirm_page(request: Request, token: str, db: SessionDep) -> Response
 async def spend(request: Request, token: str, db: SessionDep, viewer: MaybeViewerDep) -> Response:
     form = await request.form()
     if await live_link(db, token) is None:  # said first: the clearest answer for a used link
-        raise PageError(400, "This sign-in link cannot be used", LINK_REFUSED)
+        raise PageError(400, N_("This sign-in link cannot be used"), LINK_REFUSED)
     check_csrf(request, form, request.cookies.get(SIGN_IN_CSRF_COOKIE, ""))
     link = await spend_link(db, token)
     person = await find_active_person(db, link.email) if link else None
     if link is None or person is None:
-        raise PageError(400, "This sign-in link cannot be used", LINK_REFUSED)
+        raise PageError(400, N_("This sign-in link cannot be used"), LINK_REFUSED)
     response = await signed_in(request, db, viewer, person.email, link.next_path)
     response.delete_cookie(SIGN_IN_CSRF_COOKIE, path="/sign-in")
     return response

@@ -20,6 +20,7 @@ from casework.subject_access import (
 )
 from database.access_log import record_access
 from database.tables import Escalation
+from web.i18n import N_, current_language, gettext
 from web.negotiation import BrowserRoute
 from web.page_context import (
     PageError,
@@ -37,16 +38,18 @@ router = APIRouter(include_in_schema=False)
 # /subject-access is the API's too: the page answers browsers only.
 page_router = APIRouter(include_in_schema=False, route_class=BrowserRoute)
 BUNDLE_FILE = "subject-access"
-NOBODY = "Enter the child's reference, or their name and date of birth"
+NOBODY = N_("Enter the child's reference, or their name and date of birth")
 
 
 def _partnership(viewer: Viewer) -> None:
     if viewer.role != "board":
         raise PageError(
             403,
-            "Subject access is for the partnership",
-            "Only the Safeguarding Children Partnership answers subject access requests. "
-            "Ask its business unit.",
+            N_("Subject access is for the partnership"),
+            N_(
+                "Only the Safeguarding Children Partnership answers subject access requests. "
+                "Ask its business unit."
+            ),
         )
 
 
@@ -55,7 +58,7 @@ def _query(params: Any) -> tuple[SubjectAccessQuery | None, dict[str, Any], dict
     Posted, never in the address: names and references stay out of URLs and access logs."""
     reference = params.get("child_reference", "").strip()
     name = params.get("child_name", "").strip()
-    parts, born, problem = read_date(params, "child_date_of_birth", "Date of birth")
+    parts, born, problem = read_date(params, "child_date_of_birth", N_("Date of birth"))
     typed = {"child_reference": reference, "child_name": name, "parts": parts}
     if not (reference or name or any(parts.values())):
         return None, typed, {}
@@ -64,11 +67,15 @@ def _query(params: Any) -> tuple[SubjectAccessQuery | None, dict[str, Any], dict
         error_for["child_date_of_birth"] = problem
     elif not reference and not (name and born):
         if name:
-            error_for["child_date_of_birth"] = "Enter the child's date of birth with the name"
+            error_for["child_date_of_birth"] = gettext(
+                "Enter the child's date of birth with the name"
+            )
         else:
-            error_for["child_name"] = NOBODY
+            error_for["child_name"] = gettext(NOBODY)
     if len(reference) > 100 or len(name) > 200:
-        error_for["child_reference" if len(reference) > 100 else "child_name"] = "It is too long"
+        error_for["child_reference" if len(reference) > 100 else "child_name"] = gettext(
+            "It is too long"
+        )
     if error_for:
         return None, typed, error_for
     query = SubjectAccessQuery(
@@ -100,7 +107,7 @@ def _search_page(
         "subject_access.html",
         viewer,
         status=422 if error_for else 200,
-        title="Subject access request",
+        title=N_("Subject access request"),
         typed=typed,
         error_for=error_for,
         errors=[{"text": t, "href": hrefs.get(f, f"#{f}")} for f, t in error_for.items()],
@@ -140,6 +147,7 @@ async def subject_access_search(request: Request, viewer: ViewerDep, db: Session
 def bundle_html(bundle: SubjectAccessBundle) -> str:
     return templates.get_template("subject_access_bundle.html").render(
         bundle=bundle,
+        htmlLang=current_language(),
         when=when,
         case_labels=CASE_LABELS,
         event_names=EVENT_NAMES,
@@ -159,11 +167,11 @@ async def subject_access_download(
 ) -> Response:
     query, _, _ = await _asked(request, viewer)
     if query is None:
-        raise PageError(422, "Say who the request is about", "Search for the child first.")
+        raise PageError(422, N_("Say who the request is about"), N_("Search for the child first."))
     try:
         bundle = await subject_access(db, viewer, query)
     except ProblemError as exc:
-        raise PageError(exc.status, "The bundle could not be made", exc.detail) from None
+        raise PageError(exc.status, N_("The bundle could not be made"), exc.detail) from None
     html = bundle_html(bundle)
     files = {
         f"{BUNDLE_FILE}.html": html.encode(),

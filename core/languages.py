@@ -1,0 +1,117 @@
+"""The service's languages, English and Welsh (Cymraeg): gettext catalogues and Babel formats.
+
+The service's own words go through `gettext` (`_` in templates); free text stays as people wrote
+it, and machine formats (API problem details, CSV headers and codes, webhook fields) stay
+English. The catalogues are `core/translations/<language>/LC_MESSAGES/messages.po`, kept with
+`make translations` (pybabel extract, update, compile); the service compiles them in memory at
+start, so no .mo file is built or committed. The language is per task (a context variable): a
+page's request, or one mail being written.
+"""
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
+from datetime import date, datetime
+from functools import cache
+from io import BytesIO
+from pathlib import Path
+from typing import Literal, get_args
+
+from babel.dates import format_date, format_datetime
+from babel.messages.mofile import write_mo
+from babel.messages.pofile import read_po
+from babel.numbers import format_decimal
+from babel.support import Translations
+
+from core.calendar import LONDON
+from core.text import N_
+
+__all__ = ["N_"]
+
+Language = Literal["en", "cy"]
+LANGUAGES: tuple[Language, ...] = get_args(Language)
+DEFAULT: Language = "en"
+CATALOGUES = Path(__file__).resolve().parent / "translations"
+
+_current: ContextVar[Language] = ContextVar("language", default=DEFAULT)
+
+
+@cache
+def translations(language: Language) -> Translations:
+    """The language's catalogue, compiled from its .po file once per process."""
+    with (CATALOGUES / language / "LC_MESSAGES" / "messages.po").open("rb") as po:
+        catalog = read_po(po, locale=language)
+    compiled = BytesIO()
+    write_mo(compiled, catalog)
+    compiled.seek(0)
+    return Translations(compiled)
+
+
+def chosen_language(value: str | None) -> Language | None:
+    """`value` if it is a language of the service ("en", "cy"), else None (not known)."""
+    return next((language for language in LANGUAGES if language == value), None)
+
+
+def current_language() -> Language:
+    return _current.get()
+
+
+def use_language(language: Language) -> None:
+    """Sets the language of what this request (or mail) says from here on."""
+    _current.set(language)
+
+
+def gettext(message: str) -> str:
+    # Never the empty message: gettext("") is the catalogue's header.
+    return translations(_current.get()).ugettext(message) if message else message
+
+
+def ngettext(singular: str, plural: str, n: int) -> str:
+    return translations(_current.get()).ungettext(singular, plural, n)
+
+
+def long_date(day: date) -> str:
+    """ "30 November 2026", "30 Tachwedd 2026"."""
+    return format_date(day, "d MMMM y", locale=_current.get())
+
+
+def moment_text(moment: datetime) -> str:
+    """A time as people read it, in London time: "Mon 30 Nov 2026 17:00", "Llun 30 Tach 2026
+    17:00"."""
+    return format_datetime(moment, "EEE d MMM y HH:mm", tzinfo=LONDON, locale=_current.get())
+
+
+def month_and_year(day: date) -> str:
+    """ "November 2026", "Tachwedd 2026"."""
+    return format_date(day, "MMMM y", locale=_current.get())
+
+
+def short_month(day: date) -> str:
+    """ "Nov", "Tach": a chart's axis."""
+    return format_date(day, "MMM", locale=_current.get())
+
+
+def number_text(value: float) -> str:
+    return format_decimal(value, locale=_current.get())
+
+
+# The built-in ladders' words (workflows/policy.py cannot import this floor): pages and mails
+# show a ladder's title and stage names through gettext, so these read in Welsh; a policy
+# file's own names are shown as written.
+BUILT_IN_LADDER_WORDS = (
+    N_("Standard three-step escalation"),
+    N_("Urgent track (significant risk): 24 hours a stage"),
+    N_("Line managers"),
+    N_("Senior and executive managers"),
+    N_("Safeguarding Children Partnership"),
+)
+
+
+@contextmanager
+def in_language(language: Language) -> Iterator[None]:
+    """What is written in the block is in `language` (a mail), then the task's language again."""
+    token = _current.set(language)
+    try:
+        yield
+    finally:
+        _current.reset(token)

@@ -252,6 +252,9 @@ async def test_people_the_provider_may_not_sign_in_are_refused(
             answer = await through_provider(pages_stack, client, "northshire", login)
         assert answer.status_code == status, answer.text
         assert heading in answer.text
+        # Only someone the directory lacks is offered the way to ask for access.
+        offered = 'href="/request-access"' in answer.text
+        assert offered == (heading == "You do not have access")
         assert (await client.get("/")).status_code == 303  # not signed in
     assert any(line.get("provider") == "northshire" for line in logs)
 

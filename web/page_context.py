@@ -86,10 +86,18 @@ class PageError(Exception):
     """A refusal shown as a page: its status, heading and what to do next."""
 
     def __init__(
-        self, status: int, title: str, message: str, headers: dict[str, str] | None = None
+        self,
+        status: int,
+        title: str,
+        message: str,
+        headers: dict[str, str] | None = None,
+        *,
+        may_request_access: bool = False,
     ) -> None:
         super().__init__(message)
         self.status, self.title, self.message, self.headers = status, title, message, headers
+        # Someone the directory lacks: the page offers /request-access.
+        self.may_request_access = may_request_access
 
 
 class SignInNeeded(Exception):

@@ -58,6 +58,7 @@ async def _refused(request: Request, exc: Exception) -> Response:
         status=exc.status,
         title=gettext(exc.title),
         message=gettext(exc.message),
+        may_request_access=exc.may_request_access,
     )
     response.headers.update(exc.headers or {})
     return response

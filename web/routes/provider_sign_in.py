@@ -147,6 +147,7 @@ async def _who_signs_in(
                 "safeguarding lead or the partnership business unit to add you."
             )
             % {"provider": provider.name},
+            may_request_access=True,
         )
     if not provider.may_sign_in(person):
         log.warning(

@@ -8,7 +8,7 @@ from urllib.parse import urlencode
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, JSONResponse, Response
 
-from casework.dependencies import SessionDep, SettingsDep
+from casework.dependencies import NationDep, SessionDep, SettingsDep
 from casework.inspection import audit_export, export_filename
 from casework.oversight import (
     NO_CATEGORY,
@@ -25,6 +25,7 @@ from web.i18n import N_, gettext, number_text
 from web.page_context import PageError, Viewer, ViewerDep, render
 from web.periods import Period, financial_year, london_today, read_period
 from web.presenting import STATUS_TAGS, when
+from workflows.policy import Nation
 
 router = APIRouter(include_in_schema=False)
 
@@ -107,7 +108,9 @@ def _links(period: Period, publication: bool) -> dict[str, str]:
     }
 
 
-async def _report_page(request: Request, viewer: Viewer, db: SessionDep, template: str) -> Response:
+async def _report_page(
+    request: Request, viewer: Viewer, db: SessionDep, nation: Nation, template: str
+) -> Response:
     period = read_period(request.query_params, london_today())
     publication = _publication(request)
     context: dict[str, Any] = {"period": period, "publication": publication}
@@ -125,7 +128,7 @@ async def _report_page(request: Request, viewer: Viewer, db: SessionDep, templat
             **context,
         )
     assert period.start is not None and period.end is not None
-    report = await escalation_report(db, viewer, period.start, period.end, request.app.state.nation)
+    report = await escalation_report(db, viewer, period.start, period.end, nation)
     if publication:
         report = report.for_publication()
     return render(
@@ -148,20 +151,26 @@ async def _report_page(request: Request, viewer: Viewer, db: SessionDep, templat
 
 
 @router.get("/reports", response_class=HTMLResponse)
-async def reports_page(request: Request, viewer: ViewerDep, db: SessionDep) -> Response:
+async def reports_page(
+    request: Request, viewer: ViewerDep, db: SessionDep, nation: NationDep
+) -> Response:
     """How escalation was used in a period: what this person's agency raised or received, or
     everything for the partnership."""
-    return await _report_page(request, viewer, db, "reports.html")
+    return await _report_page(request, viewer, db, nation, "reports.html")
 
 
 @router.get("/reports/print", response_class=HTMLResponse)
-async def reports_print(request: Request, viewer: ViewerDep, db: SessionDep) -> Response:
+async def reports_print(
+    request: Request, viewer: ViewerDep, db: SessionDep, nation: NationDep
+) -> Response:
     """The same figures laid out to print for the annual report, without the form."""
-    return await _report_page(request, viewer, db, "reports_print.html")
+    return await _report_page(request, viewer, db, nation, "reports_print.html")
 
 
 @router.get("/reports/download")
-async def reports_download(request: Request, viewer: ViewerDep, db: SessionDep) -> Response:
+async def reports_download(
+    request: Request, viewer: ViewerDep, db: SessionDep, nation: NationDep
+) -> Response:
     """The report's CSV (the same as GET /reports/escalations?format=csv), for a person."""
     period = read_period(request.query_params, london_today())
     table = request.query_params.get("table", "aggregate")
@@ -177,13 +186,9 @@ async def reports_download(request: Request, viewer: ViewerDep, db: SessionDep) 
         )
     assert period.start is not None and period.end is not None
     if table == "escalations":
-        body = escalations_csv(
-            await escalation_lines(db, viewer, period.start, period.end, request.app.state.nation)
-        )
+        body = escalations_csv(await escalation_lines(db, viewer, period.start, period.end, nation))
     else:
-        report = await escalation_report(
-            db, viewer, period.start, period.end, request.app.state.nation
-        )
+        report = await escalation_report(db, viewer, period.start, period.end, nation)
         body = aggregate_csv(report.for_publication() if publication else report)
     name = csv_filename(table, period.start, period.end)
     return Response(

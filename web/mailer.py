@@ -17,26 +17,21 @@ log = structlog.get_logger(__name__)
 
 def sign_in_message(settings: Settings, person: Person, link: str) -> EmailMessage:
     """The link mail, in the language of the page it was asked for from."""
-    mail = EmailMessage()
-    mail["From"], mail["To"] = settings.smtp_from, person.email
-    mail["Subject"] = gettext("Your sign-in link for Safeguarding escalations")
-    mail.set_content(
-        "\n".join(
-            [
-                gettext("Hello %(name)s,") % {"name": person.name},
-                "",
-                gettext("Open this link to sign in to Safeguarding escalations:"),
-                link,
-                "",
-                gettext(
-                    "It works once, for 15 minutes. If you did not ask to sign in, ignore this "
-                    "email."
-                ),
-            ]
-        )
-        + "\n"
+    return message(
+        settings,
+        person.email,
+        gettext("Your sign-in link for Safeguarding escalations"),
+        [
+            gettext("Hello %(name)s,") % {"name": person.name},
+            "",
+            gettext("Open this link to sign in to Safeguarding escalations:"),
+            link,
+            "",
+            gettext(
+                "It works once, for 15 minutes. If you did not ask to sign in, ignore this email."
+            ),
+        ],
     )
-    return mail
 
 
 async def send_sign_in_link(
@@ -44,16 +39,14 @@ async def send_sign_in_link(
 ) -> None:
     """Sends the link, in `language` (the page's it was asked from); a failure is logged, never
     shown (the answer is the same either way)."""
+    with in_language(language):
+        mail = sign_in_message(settings, person, link)
     if not settings.smtp_host:
         log.info(
             "sign-in link (log-only mode: SMTP_HOST is not set)", email=person.email, link=link
         )
-        with in_language(language):
-            mail = sign_in_message(settings, person, link)
         await keep_in_mail_log(settings, person.email, str(mail["Subject"]), mail.get_content())
         return
-    with in_language(language):
-        mail = sign_in_message(settings, person, link)
     await _send(settings, mail)
 
 

@@ -8,7 +8,7 @@ from casework.dependencies import SessionDep
 from web.i18n import N_
 from web.negotiation import BrowserRoute
 from web.page_context import PageError, ViewerDep, render
-from web.presenting import STATUS_TAGS, when
+from web.presenting import STATUS_TAGS
 
 # /legal-holds is the API's too: the page answers browsers only.
 page_router = APIRouter(include_in_schema=False, route_class=BrowserRoute)
@@ -29,5 +29,4 @@ async def legal_holds_page(request: Request, viewer: ViewerDep, db: SessionDep) 
         title=N_("Legal holds"),
         holds=await holding.holds(db),
         statuses=STATUS_TAGS,
-        when=when,
     )

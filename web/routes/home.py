@@ -11,7 +11,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from casework import finding, searching
 from casework.actors import label
 from casework.attention import days_left, disputable_until, tags
-from casework.dependencies import SessionDep, policies_of, term_hasher_of
+from casework.dependencies import PoliciesDep, SessionDep, TermHasherDep
 from casework.refusals import ProblemError
 from database.tables import utc_now
 from web.i18n import N_, gettext
@@ -25,12 +25,6 @@ router = APIRouter(include_in_schema=False)
 
 # PostgreSQL text holds no NUL: refused as bad input (422), never a database error.
 SearchTerm = Annotated[str | None, Query(max_length=100, pattern=NO_NUL)]
-
-
-async def _record(
-    request: Request, db: SessionDep, viewer: Viewer, search: searching.Search, found: int
-) -> None:
-    await searching.record_search(db, term_hasher_of(request), viewer, search, found)
 
 
 def _options(
@@ -72,6 +66,8 @@ async def home(
     request: Request,
     viewer: ViewerDep,
     db: SessionDep,
+    policies: PoliciesDep,
+    hasher: TermHasherDep,
     view: str | None = None,
     overdue: bool = False,
     agency: Annotated[str | None, Query(max_length=200, pattern=NO_NUL)] = None,
@@ -86,9 +82,9 @@ async def home(
     not_found = ""
     if search is not None and search.kind == "escalation":
         if await _may_see(db, viewer, search.key):
-            await _record(request, db, viewer, search, 1)
+            await searching.record_search(db, hasher, viewer, search, 1)
             return RedirectResponse(f"/escalations/{search.key}", status_code=303)
-        await _record(request, db, viewer, search, 0)
+        await searching.record_search(db, hasher, viewer, search, 0)
         not_found = search.key
     filters = Filters(
         view=chosen,
@@ -101,8 +97,7 @@ async def home(
     now = utc_now()
     listed, total = await escalations_for(db, viewer.person, label(viewer), filters, now)
     if filters.search is not None:
-        await _record(request, db, viewer, filters.search, total)
-    policies = policies_of(request)
+        await searching.record_search(db, hasher, viewer, filters.search, total)
     agencies = await other_agencies(db, viewer)
     pages = max(1, -(-total // PAGE_SIZE))
 

@@ -11,6 +11,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from casework.dependencies import SessionDep, settings_of
 from core.settings import Settings
 from database.directory_people import find_active_person
+from web.forms import form_page
 from web.i18n import N_, current_language, gettext
 from web.identity_providers import IdentityProvider, ProviderClient
 from web.link_requests import LinkRequests
@@ -130,15 +131,14 @@ async def ask_for_link(
             if not email.strip()
             else gettext("Enter an email address in the correct format, like name@example.org")
         )
-        return render(
+        return form_page(
             request,
             "sign_in.html",
-            status=422,
+            None,
+            {"email": message},
             title=N_("Sign in"),
             next_path=next_path,
             email=email,
-            error_for={"email": message},
-            errors=[{"text": message, "href": "#email"}],
             providers=_providers(request),
         )
     limit_requests(request, address)

@@ -31,7 +31,7 @@ from web.page_context import (
     templates,
 )
 from web.pdf_print import pdf_of
-from web.presenting import CASE_LABELS, EVENT_NAMES, STATUS_TAGS, when
+from web.presenting import CASE_LABELS, EVENT_NAMES, STATUS_TAGS
 from web.questions import read_date
 
 router = APIRouter(include_in_schema=False)
@@ -113,7 +113,6 @@ def _search_page(
         errors=[{"text": t, "href": hrefs.get(f, f"#{f}")} for f, t in error_for.items()],
         found=found,
         statuses=STATUS_TAGS,
-        when=when,
     )
 
 
@@ -148,7 +147,6 @@ def bundle_html(bundle: SubjectAccessBundle) -> str:
     return templates.get_template("subject_access_bundle.html").render(
         bundle=bundle,
         htmlLang=current_language(),
-        when=when,
         case_labels=CASE_LABELS,
         event_names=EVENT_NAMES,
         statuses=STATUS_TAGS,

@@ -18,7 +18,7 @@ from casework.requests import CorrectionRequest
 from core.text import reference_key
 from database.audit_chain import append_event_in
 from database.case_cipher import lock, lock_value
-from database.case_seal import plain, seal
+from database.case_seal import SEALS, plain, seal
 from database.tables import CaseCorrection, CaseKey, Escalation, utc_now
 from workflows.policy import role_rank
 
@@ -85,7 +85,7 @@ async def correct(
             "field": body.field,
             "value": lock_value(key, plain(value)),
             "reason": lock(key, body.reason),
-            "sealed": seal(key, body.field, value),
+            SEALS: seal(key, body.field, value),
         },
     )
     await db.commit()

@@ -263,7 +263,7 @@ async def _keep_managers(db: AsyncSession, result: Plan) -> None:
     for agency, changes in losing.items():
         if agency in gaining:
             continue
-        leaving = [str(change.before["email"]).casefold() for change in changes]  # type: ignore[index]
+        leaving = [email_key(str(change.before["email"])) for change in changes]  # type: ignore[index]
         staying = await db.exec(
             select(DirectoryPerson.id)
             .join(DirectoryAgency, col(DirectoryAgency.id) == col(DirectoryPerson.agency_id))

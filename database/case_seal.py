@@ -30,6 +30,9 @@ CaseField = Literal[
     "risk_reason",
 ]
 CASE_FIELDS: tuple[CaseField, ...] = get_args(CaseField)
+# What erasure clears. The category stays: the oversight report counts by it (a short
+# classification, not the story).
+ERASED_FIELDS = tuple(field for field in CASE_FIELDS if field != "category")
 SEALS = "sealed"
 
 
@@ -71,7 +74,7 @@ def case_drift(row: Escalation, key: CaseKey | None, events: Sequence[AuditEvent
     about a child); empty when they agree or the record was raised before seals."""
     if any(event.action == "erased" for event in events):
         # Erased under the retention rule: the key is destroyed and the details gone.
-        held = [f for f in CASE_FIELDS if f != "category" and getattr(row, f) is not None]
+        held = [f for f in ERASED_FIELDS if getattr(row, f) is not None]
         if key is not None or held:
             return ["erased, but its case key or case details are still held"]
         return []

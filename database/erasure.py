@@ -14,13 +14,11 @@ from sqlmodel import col
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from database.audit_chain import GENESIS, chain_event
-from database.case_seal import CASE_FIELDS
+from database.case_seal import ERASED_FIELDS
 from database.engine import keys_apart
 from database.tables import ActionReceipt, AuditEvent, CaseKey, Escalation, utc_now
 
 RETENTION_ACTOR = "retention"
-# The category stays: the oversight report counts by it (a short classification, not the story).
-ERASED_FIELDS = tuple(field for field in CASE_FIELDS if field != "category")
 # Records whose workflow still runs are never erased (a resolution open to dispute included).
 STILL_OPEN = ("open", "pending")
 

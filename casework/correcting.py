@@ -15,7 +15,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from casework.actors import Actor, label, role_of
 from casework.refusals import ProblemError
 from casework.requests import CorrectionRequest
-from core.text import reference_key
+from core.text import N_, Said, reference_key
 from database.audit_chain import append_event_in
 from database.case_cipher import lock, lock_value
 from database.case_seal import SEALS, plain, seal
@@ -38,8 +38,13 @@ async def correct(
     if not may_correct(actor, row):
         raise ProblemError(
             403,
-            f"Only a manager or above of {row.raising_agency}, or the partnership, may correct "
-            "the case details.",
+            Said(
+                N_(
+                    "Only a manager or above of %(agency)s, or the partnership, may correct the "
+                    "case details."
+                ),
+                {"agency": row.raising_agency},
+            ),
         )
     # The row lock first: it orders this write with the workflow's on the same chain.
     await db.exec(
@@ -49,7 +54,9 @@ async def correct(
     key = await db.get(CaseKey, row.id)
     if key is None:
         await db.rollback()
-        raise ProblemError(409, "This escalation's case details can no longer be corrected.")
+        raise ProblemError(
+            409, Said(N_("This escalation's case details can no longer be corrected."))
+        )
     value = body.case_value
     previous = getattr(row, body.field)
     if plain(previous) == plain(value):

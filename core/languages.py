@@ -24,9 +24,9 @@ from babel.numbers import format_decimal
 from babel.support import Translations
 
 from core.calendar import LONDON
-from core.text import N_
+from core.text import N_, Said
 
-__all__ = ["N_"]
+__all__ = ["N_", "Said"]
 
 Language = Literal["en", "cy"]
 LANGUAGES: tuple[Language, ...] = get_args(Language)
@@ -64,6 +64,19 @@ def use_language(language: Language) -> None:
 def gettext(message: str) -> str:
     # Never the empty message: gettext("") is the catalogue's header.
     return translations(_current.get()).ugettext(message) if message else message
+
+
+def said(words: Said | str) -> str:
+    """`words` in the current language (a plain string is shown as it is: a name, free text)."""
+    if isinstance(words, str):
+        return words
+    text = gettext(words.message)
+    if not words.values:
+        return text
+    values = words.values.items()
+    return text % {
+        name: said(value) if isinstance(value, Said) else value for name, value in values
+    }
 
 
 def ngettext(singular: str, plural: str, n: int) -> str:

@@ -11,6 +11,7 @@ from datetime import date, datetime
 from casework.oversight import check_period
 from casework.refusals import ProblemError
 from core.calendar import LONDON
+from web.page_context import refusal_text
 from web.questions import read_date
 
 LABELS = {"from": "Start date", "to": "End date"}
@@ -79,5 +80,5 @@ def read_period(query: Mapping[str, str], today: date) -> Period:
             check_period(period.start, period.end)
         except ProblemError as refused:
             for refusal in refused.errors or []:
-                period.problems[refusal.field] = refused.detail
+                period.problems[refusal.field] = refusal_text(refused)
     return period

@@ -12,7 +12,7 @@ from casework.refusals import ProblemError
 from casework.requests import CorrectionRequest
 from database.tables import Escalation
 from web.i18n import N_, gettext
-from web.page_context import PageError, Viewer, ViewerDep, check_csrf, render
+from web.page_context import PageError, Viewer, ViewerDep, check_csrf, refusal_text, render
 from web.presenting import CASE_LABELS
 from web.routes.escalation_page import visible_row
 
@@ -106,5 +106,7 @@ async def correct(
     try:
         await correcting.correct(db, viewer, row, body)
     except ProblemError as exc:
-        raise PageError(exc.status, N_("The detail could not be corrected"), exc.detail) from None
+        raise PageError(
+            exc.status, N_("The detail could not be corrected"), refusal_text(exc)
+        ) from None
     return RedirectResponse(f"/escalations/{row.id}?done=corrected", status_code=303)

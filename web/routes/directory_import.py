@@ -17,7 +17,7 @@ from casework.dependencies import SessionDep
 from casework.directory_changes import PersonRow, Plan, apply, plan
 from casework.directory_csv import CsvFileError, read_people
 from web.forms import form_page
-from web.i18n import N_
+from web.i18n import N_, gettext, said, translated
 from web.page_context import PageError, Viewer, check_csrf, render
 from web.routes.directory_pages import ROLE_NAMES, BusinessUnitDep, page_links
 from web.sessions import save_draft
@@ -30,6 +30,10 @@ DRAFT_KEY = "directory_import"
 SHOWN = 200
 # An upload larger than this is refused by the body limit (api/app.py) before it is read.
 MAX_IMPORT_BYTES = 8 * 1024 * 1024
+CHOOSE_A_FILE = N_("Choose a CSV file to import")
+NO_PEOPLE = N_("The file has no people in it")
+# How the record shows a yes, a no and an empty list.
+SHOWN_VALUES = {True: N_("yes"), False: N_("no")}
 
 
 def _upload_page(request: Request, viewer: Viewer, problem: str | None = None) -> HTMLResponse:
@@ -55,7 +59,7 @@ def _check_page(request: Request, viewer: Viewer, found: Plan) -> HTMLResponse:
         title=N_("Check the import before confirming"),
         plan=found,
         shown=SHOWN,
-        roles=ROLE_NAMES,
+        roles=translated(ROLE_NAMES),
         new_agencies=sorted(name for name, _ in found.new_agencies.values()),
     )
 
@@ -66,13 +70,13 @@ async def upload(request: Request, viewer: BusinessUnitDep, db: SessionDep) -> R
     check_csrf(request, form, viewer.session.csrf_token)
     file = form.get("file")
     if not isinstance(file, UploadFile) or not file.filename:
-        return _upload_page(request, viewer, "Choose a CSV file to import")
+        return _upload_page(request, viewer, gettext(CHOOSE_A_FILE))
     try:
         rows = read_people(await file.read())
     except CsvFileError as exc:
-        return _upload_page(request, viewer, str(exc))
+        return _upload_page(request, viewer, said(exc.said))
     if not rows:
-        return _upload_page(request, viewer, "The file has no people in it")
+        return _upload_page(request, viewer, gettext(NO_PEOPLE))
     found = await plan(db, rows)
     draft: dict[str, Any] = dict(viewer.session.draft)
     draft[DRAFT_KEY] = [row.as_dict() for row in found.good_rows]
@@ -149,7 +153,7 @@ def _event(event: Any) -> dict[str, Any]:
 
 def _shown(value: Any) -> str | None:
     if isinstance(value, bool):
-        return "yes" if value else "no"
+        return gettext(SHOWN_VALUES[value])
     if isinstance(value, list):
-        return ", ".join(value) or "none"
+        return ", ".join(value) or gettext(N_("none"))
     return None if value is None else str(value)

@@ -27,6 +27,7 @@ from web.page_context import (
     Viewer,
     ViewerDep,
     check_csrf,
+    refusal_text,
     render,
     templates,
 )
@@ -169,7 +170,7 @@ async def subject_access_download(
     try:
         bundle = await subject_access(db, viewer, query)
     except ProblemError as exc:
-        raise PageError(exc.status, N_("The bundle could not be made"), exc.detail) from None
+        raise PageError(exc.status, N_("The bundle could not be made"), refusal_text(exc)) from None
     html = bundle_html(bundle)
     files = {
         f"{BUNDLE_FILE}.html": html.encode(),

@@ -19,6 +19,7 @@ from casework.directory_csv import CsvFileError, read_people
 from web.forms import form_page
 from web.i18n import N_, gettext, said, translated
 from web.page_context import PageError, Viewer, check_csrf, render
+from web.routes.agency_pages import KIND_NAMES
 from web.routes.directory_pages import ROLE_NAMES, BusinessUnitDep, page_links
 from web.sessions import save_draft
 
@@ -32,8 +33,25 @@ SHOWN = 200
 MAX_IMPORT_BYTES = 8 * 1024 * 1024
 CHOOSE_A_FILE = N_("Choose a CSV file to import")
 NO_PEOPLE = N_("The file has no people in it")
-# How the record shows a yes, a no and an empty list.
+# How the record shows a yes, a no and an empty list, what changed and each field.
 SHOWN_VALUES = {True: N_("yes"), False: N_("no")}
+CHANGES = {
+    ("person", "added"): N_("person added"),
+    ("person", "changed"): N_("person changed"),
+    ("person", "deactivated"): N_("person deactivated"),
+    ("agency", "added"): N_("agency added"),
+    ("agency", "changed"): N_("agency changed"),
+}
+FIELD_NAMES = {
+    "name": N_("Name"),
+    "email": N_("Email"),
+    "agency": N_("Agency"),
+    "role": N_("Role"),
+    "active": N_("Active"),
+    "language": N_("Language"),
+    "kind": N_("Kind of agency"),
+    "email_domains": N_("Email domains"),
+}
 
 
 def _upload_page(request: Request, viewer: Viewer, problem: str | None = None) -> HTMLResponse:
@@ -144,14 +162,25 @@ def _event(event: Any) -> dict[str, Any]:
     """One change as the record page shows it: what changed, from what to what."""
     before, after = event.before or {}, event.after or {}
     changed = [
-        {"field": name, "before": _shown(before.get(name)), "after": _shown(after.get(name))}
+        {
+            "field": gettext(FIELD_NAMES.get(name, name)),
+            "before": _shown(name, before.get(name)),
+            "after": _shown(name, after.get(name)),
+        }
         for name in (after or before)
         if before.get(name) != after.get(name)
     ]
-    return {"event": event, "changed": changed, "what": after.get("name") or before.get("name")}
+    kind = (event.subject.split(":")[0], event.action)
+    change = gettext(CHANGES[kind]) if kind in CHANGES else " ".join(kind)
+    what = after.get("name") or before.get("name")
+    return {"event": event, "changed": changed, "what": what, "change": change}
 
 
-def _shown(value: Any) -> str | None:
+def _shown(name: str, value: Any) -> str | None:
+    if name == "role" and value in ROLE_NAMES:
+        return gettext(ROLE_NAMES[value])
+    if name == "kind" and value in KIND_NAMES:
+        return gettext(KIND_NAMES[value])
     if isinstance(value, bool):
         return gettext(SHOWN_VALUES[value])
     if isinstance(value, list):

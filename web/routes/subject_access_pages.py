@@ -131,7 +131,7 @@ async def _asked(
 async def subject_access_search(request: Request, viewer: ViewerDep, db: SessionDep) -> Response:
     query, typed, error_for = await _asked(request, viewer)
     if query is None:
-        error_for = error_for or {"child_reference": NOBODY}
+        error_for = error_for or {"child_reference": gettext(NOBODY)}
         return _search_page(request, viewer, typed=typed, error_for=error_for)
     found = await escalations_about(db, viewer, query)
     # The search itself is an access: who looked, how much came back (never for whom).

@@ -52,7 +52,7 @@ def english_messages() -> tuple[set[str], list[re.Pattern[str]]]:
         if not message.id:
             continue
         ids = [message.id] if isinstance(message.id, str) else list(message.id)
-        welsh = [message.string] if isinstance(message.string, str) else list(message.string)
+        welsh = [message.string] if isinstance(message.string, str) else list(message.string or [])
         for english in ids:
             if not english or english in welsh:
                 continue

@@ -60,13 +60,13 @@ _WORKFLOW_ERRORS = {
 # workflow's English): catalogue messages. A closed escalation and a refused person are said
 # from the record (`_workflow_said`); the page says an extension's limits from the policy.
 WORKFLOW_SAID = {
-    AT_TOP_STAGE: N_("The escalation is already at the top stage: the partnership decides."),
-    INVALID_ACTION: N_("The action is missing an answer it needs. Nothing was changed."),
-    ALREADY_ACKNOWLEDGED: N_("The escalation is already acknowledged at this stage."),
-    NO_EXTENSIONS_LEFT: N_("This stage allows no more extensions."),
-    EXTENSION_TOO_LONG: N_("The extension is longer than this stage allows."),
-    NOT_DISPUTABLE: N_("Only a resolution can be disputed."),
+    AT_TOP_STAGE: N_("already at the top stage: the partnership decides"),
+    INVALID_ACTION: N_("the action is missing an answer it needs"),
+    NO_EXTENSIONS_LEFT: N_("this stage allows no more extensions"),
+    EXTENSION_TOO_LONG: N_("the extension is longer than this stage allows"),
+    NOT_DISPUTABLE: N_("only a resolution can be disputed"),
 }
+ACKNOWLEDGED = N_("already acknowledged at stage %(stage)s by %(who)s")
 # Why an action is no longer open, by the escalation's status.
 ALREADY = {
     "resolved": N_("The escalation is already resolved."),
@@ -105,6 +105,8 @@ def _workflow_said(code: str, actor: Actor, row: Escalation, action: ActionKind)
         return refusal_said(actor, row, action)
     if code == CLOSED:
         return already(row.status)
+    if code == ALREADY_ACKNOWLEDGED:
+        return Said(ACKNOWLEDGED, {"stage": row.stage, "who": row.acknowledged_by or "—"})
     return Said(WORKFLOW_SAID[code])
 
 

@@ -180,6 +180,14 @@ async def sent(
     return answer
 
 
+# The banners after a change, and the import's panel.
+BANNERS = [
+    "/directory?done=added",
+    "/directory/people/1?done=deactivated",
+    "/directory/agencies?done=changed",
+    "/directory/requests?done=approved",
+    "/directory/import/done?added=3&changed=2&deactivated=0",
+]
 BAD_IMPORT = (
     "agency,agency_kind,name,email,role,active,language\n"
     f"{POLICE},police,PC Khan,pc.khan@police.example.org,wizard,yes,\n"
@@ -210,6 +218,7 @@ async def test_no_welsh_page_shows_an_english_message(pages_stack: PagesStack) -
         async with pages_stack.signed_in(address) as client:
             await welsh(client)
             starts = ["/", f"/escalations/{open_one}", f"/escalations/{resolved}", "/raise"]
+            starts += [*BANNERS, f"/escalations/{open_one}?done=held"]
             await crawl(client, reader, address, *starts)
 
     async with pages_stack.browser_client() as anyone:

@@ -9,6 +9,7 @@ from fastapi.staticfiles import StaticFiles
 from casework.dependencies import database_session
 from core.settings import Settings
 from web.assets import STATIC, govuk_dist
+from web.dependencies import SignInLimits
 from web.headers import PageHeaders
 from web.i18n import N_, LanguageOfRequest, gettext
 from web.identity_providers import load_providers, origin, provider_clients
@@ -74,6 +75,7 @@ def install(app: FastAPI, settings: Settings) -> None:
     """The pages, before the API's routes: /escalations/{id} is a page for browsers only."""
     providers = load_providers(settings)
     app.state.identity_providers = provider_clients(providers, app.state.signing_keys)
+    app.state.sign_in_limits = SignInLimits.of(settings)
     app.add_exception_handler(PageError, _refused)
     app.add_exception_handler(SignInNeeded, _to_sign_in)
     for router in (

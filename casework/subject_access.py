@@ -16,7 +16,7 @@ from casework.actors import Actor, label
 from casework.reading import case_keys, readable, readable_corrections, readable_timeline
 from casework.refusals import FieldProblem, ProblemError
 from casework.visibility import visible_to
-from database.access_log import record_access
+from database.access_log import record_accesses
 from database.case_cipher import unlock_all
 from database.case_seal import CASE_FIELDS, SEALS
 from database.tables import CaseCorrection, Delivery, Escalation, utc_now
@@ -187,6 +187,7 @@ async def subject_access(
         generated_by=label(viewer),
         escalations=[await _entry(db, row) for row in rows],
     )
-    for row in rows:
-        await record_access(db, actor=label(viewer), purpose=purpose, escalation_id=row.id)
+    await record_accesses(
+        db, actor=label(viewer), purpose=purpose, escalation_ids=[row.id for row in rows]
+    )
     return bundle

@@ -29,22 +29,24 @@ def may_correct(actor: Actor, row: Escalation) -> bool:
     )
 
 
+def who_corrects(row: Escalation) -> Said:
+    """Who may correct the escalation's case details, as a refusal says it."""
+    return Said(
+        N_(
+            "Only a manager or above of %(agency)s, or the partnership, may correct the case "
+            "details."
+        ),
+        {"agency": row.raising_agency},
+    )
+
+
 async def correct(
     db: AsyncSession, actor: Actor, row: Escalation, body: CorrectionRequest
 ) -> Escalation:
     """Corrects one case detail and answers with the record as it now stands; the same value
     again changes nothing (a repeated request)."""
     if not may_correct(actor, row):
-        raise ProblemError(
-            403,
-            Said(
-                N_(
-                    "Only a manager or above of %(agency)s, or the partnership, may correct the "
-                    "case details."
-                ),
-                {"agency": row.raising_agency},
-            ),
-        )
+        raise ProblemError(403, who_corrects(row))
     await lock_and_refresh(db, row)
     key = await db.get(CaseKey, row.id)
     if key is None:

@@ -114,11 +114,11 @@ def _workflow_said(code: str, actor: Actor, row: Escalation, action: ActionKind)
 WRITTEN = ("outcome", "agreed_actions", "reason", "text")
 
 
-def _check_allowed(actor: Actor, row: Escalation, action: ActionKind) -> None:
-    """The same checks against the database as the workflow makes, before anything is sent."""
+def _refused_now(actor: Actor, row: Escalation, action: ActionKind) -> ProblemError | None:
+    """The refusal the record, as it stands, gives the action (None: it takes it)."""
     # A resolution open to dispute is still running: the workflow says whether it may be.
     if row.status != "open" and not (action == "dispute" and row.dispute_until is not None):
-        raise ProblemError(409, already(row.status), code=CLOSED)
+        return ProblemError(409, already(row.status), code=CLOSED)
     if not may_act(
         action,
         actor.agency,
@@ -127,7 +127,15 @@ def _check_allowed(actor: Actor, row: Escalation, action: ActionKind) -> None:
         receiving_agency=row.receiving_agency,
         stage_role=cast(Role, row.stage_role),  # stored from the literal
     ):
-        raise ProblemError(403, refusal_said(actor, row, action), code=NOT_PERMITTED)
+        return ProblemError(403, refusal_said(actor, row, action), code=NOT_PERMITTED)
+    return None
+
+
+def _check_allowed(actor: Actor, row: Escalation, action: ActionKind) -> None:
+    """The same checks against the database as the workflow makes, before anything is sent."""
+    refused = _refused_now(actor, row, action)
+    if refused is not None:
+        raise refused
 
 
 async def act(
@@ -151,7 +159,13 @@ async def act(
             engine, actor.agency, idempotency_key, row.id, action, digest
         )
         if receipt.status_code is not None:
-            receipts.replay(receipt)
+            try:
+                receipts.replay(receipt)
+            except ProblemError as exc:
+                # The receipt keeps the API's English; the pages say the refusal as it stands.
+                now = _refused_now(actor, row, action)
+                exc.said = exc.said or (now.said if now else None)
+                raise
             await db.refresh(row)
             return row, True
     try:

@@ -232,15 +232,17 @@ async def test_no_welsh_page_shows_an_english_message(pages_stack: PagesStack) -
         await welsh(practitioner)
         for path, _ in ANSWERS:  # each question of the raise, answered with nothing
             await sent(practitioner, reader, path, path, {})
-        # A refusal from the rules the API shares: resolving is for the receiving agency.
-        refused = await sent(
-            practitioner,
-            reader,
-            f"/escalations/{open_one}",
-            f"/escalations/{open_one}/actions/resolve/confirm",
-            {"outcome": "Closed by the raiser"},
-        )
-        assert refused.status_code == 403 and "Dim ond" in refused.text
+        # A refusal from the rules the API shares (resolving is for the receiving agency),
+        # and the same form again: its receipt's answer, said as the record stands.
+        for _ in range(2):
+            refused = await sent(
+                practitioner,
+                reader,
+                f"/escalations/{open_one}",
+                f"/escalations/{open_one}/actions/resolve/confirm",
+                {"outcome": "Closed by the raiser", "form_id": "welsh-pages-refusal-1"},
+            )
+            assert refused.status_code == 403 and "Dim ond" in refused.text
 
     async with pages_stack.signed_in(CS_MANAGER) as manager:
         await welsh(manager)

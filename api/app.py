@@ -67,7 +67,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         # The directory lives in the database; the file only adds what it lacks.
         await seed(app.state.sessions, seed_file(settings.directory_file))
         app.state.temporal = await connect(settings, lazy=True)
-        alerts = WorkerAlerts(app.state.engine, settings)
+        alerts = WorkerAlerts(app.state.engine, settings, app.state.nation)
         app.state.sign_in_links = LinkRequests(app.state.sessions, settings)
         tasks = [
             asyncio.create_task(alerts.watch()),

@@ -23,6 +23,7 @@ REQUESTABLE = ("practitioner", "manager", "executive")
 class Reviewer:
     name: str
     email: str
+    language: str  # the directory's: their mail is written in it
 
 
 async def agency_for_domain(db: AsyncSession, email: str) -> str | None:
@@ -53,7 +54,7 @@ async def reviewers(db: AsyncSession, agency_id: int) -> list[Reviewer]:
         )
         .order_by(col(DirectoryPerson.id))
     )
-    return [Reviewer(p.name, p.email) for p in rows.all()]
+    return [Reviewer(p.name, p.email, p.language) for p in rows.all()]
 
 
 async def ask(

@@ -8,7 +8,7 @@ start, so no .mo file is built or committed. The language is per task (a context
 page's request, or one mail being written.
 """
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
 from datetime import date, datetime
@@ -25,12 +25,19 @@ from babel.support import Translations
 
 from core.calendar import LONDON
 from core.text import N_
+from workflows.policy import Nation
 
 __all__ = ["N_"]
 
 Language = Literal["en", "cy"]
 LANGUAGES: tuple[Language, ...] = get_args(Language)
 DEFAULT: Language = "en"
+# What the directory may hold as a person's language: one of the service's, or "both" for a
+# reader whose language is not one person's (a shared mailbox): they get both languages.
+ReaderLanguage = Literal["en", "cy", "both"]
+READER_LANGUAGES: tuple[ReaderLanguage, ...] = get_args(ReaderLanguage)
+# Between the languages of a bilingual message.
+LANGUAGE_BREAK = "\n" + "-" * 40 + "\n\n"
 CATALOGUES = Path(__file__).resolve().parent / "translations"
 
 _current: ContextVar[Language] = ContextVar("language", default=DEFAULT)
@@ -115,3 +122,33 @@ def in_language(language: Language) -> Iterator[None]:
         yield
     finally:
         _current.reset(token)
+
+
+def reader_languages(language: str | None, nation: Nation) -> tuple[Language, ...]:
+    """The languages a message to this reader is written in, in order: the reader's own when
+    known; else (a shared mailbox, a webhook) both, Welsh first, where the partnership is in
+    Wales (Welsh Language Standards), English elsewhere."""
+    known = chosen_language(language)
+    if known:
+        return (known,)
+    return ("cy", "en") if nation == "wales" else ("en",)
+
+
+def written_in(
+    languages: tuple[Language, ...], write: Callable[[], tuple[str, str]]
+) -> dict[Language, tuple[str, str]]:
+    """`write`'s subject and body in each of `languages`, in order."""
+    written: dict[Language, tuple[str, str]] = {}
+    for language in languages:
+        with in_language(language):
+            written[language] = write()
+    return written
+
+
+def joined(written: dict[Language, tuple[str, str]]) -> tuple[str, str]:
+    """One message of texts in one or more languages: the subjects joined by " / ", the bodies
+    one after the other, a line of dashes between."""
+    return (
+        " / ".join(subject for subject, _ in written.values()),
+        LANGUAGE_BREAK.join(body for _, body in written.values()),
+    )

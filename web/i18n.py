@@ -1,6 +1,8 @@
-"""The pages' language: `?lang=cy` (or `en`), remembered in a cookie; else the cookie; else
-the signed-in person's language in the directory; else the browser's Accept-Language; else
-English. The header's switch ("English | Cymraeg") links to the same page in the other language.
+"""The pages' language: `?lang=cy` (or `en`), remembered in a cookie (and, for a signed-in
+person, in the directory: web/page_context.py); else the signed-in person's language in the
+directory; else the cookie; else the browser's Accept-Language; else English. The header's
+switch ("English | Cymraeg") links to the same page in the other language. The cookie follows
+the signed-in person's language, so the pages read the same after sign-out.
 """
 
 from collections.abc import Mapping
@@ -66,12 +68,15 @@ def from_accept_language(header: str) -> Language | None:
     return chosen_language(negotiate_locale(preferred, list(LANGUAGES), sep="_"))
 
 
-def browser_chose_language(request: Request) -> bool:
-    """`?lang=` or the cookie: the browser's choice, before the person's in the directory."""
-    return bool(
-        chosen_language(request.query_params.get("lang"))
-        or chosen_language(request.cookies.get(LANGUAGE_COOKIE))
-    )
+def asked_language(request: Request) -> Language | None:
+    """The language `?lang=` asks for (the switch), if any."""
+    return chosen_language(request.query_params.get("lang"))
+
+
+def keep_language_cookie(request: Request, language: Language) -> None:
+    """The response's cookie will remember `language` (if the browser's differs)."""
+    if request.cookies.get(LANGUAGE_COOKIE) != language:
+        request.state.remembered_language = language
 
 
 def request_language(
@@ -103,14 +108,16 @@ class LanguageOfRequest:
         asked = chosen_language((query.get("lang") or [""])[0])
 
         async def remember(message: Message) -> None:
-            if asked and message["type"] == "http.response.start":
+            # A signed-in person's page may have a language to keep (keep_language_cookie).
+            kept = scope.get("state", {}).get("remembered_language") or asked
+            if kept and message["type"] == "http.response.start":
                 response = MutableHeaders(scope=message)
                 if response.get("content-type", "").startswith("text/html"):
                     public_url: str = scope["app"].state.settings.public_url
                     secure = "; Secure" if public_url.startswith("https://") else ""
                     response.append(
                         "set-cookie",
-                        f"{LANGUAGE_COOKIE}={asked}; Max-Age={ONE_YEAR}; Path=/; "
+                        f"{LANGUAGE_COOKIE}={kept}; Max-Age={ONE_YEAR}; Path=/; "
                         f"HttpOnly; SameSite=Lax{secure}",
                     )
             await send(message)

@@ -1,0 +1,183 @@
+"""Each person's language, end to end, for a partnership in Wales: the API and pages over real
+HTTP, a worker on the Temporal dev server and an SMTP listener. A Welsh-reading manager's
+notification arrives in Welsh; a shared mailbox (language "both") gets one mail, Welsh first,
+while an English reader gets English; a person who chooses Cymraeg with the pages' switch has it
+written to the directory (on its record), and their next notification is in Welsh."""
+
+import re
+from email.message import EmailMessage
+
+import pytest
+from sqlmodel import col, select
+
+from core.languages import LANGUAGE_BREAK, gettext, in_language, moment_text
+from database.directory_trail import directory_problems
+from database.engine import session_factory
+from database.tables import DirectoryEvent, DirectoryPerson
+from tests.api_stack import CHILDRENS_SERVICES, PARTNERSHIP, POLICE
+from tests.pages_stack import BUSINESS_UNIT, CS_MANAGER, PagesStack
+from tests.test_pages import ANSWERS, act_through_pages, escalation, raise_through_pages
+from web.i18n import LANGUAGE_COOKIE
+from workflows.actions import ACTIONS
+
+pytestmark = pytest.mark.parametrize("module_database_url", ["sqlite"], indirect=True)
+
+RAISER = "pc.jones@police.example.org"  # reads English: raises through the English pages
+SWITCHER = "pc.reyes@police.example.org"  # chooses Cymraeg on the pages
+WELSH_MANAGER = "rhys.evans@police.example.org"
+POLICE_INBOX = "diogelu@police.example.org"  # a shared mailbox: no one person's language
+
+POLICIES = """
+nation = "wales"
+
+[policies.standard]
+title = "Ysgol / Ladder"
+[[policies.standard.stages]]
+name = "Line managers"
+role = "manager"
+duration = "PT1H"
+[[policies.standard.stages]]
+name = "Partnership"
+role = "board"
+duration = "PT1H"
+"""
+
+DIRECTORY = f"""
+[partnership]
+name = "{PARTNERSHIP}"
+business_unit = [{{ name = "Partnership business unit", email = "{BUSINESS_UNIT}" }}]
+
+[[agencies]]
+name = "{POLICE}"
+contacts = [
+  {{ name = "PC Jones", role = "practitioner", email = "{RAISER}" }},
+  {{ name = "PC Reyes", role = "practitioner", email = "{SWITCHER}" }},
+  {{ name = "Rhys Evans", role = "manager", email = "{WELSH_MANAGER}", language = "cy" }},
+  {{ name = "Blwch diogelu", role = "manager", email = "{POLICE_INBOX}", language = "both" }},
+]
+
+[[agencies]]
+name = "{CHILDRENS_SERVICES}"
+contacts = [
+  {{ name = "Team manager Sam Jones", role = "manager", email = "{CS_MANAGER}" }},
+]
+"""
+
+
+async def raised(stack: PagesStack) -> str:
+    async with stack.signed_in(RAISER) as raiser:
+        return await raise_through_pages(raiser, ANSWERS)
+
+
+async def one_mail(stack: PagesStack, address: str, escalation_id: str) -> EmailMessage:
+    (mail,) = await stack.mail_to(address, 1, escalation_id)
+    return mail
+
+
+async def test_each_reader_gets_the_raised_notice_in_their_language(
+    pages_stack: PagesStack,
+) -> None:
+    escalation_id = await raised(pages_stack)
+    deadline = (await escalation(pages_stack, escalation_id)).stage_deadline
+    assert deadline is not None
+
+    # The Welsh-reading manager: subject, body and dates in Welsh.
+    welsh = await one_mail(pages_stack, WELSH_MANAGER, escalation_id)
+    assert str(welsh["Subject"]) == (
+        f"[{escalation_id}] Uwchgyfeiriad newydd ar gam 1: Rheolwyr llinell"
+    )
+    body = welsh.get_content()
+    with in_language("cy"):
+        due = moment_text(deadline)  # "Llun 7 Rhag 2026 09:41": Welsh day and month
+    assert f"Terfyn amser: {due} (amser Llundain)" in body
+    assert re.search(r"(Llun|Maw|Mer|Iau|Gwen|Sad|Sul) \d+ \w+ 20\d\d", due)
+    assert f"Uwchgyfeiriad: {escalation_id}" in body and "Agorwch yr uwchgyfeiriad" in body
+    assert "Time limit" not in body and "Open the escalation" not in body
+
+    # The shared mailbox: one mail in both languages, Welsh first.
+    (shared,) = await pages_stack.mail_to(POLICE_INBOX, 1, escalation_id)
+    assert str(shared["Subject"]) == (
+        f"[{escalation_id}] Uwchgyfeiriad newydd ar gam 1: Rheolwyr llinell"
+        " / New escalation at stage 1: Line managers"
+    )
+    # (SMTP carries lines ending CRLF.)
+    cymraeg, english = shared.get_content().replace("\r\n", "\n").split(LANGUAGE_BREAK)
+    assert cymraeg.startswith("Uwchgyfeiriad newydd ar gam 1") and f"{due} (amser" in cymraeg
+    assert english.startswith("New escalation at stage 1") and "(London time)" in english
+
+    # The English reader at the other agency: English only.
+    plain = await one_mail(pages_stack, CS_MANAGER, escalation_id)
+    assert str(plain["Subject"]) == f"[{escalation_id}] New escalation at stage 1: Line managers"
+    assert "Time limit:" in plain.get_content() and "Uwchgyfeiriad" not in plain.get_content()
+
+
+async def person(stack: PagesStack, email: str) -> DirectoryPerson:
+    async with session_factory(stack.engine)() as db:
+        found = await db.exec(select(DirectoryPerson).where(DirectoryPerson.email == email))
+        return found.one()
+
+
+async def language_events(stack: PagesStack, email: str) -> list[DirectoryEvent]:
+    """The directory's record of the person's changes after they were added."""
+    subject = f"person:{(await person(stack, email)).id}"
+    async with session_factory(stack.engine)() as db:
+        found = await db.exec(
+            select(DirectoryEvent)
+            .where(DirectoryEvent.subject == subject, DirectoryEvent.action == "changed")
+            .order_by(col(DirectoryEvent.id))
+        )
+        return list(found.all())
+
+
+FROM_THE_PAGES = {"Sec-Fetch-Site": "same-origin"}
+
+
+async def test_the_switch_is_written_to_the_directory_and_the_next_mail_is_welsh(
+    pages_stack: PagesStack,
+) -> None:
+    async with pages_stack.signed_in(SWITCHER) as switcher:
+        home = await switcher.get("/")
+        assert '<html lang="en"' in home.text and 'href="/?lang=cy"' in home.text
+
+        chosen = await switcher.get("/?lang=cy", headers=FROM_THE_PAGES)
+        assert chosen.status_code == 200 and '<html lang="cy"' in chosen.text
+        assert switcher.cookies.get(LANGUAGE_COOKIE) == "cy"
+        assert (await person(pages_stack, SWITCHER)).language == "cy"
+        (event,) = await language_events(pages_stack, SWITCHER)
+        assert event.actor == f"PC Reyes ({POLICE})"
+        assert (event.before or {})["language"] == "en"
+        assert (event.after or {})["language"] == "cy"
+
+        # Choosing it again changes nothing and records nothing; the next page stays Welsh.
+        again = await switcher.get("/?lang=cy", headers=FROM_THE_PAGES)
+        assert '<html lang="cy"' in again.text
+        assert len(await language_events(pages_stack, SWITCHER)) == 1
+        assert '<html lang="cy"' in (await switcher.get("/")).text
+
+        # A link from another site shows its page in its language, but writes nothing: the
+        # next page is in the person's language again.
+        linked = await switcher.get("/?lang=en", headers={"Sec-Fetch-Site": "cross-site"})
+        assert '<html lang="en"' in linked.text
+        assert (await person(pages_stack, SWITCHER)).language == "cy"
+        assert '<html lang="cy"' in (await switcher.get("/")).text
+        assert switcher.cookies.get(LANGUAGE_COOKIE) == "cy"  # follows the directory
+    async with session_factory(pages_stack.engine)() as db:
+        assert (await directory_problems(db))[1] == []  # the chain holds, the row matches it
+
+    # Their next notification: an outcome, told to the raising agency's practitioners.
+    escalation_id = await raised(pages_stack)
+    async with pages_stack.signed_in(CS_MANAGER) as manager:
+        done = await act_through_pages(
+            manager, escalation_id, "resolve", outcome="Early help offered"
+        )
+        assert done.status_code == 303, done.text
+    headline = ACTIONS["resolved"].headline
+    assert headline is not None
+    with in_language("cy"):
+        welsh_headline = gettext(headline)
+    (outcome,) = await pages_stack.mail_to(SWITCHER, 1, f"{escalation_id}]")
+    assert welsh_headline != headline and welsh_headline.split("{")[0] in str(outcome["Subject"])
+    assert "Agorwch yr uwchgyfeiriad" in outcome.get_content()
+    (english,) = await pages_stack.mail_to(RAISER, 1, f"{escalation_id}]")
+    assert headline.split("{")[0] in str(english["Subject"])
+    assert "Open the escalation" in english.get_content()

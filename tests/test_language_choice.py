@@ -2,25 +2,34 @@
 HTTP, a worker on the Temporal dev server and an SMTP listener. A Welsh-reading manager's
 notification arrives in Welsh; a shared mailbox (language "both") gets one mail, Welsh first,
 while an English reader gets English; a person who chooses Cymraeg with the pages' switch has it
-written to the directory (on its record), and their next notification is in Welsh."""
+written to the directory (on its record), and their next notification is in Welsh. Requests for
+access and the business unit's worker alerts go the same way."""
 
 import re
+import uuid
+from datetime import timedelta
 from email.message import EmailMessage
 
 import pytest
+from sqlalchemy.ext.asyncio import AsyncEngine
 from sqlmodel import col, select
 
+from casework.directory_seed import seed
+from casework.worker_alerts import WorkerAlerts
+from core.directory import Directory
 from core.languages import LANGUAGE_BREAK, gettext, in_language, moment_text
 from database.directory_trail import directory_problems
 from database.engine import session_factory
-from database.tables import DirectoryEvent, DirectoryPerson
+from database.tables import DirectoryEvent, DirectoryPerson, WorkerHeartbeat, utc_now
 from tests.api_stack import CHILDRENS_SERVICES, PARTNERSHIP, POLICE
-from tests.pages_stack import BUSINESS_UNIT, CS_MANAGER, PagesStack
+from tests.conftest import isolated_settings
+from tests.pages_stack import BUSINESS_UNIT, CS_MANAGER, PagesStack, csrf_of
+from tests.smtp_listener import Mailbox, smtp_listener
 from tests.test_pages import ANSWERS, act_through_pages, escalation, raise_through_pages
 from web.i18n import LANGUAGE_COOKIE
 from workflows.actions import ACTIONS
 
-pytestmark = pytest.mark.parametrize("module_database_url", ["sqlite"], indirect=True)
+ON_SQLITE = pytest.mark.parametrize("module_database_url", ["sqlite"], indirect=True)
 
 RAISER = "pc.jones@police.example.org"  # reads English: raises through the English pages
 SWITCHER = "pc.reyes@police.example.org"  # chooses Cymraeg on the pages
@@ -74,6 +83,7 @@ async def one_mail(stack: PagesStack, address: str, escalation_id: str) -> Email
     return mail
 
 
+@ON_SQLITE
 async def test_each_reader_gets_the_raised_notice_in_their_language(
     pages_stack: PagesStack,
 ) -> None:
@@ -132,6 +142,7 @@ async def language_events(stack: PagesStack, email: str) -> list[DirectoryEvent]
 FROM_THE_PAGES = {"Sec-Fetch-Site": "same-origin"}
 
 
+@ON_SQLITE
 async def test_the_switch_is_written_to_the_directory_and_the_next_mail_is_welsh(
     pages_stack: PagesStack,
 ) -> None:
@@ -181,3 +192,108 @@ async def test_the_switch_is_written_to_the_directory_and_the_next_mail_is_welsh
     (english,) = await pages_stack.mail_to(RAISER, 1, f"{escalation_id}]")
     assert headline.split("{")[0] in str(english["Subject"])
     assert "Open the escalation" in english.get_content()
+
+
+@ON_SQLITE
+async def test_requests_for_access_reach_each_reviewer_in_their_language(
+    pages_stack: PagesStack,
+) -> None:
+    approved, declined = "newydd@police.example.org", "arall@police.example.org"
+    async with pages_stack.browser_client() as browser:
+        for name, email in (("Swyddog Newydd", approved), ("Swyddog Arall", declined)):
+            sent = await browser.post(
+                "/request-access",
+                data={
+                    "step": "details",
+                    "name": name,
+                    "email": email,
+                    "agency": POLICE,
+                    "role": "practitioner",
+                },
+            )
+            assert sent.status_code == 200, sent.text
+    (welsh, _) = await pages_stack.mail_to(WELSH_MANAGER, 2, "Cais am fynediad gan")
+    assert "Mae Swyddog Newydd (newydd@police.example.org) yn gofyn am fynediad" in (
+        welsh.get_content()
+    )
+    assert "fel ymarferydd yn" in welsh.get_content() and "asks for access" not in (
+        welsh.get_content()
+    )
+    (both, _) = await pages_stack.mail_to(POLICE_INBOX, 2, "Cais am fynediad gan")
+    assert str(both["Subject"]) == (
+        f"Cais am fynediad gan Swyddog Newydd ({POLICE}) / "
+        f"Request for access from Swyddog Newydd ({POLICE})"
+    )
+    (english, _) = await pages_stack.mail_to(BUSINESS_UNIT, 2, "Request for access from")
+    assert "Cais" not in str(english["Subject"]) and "asks for access" in english.get_content()
+
+    async with pages_stack.signed_in(BUSINESS_UNIT) as unit:
+        waiting = await unit.get("/directory/requests")
+        first, second = re.findall(r'action="/directory/requests/(\d+)"', waiting.text)
+        for request_id, decision in ((first, "approve"), (second, "decline")):
+            answered = await unit.post(
+                f"/directory/requests/{request_id}",
+                data={"decision": decision, "csrf_token": csrf_of(waiting.text)},
+            )
+            assert answered.status_code == 303, answered.text
+    # Approved, they are in the directory, in its language for them (English, until chosen);
+    # declined, their language is not known: both, Welsh first, in Wales.
+    (yes,) = await pages_stack.mail_to(approved, 1, "request for access")
+    assert str(yes["Subject"]) == "Your request for access to Safeguarding escalations"
+    (no,) = await pages_stack.mail_to(declined, 1, "request for access")
+    assert str(no["Subject"]) == (
+        "Eich cais am fynediad i Uwchgyfeirio pryderon diogelu"
+        " / Your request for access to Safeguarding escalations"
+    )
+    cymraeg, english_text = no.get_content().replace("\r\n", "\n").split(LANGUAGE_BREAK)
+    assert "Ni chymeradwywyd eich cais" in cymraeg and "was not approved" in english_text
+
+
+BUSINESS_UNIT_READERS = Directory.model_validate(
+    {
+        "partnership": {
+            "name": "Partneriaeth Diogelu Plant Gogledd Cymru",
+            "business_unit": [
+                {"name": "Uned fusnes", "email": "uned@partneriaeth.example", "language": "cy"},
+                {"name": "Blwch yr uned", "email": "blwch@partneriaeth.example",
+                 "language": "both"},
+                {"name": "Business unit", "email": "unit@partnership.example"},
+            ],
+        },
+    }
+)  # fmt: skip
+
+
+@pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
+async def test_the_worker_alert_reaches_the_business_unit_in_its_languages(
+    database_url: str, engine: AsyncEngine
+) -> None:
+    queue = f"alerts-{uuid.uuid4()}"
+    box = Mailbox()
+    async with smtp_listener(box) as smtp:
+        settings = isolated_settings(
+            database_url=database_url, task_queue=queue, worker_alert_after_seconds=60, **smtp
+        )
+        await seed(session_factory(engine), BUSINESS_UNIT_READERS)
+        alerts = WorkerAlerts(engine, settings, "wales")
+        gone = utc_now() - timedelta(minutes=7)
+        async with session_factory(engine)() as db:
+            db.add(
+                WorkerHeartbeat(worker_id="w", task_queue=queue, started_at=gone, last_seen_at=gone)
+            )
+            await db.commit()
+        await alerts.look()
+    (welsh,) = box.to("uned@partneriaeth.example")
+    assert str(welsh["Subject"]) == (
+        "Mae uwchgyfeiriadau wedi peidio â symud: nid oes gweithiwr yn rhedeg"
+    )
+    # Welsh day and month names, and Welsh minutes.
+    assert re.search(r"am 7 munud, ers Dydd \w+ \d+ \w+ 20\d\d", welsh.get_content())
+    (both,) = box.to("blwch@partneriaeth.example")
+    assert str(both["Subject"]) == (
+        "Mae uwchgyfeiriadau wedi peidio â symud: nid oes gweithiwr yn rhedeg"
+        " / Escalations have stopped moving: no worker is running"
+    )
+    (english,) = box.to("unit@partnership.example")
+    assert str(english["Subject"]) == "Escalations have stopped moving: no worker is running"
+    assert "for 7 minutes, since" in english.get_content()

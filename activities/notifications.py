@@ -9,7 +9,7 @@ within the workflow's heartbeat timeout, not after the whole start-to-close time
 
 import asyncio
 import contextlib
-from collections.abc import AsyncIterator, Iterable
+from collections.abc import AsyncIterator, Iterable, Mapping
 from dataclasses import dataclass
 from email.message import EmailMessage
 from typing import Any
@@ -29,6 +29,7 @@ from core.languages import (
     joined,
     moment_text,
     reader_languages,
+    use_policy_names,
     written_in,
 )
 from core.mail import keep_in_mail_log, send_mail
@@ -227,12 +228,19 @@ class Notifier:
     """
 
     def __init__(
-        self, engine: AsyncEngine, outbox: Outbox, public_url: str, nation: Nation = "england"
+        self,
+        engine: AsyncEngine,
+        outbox: Outbox,
+        public_url: str,
+        nation: Nation = "england",
+        policy_names: Mapping[str, str] | None = None,
     ):
         self._sessions = session_factory(engine)
         self._outbox = outbox
         self._public_url = public_url
         self._nation = nation
+        # The policy file's Welsh names (core.languages.welsh_names), for Welsh messages.
+        self._policy_names = policy_names or {}
 
     def _languages(self, contact: Recipient) -> tuple[Language, ...]:
         # A reader of no known language (a shared mailbox, a webhook): both, where in Wales.
@@ -262,6 +270,7 @@ class Notifier:
 
     @activity.defn(name=NOTIFY)
     async def notify(self, request: NotificationInput) -> NotificationResult:
+        use_policy_names(self._policy_names)  # this activity's task only
         async with heartbeating():
             return await self._notify(request)
 

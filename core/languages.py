@@ -8,7 +8,7 @@ start, so no .mo file is built or committed. The language is per task (a context
 page's request, or one mail being written.
 """
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from contextvars import ContextVar
 from datetime import date, datetime
@@ -25,7 +25,7 @@ from babel.support import Translations
 
 from core.calendar import LONDON
 from core.text import N_
-from workflows.policy import Nation
+from workflows.policy import Nation, Policy
 
 __all__ = ["N_"]
 
@@ -41,6 +41,9 @@ LANGUAGE_BREAK = "\n" + "-" * 40 + "\n\n"
 CATALOGUES = Path(__file__).resolve().parent / "translations"
 
 _current: ContextVar[Language] = ContextVar("language", default=DEFAULT)
+# The policy file's own names in Welsh (a ladder's `title_cy`, a stage's `name_cy`), by the
+# English name: the catalogue of this task's policies (a page's app, a worker's notifier).
+_policy_names: ContextVar[Mapping[str, str] | None] = ContextVar("policy_names", default=None)
 
 
 @cache
@@ -68,9 +71,31 @@ def use_language(language: Language) -> None:
     _current.set(language)
 
 
+def welsh_names(policies: Iterable[Policy]) -> dict[str, str]:
+    """The ladders' titles and stage names the policy file gives in Welsh, by their English."""
+    names: dict[str, str] = {}
+    for policy in policies:
+        if policy.title_cy:
+            names.setdefault(policy.title, policy.title_cy)
+        names.update(
+            (s.name, s.name_cy) for s in policy.stages if s.name_cy and s.name not in names
+        )
+    return names
+
+
+def use_policy_names(names: Mapping[str, str]) -> None:
+    """The policy file's Welsh names, for what this task (a request, a notification) shows."""
+    _policy_names.set(names)
+
+
 def gettext(message: str) -> str:
     # Never the empty message: gettext("") is the catalogue's header.
-    return translations(_current.get()).ugettext(message) if message else message
+    if not message:
+        return message
+    language = _current.get()
+    # A policy file's own Welsh name comes first: the partnership wrote it for this name.
+    named = (_policy_names.get() or {}).get(message) if language == "cy" else None
+    return named or translations(language).ugettext(message)
 
 
 def ngettext(singular: str, plural: str, n: int) -> str:

@@ -9,15 +9,25 @@ import re
 import uuid
 from datetime import timedelta
 from email.message import EmailMessage
+from pathlib import Path
 
 import pytest
+from pydantic_core import to_json
 from sqlalchemy.ext.asyncio import AsyncEngine
 from sqlmodel import col, select
 
 from casework.directory_seed import seed
 from casework.worker_alerts import WorkerAlerts
 from core.directory import Directory
-from core.languages import LANGUAGE_BREAK, gettext, in_language, moment_text
+from core.languages import (
+    LANGUAGE_BREAK,
+    gettext,
+    in_language,
+    moment_text,
+    use_policy_names,
+    welsh_names,
+)
+from core.policy_files import load_policies
 from database.directory_trail import directory_problems
 from database.engine import session_factory
 from database.tables import DirectoryEvent, DirectoryPerson, WorkerHeartbeat, utc_now
@@ -35,14 +45,17 @@ RAISER = "pc.jones@police.example.org"  # reads English: raises through the Engl
 SWITCHER = "pc.reyes@police.example.org"  # chooses Cymraeg on the pages
 WELSH_MANAGER = "rhys.evans@police.example.org"
 POLICE_INBOX = "diogelu@police.example.org"  # a shared mailbox: no one person's language
+WALES_EXAMPLE = Path(__file__).parents[1] / "config" / "policies.wales.example.toml"
 
 POLICIES = """
 nation = "wales"
 
 [policies.standard]
-title = "Ysgol / Ladder"
+title = "Duty ladder"
+title_cy = "Ysgol ddyletswydd"
 [[policies.standard.stages]]
-name = "Line managers"
+name = "Duty line managers"
+name_cy = "Rheolwyr llinell ar ddyletswydd"
 role = "manager"
 duration = "PT1H"
 [[policies.standard.stages]]
@@ -83,6 +96,11 @@ async def one_mail(stack: PagesStack, address: str, escalation_id: str) -> Email
     return mail
 
 
+def subject(mail: EmailMessage) -> str:
+    # A long subject is folded after "Subject:"; unfolded, its value starts with the space.
+    return str(mail["Subject"]).strip()
+
+
 @ON_SQLITE
 async def test_each_reader_gets_the_raised_notice_in_their_language(
     pages_stack: PagesStack,
@@ -93,8 +111,8 @@ async def test_each_reader_gets_the_raised_notice_in_their_language(
 
     # The Welsh-reading manager: subject, body and dates in Welsh.
     welsh = await one_mail(pages_stack, WELSH_MANAGER, escalation_id)
-    assert str(welsh["Subject"]) == (
-        f"[{escalation_id}] Uwchgyfeiriad newydd ar gam 1: Rheolwyr llinell"
+    assert subject(welsh) == (
+        f"[{escalation_id}] Uwchgyfeiriad newydd ar gam 1: Rheolwyr llinell ar ddyletswydd"
     )
     body = welsh.get_content()
     with in_language("cy"):
@@ -106,9 +124,9 @@ async def test_each_reader_gets_the_raised_notice_in_their_language(
 
     # The shared mailbox: one mail in both languages, Welsh first.
     (shared,) = await pages_stack.mail_to(POLICE_INBOX, 1, escalation_id)
-    assert str(shared["Subject"]) == (
-        f"[{escalation_id}] Uwchgyfeiriad newydd ar gam 1: Rheolwyr llinell"
-        " / New escalation at stage 1: Line managers"
+    assert subject(shared) == (
+        f"[{escalation_id}] Uwchgyfeiriad newydd ar gam 1: Rheolwyr llinell ar ddyletswydd"
+        " / New escalation at stage 1: Duty line managers"
     )
     # (SMTP carries lines ending CRLF.)
     cymraeg, english = shared.get_content().replace("\r\n", "\n").split(LANGUAGE_BREAK)
@@ -117,8 +135,32 @@ async def test_each_reader_gets_the_raised_notice_in_their_language(
 
     # The English reader at the other agency: English only.
     plain = await one_mail(pages_stack, CS_MANAGER, escalation_id)
-    assert str(plain["Subject"]) == f"[{escalation_id}] New escalation at stage 1: Line managers"
+    assert subject(plain) == f"[{escalation_id}] New escalation at stage 1: Duty line managers"
     assert "Time limit:" in plain.get_content() and "Uwchgyfeiriad" not in plain.get_content()
+
+    # The stage's Welsh name (`name_cy` in the policy file) on a Welsh page, its English one on
+    # an English page. (A link from elsewhere: the page in Welsh, the raiser's language kept.)
+    async with pages_stack.signed_in(RAISER) as raiser:
+        page = f"/escalations/{escalation_id}"
+        welsh_page = await raiser.get(f"{page}?lang=cy", headers={"Sec-Fetch-Site": "cross-site"})
+        assert "Rheolwyr llinell ar ddyletswydd" in welsh_page.text
+        english_page = await raiser.get(page)
+        assert "Duty line managers" in english_page.text
+        assert "Rheolwyr llinell ar ddyletswydd" not in english_page.text
+    assert (await person(pages_stack, RAISER)).language == "en"
+
+
+def test_the_welsh_names_never_reach_temporal() -> None:
+    """Replay-safe: a workflow's input is the same with or without them."""
+    ladder = load_policies(WALES_EXAMPLE)["wales"]
+    assert ladder.title_cy and all(stage.name_cy for stage in ladder.stages)
+    sent = to_json(ladder).decode()
+    assert "_cy" not in sent and "Ymarferwyr" not in sent
+    with in_language("cy"):
+        use_policy_names(welsh_names([ladder]))
+        assert gettext(ladder.stages[0].name) == "Ymarferwyr"
+        assert gettext(ladder.title) == ladder.title_cy
+    assert gettext(ladder.stages[0].name) == "Practitioners"  # English pages: as written
 
 
 async def person(stack: PagesStack, email: str) -> DirectoryPerson:
@@ -187,10 +229,10 @@ async def test_the_switch_is_written_to_the_directory_and_the_next_mail_is_welsh
     with in_language("cy"):
         welsh_headline = gettext(headline)
     (outcome,) = await pages_stack.mail_to(SWITCHER, 1, f"{escalation_id}]")
-    assert welsh_headline != headline and welsh_headline.split("{")[0] in str(outcome["Subject"])
+    assert welsh_headline != headline and welsh_headline.split("{")[0] in subject(outcome)
     assert "Agorwch yr uwchgyfeiriad" in outcome.get_content()
     (english,) = await pages_stack.mail_to(RAISER, 1, f"{escalation_id}]")
-    assert headline.split("{")[0] in str(english["Subject"])
+    assert headline.split("{")[0] in subject(english)
     assert "Open the escalation" in english.get_content()
 
 
@@ -220,12 +262,12 @@ async def test_requests_for_access_reach_each_reviewer_in_their_language(
         welsh.get_content()
     )
     (both, _) = await pages_stack.mail_to(POLICE_INBOX, 2, "Cais am fynediad gan")
-    assert str(both["Subject"]) == (
+    assert subject(both) == (
         f"Cais am fynediad gan Swyddog Newydd ({POLICE}) / "
         f"Request for access from Swyddog Newydd ({POLICE})"
     )
     (english, _) = await pages_stack.mail_to(BUSINESS_UNIT, 2, "Request for access from")
-    assert "Cais" not in str(english["Subject"]) and "asks for access" in english.get_content()
+    assert "Cais" not in subject(english) and "asks for access" in english.get_content()
 
     async with pages_stack.signed_in(BUSINESS_UNIT) as unit:
         waiting = await unit.get("/directory/requests")
@@ -239,9 +281,9 @@ async def test_requests_for_access_reach_each_reviewer_in_their_language(
     # Approved, they are in the directory, in its language for them (English, until chosen);
     # declined, their language is not known: both, Welsh first, in Wales.
     (yes,) = await pages_stack.mail_to(approved, 1, "request for access")
-    assert str(yes["Subject"]) == "Your request for access to Safeguarding escalations"
+    assert subject(yes) == "Your request for access to Safeguarding escalations"
     (no,) = await pages_stack.mail_to(declined, 1, "request for access")
-    assert str(no["Subject"]) == (
+    assert subject(no) == (
         "Eich cais am fynediad i Uwchgyfeirio pryderon diogelu"
         " / Your request for access to Safeguarding escalations"
     )
@@ -284,16 +326,16 @@ async def test_the_worker_alert_reaches_the_business_unit_in_its_languages(
             await db.commit()
         await alerts.look()
     (welsh,) = box.to("uned@partneriaeth.example")
-    assert str(welsh["Subject"]) == (
+    assert subject(welsh) == (
         "Mae uwchgyfeiriadau wedi peidio â symud: nid oes gweithiwr yn rhedeg"
     )
     # Welsh day and month names, and Welsh minutes.
     assert re.search(r"am 7 munud, ers Dydd \w+ \d+ \w+ 20\d\d", welsh.get_content())
     (both,) = box.to("blwch@partneriaeth.example")
-    assert str(both["Subject"]) == (
+    assert subject(both) == (
         "Mae uwchgyfeiriadau wedi peidio â symud: nid oes gweithiwr yn rhedeg"
         " / Escalations have stopped moving: no worker is running"
     )
     (english,) = box.to("unit@partnership.example")
-    assert str(english["Subject"]) == "Escalations have stopped moving: no worker is running"
+    assert subject(english) == "Escalations have stopped moving: no worker is running"
     assert "for 7 minutes, since" in english.get_content()

@@ -28,6 +28,7 @@ from core.languages import (
     number_text,
     short_month,
     use_language,
+    use_policy_names,
 )
 
 __all__ = [
@@ -105,6 +106,7 @@ class LanguageOfRequest:
         cookies = cookie_parser(headers.get("cookie", ""))
         language = request_language(query, cookies, headers.get("accept-language", ""))
         use_language(language)
+        use_policy_names(getattr(scope["app"].state, "policy_names", {}))
         asked = chosen_language((query.get("lang") or [""])[0])
 
         async def remember(message: Message) -> None:

@@ -18,6 +18,7 @@ from core.languages import Language, reader_languages
 from core.settings import Settings
 from database.directory_people import PARTNERSHIP_KIND, find_active_person
 from database.tables import DirectoryAgency
+from web.dependencies import SignInLimitsDep
 from web.forms import form_page
 from web.i18n import N_, gettext
 from web.mailer import message_in, send_all
@@ -68,7 +69,11 @@ async def request_page(request: Request, db: SessionDep) -> Response:
 
 @router.post("/request-access", response_class=HTMLResponse)
 async def send_request(
-    request: Request, db: SessionDep, nation: NationDep, background: BackgroundTasks
+    request: Request,
+    db: SessionDep,
+    nation: NationDep,
+    background: BackgroundTasks,
+    limits: SignInLimitsDep,
 ) -> Response:
     if not same_origin(request):
         raise PageError(403, N_("Your form could not be sent"), N_("Ask from this service's page."))
@@ -92,7 +97,7 @@ async def send_request(
         problems["role"] = MESSAGES["role"]
     if problems:
         return await _form(request, db, values, problems, "details")
-    limit_requests(request, email or "")
+    limit_requests(request, limits, email or "")
     agency = agencies[values["agency"]]
     told = await access_requests.ask(
         db, name=values["name"], email=email or "", agency=agency, role=values["role"]

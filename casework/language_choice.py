@@ -20,6 +20,9 @@ async def choose_language(db: AsyncSession, email: str, language: Language, acto
             select(DirectoryPerson, DirectoryAgency)
             .join(DirectoryAgency, col(DirectoryAgency.id) == col(DirectoryPerson.agency_id))
             .where(DirectoryPerson.email_key == email_key(email), col(DirectoryPerson.active))
+            # Two clicks at once: the second waits, then finds the language chosen already
+            # (PostgreSQL; SQLite writes one at a time anyway).
+            .with_for_update(of=DirectoryPerson)
         )
     ).first()
     if found is None or found[0].language == language:

@@ -1,9 +1,10 @@
 """Each person's language, end to end, for a partnership in Wales: the API and pages over real
-HTTP, a worker on the Temporal dev server and an SMTP listener. A Welsh-reading manager's
-notification arrives in Welsh; a shared mailbox (language "both") gets one mail, Welsh first,
-while an English reader gets English; a person who chooses Cymraeg with the pages' switch has it
-written to the directory (on its record), and their next notification is in Welsh. Requests for
-access and the business unit's worker alerts go the same way."""
+HTTP, a worker on the Temporal dev server and an SMTP listener, on SQLite and PostgreSQL. A
+Welsh-reading manager's notification arrives in Welsh; a shared mailbox (language "both") gets
+one mail, Welsh first, while an English reader gets English; a person who chooses Cymraeg with
+the pages' switch has it written to the directory (on its record), and their next notification
+is in Welsh. Requests for access, sign-in links and the business unit's worker alerts go the
+same way, and a stage's Welsh name from the policy file shows on Welsh pages and in Welsh mails."""
 
 import re
 import uuid
@@ -11,7 +12,6 @@ from datetime import timedelta
 from email.message import EmailMessage
 from pathlib import Path
 
-import pytest
 from pydantic_core import to_json
 from sqlalchemy.ext.asyncio import AsyncEngine
 from sqlmodel import col, select
@@ -38,8 +38,6 @@ from tests.smtp_listener import Mailbox, smtp_listener
 from tests.test_pages import ANSWERS, act_through_pages, escalation, raise_through_pages
 from web.i18n import LANGUAGE_COOKIE
 from workflows.actions import ACTIONS
-
-ON_SQLITE = pytest.mark.parametrize("module_database_url", ["sqlite"], indirect=True)
 
 RAISER = "pc.jones@police.example.org"  # reads English: raises through the English pages
 SWITCHER = "pc.reyes@police.example.org"  # chooses Cymraeg on the pages
@@ -101,7 +99,6 @@ def subject(mail: EmailMessage) -> str:
     return str(mail["Subject"]).strip()
 
 
-@ON_SQLITE
 async def test_each_reader_gets_the_raised_notice_in_their_language(
     pages_stack: PagesStack,
 ) -> None:
@@ -184,7 +181,6 @@ async def language_events(stack: PagesStack, email: str) -> list[DirectoryEvent]
 FROM_THE_PAGES = {"Sec-Fetch-Site": "same-origin"}
 
 
-@ON_SQLITE
 async def test_the_switch_is_written_to_the_directory_and_the_next_mail_is_welsh(
     pages_stack: PagesStack,
 ) -> None:
@@ -236,7 +232,6 @@ async def test_the_switch_is_written_to_the_directory_and_the_next_mail_is_welsh
     assert "Open the escalation" in english.get_content()
 
 
-@ON_SQLITE
 async def test_requests_for_access_reach_each_reviewer_in_their_language(
     pages_stack: PagesStack,
 ) -> None:
@@ -306,7 +301,6 @@ BUSINESS_UNIT_READERS = Directory.model_validate(
 )  # fmt: skip
 
 
-@pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
 async def test_the_worker_alert_reaches_the_business_unit_in_its_languages(
     database_url: str, engine: AsyncEngine
 ) -> None:
@@ -339,3 +333,13 @@ async def test_the_worker_alert_reaches_the_business_unit_in_its_languages(
     (english,) = box.to("unit@partnership.example")
     assert subject(english) == "Escalations have stopped moving: no worker is running"
     assert "for 7 minutes, since" in english.get_content()
+
+
+async def test_the_sign_in_link_is_in_the_persons_language_whatever_the_page(
+    pages_stack: PagesStack,
+) -> None:
+    async with pages_stack.browser_client() as browser:
+        asked = await browser.post("/sign-in?lang=en", data={"email": WELSH_MANAGER})
+        assert asked.status_code == 200 and "Check your email" in asked.text
+    (link,) = await pages_stack.mail_to(WELSH_MANAGER, 1, "dolen mewngofnodi")
+    assert "Agorwch y ddolen hon i fewngofnodi" in link.get_content()

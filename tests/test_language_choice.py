@@ -12,6 +12,7 @@ from datetime import timedelta
 from email.message import EmailMessage
 from pathlib import Path
 
+import httpx
 from pydantic_core import to_json
 from sqlalchemy.ext.asyncio import AsyncEngine
 from sqlmodel import col, select
@@ -33,16 +34,18 @@ from database.engine import session_factory
 from database.tables import DirectoryEvent, DirectoryPerson, WorkerHeartbeat, utc_now
 from tests.api_stack import CHILDRENS_SERVICES, PARTNERSHIP, POLICE
 from tests.conftest import isolated_settings
-from tests.pages_stack import BUSINESS_UNIT, CS_MANAGER, PagesStack, csrf_of
+from tests.pages_stack import BUSINESS_UNIT, CS_MANAGER, LINK, PagesStack, csrf_of
 from tests.smtp_listener import Mailbox, smtp_listener
 from tests.test_pages import ANSWERS, act_through_pages, escalation, raise_through_pages
-from web.i18n import LANGUAGE_COOKIE
+from web.i18n import CHOSEN_COOKIE, LANGUAGE_COOKIE
 from workflows.actions import ACTIONS
 
 RAISER = "pc.jones@police.example.org"  # reads English: raises through the English pages
 SWITCHER = "pc.reyes@police.example.org"  # chooses Cymraeg on the pages
 WELSH_MANAGER = "rhys.evans@police.example.org"
 POLICE_INBOX = "diogelu@police.example.org"  # a shared mailbox: no one person's language
+CHOOSES_AT_SIGN_IN = "gwen.morgan@cs.example.org"  # clicks Cymraeg on the sign-in page
+KEEPS_ENGLISH = "alex.price@cs.example.org"  # a browser that asks for Welsh, no click
 WALES_EXAMPLE = Path(__file__).parents[1] / "config" / "policies.wales.example.toml"
 
 POLICIES = """
@@ -80,6 +83,8 @@ contacts = [
 name = "{CHILDRENS_SERVICES}"
 contacts = [
   {{ name = "Team manager Sam Jones", role = "manager", email = "{CS_MANAGER}" }},
+  {{ name = "Gwen Morgan", role = "practitioner", email = "{CHOOSES_AT_SIGN_IN}" }},
+  {{ name = "Alex Price", role = "practitioner", email = "{KEEPS_ENGLISH}" }},
 ]
 """
 
@@ -343,3 +348,49 @@ async def test_the_sign_in_link_is_in_the_persons_language_whatever_the_page(
         assert asked.status_code == 200 and "Check your email" in asked.text
     (link,) = await pages_stack.mail_to(WELSH_MANAGER, 1, "dolen mewngofnodi")
     assert "Agorwch y ddolen hon i fewngofnodi" in link.get_content()
+
+
+async def sign_in_by_link(
+    stack: PagesStack, client: httpx.AsyncClient, email: str, subject: str
+) -> httpx.Response:
+    """Asks for a link from this client's page, opens the mailed link and confirms; the page
+    signed in to."""
+    before = len(stack.mails(email, subject))
+    asked = await client.post("/sign-in", data={"email": email}, headers=FROM_THE_PAGES)
+    assert asked.status_code == 200, asked.text
+    mail = (await stack.mail_to(email, before + 1, subject))[-1]
+    found = LINK.search(mail.get_content())
+    assert found is not None
+    confirm = await client.get(found.group(0))
+    spent = await client.post(found.group(0), data={"csrf_token": csrf_of(confirm.text)})
+    assert spent.status_code == 303, spent.text
+    return await client.get(spent.headers["location"])
+
+
+async def test_a_choice_made_just_before_sign_in_becomes_the_persons(
+    pages_stack: PagesStack,
+) -> None:
+    async with pages_stack.browser_client() as browser:
+        chosen = await browser.get("/sign-in?lang=cy", headers=FROM_THE_PAGES)
+        assert '<html lang="cy"' in chosen.text
+        assert browser.cookies.get(CHOSEN_COOKIE) == "1"
+        # Chosen just now: the link comes in Welsh, and signing in makes it theirs.
+        home = await sign_in_by_link(pages_stack, browser, CHOOSES_AT_SIGN_IN, "dolen mewngofnodi")
+        assert '<html lang="cy"' in home.text
+        assert (await person(pages_stack, CHOOSES_AT_SIGN_IN)).language == "cy"
+        (event,) = await language_events(pages_stack, CHOOSES_AT_SIGN_IN)
+        assert event.actor == f"Gwen Morgan ({CHILDRENS_SERVICES})"
+        assert browser.cookies.get(CHOSEN_COOKIE) is None  # the next person's is their own
+
+    # A browser that asks for Welsh (or chose it long ago) but did not click: the directory's
+    # language decides after sign-in, and nothing is written.
+    async with pages_stack.browser_client() as browser:
+        browser.headers["Accept-Language"] = "cy"
+        await browser.get("/sign-in?lang=cy", headers=FROM_THE_PAGES)
+        browser.cookies.delete(CHOSEN_COOKIE)  # chosen more than an hour ago
+        assert '<html lang="cy"' in (await browser.get("/sign-in")).text
+        home = await sign_in_by_link(pages_stack, browser, KEEPS_ENGLISH, "sign-in link")
+        assert '<html lang="en"' in home.text
+        assert browser.cookies.get(LANGUAGE_COOKIE) == "en"  # follows the directory
+    assert (await person(pages_stack, KEEPS_ENGLISH)).language == "en"
+    assert await language_events(pages_stack, KEEPS_ENGLISH) == []

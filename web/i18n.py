@@ -50,6 +50,10 @@ __all__ = [
 NAMES: dict[Language, str] = {"en": "English", "cy": "Cymraeg"}
 LANGUAGE_COOKIE = "escalations_language"
 ONE_YEAR = 365 * 24 * 3600
+# Set with the language cookie by the switch only, for an hour: a choice made "just now", which
+# a sign-in makes the person's own (web/page_context.py), and no older one (a shared computer).
+CHOSEN_COOKIE = "escalations_language_chosen"
+JUST_NOW = 3600
 
 
 def from_accept_language(header: str) -> Language | None:
@@ -72,6 +76,20 @@ def from_accept_language(header: str) -> Language | None:
 def asked_language(request: Request) -> Language | None:
     """The language `?lang=` asks for (the switch), if any."""
     return chosen_language(request.query_params.get("lang"))
+
+
+def from_this_service(fetched_from: str | None) -> bool:
+    """A request the person made from this service's pages, or typed (`Sec-Fetch-Site`; older
+    browsers send none): not a link on another site, which may show a page in a language but
+    never choose one for the person."""
+    return fetched_from in (None, "same-origin", "none")
+
+
+def just_chosen_language(request: Request) -> Language | None:
+    """The language this browser chose on the switch in the last hour, if it did."""
+    if not request.cookies.get(CHOSEN_COOKIE):
+        return None
+    return chosen_language(request.cookies.get(LANGUAGE_COOKIE))
 
 
 def keep_language_cookie(request: Request, language: Language) -> None:
@@ -117,11 +135,15 @@ class LanguageOfRequest:
                 if response.get("content-type", "").startswith("text/html"):
                     public_url: str = scope["app"].state.settings.public_url
                     secure = "; Secure" if public_url.startswith("https://") else ""
-                    response.append(
-                        "set-cookie",
-                        f"{LANGUAGE_COOKIE}={kept}; Max-Age={ONE_YEAR}; Path=/; "
-                        f"HttpOnly; SameSite=Lax{secure}",
-                    )
+                    kept_for = [(LANGUAGE_COOKIE, kept, ONE_YEAR)]
+                    if asked and from_this_service(headers.get("sec-fetch-site")):
+                        kept_for.append((CHOSEN_COOKIE, "1", JUST_NOW))
+                    for name, value, seconds in kept_for:
+                        response.append(
+                            "set-cookie",
+                            f"{name}={value}; Max-Age={seconds}; Path=/; "
+                            f"HttpOnly; SameSite=Lax{secure}",
+                        )
             await send(message)
 
         await self.app(scope, receive, remember)

@@ -36,12 +36,13 @@ def sign_in_message(settings: Settings, person: Person, link: str) -> EmailMessa
 
 
 async def send_sign_in_link(
-    settings: Settings, person: Person, link: str, language: Language
+    settings: Settings, person: Person, link: str, language: Language, chosen: Language | None
 ) -> None:
-    """Sends the link in the person's language in the directory, else (a shared mailbox's
-    "both") in `language`, the page's it was asked from; a failure is logged, never shown (the
-    answer is the same either way)."""
-    with in_language(chosen_language(person.language) or language):
+    """Sends the link in the language chosen on the switch just before (it becomes theirs at
+    sign-in), else the person's language in the directory, else (a shared mailbox's "both")
+    `language`, the page's it was asked from; a failure is logged, never shown (the answer is
+    the same either way)."""
+    with in_language(chosen or chosen_language(person.language) or language):
         mail = sign_in_message(settings, person, link)
     if not settings.smtp_host:
         log.info(

@@ -25,7 +25,9 @@ from web.i18n import (
     NAMES,
     asked_language,
     current_language,
+    from_this_service,
     gettext,
+    just_chosen_language,
     keep_language_cookie,
     long_date,
     ngettext,
@@ -165,8 +167,15 @@ def _switched_here(request: Request) -> bool:
     """A GET the person made from this service's pages (or typed): the switch is a link, and a
     link from another site (`Sec-Fetch-Site: cross-site`) shows the page in its language but
     writes nothing."""
-    fetched_from = request.headers.get("sec-fetch-site")
-    return request.method == "GET" and fetched_from in (None, "same-origin", "none")
+    return request.method == "GET" and from_this_service(request.headers.get("sec-fetch-site"))
+
+
+async def adopt_language_just_chosen(request: Request, db: AsyncSession, person: Person) -> None:
+    """At sign-in: a language chosen on the switch just before (this hour, in this browser) is
+    the person's from now on, written to the directory as a switch after sign-in is."""
+    chosen = just_chosen_language(request)
+    if chosen is not None:
+        await choose_language(db, person.email, chosen, label(person))
 
 
 async def _maybe_viewer(request: Request, db: SessionDep) -> Viewer | None:

@@ -294,6 +294,8 @@ class AccessRequest(SQLModel, table=True):
     requested_at: datetime = Field(sa_column=Column(UTCDateTime(), nullable=False))
     decided_by: str | None = Field(default=None, max_length=200)
     decided_at: datetime | None = _when(nullable=True)
+    # The language of the page it was asked from: the new person's, and their answer's.
+    language: str | None = Field(default=None, max_length=8)
 
 
 class WorkerHeartbeat(SQLModel, table=True):

@@ -15,7 +15,7 @@ from pathlib import Path
 import httpx
 from pydantic_core import to_json
 from sqlalchemy.ext.asyncio import AsyncEngine
-from sqlmodel import col, select
+from sqlmodel import col, select, update
 
 from casework.directory_seed import seed
 from casework.worker_alerts import WorkerAlerts
@@ -31,7 +31,13 @@ from core.languages import (
 from core.policy_files import load_policies
 from database.directory_trail import directory_problems
 from database.engine import session_factory
-from database.tables import DirectoryEvent, DirectoryPerson, WorkerHeartbeat, utc_now
+from database.tables import (
+    AccessRequest,
+    DirectoryEvent,
+    DirectoryPerson,
+    WorkerHeartbeat,
+    utc_now,
+)
 from tests.api_stack import CHILDRENS_SERVICES, PARTNERSHIP, POLICE
 from tests.conftest import isolated_settings
 from tests.pages_stack import BUSINESS_UNIT, CS_MANAGER, LINK, PagesStack, csrf_of
@@ -240,11 +246,18 @@ async def test_the_switch_is_written_to_the_directory_and_the_next_mail_is_welsh
 async def test_requests_for_access_reach_each_reviewer_in_their_language(
     pages_stack: PagesStack,
 ) -> None:
-    approved, declined = "newydd@police.example.org", "arall@police.example.org"
+    # Asked from a Welsh page, an English one, and one from before requests kept their language.
+    welsh_asker, english_asker = "newydd@police.example.org", "arall@police.example.org"
+    older = "hen@police.example.org"
+    askers = [
+        ("Swyddog Newydd", welsh_asker, "cy"),
+        ("Swyddog Arall", english_asker, "en"),
+        ("Swyddog Hen", older, "en"),
+    ]
     async with pages_stack.browser_client() as browser:
-        for name, email in (("Swyddog Newydd", approved), ("Swyddog Arall", declined)):
+        for name, email, language in askers:
             sent = await browser.post(
-                "/request-access",
+                f"/request-access?lang={language}",
                 data={
                     "step": "details",
                     "name": name,
@@ -254,40 +267,50 @@ async def test_requests_for_access_reach_each_reviewer_in_their_language(
                 },
             )
             assert sent.status_code == 200, sent.text
-    (welsh, _) = await pages_stack.mail_to(WELSH_MANAGER, 2, "Cais am fynediad gan")
+    async with session_factory(pages_stack.engine)() as db:
+        await db.exec(
+            update(AccessRequest).where(col(AccessRequest.email) == older).values(language=None)
+        )
+        await db.commit()
+    (welsh, *_) = await pages_stack.mail_to(WELSH_MANAGER, 3, "Cais am fynediad gan")
     assert "Mae Swyddog Newydd (newydd@police.example.org) yn gofyn am fynediad" in (
         welsh.get_content()
     )
     assert "fel ymarferydd yn" in welsh.get_content() and "asks for access" not in (
         welsh.get_content()
     )
-    (both, _) = await pages_stack.mail_to(POLICE_INBOX, 2, "Cais am fynediad gan")
+    (both, *_) = await pages_stack.mail_to(POLICE_INBOX, 3, "Cais am fynediad gan")
     assert subject(both) == (
         f"Cais am fynediad gan Swyddog Newydd ({POLICE}) / "
         f"Request for access from Swyddog Newydd ({POLICE})"
     )
-    (english, _) = await pages_stack.mail_to(BUSINESS_UNIT, 2, "Request for access from")
+    (english, *_) = await pages_stack.mail_to(BUSINESS_UNIT, 3, "Request for access from")
     assert "Cais" not in subject(english) and "asks for access" in english.get_content()
 
     async with pages_stack.signed_in(BUSINESS_UNIT) as unit:
         waiting = await unit.get("/directory/requests")
-        first, second = re.findall(r'action="/directory/requests/(\d+)"', waiting.text)
-        for request_id, decision in ((first, "approve"), (second, "decline")):
+        ids = re.findall(r'action="/directory/requests/(\d+)"', waiting.text)
+        for request_id, decision in zip(ids, ("approve", "decline", "decline"), strict=True):
             answered = await unit.post(
                 f"/directory/requests/{request_id}",
                 data={"decision": decision, "csrf_token": csrf_of(waiting.text)},
             )
             assert answered.status_code == 303, answered.text
-    # Approved, they are in the directory, in its language for them (English, until chosen);
-    # declined, their language is not known: both, Welsh first, in Wales.
-    (yes,) = await pages_stack.mail_to(approved, 1, "request for access")
-    assert subject(yes) == "Your request for access to Safeguarding escalations"
-    (no,) = await pages_stack.mail_to(declined, 1, "request for access")
-    assert subject(no) == (
+    # Each answer in the language they asked in; the new person reads the service in it too.
+    (yes,) = await pages_stack.mail_to(welsh_asker, 1, "cais am fynediad")
+    assert subject(yes) == "Eich cais am fynediad i Uwchgyfeirio pryderon diogelu"
+    assert "wedi'i gymeradwyo" in yes.get_content()
+    assert (await person(pages_stack, welsh_asker)).language == "cy"
+    (no,) = await pages_stack.mail_to(english_asker, 1, "request for access")
+    assert subject(no) == "Your request for access to Safeguarding escalations"
+    assert "was not approved" in no.get_content()
+    # Its language not known: both, Welsh first, in Wales.
+    (unknown,) = await pages_stack.mail_to(older, 1, "request for access")
+    assert subject(unknown) == (
         "Eich cais am fynediad i Uwchgyfeirio pryderon diogelu"
         " / Your request for access to Safeguarding escalations"
     )
-    cymraeg, english_text = no.get_content().replace("\r\n", "\n").split(LANGUAGE_BREAK)
+    cymraeg, english_text = unknown.get_content().replace("\r\n", "\n").split(LANGUAGE_BREAK)
     assert "Ni chymeradwywyd eich cais" in cymraeg and "was not approved" in english_text
 
 

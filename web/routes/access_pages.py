@@ -16,11 +16,11 @@ from casework.actors import label
 from casework.dependencies import NationDep, SessionDep, settings_of
 from core.languages import Language, reader_languages
 from core.settings import Settings
-from database.directory_people import PARTNERSHIP_KIND, find_active_person
+from database.directory_people import PARTNERSHIP_KIND
 from database.tables import DirectoryAgency
 from web.dependencies import SignInLimitsDep
 from web.forms import form_page
-from web.i18n import N_, gettext
+from web.i18n import N_, current_language, gettext
 from web.mailer import message_in, send_all
 from web.page_context import PageError, check_csrf, render, same_origin
 from web.presenting import role_name
@@ -100,7 +100,12 @@ async def send_request(
     limit_requests(request, limits, email or "")
     agency = agencies[values["agency"]]
     told = await access_requests.ask(
-        db, name=values["name"], email=email or "", agency=agency, role=values["role"]
+        db,
+        name=values["name"],
+        email=email or "",
+        agency=agency,
+        role=values["role"],
+        language=current_language(),
     )
     settings = settings_of(request)
     review = f"{settings.public_url.rstrip('/')}/directory/requests"
@@ -169,9 +174,9 @@ async def decide(
             refusal=refused,
         )
     settings = settings_of(request)
-    # Approved, they are in the directory: its language for them; declined, not known.
-    person = await find_active_person(db, asked.email) if approve else None
-    languages = reader_languages(person.language if person else None, nation)
+    # The language they asked in (the new person's too); not known for a request made before
+    # it was recorded.
+    languages = reader_languages(asked.language, nation)
     answer = _answer(settings, asked.name, asked.email, approve, languages)
     background.add_task(send_all, settings, [answer])
     return RedirectResponse(

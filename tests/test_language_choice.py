@@ -4,7 +4,8 @@ Welsh-reading manager's notification arrives in Welsh; a shared mailbox (languag
 one mail, Welsh first, while an English reader gets English; a person who chooses Cymraeg with
 the pages' switch has it written to the directory (on its record), and their next notification
 is in Welsh. Requests for access, sign-in links and the business unit's worker alerts go the
-same way, and a stage's Welsh name from the policy file shows on Welsh pages and in Welsh mails."""
+same way, and a stage's Welsh name from the policy file shows on Welsh pages and in Welsh mails.
+The header's switch is clicked in a real browser too."""
 
 import re
 import uuid
@@ -13,6 +14,7 @@ from email.message import EmailMessage
 from pathlib import Path
 
 import httpx
+from playwright.async_api import Browser, expect
 from pydantic_core import to_json
 from sqlalchemy.ext.asyncio import AsyncEngine
 from sqlmodel import col, select, update
@@ -39,6 +41,7 @@ from database.tables import (
     utc_now,
 )
 from tests.api_stack import CHILDRENS_SERVICES, PARTNERSHIP, POLICE
+from tests.browser import browser, needs_chromium
 from tests.conftest import isolated_settings
 from tests.pages_stack import BUSINESS_UNIT, CS_MANAGER, LINK, PagesStack, csrf_of
 from tests.smtp_listener import Mailbox, smtp_listener
@@ -46,12 +49,14 @@ from tests.test_pages import ANSWERS, act_through_pages, escalation, raise_throu
 from web.i18n import CHOSEN_COOKIE, LANGUAGE_COOKIE
 from workflows.actions import ACTIONS
 
+__all__ = ["browser"]  # the module's fixture
 RAISER = "pc.jones@police.example.org"  # reads English: raises through the English pages
 SWITCHER = "pc.reyes@police.example.org"  # chooses Cymraeg on the pages
 WELSH_MANAGER = "rhys.evans@police.example.org"
 POLICE_INBOX = "diogelu@police.example.org"  # a shared mailbox: no one person's language
 CHOOSES_AT_SIGN_IN = "gwen.morgan@cs.example.org"  # clicks Cymraeg on the sign-in page
 KEEPS_ENGLISH = "alex.price@cs.example.org"  # a browser that asks for Welsh, no click
+CLICKS_IN_CHROMIUM = "ceri.lloyd@cs.example.org"  # clicks the header's switch in a browser
 WALES_EXAMPLE = Path(__file__).parents[1] / "config" / "policies.wales.example.toml"
 
 POLICIES = """
@@ -91,6 +96,7 @@ contacts = [
   {{ name = "Team manager Sam Jones", role = "manager", email = "{CS_MANAGER}" }},
   {{ name = "Gwen Morgan", role = "practitioner", email = "{CHOOSES_AT_SIGN_IN}" }},
   {{ name = "Alex Price", role = "practitioner", email = "{KEEPS_ENGLISH}" }},
+  {{ name = "Ceri Lloyd", role = "practitioner", email = "{CLICKS_IN_CHROMIUM}" }},
 ]
 """
 
@@ -417,3 +423,27 @@ async def test_a_choice_made_just_before_sign_in_becomes_the_persons(
         assert browser.cookies.get(LANGUAGE_COOKIE) == "en"  # follows the directory
     assert (await person(pages_stack, KEEPS_ENGLISH)).language == "en"
     assert await language_events(pages_stack, KEEPS_ENGLISH) == []
+
+
+@needs_chromium()
+async def test_the_headers_switch_in_a_real_browser(
+    browser: Browser, pages_stack: PagesStack
+) -> None:
+    """Chromium marks the click `Sec-Fetch-Site: same-origin`: the choice is written."""
+    link = await pages_stack.sign_in_link(CLICKS_IN_CHROMIUM)
+    context = await browser.new_context(base_url=pages_stack.url)
+    try:
+        page = await context.new_page()
+        await page.goto(link)
+        await page.get_by_role("button", name="Sign in").click()
+        await expect(page.locator("html")).to_have_attribute("lang", "en")
+        await page.get_by_role("link", name="Cymraeg").click()
+        await expect(page.locator("html")).to_have_attribute("lang", "cy")
+        await expect(page.get_by_text("Cymraeg", exact=True)).to_have_attribute(
+            "aria-current", "true"
+        )
+        assert (await person(pages_stack, CLICKS_IN_CHROMIUM)).language == "cy"
+        await page.goto("/")  # the next page: the directory's language, Welsh now
+        await expect(page.locator("html")).to_have_attribute("lang", "cy")
+    finally:
+        await context.close()

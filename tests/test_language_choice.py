@@ -19,6 +19,7 @@ from pydantic_core import to_json
 from sqlalchemy.ext.asyncio import AsyncEngine
 from sqlmodel import col, select, update
 
+from casework.directory_changes import BadRow, PersonRow, check_row
 from casework.directory_seed import seed
 from casework.worker_alerts import WorkerAlerts
 from core.directory import Directory
@@ -447,3 +448,18 @@ async def test_the_headers_switch_in_a_real_browser(
         await expect(page.locator("html")).to_have_attribute("lang", "cy")
     finally:
         await context.close()
+
+
+def test_a_shared_mailbox_may_be_given_both_languages_in_the_directory() -> None:
+    fields = {
+        "agency": POLICE,
+        "name": "Blwch diogelu",
+        "email": POLICE_INBOX,
+        "role": "manager",
+        "language": "both",
+    }
+    row = check_row(2, fields)
+    assert isinstance(row, PersonRow) and row.language == "both"
+    bad = check_row(3, fields | {"language": "fr"})
+    assert isinstance(bad, BadRow) and bad.field == "language"
+    assert "(en, cy or both)" in bad.reason

@@ -126,7 +126,7 @@ def _faults(fields: dict[str, str]) -> dict[str, Said]:
     if language and language not in LANGUAGES:
         found.setdefault(
             "language",
-            Said(N_("unknown language '%(language)s' (en or cy)"), {"language": language}),
+            Said(N_("unknown language '%(language)s' (en, cy or both)"), {"language": language}),
         )
     return found
 

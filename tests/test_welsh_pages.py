@@ -4,7 +4,8 @@ catalogue message (core/translations/cy) whose Welsh differs from its English. W
 wrote and the names of the test partnership are not catalogue messages, so they pass."""
 
 import re
-from collections.abc import Iterator
+from collections.abc import AsyncIterator, Iterator
+from contextlib import asynccontextmanager
 from html.parser import HTMLParser
 from typing import Any
 from urllib.parse import urlsplit
@@ -156,11 +157,15 @@ async def crawl(client: httpx.AsyncClient, reader: Reader, role: str, *starts: s
         waiting += list(_links(page.text))
 
 
-async def welsh(client: httpx.AsyncClient) -> httpx.AsyncClient:
-    """The client from now on asks for Welsh (the cookie `?lang=cy` sets)."""
-    chosen = await client.get("/request-access?lang=cy")
-    assert chosen.status_code == 200, chosen.text
-    return client
+@asynccontextmanager
+async def in_welsh(stack: PagesStack, address: str) -> AsyncIterator[httpx.AsyncClient]:
+    """Signed in as `address`, having chosen Welsh on the switch (which the directory keeps),
+    then English again, so their next sign-in link comes in English."""
+    async with stack.signed_in(address) as client:
+        chosen = await client.get("/?lang=cy")
+        assert chosen.status_code == 200 and '<html lang="cy"' in chosen.text, chosen.text
+        yield client
+        assert (await client.get("/?lang=en")).status_code == 200
 
 
 async def sent(
@@ -215,21 +220,19 @@ async def test_no_welsh_page_shows_an_english_message(pages_stack: PagesStack) -
 
     roles = [PRACTITIONER, POLICE_MANAGER, CS_MANAGER, CS_EXECUTIVE, CHAIR, BUSINESS_UNIT]
     for address in roles:
-        async with pages_stack.signed_in(address) as client:
-            await welsh(client)
+        async with in_welsh(pages_stack, address) as client:
             starts = ["/", f"/escalations/{open_one}", f"/escalations/{resolved}", "/raise"]
             starts += [*BANNERS, f"/escalations/{open_one}?done=held"]
             await crawl(client, reader, address, *starts)
 
     async with pages_stack.browser_client() as anyone:
-        await welsh(anyone)
+        assert (await anyone.get("/sign-in?lang=cy")).status_code == 200
         await crawl(anyone, reader, "signed out", "/sign-in", "/request-access")
         for data in ({}, {"name": "Ann", "email": "ann@police.example.org", "step": "details"}):
             answer = await anyone.post("/request-access", data=data)
             reader.read(f"POST /request-access {sorted(data)}", answer)
 
-    async with pages_stack.signed_in(PRACTITIONER) as practitioner:
-        await welsh(practitioner)
+    async with in_welsh(pages_stack, PRACTITIONER) as practitioner:
         for path, _ in ANSWERS:  # each question of the raise, answered with nothing
             await sent(practitioner, reader, path, path, {})
         # A refusal from the rules the API shares (resolving is for the receiving agency),
@@ -244,8 +247,7 @@ async def test_no_welsh_page_shows_an_english_message(pages_stack: PagesStack) -
             )
             assert refused.status_code == 403 and "Dim ond" in refused.text
 
-    async with pages_stack.signed_in(CS_MANAGER) as manager:
-        await welsh(manager)
+    async with in_welsh(pages_stack, CS_MANAGER) as manager:
         here = f"/escalations/{open_one}"
         for path in ("resolve", "extend", "escalate", "notes", "acknowledge"):
             await sent(manager, reader, here, f"{here}/actions/{path}", {})
@@ -261,8 +263,7 @@ async def test_no_welsh_page_shows_an_english_message(pages_stack: PagesStack) -
             answer = await manager.post(f"{here}/actions/extend/confirm", data=hidden)
             reader.read("POST extend/confirm (too long)", answer)
 
-    async with pages_stack.signed_in(POLICE_MANAGER) as manager:
-        await welsh(manager)
+    async with in_welsh(pages_stack, POLICE_MANAGER) as manager:
         here = f"/escalations/{open_one}"
         await sent(manager, reader, f"{here}/correct", f"{here}/correct", {})
         for fields in (
@@ -280,8 +281,7 @@ async def test_no_welsh_page_shows_an_english_message(pages_stack: PagesStack) -
                 {**person, **fields} if fields else {},
             )
 
-    async with pages_stack.signed_in(CHAIR) as chair:
-        await welsh(chair)
+    async with in_welsh(pages_stack, CHAIR) as chair:
         here = f"/escalations/{open_one}"
         for name in ("hold", "release"):
             await sent(chair, reader, here, f"{here}/legal-hold/{name}", {})
@@ -294,8 +294,7 @@ async def test_no_welsh_page_shows_an_english_message(pages_stack: PagesStack) -
             report = await chair.get(f"/reports?{period}")
             reader.read(f"GET /reports?{period} ({report.status_code})", report)
 
-    async with pages_stack.signed_in(BUSINESS_UNIT) as admin:
-        await welsh(admin)
+    async with in_welsh(pages_stack, BUSINESS_UNIT) as admin:
         await sent(admin, reader, "/directory/people/new", "/directory/people/check", {})
         await sent(
             admin,

@@ -196,7 +196,7 @@ def _answer(
 
     def write() -> tuple[str, list[str]]:
         hello = gettext("Hello %(name)s,") % {"name": name}
-        said = (
+        answer = (
             [gettext("Your request for access is approved. Sign in here:"), sign_in]
             if approved
             else [
@@ -206,6 +206,6 @@ def _answer(
             ]
         )
         subject = gettext("Your request for access to Safeguarding escalations")
-        return subject, [hello, "", *said]
+        return subject, [hello, "", *answer]
 
     return message_in(settings, email, languages, write)

@@ -106,6 +106,16 @@ def _untranslated(node: nodes.Node, html: list[str], inside_gettext: bool = Fals
         inside_gettext = node.node.name in {"_", "gettext", "ngettext"}
     if isinstance(node, nodes.Const) and not inside_gettext and _is_words(node.value):
         yield node.value
+    if isinstance(node, nodes.Concat) and not inside_gettext:
+        # Glued with `~`, even a lowercase word is part of a sentence ("3" ~ " rows").
+        yield from (
+            part.value
+            for part in node.nodes
+            if isinstance(part, nodes.Const)
+            and isinstance(part.value, str)
+            and not part.value.startswith(("/", "?", "#", "&"))  # an address's parts
+            and _words(part.value)
+        )
     # A dict's keys are names ("text", "href"); only its values may be words.
     children: Iterable[nodes.Node] = (
         [node.value] if isinstance(node, nodes.Pair) else node.iter_child_nodes()

@@ -53,13 +53,13 @@ from tests.engine_helpers import (
     DIRECTORY,
     RAISING,
     RECEIVING,
-    STEPS_POLICY,
     advance_to,
     escalation_input,
     escalation_worker,
     settle,
     state_of,
 )
+from tests.ladders import STEPS_POLICY
 from worker.main import ensure_search_attributes, running_worker
 from workflows.escalation import EscalationWorkflow, initial_search_attributes
 from workflows.models import (

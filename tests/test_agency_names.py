@@ -10,8 +10,9 @@ from sqlmodel import func, select
 from api.app import create_app
 from database.engine import session_factory
 from database.tables import PENDING, Escalation, utc_now
-from tests.api_stack import CHILDRENS_SERVICES, HEALTH, POLICE, ApiStack, serve
+from tests.api_stack import ApiStack, serve
 from tests.conftest import isolated_settings
+from tests.ladders import CHILDRENS_SERVICES, HEALTH, POLICE
 from tests.ports import listening_socket, port_of, unused_port
 
 PROBLEM = "application/problem+json"

@@ -21,7 +21,8 @@ from api.app import create_app
 from tests.api_stack import serve
 from tests.conftest import isolated_settings
 from tests.engine_helpers import SQLITE_ONLY
-from tests.pages_stack import CHAIR, CS_MANAGER, DIRECTORY
+from tests.ladders import CHAIR, CS_MANAGER, directory_file
+from tests.pages_stack import DIRECTORY
 from tests.ports import listening_socket, port_of, unused_port
 
 pytestmark = SQLITE_ONLY
@@ -62,7 +63,7 @@ async def codec_api(
     jwks_socket, api_socket = listening_socket(), listening_socket()
     jwks_port, api_port = port_of(jwks_socket), port_of(api_socket)
     jwks_server, jwks_task = await serve(jwks, jwks_socket)
-    (tmp_path / "directory.toml").write_text(DIRECTORY)
+    directory_file(tmp_path / "directory.toml", DIRECTORY)
     settings = isolated_settings(
         database_url=database_url,
         directory_file=tmp_path / "directory.toml",

@@ -20,18 +20,20 @@ from database.erasure import erase
 from database.tables import AccessEvent, Escalation, utc_now
 from launcher.demo_data import CASES, demo_escalations, play
 from launcher.plan import plan
-from tests.api_stack import CHILDRENS_SERVICES, HEALTH, POLICE
 from tests.conftest import isolated_settings, new_key
-from tests.pages_stack import (
+from tests.ladders import (
     BUSINESS_UNIT,
     CHAIR,
+    CHILDRENS_SERVICES,
     CS_EXECUTIVE,
     CS_MANAGER,
+    HEALTH,
     HEALTH_MANAGER,
+    POLICE,
     POLICE_MANAGER,
     PRACTITIONER,
-    PagesStack,
 )
+from tests.pages_stack import PagesStack
 from tests.polling import eventually
 from workflows.policy import Role
 

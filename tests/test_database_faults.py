@@ -15,8 +15,9 @@ from temporalio.testing import WorkflowEnvironment
 
 from api.app import create_app
 from database.engine import create_engine, migrate
-from tests.api_stack import CHILDRENS_SERVICES, POLICE, directory_file, serve
+from tests.api_stack import serve
 from tests.conftest import isolated_settings, new_key
+from tests.ladders import CHILDRENS_SERVICES, POLICE, directory, directory_file
 from tests.ports import listening_socket, port_of, unused_port
 
 PROBLEM = "application/problem+json"
@@ -32,7 +33,9 @@ async def api_on(
     settings = isolated_settings(
         database_url=database_url,
         temporal_address=dev_env.client.service_client.config.target_host,
-        directory_file=directory_file(tmp_path / "directory.toml", [POLICE, CHILDRENS_SERVICES]),
+        directory_file=directory_file(
+            tmp_path / "directory.toml", directory(POLICE, CHILDRENS_SERVICES, people=False)
+        ),
         payload_key_file=tmp_path / "keys.json",
         **overrides,
     )

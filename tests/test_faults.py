@@ -44,7 +44,6 @@ from database.tables import AuditEvent, Escalation
 from tests import conftest
 from tests.conftest import BIN, POSTGRES_ADMIN_URL, fresh_database, new_key
 from tests.engine_helpers import (
-    BUSINESS_UNIT,
     DIRECTORY,
     RECEIVING,
     SQLITE_ONLY,
@@ -56,6 +55,7 @@ from tests.engine_helpers import (
     escalation_worker,
     state_of,
 )
+from tests.ladders import BUSINESS_UNIT
 from tests.polling import eventually
 from tests.ports import held, unused_port
 from tests.smtp_listener import Mailbox, smtp_listener

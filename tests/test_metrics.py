@@ -8,8 +8,9 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from core.directory import seed_file
 from core.temporal import connect, metrics_runtime
-from tests.api_stack import POLICE, ApiStack, ApiWithoutWorker
+from tests.api_stack import ApiStack, ApiWithoutWorker
 from tests.engine_helpers import SQLITE_ONLY
+from tests.ladders import POLICE
 from tests.polling import eventually
 from tests.ports import unused_port
 from tests.test_api import RAISE, raise_one

@@ -24,7 +24,6 @@ from database.engine import session_factory
 from database.tables import Escalation, utc_now
 from tests import conftest
 from tests.engine_helpers import (
-    BUSINESS_UNIT,
     DIRECTORY,
     RAISER,
     RAISING,
@@ -44,6 +43,7 @@ from tests.engine_helpers import (
     settle,
     state_of,
 )
+from tests.ladders import BUSINESS_UNIT
 from tests.ports import unused_port
 from tests.smtp_listener import Mailbox, smtp_listener
 from workflows.models import EscalationState, NotificationInput

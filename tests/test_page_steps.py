@@ -11,9 +11,10 @@ import pytest
 from playwright.async_api import expect
 
 from database.tables import Escalation, utc_now
-from tests.api_stack import CHILDRENS_SERVICES, QUICK_POLICY
+from tests.api_stack import QUICK_POLICY
 from tests.browser import axe_violations, browser, needs_chromium, screenshot
-from tests.pages_stack import CS_MANAGER, PRACTITIONER, PagesStack, csrf_of
+from tests.ladders import CHILDRENS_SERVICES, CS_MANAGER, PRACTITIONER
+from tests.pages_stack import PagesStack, csrf_of
 from tests.polling import eventually
 from tests.test_browser import Visit, press, type_into, visit
 from tests.test_pages import ANSWERS, act_through_pages, escalation, events, raise_through_pages

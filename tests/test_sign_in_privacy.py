@@ -23,7 +23,8 @@ from tests.api_stack import serve
 from tests.browser import axe_violations, browser, needs_chromium, screenshot
 from tests.conftest import isolated_settings
 from tests.engine_helpers import SQLITE_ONLY
-from tests.pages_stack import DIRECTORY, PRACTITIONER, STRANGER, PagesStack
+from tests.ladders import PRACTITIONER, STRANGER, directory_file
+from tests.pages_stack import DIRECTORY, PagesStack
 from tests.ports import listening_socket, port_of, unused_port
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -34,8 +35,7 @@ __all__ = ["browser"]  # the module's fixture
 
 @asynccontextmanager
 async def app_on(database_url: str, tmp_path: Path, **overrides: Any) -> AsyncIterator[FastAPI]:
-    directory = tmp_path / "directory.toml"
-    directory.write_text(DIRECTORY)
+    directory = directory_file(tmp_path / "directory.toml", DIRECTORY)
     settings = isolated_settings(
         database_url=database_url,
         directory_file=directory,

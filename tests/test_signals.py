@@ -12,7 +12,6 @@ from temporalio.testing import WorkflowEnvironment
 
 from core.logs import configure_logging
 from tests.engine_helpers import (
-    BUSINESS_UNIT,
     DIRECTORY,
     RAISING,
     RAISING_PRACTITIONER,
@@ -30,6 +29,7 @@ from tests.engine_helpers import (
     settle,
     state_of,
 )
+from tests.ladders import BUSINESS_UNIT
 from tests.ports import unused_port
 from workflows.models import ActionRequest, EscalationState
 from workflows.rules import (

@@ -15,10 +15,10 @@ from core.temporal import data_converter
 from database.audit_chain import timeline
 from database.engine import session_factory
 from database.tables import Escalation
-from tests.api_stack import POLICE
 from tests.browser import browser, needs_chromium, screenshot
 from tests.conftest import BIN, isolated_settings
-from tests.pages_stack import CHAIR, CS_MANAGER, PagesStack
+from tests.ladders import CHAIR, CS_MANAGER, POLICE
+from tests.pages_stack import PagesStack
 from tests.polling import eventually
 from tests.ports import unused_port
 from tests.test_pages import ANSWERS, raise_through_pages

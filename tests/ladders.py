@@ -169,19 +169,19 @@ def directory(
     people, others come with none; or agencies of a test's own). `people=False`: names alone, and
     nobody to tell; `more`: people who join an agency."""
     known = {agency.name: agency for agency in AGENCIES}
-    chosen = [a if isinstance(a, Agency) else known.get(a, Agency(name=a)) for a in agencies]
-    if not people:
-        return Directory(
-            partnership=Partnership(name=partnership.name),
-            agencies=[Agency(name=a.name) for a in chosen],
-        )
     joining = more or {}
+
+    def listed(named: str | Agency) -> Agency:
+        agency = named if isinstance(named, Agency) else known.get(named, Agency(name=named))
+        if not people:
+            agency = Agency(name=agency.name)
+        return agency.model_copy(
+            update={"contacts": [*agency.contacts, *joining.get(agency.name, ())]}
+        )
+
     return Directory(
-        partnership=partnership,
-        agencies=[
-            a.model_copy(update={"contacts": [*a.contacts, *joining.get(a.name, ())]})
-            for a in chosen
-        ],
+        partnership=partnership if people else Partnership(name=partnership.name),
+        agencies=[listed(agency) for agency in agencies],
     )
 
 

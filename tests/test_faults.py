@@ -10,7 +10,6 @@ seconds by design; the waits poll for outcomes and only give up after a generous
 
 import asyncio
 import contextlib
-import json
 import os
 import signal
 import subprocess
@@ -34,7 +33,6 @@ from temporalio.client import Client, WorkflowHandle
 from temporalio.service import RPCError
 from temporalio.testing import WorkflowEnvironment
 
-from core.directory import Contact, Directory
 from core.policy_files import load_policies
 from core.settings import Settings
 from core.temporal import data_converter
@@ -55,7 +53,7 @@ from tests.engine_helpers import (
     escalation_worker,
     state_of,
 )
-from tests.ladders import BUSINESS_UNIT
+from tests.ladders import BUSINESS_UNIT, HOUR, directory_file, ladder, policy_file
 from tests.polling import eventually
 from tests.ports import held, unused_port
 from tests.smtp_listener import Mailbox, smtp_listener
@@ -71,38 +69,11 @@ Handle = WorkflowHandle[EscalationWorkflow, EscalationState]
 # `quick` climbs to the partnership in seconds; `one_limit` passes one time limit, then waits.
 # Five seconds a stage leaves room to raise, record and notify before a crash, even on a busy
 # two-core machine.
-LADDERS = """
-[policies.quick]
-title = "Two quick stages, then the partnership"
-[[policies.quick.stages]]
-name = "Line managers"
-role = "manager"
-duration = "PT5S"
-[[policies.quick.stages]]
-name = "Senior managers"
-role = "executive"
-duration = "PT5S"
-[[policies.quick.stages]]
-name = "Partnership"
-role = "board"
-duration = "PT1H"
-
-[policies.one_limit]
-title = "One quick stage"
-[[policies.one_limit.stages]]
-name = "Line managers"
-role = "manager"
-duration = "PT5S"
-[[policies.one_limit.stages]]
-name = "Senior managers"
-role = "executive"
-duration = "PT1H"
-[[policies.one_limit.stages]]
-name = "Partnership"
-role = "board"
-duration = "PT1H"
-"""
 QUICK_STAGE = timedelta(seconds=5)
+LADDERS = {
+    "quick": ladder("Two quick stages, then the partnership", QUICK_STAGE, QUICK_STAGE, HOUR),
+    "one_limit": ladder("One quick stage", QUICK_STAGE, HOUR, HOUR),
+}
 
 
 @dataclass(frozen=True)
@@ -116,8 +87,7 @@ class Ladders:
 
 @pytest.fixture(scope="module")
 def ladders(tmp_path_factory: pytest.TempPathFactory) -> Ladders:
-    file = tmp_path_factory.mktemp("ladders") / "policies.toml"
-    file.write_text(LADDERS)
+    file = policy_file(tmp_path_factory.mktemp("ladders") / "policies.toml", LADDERS)
     return Ladders(file, load_policies(file))
 
 
@@ -204,35 +174,10 @@ async def assert_climbed_once(engine: AsyncEngine, escalation_id: str, stages: i
 # --- processes ----------------------------------------------------------------------------
 
 
-def directory_toml(directory: Directory) -> str:
-    """A directory as the DIRECTORY_FILE a worker process reads."""
-
-    def contacts(people: list[Contact]) -> str:
-        tables = [
-            "{ " + ", ".join(f"{k} = {json.dumps(v)}" for k, v in fields.items()) + " }"
-            for fields in (c.model_dump(mode="json", exclude_none=True) for c in people)
-        ]
-        return "[" + ", ".join(tables) + "]"
-
-    partnership = directory.partnership
-    lines = [
-        "[partnership]",
-        f"name = {json.dumps(partnership.name)}",
-        f"business_unit = {contacts(partnership.business_unit)}",
-        f"board = {contacts(partnership.board)}",
-    ]
-    for agency in directory.agencies:
-        lines += ["[[agencies]]", f"name = {json.dumps(agency.name)}"]
-        lines += [f"contacts = {contacts(agency.contacts)}"]
-    return "\n".join(lines) + "\n"
-
-
 @pytest.fixture
 def directory_path(tmp_path: Path) -> Path:
     """The engine tests' DIRECTORY as a DIRECTORY_FILE, for processes of their own."""
-    path = tmp_path / "directory.toml"
-    path.write_text(directory_toml(DIRECTORY))
-    return path
+    return directory_file(tmp_path / "directory.toml", DIRECTORY)
 
 
 def process_env(**settings: object) -> dict[str, str]:

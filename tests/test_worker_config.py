@@ -8,20 +8,14 @@ from pathlib import Path
 import pytest
 
 from core.settings import Settings
+from tests.ladders import POLICE, directory, directory_text
 from tests.ports import unused_port
 from tests.test_policies import POLICY_FILE
 
 # Every test here runs the service's commands in processes of their own.
 pytestmark = pytest.mark.slow
 
-DIRECTORY_FILE = """
-[partnership]
-business_unit = [{ name = "Business unit", email = "scp@partnership.example" }]
-
-[[agencies]]
-name = "Northshire Police"
-contacts = [{ name = "DS Patel", role = "manager", email = "patel@police.example" }]
-"""
+DIRECTORY_FILE = directory_text(directory(POLICE))
 
 
 def key_file(tmp_path: Path) -> Path:
@@ -59,7 +53,7 @@ def run_worker(tmp_path: Path, **env: str) -> subprocess.CompletedProcess[str]:
         (
             "DIRECTORY_FILE",
             DIRECTORY_FILE.replace('role = "manager"', 'role = "sergeant"'),
-            "agency 'Northshire Police', field agencies.0.contacts.0.role: Input should be",
+            "agency 'Northshire Police', field agencies.0.contacts.1.role: Input should be",
         ),
     ],
 )

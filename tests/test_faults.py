@@ -55,7 +55,6 @@ from tests.engine_helpers import (
 )
 from tests.ladders import BUSINESS_UNIT, HOUR, directory_file, ladder, policy_file
 from tests.polling import eventually
-from tests.ports import held, unused_port
 from tests.smtp_listener import Mailbox, smtp_listener
 from worker.main import running_worker
 from workflows.escalation import EscalationWorkflow, initial_search_attributes
@@ -309,12 +308,12 @@ async def start_dev_server(database: Path, port: int, key_file: Path) -> Workflo
 
 @SQLITE_ONLY
 async def test_temporal_restart_keeps_escalations_running(
-    engine: AsyncEngine, ladders: Ladders, payload_key_file: Path, tmp_path: Path
+    engine: AsyncEngine, ladders: Ladders, payload_key_file: Path, tmp_path: Path, held_port: int
 ) -> None:
-    """The server restarts on its own address, which no one may take while it is down; the one
-    escalation resolved across the restart has no time limit in reach, so its resolution never
-    races its clock however long the restart takes."""
-    database, port = tmp_path / "temporal.db", unused_port()
+    """The server restarts on its own address, held for the test so that no one may take it
+    while the server is down; the one escalation resolved across the restart has no time limit
+    in reach, so its resolution never races its clock however long the restart takes."""
+    database, port = tmp_path / "temporal.db", held_port
     server = await start_dev_server(database, port, payload_key_file)
     client = server.client  # kept across the restart, as the worker and the API keep theirs
     try:
@@ -327,8 +326,7 @@ async def test_temporal_restart_keeps_escalations_running(
                 await eventually(partial(settled_at, engine, handle.id, 1), "raised")
                 await eventually(partial(quiet, handle), "quiet")
             await server.shutdown()
-            async with held(port):  # while it is down, nobody takes the server's address
-                assert await audit_actions(engine, by_time.id) == [("raised", 1)]
+            assert await audit_actions(engine, by_time.id) == [("raised", 1)]
             server = await start_dev_server(database, port, payload_key_file)
 
             await by_hand.signal("resolved", {"by": "Team manager", "outcome": "Agreed"})
@@ -385,9 +383,9 @@ async def connected(port: int, key_file: Path) -> Client | None:
 
 @SQLITE_ONLY
 async def test_temporal_killed_past_a_limit_skips_no_stage(
-    engine: AsyncEngine, ladders: Ladders, payload_key_file: Path, tmp_path: Path
+    engine: AsyncEngine, ladders: Ladders, payload_key_file: Path, tmp_path: Path, held_port: int
 ) -> None:
-    database, port, log = tmp_path / "temporal.db", unused_port(), tmp_path / "temporal.log"
+    database, port, log = tmp_path / "temporal.db", held_port, tmp_path / "temporal.log"
     with dev_server_process(database, port, log) as server:
         client = await eventually(lambda: connected(port, payload_key_file), "Temporal up")
         assert client is not None
@@ -475,9 +473,9 @@ async def delivery_states(engine: AsyncEngine, notification_key: str) -> set[str
 
 @SQLITE_ONLY
 async def test_mail_down_is_retried_and_recorded_and_the_clock_keeps_time(
-    dev_env: WorkflowEnvironment, engine: AsyncEngine, ladders: Ladders
+    dev_env: WorkflowEnvironment, engine: AsyncEngine, ladders: Ladders, held_port: int
 ) -> None:
-    port = unused_port()  # the mail server's, down until the escalation has moved on
+    port = held_port  # the mail server's, down until the escalation has moved on
     async with (
         escalation_worker(
             dev_env.client, engine, DIRECTORY, smtp_host="127.0.0.1", smtp_port=port
@@ -639,9 +637,10 @@ async def test_api_killed_mid_traffic_loses_and_doubles_no_raise(
     payload_key_file: Path,
     tmp_path: Path,
     directory_path: Path,
+    held_port: int,
 ) -> None:
     _, token = await new_key(engine, name="PC Reyes", agency=POLICE, role="practitioner")
-    port = unused_port()
+    port = held_port  # the API's, across its restarts
     log = tmp_path / "api.log"
     async with escalation_worker(dev_env.client, engine) as config:
         env = process_env(

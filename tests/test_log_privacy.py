@@ -17,7 +17,7 @@ from database.worker_health import beat
 from tests.api_stack import serve
 from tests.conftest import isolated_settings, new_key
 from tests.ladders import SCHOOL, SOCIAL_CARE, directory, directory_file
-from tests.ports import listening_socket, port_of, unused_port
+from tests.ports import listening_socket, port_of
 from tests.test_no_child_data import CHILD, leaks, production_logging
 
 FORMATS = ["console", "json"]
@@ -60,6 +60,7 @@ async def test_forced_errors_log_no_child_data(
     engine: AsyncEngine,
     tmp_path: Path,
     capfd: pytest.CaptureFixture[str],
+    held_port: int,
 ) -> None:
     _, token = await new_key(engine, name="Ms Adeyemi", agency=SCHOOL, role="practitioner")
     async with session_factory(engine)() as db:  # a worker seen: the raise goes on to Temporal
@@ -69,7 +70,7 @@ async def test_forced_errors_log_no_child_data(
     names = directory_file(
         tmp_path / "directory.toml", directory(SCHOOL, SOCIAL_CARE, people=False)
     )
-    nobody_listens = f"127.0.0.1:{unused_port()}"
+    nobody_listens = f"127.0.0.1:{held_port}"
     up = {"database_url": database_url, "directory_file": names}
     down = {"database_url": f"postgresql://postgres@{nobody_listens}/gone"}
     answers = []

@@ -51,7 +51,6 @@ from tests.ladders import (
     person,
     policy_file,
 )
-from tests.ports import unused_port
 from tests.smtp_listener import Mailbox, smtp_listener
 from workflows.models import EscalationState, NotificationInput
 from workflows.policy import Policy
@@ -215,13 +214,13 @@ def quick_ladder() -> Policy:
 @pytest.mark.parametrize("failure", ["port closed", "451 answer"])
 @SQLITE_ONLY
 async def test_failing_mail_never_holds_up_the_ladder(
-    time_env: WorkflowEnvironment, engine: AsyncEngine, failure: str
+    time_env: WorkflowEnvironment, engine: AsyncEngine, failure: str, held_port: int
 ) -> None:
     mailbox = Mailbox(reply="451 4.3.2 Service busy, try again later")
     escalation = escalation_input(policy_name="quick", policy=quick_ladder())
     async with smtp_server(mailbox) as smtp:
         if failure == "port closed":
-            smtp["smtp_port"] = unused_port()
+            smtp["smtp_port"] = held_port
         async with (
             escalation_worker(time_env.client, engine, DIRECTORY, **smtp) as config,
             raised(time_env, config, escalation) as handle,

@@ -3,7 +3,7 @@ Temporal Web UI: the dev server's own UI, in Chromium, calling the service's cod
 session cookie ("include cross-origin credentials"), CORS limited to the UI's origin."""
 
 import json
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
 import httpx
@@ -20,7 +20,7 @@ from tests.conftest import BIN, isolated_settings
 from tests.ladders import CHAIR, CS_MANAGER, POLICE
 from tests.pages_stack import PagesStack
 from tests.polling import eventually
-from tests.ports import unused_port
+from tests.ports import reserved_port
 from tests.test_pages import ANSWERS, raise_through_pages
 from workflows.search_attributes import ALL_KEYS
 
@@ -29,29 +29,37 @@ pytestmark = [
     needs_chromium(),
     pytest.mark.parametrize("module_database_url", ["sqlite"], indirect=True),
 ]
-UI_PORT = unused_port()
 
 
 @pytest.fixture(scope="module")
-def temporal_ui_origin() -> str:
-    return f"http://127.0.0.1:{UI_PORT}"
+def ui_port() -> Iterator[int]:
+    """The Web UI's port, held for the module (tests/ports.py)."""
+    with reserved_port() as port:
+        yield port
 
 
 @pytest.fixture(scope="module")
-async def dev_env(payload_key_file: Path) -> AsyncIterator[WorkflowEnvironment]:
-    """This module's own dev server, with its Web UI on UI_PORT."""
-    env = await WorkflowEnvironment.start_local(
-        dev_server_existing_path=str(BIN / "temporal"),
-        data_converter=data_converter(isolated_settings(payload_key_file=payload_key_file)),
-        search_attributes=ALL_KEYS,
-        ui=True,
-        ui_port=UI_PORT,
-        dev_server_extra_args=[
-            "--dynamic-config-value",
-            "frontend.enableUpdateWorkflowExecution=true",
-            "--ui-disable-news-fetch",
-        ],
-    )
+def temporal_ui_origin(ui_port: int) -> str:
+    return f"http://127.0.0.1:{ui_port}"
+
+
+@pytest.fixture(scope="module")
+async def dev_env(payload_key_file: Path, ui_port: int) -> AsyncIterator[WorkflowEnvironment]:
+    """This module's own dev server, with its Web UI on `ui_port`."""
+    with reserved_port() as port:  # ours until the server listens there
+        env = await WorkflowEnvironment.start_local(
+            dev_server_existing_path=str(BIN / "temporal"),
+            data_converter=data_converter(isolated_settings(payload_key_file=payload_key_file)),
+            search_attributes=ALL_KEYS,
+            port=port,
+            ui=True,
+            ui_port=ui_port,
+            dev_server_extra_args=[
+                "--dynamic-config-value",
+                "frontend.enableUpdateWorkflowExecution=true",
+                "--ui-disable-news-fetch",
+            ],
+        )
     yield env
     await env.shutdown()
 

@@ -79,9 +79,12 @@ async def time_env(payload_key_file: Path) -> AsyncIterator[WorkflowEnvironment]
         yield env
 
 
-@pytest.fixture(scope="session")
-async def dev_env(payload_key_file: Path) -> AsyncIterator[WorkflowEnvironment]:
-    """The Temporal dev server (the one `make run` uses), with the escalation search attributes."""
+@asynccontextmanager
+async def dev_server(
+    payload_key_file: Path, *extra_args: str, **options: Any
+) -> AsyncIterator[WorkflowEnvironment]:
+    """A Temporal dev server (the one `make run` uses) with the escalation search attributes;
+    `options` for WorkflowEnvironment.start_local."""
     with reserved_port() as port:  # ours until the server listens there
         env = await WorkflowEnvironment.start_local(
             dev_server_existing_path=str(BIN / "temporal"),
@@ -91,10 +94,21 @@ async def dev_env(payload_key_file: Path) -> AsyncIterator[WorkflowEnvironment]:
             dev_server_extra_args=[
                 "--dynamic-config-value",
                 "frontend.enableUpdateWorkflowExecution=true",
+                *extra_args,
             ],
+            **options,
         )
-    yield env
-    await env.shutdown()
+    try:
+        yield env
+    finally:
+        await env.shutdown()
+
+
+@pytest.fixture(scope="session")
+async def dev_env(payload_key_file: Path) -> AsyncIterator[WorkflowEnvironment]:
+    """The session's dev server."""
+    async with dev_server(payload_key_file) as env:
+        yield env
 
 
 @pytest.fixture

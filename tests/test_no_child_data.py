@@ -31,20 +31,8 @@ from database.engine import session_factory
 from database.tables import Escalation, utc_now
 from tests import conftest
 from tests.api_stack import ApiStack, serve
-from tests.ladders import (
-    BUSINESS_UNIT,
-    CHAIR,
-    PARTNERSHIP,
-    SCHOOL,
-    SCHOOL_CEO,
-    SCHOOL_DSL,
-    SCHOOL_HEAD,
-    SOCIAL_CARE,
-    SOCIAL_CARE_DIRECTOR,
-    SOCIAL_CARE_MANAGER,
-    directory,
-    directory_file,
-)
+from tests.engine_helpers import RAISING_PRACTITIONER, STAGE_PEOPLE
+from tests.ladders import BUSINESS_UNIT, PARTNERSHIP, SCHOOL, SOCIAL_CARE, directory, directory_file
 from tests.ports import listening_socket, port_of
 from tests.smtp_listener import Mailbox, smtp_listener
 from tests.test_codec import payloads_in, raw_history
@@ -52,15 +40,8 @@ from worker.main import running_worker
 
 # Everyone who is told something, so every kind of notification is sent and read.
 DIRECTORY = directory(SCHOOL, SOCIAL_CARE)
-EVERYONE = {
-    SCHOOL_HEAD,  # stage 1: managers
-    SOCIAL_CARE_MANAGER,
-    SCHOOL_CEO,  # stage 2: executives
-    SOCIAL_CARE_DIRECTOR,
-    CHAIR,  # stage 3: the partnership
-    BUSINESS_UNIT,
-    SCHOOL_DSL,  # the written outcome to the raiser
-}
+# Each stage's people, the business unit, and the raiser (told the written outcome).
+EVERYONE = set().union(*STAGE_PEOPLE.values(), {BUSINESS_UNIT, RAISING_PRACTITIONER})
 
 # What practitioners write, each with words found nowhere else, so any copy of it is found.
 CHILD = {

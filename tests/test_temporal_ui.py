@@ -11,18 +11,16 @@ import pytest
 from playwright.async_api import Browser, expect
 from temporalio.testing import WorkflowEnvironment
 
-from core.temporal import data_converter
 from database.audit_chain import timeline
 from database.engine import session_factory
 from database.tables import Escalation
 from tests.browser import browser, needs_chromium, screenshot
-from tests.conftest import BIN, isolated_settings
+from tests.conftest import dev_server
 from tests.ladders import CHAIR, CS_MANAGER, POLICE
 from tests.pages_stack import PagesStack
 from tests.polling import eventually
 from tests.ports import reserved_port
 from tests.test_pages import ANSWERS, raise_through_pages
-from workflows.search_attributes import ALL_KEYS
 
 __all__ = ["browser"]
 pytestmark = [
@@ -46,22 +44,10 @@ def temporal_ui_origin(ui_port: int) -> str:
 @pytest.fixture(scope="module")
 async def dev_env(payload_key_file: Path, ui_port: int) -> AsyncIterator[WorkflowEnvironment]:
     """This module's own dev server, with its Web UI on `ui_port`."""
-    with reserved_port() as port:  # ours until the server listens there
-        env = await WorkflowEnvironment.start_local(
-            dev_server_existing_path=str(BIN / "temporal"),
-            data_converter=data_converter(isolated_settings(payload_key_file=payload_key_file)),
-            search_attributes=ALL_KEYS,
-            port=port,
-            ui=True,
-            ui_port=ui_port,
-            dev_server_extra_args=[
-                "--dynamic-config-value",
-                "frontend.enableUpdateWorkflowExecution=true",
-                "--ui-disable-news-fetch",
-            ],
-        )
-    yield env
-    await env.shutdown()
+    async with dev_server(
+        payload_key_file, "--ui-disable-news-fetch", ui=True, ui_port=ui_port
+    ) as env:
+        yield env
 
 
 async def test_an_operator_decodes_and_signals_in_the_temporal_ui(

@@ -27,6 +27,7 @@ COPY . .
 RUN pip install --no-deps . && rm -rf build ./*.egg-info
 # Served by the API from the working directory (web/assets.py).
 COPY --from=assets /assets/node_modules/govuk-frontend/dist/govuk node_modules/govuk-frontend/dist/govuk
+COPY --from=assets /assets/node_modules/accessible-autocomplete/dist node_modules/accessible-autocomplete/dist
 
 # The code stays root-owned and read-only to the service.
 RUN useradd --system --uid 10001 --user-group --no-create-home escalations

@@ -84,9 +84,10 @@ async def ask(
 
 
 async def waiting_for(
-    db: AsyncSession, admin: Person
+    db: AsyncSession, admin: Person, request_id: int | None = None
 ) -> Sequence[tuple[AccessRequest, DirectoryAgency]]:
-    """The requests `admin` may decide: their agency's, or every one for the business unit."""
+    """The requests `admin` may decide (their agency's, or every one for the business unit),
+    or only the one numbered `request_id`."""
     query = (
         select(AccessRequest, DirectoryAgency)
         .join(DirectoryAgency, col(DirectoryAgency.id) == col(AccessRequest.agency_id))
@@ -95,6 +96,8 @@ async def waiting_for(
     )
     if not admin.administers_directory:
         query = query.where(DirectoryAgency.name == admin.agency)
+    if request_id is not None:
+        query = query.where(col(AccessRequest.id) == request_id)
     return (await db.exec(query)).all()
 
 
@@ -104,10 +107,10 @@ async def decide(
     """Approves (the person is added, on the directory's record) or declines a request `admin`
     may decide; None if there is no such request waiting for them. The second value is why an
     approval was refused."""
-    found = next((pair for pair in await waiting_for(db, admin) if pair[0].id == request_id), None)
-    if found is None:
+    found = await waiting_for(db, admin, request_id)
+    if not found:
         return None
-    request, agency = found
+    request, agency = found[0]
     if approve:
         row = PersonRow(0, agency.name, agency.kind, request.name, request.email, request.role)  # type: ignore[arg-type]
         why = refusal(admin, row, None)

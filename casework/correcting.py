@@ -8,7 +8,6 @@ Case details never reach Temporal, so this is written here, not by the workflow.
 import uuid
 from collections.abc import Sequence
 
-from sqlalchemy import update
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -16,7 +15,7 @@ from casework.actors import Actor, label, role_of
 from casework.refusals import ProblemError
 from casework.requests import CorrectionRequest
 from core.text import reference_key
-from database.audit_chain import append_event_in
+from database.audit_chain import append_event_in, lock_and_refresh
 from database.case_cipher import lock, lock_value
 from database.case_seal import SEALS, plain, seal
 from database.tables import CaseCorrection, CaseKey, Escalation, utc_now
@@ -41,11 +40,7 @@ async def correct(
             f"Only a manager or above of {row.raising_agency}, or the partnership, may correct "
             "the case details.",
         )
-    # The row lock first: it orders this write with the workflow's on the same chain.
-    await db.exec(
-        update(Escalation).where(col(Escalation.id) == row.id).values(updated_at=utc_now())
-    )
-    await db.refresh(row)
+    await lock_and_refresh(db, row)
     key = await db.get(CaseKey, row.id)
     if key is None:
         await db.rollback()

@@ -6,13 +6,12 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Literal
 
-from sqlalchemy import update
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from casework.actors import Actor, label, role_of
 from casework.refusals import ProblemError
-from database.audit_chain import append_event_in
+from database.audit_chain import append_event_in, lock_and_refresh
 from database.case_cipher import lock
 from database.tables import CaseKey, Escalation, utc_now
 
@@ -22,18 +21,10 @@ def _partnership_only(actor: Actor) -> None:
         raise ProblemError(403, "Only the partnership places or releases a legal hold.")
 
 
-async def _locked(db: AsyncSession, row: Escalation) -> None:
-    # The row lock first: it orders this write with the eraser's and the workflow's.
-    await db.exec(
-        update(Escalation).where(col(Escalation.id) == row.id).values(updated_at=utc_now())
-    )
-    await db.refresh(row)
-
-
 async def hold(db: AsyncSession, actor: Actor, row: Escalation, reason: str) -> Escalation:
     """Places a legal hold; one already standing is left as it is (a repeated request)."""
     _partnership_only(actor)
-    await _locked(db, row)
+    await lock_and_refresh(db, row)
     if row.erased_at is not None:
         await db.commit()
         raise ProblemError(409, "This escalation's case details are already erased.")
@@ -50,7 +41,7 @@ async def release(db: AsyncSession, actor: Actor, row: Escalation, reason: str) 
     """Lifts the legal hold: retention applies again (erasure at the eraser's next run if it
     has already ended)."""
     _partnership_only(actor)
-    await _locked(db, row)
+    await lock_and_refresh(db, row)
     if row.held_at is None:
         await db.commit()
         raise ProblemError(409, "This escalation is not under a legal hold.")

@@ -11,7 +11,7 @@ from casework.actors import Actor, label
 from casework.oversight import check_period
 from casework.oversight_figures import utc_midnight
 from casework.refusals import ProblemError
-from database.access_log import record_access
+from database.access_log import record_accesses
 from database.audit_export import chains_active_between, signed_export
 from database.tables import utc_now
 
@@ -45,6 +45,5 @@ async def audit_export(
         exported_at=utc_now().isoformat(),
         exported_by=label(viewer),
     )
-    for escalation in chains:
-        await record_access(db, actor=label(viewer), purpose="export", escalation_id=escalation)
+    await record_accesses(db, actor=label(viewer), purpose="export", escalation_ids=list(chains))
     return document

@@ -16,7 +16,8 @@ from casework.actors import Actor, label
 from casework.reading import case_keys, readable, readable_corrections, readable_timeline
 from casework.refusals import FieldProblem, ProblemError
 from casework.visibility import visible_to
-from database.access_log import record_access
+from core.text import reference_key
+from database.access_log import record_accesses
 from database.case_cipher import unlock_all
 from database.case_seal import CASE_FIELDS, SEALS
 from database.tables import CaseCorrection, Delivery, Escalation, utc_now
@@ -104,7 +105,7 @@ async def escalations_about(
     """Every escalation about the child that `viewer` may see (casework/visibility.py: for the
     partnership, every recorded one), oldest first."""
     if query.child_reference:
-        reference = query.child_reference.strip().casefold()
+        reference = reference_key(query.child_reference)
         # A reference corrected since: the request still finds the record under the old one.
         corrections = await db.exec(
             select(CaseCorrection).where(CaseCorrection.field == "child_reference")
@@ -114,10 +115,10 @@ async def escalations_about(
         corrected = [
             c.escalation_id
             for c in found
-            if str(unlock_all(keys, c.previous_value) or "").strip().casefold() == reference
+            if reference_key(str(unlock_all(keys, c.previous_value) or "")) == reference
         ]
         match = or_(
-            func.lower(col(Escalation.child_reference)) == reference,
+            col(Escalation.child_reference_key) == reference,
             col(Escalation.id).in_(corrected),
         )
     else:
@@ -187,6 +188,7 @@ async def subject_access(
         generated_by=label(viewer),
         escalations=[await _entry(db, row) for row in rows],
     )
-    for row in rows:
-        await record_access(db, actor=label(viewer), purpose=purpose, escalation_id=row.id)
+    await record_accesses(
+        db, actor=label(viewer), purpose=purpose, escalation_ids=[row.id for row in rows]
+    )
     return bundle

@@ -35,6 +35,19 @@ async def record_access(
     return event
 
 
+async def record_accesses(
+    db: AsyncSession, *, actor: str, purpose: str, escalation_ids: Sequence[str]
+) -> None:
+    """One access event for each escalation (an export, a subject access bundle), committed
+    together."""
+    at = utc_now()
+    db.add_all(
+        AccessEvent(escalation_id=escalation_id, at=at, actor=actor, purpose=purpose, details={})
+        for escalation_id in escalation_ids
+    )
+    await db.commit()
+
+
 async def accesses(db: AsyncSession, escalation_id: str) -> Sequence[AccessEvent]:
     """Every recorded access to one escalation, newest first."""
     rows = await db.exec(

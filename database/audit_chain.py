@@ -79,16 +79,26 @@ def _steps(state: EscalationState) -> dict[str, Any]:
     }
 
 
+async def lock_escalation(db: AsyncSession, escalation_id: str) -> None:
+    """Touches the escalation's row first: its lock orders this transaction's writes to the
+    escalation's chain with the workflow's, a correction's, a hold's and the eraser's."""
+    await db.exec(
+        update(Escalation).where(col(Escalation.id) == escalation_id).values(updated_at=utc_now())
+    )
+
+
+async def lock_and_refresh(db: AsyncSession, row: Escalation) -> None:
+    """The row lock, then the row as it is under it."""
+    await lock_escalation(db, row.id)
+    await db.refresh(row)
+
+
 async def _lock_escalation(
     db: AsyncSession, escalation_id: str, state: EscalationState | None, at: datetime
 ) -> None:
     """Write the escalation row first: the row lock orders concurrent audit writes."""
     if state is None:
-        await db.exec(
-            update(Escalation)
-            .where(col(Escalation.id) == escalation_id)
-            .values(updated_at=utc_now())
-        )
+        await lock_escalation(db, escalation_id)
         return
     fields = _read_model(state)
     dialect = (await db.connection()).dialect.name

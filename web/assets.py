@@ -11,16 +11,27 @@ HERE = Path(__file__).resolve().parent
 TEMPLATES = HERE / "templates"
 STATIC = HERE / "static"
 _GOVUK_DIST = Path("node_modules") / "govuk-frontend" / "dist" / "govuk"
+_AUTOCOMPLETE_DIST = Path("node_modules") / "accessible-autocomplete" / "dist"
 GOVUK_TEMPLATES = Path(govuk_frontend_jinja.__file__).resolve().parent / "templates"
 
 
-def govuk_dist() -> Path:
-    """GOV.UK Frontend's dist/govuk, installed by `npm ci` beside the project (or the image's
-    working directory)."""
+def _installed(dist: Path) -> Path:
+    """An npm package's build, installed by `npm ci` beside the project (or the image's working
+    directory)."""
     for root in (HERE.parent, Path.cwd()):
-        if (root / _GOVUK_DIST).is_dir():
-            return root / _GOVUK_DIST
-    return HERE.parent / _GOVUK_DIST
+        if (root / dist).is_dir():
+            return root / dist
+    return HERE.parent / dist
+
+
+def govuk_dist() -> Path:
+    """GOV.UK Frontend's dist/govuk."""
+    return _installed(_GOVUK_DIST)
+
+
+def autocomplete_dist() -> Path:
+    """GOV.UK's accessible autocomplete (alphagov/accessible-autocomplete), for long lists."""
+    return _installed(_AUTOCOMPLETE_DIST)
 
 
 def _template_script_hash() -> str:

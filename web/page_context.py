@@ -53,8 +53,11 @@ templates = Environment(
 templates.install_gettext_callables(gettext, ngettext, newstyle=True)  # type: ignore[attr-defined]
 
 
-def _radio_items(choices: list[tuple[str, str]], selected: str | None) -> list[dict[str, Any]]:
-    return [{"value": value, "text": text, "checked": value == selected} for value, text in choices]
+def _choice_items(
+    choices: list[tuple[str, str]], selected: str | None, marked: str = "checked"
+) -> list[dict[str, Any]]:
+    """GOV.UK radios' items (the chosen one `checked`), or a select's (`marked="selected"`)."""
+    return [{"value": value, "text": text, marked: value == selected} for value, text in choices]
 
 
 def _long_date(day: str | date) -> str:
@@ -76,7 +79,7 @@ def _language_links(request: Request) -> list[dict[str, Any]]:
     ]
 
 
-templates.globals["radio_items"] = _radio_items
+templates.globals["radio_items"] = _choice_items
 templates.globals["role_name"] = role_name
 templates.globals["when"] = when
 templates.filters["long_date"] = _long_date

@@ -8,7 +8,8 @@ from fastapi.staticfiles import StaticFiles
 
 from casework.dependencies import database_session
 from core.settings import Settings
-from web.assets import STATIC, govuk_dist
+from web.assets import STATIC, autocomplete_dist, govuk_dist
+from web.dependencies import SignInLimits
 from web.headers import PageHeaders
 from web.i18n import N_, LanguageOfRequest, gettext
 from web.identity_providers import load_providers, origin, provider_clients
@@ -74,6 +75,7 @@ def install(app: FastAPI, settings: Settings) -> None:
     """The pages, before the API's routes: /escalations/{id} is a page for browsers only."""
     providers = load_providers(settings)
     app.state.identity_providers = provider_clients(providers, app.state.signing_keys)
+    app.state.sign_in_limits = SignInLimits.of(settings)
     app.add_exception_handler(PageError, _refused)
     app.add_exception_handler(SignInNeeded, _to_sign_in)
     for router in (
@@ -99,6 +101,11 @@ def install(app: FastAPI, settings: Settings) -> None:
     app.mount("/assets", StaticFiles(directory=dist / "assets", check_dir=False), name="assets")
     app.mount("/govuk", StaticFiles(directory=dist, check_dir=False), name="govuk")
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
+    app.mount(
+        "/autocomplete",
+        StaticFiles(directory=autocomplete_dist(), check_dir=False),
+        name="autocomplete",
+    )
     # Sign-out is a form whose answer sends the browser on to the provider's end-session page.
     app.add_middleware(PageHeaders, form_targets=[origin(p.issuer) for p in providers])
     app.add_middleware(LanguageOfRequest)

@@ -17,6 +17,7 @@ from casework.dependencies import SessionDep, settings_of
 from core.settings import Settings
 from database.directory_people import PARTNERSHIP_KIND
 from database.tables import DirectoryAgency
+from web.dependencies import SignInLimitsDep
 from web.forms import form_page
 from web.i18n import N_
 from web.mailer import message, send_all
@@ -65,7 +66,9 @@ async def request_page(request: Request, db: SessionDep) -> Response:
 
 
 @router.post("/request-access", response_class=HTMLResponse)
-async def send_request(request: Request, db: SessionDep, background: BackgroundTasks) -> Response:
+async def send_request(
+    request: Request, db: SessionDep, background: BackgroundTasks, limits: SignInLimitsDep
+) -> Response:
     if not same_origin(request):
         raise PageError(403, N_("Your form could not be sent"), N_("Ask from this service's page."))
     form = await request.form()
@@ -88,7 +91,7 @@ async def send_request(request: Request, db: SessionDep, background: BackgroundT
         problems["role"] = MESSAGES["role"]
     if problems:
         return await _form(request, db, values, problems, "details")
-    limit_requests(request, email or "")
+    limit_requests(request, limits, email or "")
     agency = agencies[values["agency"]]
     told = await access_requests.ask(
         db, name=values["name"], email=email or "", agency=agency, role=values["role"]

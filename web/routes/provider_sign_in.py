@@ -20,6 +20,7 @@ from joserfc.errors import JoseError
 from casework.dependencies import SessionDep, settings_of
 from core.signing_keys import KeysUnavailable
 from database.directory_people import Person, find_active_person
+from web.dependencies import IdentityProvidersDep
 from web.i18n import N_, gettext
 from web.identity_providers import CALLBACK_PATH, IdentityProvider, ProviderUnusable
 from web.page_context import (
@@ -29,7 +30,7 @@ from web.page_context import (
     secure_cookies,
 )
 from web.provider_flows import FLOW_LIFETIME, begin_flow, new_state, spend_flow
-from web.routes.sign_in import clients, signed_in
+from web.routes.sign_in import signed_in
 
 router = APIRouter(include_in_schema=False)
 log = structlog.get_logger(__name__)
@@ -73,12 +74,14 @@ def _refused(provider: IdentityProvider, reason: str) -> PageError:
 
 
 @router.get(CALLBACK_PATH)
-async def callback(request: Request, db: SessionDep, viewer: MaybeViewerDep) -> Response:
+async def callback(
+    request: Request, db: SessionDep, viewer: MaybeViewerDep, clients: IdentityProvidersDep
+) -> Response:
     state = request.query_params.get("state", "")
     held = request.cookies.get(FLOW_COOKIE, "")
     bound = bool(state) and hmac.compare_digest(state.encode(), held.encode())
     flow = await spend_flow(db, state) if bound else None
-    client = clients(request).get(flow.provider) if flow else None
+    client = clients.get(flow.provider) if flow else None
     if flow is None or client is None:
         log.warning("provider sign-in refused", reason="state unknown, spent or of another browser")
         raise PageError(400, N_("This sign-in cannot be completed"), FLOW_REFUSED)
@@ -167,9 +170,13 @@ async def _who_signs_in(
 
 @router.get("/sign-in/oidc/{provider_id}")
 async def start(
-    request: Request, provider_id: str, db: SessionDep, next: str | None = None
+    request: Request,
+    provider_id: str,
+    db: SessionDep,
+    clients: IdentityProvidersDep,
+    next: str | None = None,
 ) -> Response:
-    client = clients(request).get(provider_id)
+    client = clients.get(provider_id)
     if client is None:
         raise PageError(404, N_("Page not found"), N_("There is no such way to sign in."))
     state = new_state()

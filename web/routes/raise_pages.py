@@ -27,6 +27,9 @@ from workflows.policy import URGENT_POLICY
 
 router = APIRouter(prefix="/raise", include_in_schema=False)
 ORDER = [*STEPS, "check"]
+# More agencies than this are a select (a searchable one with JavaScript), not radios: GOV.UK's
+# radios are for a short list, and a partnership has hundreds of agencies.
+RADIOS_AT_MOST = 12
 ACCEPTED_LATER = N_(
     "Your escalation has been received but not yet recorded, because part of the service is "
     "catching up. It will be raised once; send it again in a few minutes to see it."
@@ -72,6 +75,7 @@ async def _step_page(
     problems = problems or {}
     ids = {q.name: (f"{q.name}-day" if q.kind == "date" else q.name) for q in step.questions}
     back = ORDER[ORDER.index(step.slug) - 1] if step.slug != FIRST_STEP else None
+    choices = await _choices(request, db, viewer)
     return render(
         request,
         "raise_step.html",
@@ -80,7 +84,8 @@ async def _step_page(
         title=step.title,
         step=step,
         answers=answers,
-        choices=await _choices(request, db, viewer),
+        choices=choices,
+        agencies_as_select=len(choices["receiving_agency"]) > RADIOS_AT_MOST,
         error_for=problems,
         errors=[{"text": message, "href": f"#{ids[name]}"} for name, message in problems.items()],
         back=f"/raise/{back}" if back else "/",

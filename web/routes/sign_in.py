@@ -9,12 +9,17 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from casework.dependencies import SessionDep, settings_of
-from core.settings import Settings
 from database.directory_people import find_active_person
+from web.dependencies import (
+    LIMIT_WINDOW_SECONDS,
+    IdentityProvidersDep,
+    SignInLimits,
+    SignInLimitsDep,
+    SignInLinksDep,
+)
 from web.forms import form_page
 from web.i18n import N_, current_language, gettext
 from web.identity_providers import IdentityProvider, ProviderClient
-from web.link_requests import LinkRequests
 from web.page_context import (
     SESSION_COOKIE,
     SIGN_IN_CSRF_COOKIE,
@@ -36,35 +41,17 @@ from web.sessions import (
     spend_link,
     start_session,
 )
-from web.sign_in_limits import SlidingWindow
 
 router = APIRouter(include_in_schema=False)
 
-# Requests for a link: a few per address (a mailbox is not flooded), more per client address
-# (SIGN_IN_LIMIT_PER_ADDRESS, SIGN_IN_LIMIT_PER_CLIENT).
-LIMIT_WINDOW_SECONDS = 15 * 60
 # The provider's post-logout redirect: one plain address, as Entra ID wants it registered.
 SIGNED_OUT_PATH = "/signed-out"
 
 
-def _limiters(request: Request) -> tuple[SlidingWindow, SlidingWindow]:
-    """This app's counts (each app, and each test's app, keeps its own)."""
-    state = request.app.state
-    if getattr(state, "sign_in_limits", None) is None:
-        settings: Settings = state.settings
-        state.sign_in_limits = (
-            SlidingWindow(settings.sign_in_limit_per_address, LIMIT_WINDOW_SECONDS),
-            SlidingWindow(settings.sign_in_limit_per_client, LIMIT_WINDOW_SECONDS),
-        )
-    limits: tuple[SlidingWindow, SlidingWindow] = state.sign_in_limits
-    return limits
-
-
-def limit_requests(request: Request, address: str) -> None:
+def limit_requests(request: Request, limits: SignInLimits, address: str) -> None:
     """Refuses (429) a client or an address that has asked too often in 15 minutes."""
     client = request.client.host if request.client else "unknown"
-    per_address, per_client = _limiters(request)
-    if not per_client.allow(client) or not per_address.allow(address.casefold()):
+    if not limits.allow(client, address):
         raise PageError(
             429,
             N_("Too many sign-in requests"),
@@ -73,15 +60,9 @@ def limit_requests(request: Request, address: str) -> None:
         )
 
 
-def clients(request: Request) -> dict[str, ProviderClient]:
-    """The identity providers' clients by provider id (web/identity_providers.py)."""
-    found: dict[str, ProviderClient] = request.app.state.identity_providers
-    return found
-
-
-def _providers(request: Request) -> list[IdentityProvider]:
+def offered(clients: dict[str, ProviderClient]) -> list[IdentityProvider]:
     """The providers offered on the sign-in page, in the order configured."""
-    return [client.provider for client in clients(request).values()]
+    return [client.provider for client in clients.values()]
 
 
 LINK_REFUSED = N_(
@@ -98,7 +79,9 @@ def normalised_email(email: str) -> str | None:
 
 
 @router.get("/sign-in", response_class=HTMLResponse)
-async def sign_in_page(request: Request, next: str | None = None) -> Response:
+async def sign_in_page(
+    request: Request, clients: IdentityProvidersDep, next: str | None = None
+) -> Response:
     return render(
         request,
         "sign_in.html",
@@ -107,13 +90,16 @@ async def sign_in_page(request: Request, next: str | None = None) -> Response:
         email="",
         error_for={},
         signed_out=request.query_params.get("signed_out") == "1",
-        providers=_providers(request),
+        providers=offered(clients),
     )
 
 
 @router.post("/sign-in", response_class=HTMLResponse)
 async def ask_for_link(
     request: Request,
+    clients: IdentityProvidersDep,
+    links: SignInLinksDep,
+    limits: SignInLimitsDep,
     email: Annotated[str, Form(max_length=320)] = "",
     next: Annotated[str, Form(max_length=500)] = "/",
 ) -> Response:
@@ -139,12 +125,11 @@ async def ask_for_link(
             title=N_("Sign in"),
             next_path=next_path,
             email=email,
-            providers=_providers(request),
+            providers=offered(clients),
         )
-    limit_requests(request, address)
+    limit_requests(request, limits, address)
     # The same for every address: the look-up, the link and the mail come after the answer
     # (web/link_requests.py), so neither its time nor a database outage tells who is known.
-    links: LinkRequests = request.app.state.sign_in_links
     links.ask(address, next_path, current_language())
     return render(request, "check_email.html", title=N_("Check your email"), email=address)
 
@@ -225,12 +210,14 @@ async def signed_out_page() -> Response:
 
 
 @router.post("/sign-out")
-async def sign_out(request: Request, db: SessionDep, viewer: ViewerDep) -> Response:
+async def sign_out(
+    request: Request, db: SessionDep, viewer: ViewerDep, clients: IdentityProvidersDep
+) -> Response:
     check_csrf(request, await request.form(), viewer.session.csrf_token)
     await end_session(db, viewer.session)
     settings = settings_of(request)
     signed_out = f"{settings.public_url.rstrip('/')}{SIGNED_OUT_PATH}"
-    client = clients(request).get(viewer.session.provider or "")
+    client = clients.get(viewer.session.provider or "")
     # RP-initiated logout: the provider's session ends too, where it publishes how.
     leave = await client.sign_out_url(signed_out) if client else None
     response = RedirectResponse(leave or "/sign-in?signed_out=1", status_code=303)

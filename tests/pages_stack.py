@@ -37,7 +37,8 @@ from tests.smtp_listener import Mailbox, smtp_listener
 from worker.main import running_worker
 
 # The pages' partnership (a module's DIRECTORY may bring another).
-DIRECTORY = directory(POLICE, CHILDRENS_SERVICES, HEALTH)
+AGENCIES = [POLICE, CHILDRENS_SERVICES, HEALTH]
+DIRECTORY = directory(*AGENCIES)
 # Tests sign the same people in many times; the limit is still met by test_pages.
 SIGN_IN_LIMIT = 20
 LINK = re.compile(r"https?://\S+/sign-in/[A-Za-z0-9_-]+")

@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from core.directory import Agency, Contact, Directory, Partnership
-from workflows.policy import Policy, Role, Span, Stage
+from workflows.policy import BUILT_IN_POLICIES, Policy, Role, Span, Stage
 
 SECOND, HOUR = timedelta(seconds=1), timedelta(hours=1)
 
@@ -25,10 +25,8 @@ RUNGS: dict[Role, str] = {
     "executive": "Senior managers",
     "board": "Partnership",
 }
-BUILT_IN_NAMES: dict[Role, str] = {
-    "executive": "Senior and executive managers",
-    "board": "Safeguarding Children Partnership",
-}
+BUILT_IN_NAMES: dict[Role, str] = {s.role: s.name for s in BUILT_IN_POLICIES["standard"].stages}
+STANDARD_DAYS = (5, 5, 14)  # the built-in standard ladder's working days a stage
 # Which rungs a ladder of so many stages climbs: two skip the senior managers.
 CLIMBS: dict[int, tuple[Role, ...]] = {
     1: ("board",),
@@ -64,7 +62,7 @@ def ladder(
 QUICK = ladder("Three quick stages", 2 * SECOND, 2 * SECOND, HOUR)
 DISPUTE_STEPS = ladder(
     "Standard ladder with acknowledgement and a short dispute window",
-    *(5, 5, 14),
+    *STANDARD_DAYS,
     steps={1: {"acknowledge_within": Span(duration=HOUR), "max_extension": Span(working_days=2)}},
     dispute_within=Span(duration=3 * SECOND),
 )
@@ -77,7 +75,7 @@ STACK_LADDERS = {"quick": QUICK, "steps": DISPUTE_STEPS, "scottish": SCOTTISH}
 ACKNOWLEDGED = {"acknowledge_within": Span(working_days=2)}
 STEPS_POLICY = ladder(
     "Standard ladder with acknowledgement",
-    *(5, 5, 14),
+    *STANDARD_DAYS,
     names=BUILT_IN_NAMES,
     steps={1: ACKNOWLEDGED, 2: ACKNOWLEDGED},
     partnership_told_from_stage=2,

@@ -19,6 +19,7 @@ from tests.ladders import (
     PRACTITIONER,
     SECOND,
     STACK_LADDERS,
+    STANDARD_DAYS,
     ladder,
 )
 from tests.pages_stack import PagesStack, csrf_of
@@ -35,7 +36,7 @@ POLICIES = {
     # raiser may dispute an outcome for 5 working days.
     "page-steps": ladder(
         "Acknowledged stages, one extension each, a dispute window",
-        *(5, 5, 14),
+        *STANDARD_DAYS,
         steps={
             1: {"acknowledge_within": Span(working_days=2), "max_extension": Span(working_days=3)}
         },

@@ -9,7 +9,7 @@ within the workflow's heartbeat timeout, not after the whole start-to-close time
 
 import asyncio
 import contextlib
-from collections.abc import AsyncIterator, Iterable
+from collections.abc import AsyncIterator, Iterable, Mapping
 from dataclasses import dataclass
 from email.message import EmailMessage
 from typing import Any
@@ -22,7 +22,16 @@ from sqlmodel import select
 from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
-from core.languages import N_, Language, chosen_language, gettext, in_language, moment_text
+from core.languages import (
+    N_,
+    Language,
+    gettext,
+    joined,
+    moment_text,
+    reader_languages,
+    use_policy_names,
+    written_in,
+)
 from core.mail import keep_in_mail_log, send_mail
 from core.settings import Settings
 from database.audit_chain import append_event_in
@@ -53,8 +62,6 @@ HEARTBEAT_EVERY_SECONDS = 2.0
 
 # The link opens the escalation's page; people sign in there with their work email.
 LINK_LINE = N_("Open the escalation (you sign in with your work email): %(link)s")
-# Between the languages of a bilingual message.
-LANGUAGE_BREAK = "\n" + "-" * 40 + "\n\n"
 
 
 class TransientDeliveryError(Exception):
@@ -105,14 +112,12 @@ def compose(
     for a recipient whose language is not known). The webhook's fields stay English; in any
     other case than English alone it also carries the texts in each language."""
     link = f"{public_url.rstrip('/')}/escalations/{request.escalation_id}"
-    written: dict[Language, tuple[str, str]] = {}
-    for language in languages:
-        with in_language(language):
-            written[language] = _written(request, link)
+    written = written_in(languages, lambda: _written(request, link))
     texts = {"messages": {k: {"subject": s, "body": b} for k, (s, b) in written.items()}}
+    subject, body = joined(written)
     return Message(
-        subject=f"[{request.escalation_id}] " + " / ".join(s for s, _ in written.values()),
-        body=LANGUAGE_BREAK.join(b for _, b in written.values()),
+        subject=f"[{request.escalation_id}] {subject}",
+        body=body,
         payload={
             "event": request.kind,
             "escalation_id": request.escalation_id,
@@ -223,21 +228,23 @@ class Notifier:
     """
 
     def __init__(
-        self, engine: AsyncEngine, outbox: Outbox, public_url: str, nation: Nation = "england"
+        self,
+        engine: AsyncEngine,
+        outbox: Outbox,
+        public_url: str,
+        nation: Nation = "england",
+        policy_names: Mapping[str, str] | None = None,
     ):
         self._sessions = session_factory(engine)
         self._outbox = outbox
         self._public_url = public_url
-        # A recipient with no known language (a shared mailbox, a webhook) gets both languages,
-        # Welsh first, where the partnership is in Wales (Welsh Language Standards); English
-        # elsewhere.
-        self._unknown_language: tuple[Language, ...] = (
-            ("cy", "en") if nation == "wales" else ("en",)
-        )
+        self._nation = nation
+        # The policy file's Welsh names (core.languages.welsh_names), for Welsh messages.
+        self._policy_names = policy_names or {}
 
     def _languages(self, contact: Recipient) -> tuple[Language, ...]:
-        known = chosen_language(contact.language)
-        return (known,) if known else self._unknown_language
+        # A reader of no known language (a shared mailbox, a webhook): both, where in Wales.
+        return reader_languages(contact.language, self._nation)
 
     async def _deliveries(
         self, request: NotificationInput
@@ -263,6 +270,7 @@ class Notifier:
 
     @activity.defn(name=NOTIFY)
     async def notify(self, request: NotificationInput) -> NotificationResult:
+        use_policy_names(self._policy_names)  # this activity's task only
         async with heartbeating():
             return await self._notify(request)
 

@@ -24,6 +24,7 @@ from casework.directory_seed import seed
 from casework.searching import TermHasher
 from casework.worker_alerts import WorkerAlerts
 from core.directory import seed_file
+from core.languages import welsh_names
 from core.policy_files import load_policies, partnership_nation
 from core.settings import Settings, get_settings
 from core.temporal import connect
@@ -60,6 +61,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         app.state.settings = settings
         app.state.policies = load_policies(settings.policy_file)
+        app.state.policy_names = welsh_names(app.state.policies.values())  # for the pages
         app.state.nation = partnership_nation(settings.policy_file)
         app.state.term_hasher = TermHasher.of(settings)
         app.state.engine = create_engine(settings.database_url, settings.case_key_database_url)
@@ -67,7 +69,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         # The directory lives in the database; the file only adds what it lacks.
         await seed(app.state.sessions, seed_file(settings.directory_file))
         app.state.temporal = await connect(settings, lazy=True)
-        alerts = WorkerAlerts(app.state.engine, settings)
+        alerts = WorkerAlerts(app.state.engine, settings, app.state.nation)
         app.state.sign_in_links = LinkRequests(app.state.sessions, settings)
         tasks = [
             asyncio.create_task(alerts.watch()),

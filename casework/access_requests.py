@@ -23,6 +23,7 @@ REQUESTABLE = ("practitioner", "manager", "executive")
 class Reviewer:
     name: str
     email: str
+    language: str  # the directory's: their mail is written in it
 
 
 async def agency_for_domain(db: AsyncSession, email: str) -> str | None:
@@ -53,14 +54,21 @@ async def reviewers(db: AsyncSession, agency_id: int) -> list[Reviewer]:
         )
         .order_by(col(DirectoryPerson.id))
     )
-    return [Reviewer(p.name, p.email) for p in rows.all()]
+    return [Reviewer(p.name, p.email, p.language) for p in rows.all()]
 
 
 async def ask(
-    db: AsyncSession, *, name: str, email: str, agency: DirectoryAgency, role: str
+    db: AsyncSession,
+    *,
+    name: str,
+    email: str,
+    agency: DirectoryAgency,
+    role: str,
+    language: str | None = None,
 ) -> list[Reviewer]:
-    """Records the request and answers who to tell; nothing (and no one told) when the address
-    is someone's already or has a request waiting."""
+    """Records the request (in `language`, the page's: the new person's once approved) and
+    answers who to tell; nothing (and no one told) when the address is someone's already or has
+    a request waiting."""
     if await find_active_person(db, email) is not None:
         return []
     waiting = await db.exec(
@@ -77,6 +85,7 @@ async def ask(
             agency_id=agency.id or 0,
             role=role,
             requested_at=utc_now(),
+            language=language,
         )
     )
     await db.commit()
@@ -112,7 +121,15 @@ async def decide(
         return None
     request, agency = found[0]
     if approve:
-        row = PersonRow(0, agency.name, agency.kind, request.name, request.email, request.role)  # type: ignore[arg-type]
+        row = PersonRow(
+            0,
+            agency.name,
+            agency.kind,
+            request.name,
+            request.email,
+            request.role,  # type: ignore[arg-type]
+            language=request.language,  # the language they asked in
+        )
         why = refusal(admin, row, None)
         changes = await plan(db, [row])
         if why is None and changes.bad:

@@ -108,7 +108,7 @@ def _faults(fields: dict[str, str]) -> dict[str, str]:
     if active not in YES + NO:
         found.setdefault("active", "active must be yes or no")
     if language and language not in LANGUAGES:
-        found.setdefault("language", f"unknown language {language!r} (en or cy)")
+        found.setdefault("language", f"unknown language {language!r} (en, cy or both)")
     return found
 
 

@@ -1,6 +1,6 @@
 """The directory as CSV, the way partnerships hold these lists: `agency,agency_kind,name,email,
 role,active` (headers required; `active` optional, `yes` unless `no`; an optional `language`,
-`en` or `cy`). UTF-8, with or without Excel's byte order mark."""
+`en`, `cy` or `both`). UTF-8, with or without Excel's byte order mark."""
 
 import csv
 import io

@@ -2,65 +2,114 @@
 stopped moving. Each API process looks every WORKER_HEARTBEAT_SECONDS; the outage's row in the
 database decides which of them mails (the one whose claim updates it), so the business unit
 gets one mail when it starts and one when a worker is back, however many API processes run.
+Each mail is in its readers' language (one mail for those who share one, both languages for a
+shared mailbox in Wales).
 """
 
 import asyncio
+from collections.abc import Callable
 from datetime import datetime
 from email.message import EmailMessage
 
 import aiosmtplib
 import structlog
+from babel.dates import format_datetime
 from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncEngine
 from sqlmodel import col, select, update
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from core.calendar import LONDON
+from core.languages import (
+    Language,
+    current_language,
+    gettext,
+    joined,
+    ngettext,
+    reader_languages,
+    written_in,
+)
 from core.mail import send_mail
 from core.settings import Settings
-from database.directory_people import business_unit_emails
+from database.directory_people import business_unit_readers
 from database.tables import WorkerOutage, utc_now
 from database.worker_health import last_seen
+from workflows.policy import Nation
 
 log = structlog.get_logger(__name__)
 
 
+# A mail's words in the task's language: its subject and body.
+Written = Callable[[], tuple[str, str]]
+
+
 def _said(moment: datetime) -> str:
-    return moment.astimezone(LONDON).strftime("%A %d %B %Y at %H:%M:%S %Z")
+    """ "Monday 30 November 2026 10:00:05 GMT", "Dydd Llun 30 Tachwedd 2026 10:00:05 GMT"."""
+    return format_datetime(
+        moment, "EEEE d MMMM y HH:mm:ss zzz", tzinfo=LONDON, locale=current_language()
+    )
 
 
 def _minutes(seconds: float) -> str:
     minutes = round(seconds / 60)
-    return f"{minutes} minute{'s' if minutes != 1 else ''}" if minutes else f"{seconds:.0f} seconds"
+    if minutes:
+        return ngettext("%(n)s minute", "%(n)s minutes", minutes) % {"n": minutes}
+    return ngettext("%(n)s second", "%(n)s seconds", round(seconds)) % {"n": round(seconds)}
 
 
-def alert_message(settings: Settings, since: datetime, now: datetime) -> tuple[str, str]:
-    subject = "Escalations have stopped moving: no worker is running"
-    body = (
-        f"No escalation worker has been seen for {_minutes((now - since).total_seconds())}, "
-        f"since {_said(since)}.\n\n"
-        "Until one is back, time limits do not move escalations to the next stage, nobody is "
-        "told of new stages, and actions on the pages and the API are refused (nothing is "
-        "lost: escalations catch up when a worker returns).\n\n"
-        f"Please ask the service's operators to start a worker. Health: {settings.public_url}"
-        "/healthz\n\nAnother message follows when a worker is back."
-    )
-    return subject, body
+def alert_message(settings: Settings, since: datetime, now: datetime) -> Written:
+    def write() -> tuple[str, str]:
+        subject = gettext("Escalations have stopped moving: no worker is running")
+        said = {"for": _minutes((now - since).total_seconds()), "since": _said(since)}
+        health = {"link": f"{settings.public_url.rstrip('/')}/healthz"}
+        body = "\n\n".join(
+            [
+                gettext("No escalation worker has been seen for %(for)s, since %(since)s.") % said,
+                gettext(
+                    "Until one is back, time limits do not move escalations to the next stage, "
+                    "nobody is told of new stages, and actions on the pages and the API are "
+                    "refused (nothing is lost: escalations catch up when a worker returns)."
+                ),
+                gettext("Please ask the service's operators to start a worker. Health: %(link)s")
+                % health,
+                gettext("Another message follows when a worker is back."),
+            ]
+        )
+        return subject, body
+
+    return write
 
 
-def recovery_message(since: datetime, now: datetime) -> tuple[str, str]:
-    subject = "Escalations are moving again: a worker is back"
-    body = (
-        f"An escalation worker is running again ({_said(now)}). None had been seen since "
-        f"{_said(since)}, for {_minutes((now - since).total_seconds())}.\n\n"
-        "Time limits that passed meanwhile are being applied now, each escalation moved once."
-    )
-    return subject, body
+def recovery_message(since: datetime, now: datetime) -> Written:
+    def write() -> tuple[str, str]:
+        subject = gettext("Escalations are moving again: a worker is back")
+        said = {
+            "now": _said(now),
+            "since": _said(since),
+            "for": _minutes((now - since).total_seconds()),
+        }
+        body = "\n\n".join(
+            [
+                gettext(
+                    "An escalation worker is running again (%(now)s). None had been seen since "
+                    "%(since)s, for %(for)s."
+                )
+                % said,
+                gettext(
+                    "Time limits that passed meanwhile are being applied now, each escalation "
+                    "moved once."
+                ),
+            ]
+        )
+        return subject, body
+
+    return write
 
 
 class WorkerAlerts:
-    def __init__(self, engine: AsyncEngine, settings: Settings) -> None:
+    def __init__(self, engine: AsyncEngine, settings: Settings, nation: Nation = "england") -> None:
         self.engine, self.settings = engine, settings
+        self.nation = nation  # the partnership's: a shared mailbox in Wales reads both
 
     async def watch(self) -> None:
         """Looks every WORKER_HEARTBEAT_SECONDS until cancelled."""
@@ -88,7 +137,7 @@ class WorkerAlerts:
         outage = await self._outage(queue, seen)
         if outage.alerted_at is not None or not await self._claim(outage.id, "alerted_at", now):
             return
-        if not await self._mail(*alert_message(self.settings, seen, now)):
+        if not await self._mail(alert_message(self.settings, seen, now)):
             await self._claim(outage.id, "alerted_at", None)  # the next look tries again
 
     async def _recover(self, queue: str, now: datetime) -> None:
@@ -103,7 +152,7 @@ class WorkerAlerts:
             outages = list(told)
         for outage in outages:
             if await self._claim(outage.id, "recovered_at", now):
-                await self._mail(*recovery_message(outage.last_seen_at, now))
+                await self._mail(recovery_message(outage.last_seen_at, now))
 
     async def _outage(self, queue: str, seen: datetime) -> WorkerOutage:
         """The outage since `seen`, written by the first process to see it."""
@@ -139,13 +188,26 @@ class WorkerAlerts:
             await db.commit()
         return claimed.rowcount == 1
 
-    async def _mail(self, subject: str, body: str) -> bool:
-        """To the business unit's email contacts; False if it could not be sent."""
+    async def _mail(self, write: Written) -> bool:
+        """To the business unit's email contacts, one mail for each set of languages they read;
+        False if one could not be sent."""
         async with AsyncSession(self.engine) as db:
-            recipients = await business_unit_emails(db)
-        if not self.settings.smtp_host or not recipients:
-            log.warning("worker alert (not mailed)", subject=subject, recipients=len(recipients))
-            return True
+            readers = await business_unit_readers(db)
+        groups: dict[tuple[Language, ...], list[str]] = {}
+        for email, language in readers:
+            groups.setdefault(reader_languages(language, self.nation), []).append(email)
+        sent = True
+        for languages, recipients in groups.items():
+            subject, body = joined(written_in(languages, write))
+            if not self.settings.smtp_host:
+                log.warning("worker alert (not mailed)", subject=subject, recipients=len(readers))
+                continue
+            sent = await self._send(subject, body, recipients) and sent
+        if not readers:
+            log.warning("worker alert (not mailed): the business unit has no one")
+        return sent
+
+    async def _send(self, subject: str, body: str, recipients: list[str]) -> bool:
         mail = EmailMessage()
         mail["From"], mail["To"] = self.settings.smtp_from, ", ".join(recipients)
         mail["Subject"] = subject

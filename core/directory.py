@@ -38,7 +38,7 @@ from pydantic import (
     model_validator,
 )
 
-from core.languages import Language
+from core.languages import ReaderLanguage
 from core.text import refuse_control_characters
 from workflows.policy import Role
 
@@ -50,9 +50,9 @@ class Contact(BaseModel):
     role: Role | None = None
     email: EmailStr | None = None
     webhook: HttpUrl | None = None
-    # The language the person reads the service in ("en" or "cy"): their mails, and their pages
-    # when their browser has not chosen. Unset: not known (see activities/notifications.py).
-    language: Language | None = None
+    # The language the person reads the service in ("en" or "cy"): their mails and pages; "both"
+    # for a shared mailbox, whose mails come in both languages. Unset: "en", or as they are.
+    language: ReaderLanguage | None = None
 
     _one_line = field_validator("name")(refuse_control_characters)
 

@@ -8,7 +8,7 @@ start, so no .mo file is built or committed. The language is per task (a context
 page's request, or one mail being written.
 """
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from contextvars import ContextVar
 from datetime import date, datetime
@@ -25,15 +25,25 @@ from babel.support import Translations
 
 from core.calendar import LONDON
 from core.text import N_
+from workflows.policy import Nation, Policy
 
 __all__ = ["N_"]
 
 Language = Literal["en", "cy"]
 LANGUAGES: tuple[Language, ...] = get_args(Language)
 DEFAULT: Language = "en"
+# What the directory may hold as a person's language: one of the service's, or "both" for a
+# reader whose language is not one person's (a shared mailbox): they get both languages.
+ReaderLanguage = Literal["en", "cy", "both"]
+READER_LANGUAGES: tuple[ReaderLanguage, ...] = get_args(ReaderLanguage)
+# Between the languages of a bilingual message.
+LANGUAGE_BREAK = "\n" + "-" * 40 + "\n\n"
 CATALOGUES = Path(__file__).resolve().parent / "translations"
 
 _current: ContextVar[Language] = ContextVar("language", default=DEFAULT)
+# The policy file's own names in Welsh (a ladder's `title_cy`, a stage's `name_cy`), by the
+# English name: the catalogue of this task's policies (a page's app, a worker's notifier).
+_policy_names: ContextVar[Mapping[str, str] | None] = ContextVar("policy_names", default=None)
 
 
 @cache
@@ -61,9 +71,31 @@ def use_language(language: Language) -> None:
     _current.set(language)
 
 
+def welsh_names(policies: Iterable[Policy]) -> dict[str, str]:
+    """The ladders' titles and stage names the policy file gives in Welsh, by their English."""
+    names: dict[str, str] = {}
+    for policy in policies:
+        if policy.title_cy:
+            names.setdefault(policy.title, policy.title_cy)
+        names.update(
+            (s.name, s.name_cy) for s in policy.stages if s.name_cy and s.name not in names
+        )
+    return names
+
+
+def use_policy_names(names: Mapping[str, str]) -> None:
+    """The policy file's Welsh names, for what this task (a request, a notification) shows."""
+    _policy_names.set(names)
+
+
 def gettext(message: str) -> str:
     # Never the empty message: gettext("") is the catalogue's header.
-    return translations(_current.get()).ugettext(message) if message else message
+    if not message:
+        return message
+    language = _current.get()
+    # A policy file's own Welsh name comes first: the partnership wrote it for this name.
+    named = (_policy_names.get() or {}).get(message) if language == "cy" else None
+    return named or translations(language).ugettext(message)
 
 
 def ngettext(singular: str, plural: str, n: int) -> str:
@@ -115,3 +147,33 @@ def in_language(language: Language) -> Iterator[None]:
         yield
     finally:
         _current.reset(token)
+
+
+def reader_languages(language: str | None, nation: Nation) -> tuple[Language, ...]:
+    """The languages a message to this reader is written in, in order: the reader's own when
+    known; else (a shared mailbox, a webhook) both, Welsh first, where the partnership is in
+    Wales (Welsh Language Standards), English elsewhere."""
+    known = chosen_language(language)
+    if known:
+        return (known,)
+    return ("cy", "en") if nation == "wales" else ("en",)
+
+
+def written_in(
+    languages: tuple[Language, ...], write: Callable[[], tuple[str, str]]
+) -> dict[Language, tuple[str, str]]:
+    """`write`'s subject and body in each of `languages`, in order."""
+    written: dict[Language, tuple[str, str]] = {}
+    for language in languages:
+        with in_language(language):
+            written[language] = write()
+    return written
+
+
+def joined(written: dict[Language, tuple[str, str]]) -> tuple[str, str]:
+    """One message of texts in one or more languages: the subjects joined by " / ", the bodies
+    one after the other, a line of dashes between."""
+    return (
+        " / ".join(subject for subject, _ in written.values()),
+        LANGUAGE_BREAK.join(body for _, body in written.values()),
+    )

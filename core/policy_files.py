@@ -80,7 +80,13 @@ def load_policies(path: Path | None) -> dict[str, Policy]:
 def _refuse_control_characters(path: Path, name: str, policy: Policy) -> None:
     """Titles and stage names reach mail subjects: a CR or LF there would break every message."""
     texts: list[tuple[tuple[int | str, ...], str]] = [(("title",), policy.title)]
+    texts += [(("title_cy",), policy.title_cy)] if policy.title_cy else []
     texts += [(("stages", n, "name"), stage.name) for n, stage in enumerate(policy.stages)]
+    texts += [
+        (("stages", n, "name_cy"), stage.name_cy)
+        for n, stage in enumerate(policy.stages)
+        if stage.name_cy
+    ]
     for loc, text in texts:
         found = control_characters(text)
         if found:

@@ -39,7 +39,8 @@ NO_ROLE: NoRole = ""
 PARTNERSHIP_ROLES: tuple[DirectoryRole, ...] = ("board", "business_unit")
 # The partnership's own agency (core.directory.AGENCY_KINDS lists every kind).
 PARTNERSHIP_KIND = "partnership"
-LANGUAGES = ("en", "cy")
+# A person's language (core.languages.READER_LANGUAGES): "both" for a shared mailbox.
+LANGUAGES = ("en", "cy", "both")
 
 
 def directory_rank(role: str) -> int:
@@ -191,10 +192,11 @@ async def recipients(db: AsyncSession, request: NotificationInput) -> list[Recip
     return list(unique.values())
 
 
-async def business_unit_emails(db: AsyncSession) -> list[str]:
-    """The partnership business unit's active people's addresses (its alerts go there)."""
+async def business_unit_readers(db: AsyncSession) -> list[tuple[str, str]]:
+    """The partnership business unit's active people's addresses (its alerts go there), each
+    with the person's language."""
     found = await db.exec(
-        select(DirectoryPerson.email)
+        select(DirectoryPerson.email, DirectoryPerson.language)
         .join(DirectoryAgency, col(DirectoryAgency.id) == col(DirectoryPerson.agency_id))
         .where(
             DirectoryAgency.kind == PARTNERSHIP_KIND,
@@ -203,7 +205,7 @@ async def business_unit_emails(db: AsyncSession) -> list[str]:
         )
         .order_by(col(DirectoryPerson.id))
     )
-    return list(found.all())
+    return [(email, language) for email, language in found.all()]
 
 
 async def agency_names(db: AsyncSession) -> list[str]:

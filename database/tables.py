@@ -238,7 +238,8 @@ class DirectoryPerson(SQLModel, table=True):
     agency_id: int = Field(foreign_key="directory_agency.id")
     role: str = Field(max_length=20)
     active: bool = True
-    # The language mail and pages use for this person: "en" or "cy".
+    # The language mail and pages use for this person: "en" or "cy"; "both" (a shared
+    # mailbox) gets mails in both languages and pages in the browser's.
     language: str = Field(default="en", max_length=8)
     added_by: str = Field(max_length=200)
     added_at: datetime = Field(sa_column=Column(UTCDateTime(), nullable=False))
@@ -293,6 +294,8 @@ class AccessRequest(SQLModel, table=True):
     requested_at: datetime = Field(sa_column=Column(UTCDateTime(), nullable=False))
     decided_by: str | None = Field(default=None, max_length=200)
     decided_at: datetime | None = _when(nullable=True)
+    # The language of the page it was asked from: the new person's, and their answer's.
+    language: str | None = Field(default=None, max_length=8)
 
 
 class WorkerHeartbeat(SQLModel, table=True):

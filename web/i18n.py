@@ -1,6 +1,8 @@
-"""The pages' language: `?lang=cy` (or `en`), remembered in a cookie; else the cookie; else
-the signed-in person's language in the directory; else the browser's Accept-Language; else
-English. The header's switch ("English | Cymraeg") links to the same page in the other language.
+"""The pages' language: `?lang=cy` (or `en`), remembered in a cookie (and, for a signed-in
+person, in the directory: web/page_context.py); else the signed-in person's language in the
+directory; else the cookie; else the browser's Accept-Language; else English. The header's
+switch ("English | Cymraeg") links to the same page in the other language. The cookie follows
+the signed-in person's language, so the pages read the same after sign-out.
 """
 
 from collections.abc import Mapping
@@ -26,6 +28,7 @@ from core.languages import (
     number_text,
     short_month,
     use_language,
+    use_policy_names,
 )
 
 __all__ = [
@@ -47,6 +50,10 @@ __all__ = [
 NAMES: dict[Language, str] = {"en": "English", "cy": "Cymraeg"}
 LANGUAGE_COOKIE = "escalations_language"
 ONE_YEAR = 365 * 24 * 3600
+# Set with the language cookie by the switch only, for an hour: a choice made "just now", which
+# a sign-in makes the person's own (web/page_context.py), and no older one (a shared computer).
+CHOSEN_COOKIE = "escalations_language_chosen"
+JUST_NOW = 3600
 
 
 def from_accept_language(header: str) -> Language | None:
@@ -66,12 +73,29 @@ def from_accept_language(header: str) -> Language | None:
     return chosen_language(negotiate_locale(preferred, list(LANGUAGES), sep="_"))
 
 
-def browser_chose_language(request: Request) -> bool:
-    """`?lang=` or the cookie: the browser's choice, before the person's in the directory."""
-    return bool(
-        chosen_language(request.query_params.get("lang"))
-        or chosen_language(request.cookies.get(LANGUAGE_COOKIE))
-    )
+def asked_language(request: Request) -> Language | None:
+    """The language `?lang=` asks for (the switch), if any."""
+    return chosen_language(request.query_params.get("lang"))
+
+
+def from_this_service(fetched_from: str | None) -> bool:
+    """A request the person made from this service's pages, or typed (`Sec-Fetch-Site`; older
+    browsers send none): not a link on another site, which may show a page in a language but
+    never choose one for the person."""
+    return fetched_from in (None, "same-origin", "none")
+
+
+def just_chosen_language(request: Request) -> Language | None:
+    """The language this browser chose on the switch in the last hour, if it did."""
+    if not request.cookies.get(CHOSEN_COOKIE):
+        return None
+    return chosen_language(request.cookies.get(LANGUAGE_COOKIE))
+
+
+def keep_language_cookie(request: Request, language: Language) -> None:
+    """The response's cookie will remember `language` (if the browser's differs)."""
+    if request.cookies.get(LANGUAGE_COOKIE) != language:
+        request.state.remembered_language = language
 
 
 def request_language(
@@ -100,19 +124,26 @@ class LanguageOfRequest:
         cookies = cookie_parser(headers.get("cookie", ""))
         language = request_language(query, cookies, headers.get("accept-language", ""))
         use_language(language)
+        use_policy_names(getattr(scope["app"].state, "policy_names", {}))
         asked = chosen_language((query.get("lang") or [""])[0])
 
         async def remember(message: Message) -> None:
-            if asked and message["type"] == "http.response.start":
+            # A signed-in person's page may have a language to keep (keep_language_cookie).
+            kept = scope.get("state", {}).get("remembered_language") or asked
+            if kept and message["type"] == "http.response.start":
                 response = MutableHeaders(scope=message)
                 if response.get("content-type", "").startswith("text/html"):
                     public_url: str = scope["app"].state.settings.public_url
                     secure = "; Secure" if public_url.startswith("https://") else ""
-                    response.append(
-                        "set-cookie",
-                        f"{LANGUAGE_COOKIE}={asked}; Max-Age={ONE_YEAR}; Path=/; "
-                        f"HttpOnly; SameSite=Lax{secure}",
-                    )
+                    kept_for = [(LANGUAGE_COOKIE, kept, ONE_YEAR)]
+                    if asked and from_this_service(headers.get("sec-fetch-site")):
+                        kept_for.append((CHOSEN_COOKIE, "1", JUST_NOW))
+                    for name, value, seconds in kept_for:
+                        response.append(
+                            "set-cookie",
+                            f"{name}={value}; Max-Age={seconds}; Path=/; "
+                            f"HttpOnly; SameSite=Lax{secure}",
+                        )
             await send(message)
 
         await self.app(scope, receive, remember)

@@ -30,32 +30,38 @@ class LinkRequests:
         settings: Settings,
     ) -> None:
         self.sessions, self.settings = sessions, settings
-        self.queue: asyncio.Queue[tuple[str, str, Language]] = asyncio.Queue(QUEUE_LIMIT)
+        self.queue: asyncio.Queue[tuple[str, str, Language, Language | None]] = asyncio.Queue(
+            QUEUE_LIMIT
+        )
 
-    def ask(self, address: str, next_path: str, language: Language) -> None:
-        """Queues the request; returns at once, whoever `address` is. The mail is in
-        `language`, the page's."""
+    def ask(
+        self, address: str, next_path: str, language: Language, chosen: Language | None = None
+    ) -> None:
+        """Queues the request; returns at once, whoever `address` is. The mail is in `chosen`
+        (the switch's just now), else the person's language, else `language`, the page's."""
         try:
-            self.queue.put_nowait((address, next_path, language))
+            self.queue.put_nowait((address, next_path, language, chosen))
         except asyncio.QueueFull:
             log.warning("sign-in request dropped: too many waiting")
 
     async def serve(self) -> None:
         """Handles queued requests until cancelled."""
         while True:
-            address, next_path, language = await self.queue.get()
+            address, next_path, language, chosen = await self.queue.get()
             try:
-                await self._mail_link(address, next_path, language)
+                await self._mail_link(address, next_path, language, chosen)
             except (SQLAlchemyError, OSError) as exc:  # the database away: the link is not sent
                 log.warning("sign-in link not issued", error=type(exc).__name__)
             finally:
                 self.queue.task_done()
 
-    async def _mail_link(self, address: str, next_path: str, language: Language) -> None:
+    async def _mail_link(
+        self, address: str, next_path: str, language: Language, chosen: Language | None
+    ) -> None:
         async with self.sessions() as db:
             person = await find_active_person(db, address)  # the directory as it is now
             if person is None:
                 return
             token = await issue_link(db, person.email, next_path)
         link = f"{self.settings.public_url.rstrip('/')}/sign-in/{token}"
-        await send_sign_in_link(self.settings, person, link, language)
+        await send_sign_in_link(self.settings, person, link, language, chosen)

@@ -1,12 +1,13 @@
 """Mail from the pages (sign-in links, requests for access): by SMTP when SMTP_HOST is set, else
 to the log (the embedded stack), so `make run`'s terminal shows the link."""
 
+from collections.abc import Callable
 from email.message import EmailMessage
 
 import aiosmtplib
 import structlog
 
-from core.languages import in_language
+from core.languages import chosen_language, in_language, joined, written_in
 from core.mail import keep_in_mail_log, send_mail
 from core.settings import Settings
 from database.directory_people import Person
@@ -16,7 +17,7 @@ log = structlog.get_logger(__name__)
 
 
 def sign_in_message(settings: Settings, person: Person, link: str) -> EmailMessage:
-    """The link mail, in the language of the page it was asked for from."""
+    """The link mail, in the task's language."""
     return message(
         settings,
         person.email,
@@ -35,11 +36,13 @@ def sign_in_message(settings: Settings, person: Person, link: str) -> EmailMessa
 
 
 async def send_sign_in_link(
-    settings: Settings, person: Person, link: str, language: Language
+    settings: Settings, person: Person, link: str, language: Language, chosen: Language | None
 ) -> None:
-    """Sends the link, in `language` (the page's it was asked from); a failure is logged, never
-    shown (the answer is the same either way)."""
-    with in_language(language):
+    """Sends the link in the language chosen on the switch just before (it becomes theirs at
+    sign-in), else the person's language in the directory, else (a shared mailbox's "both")
+    `language`, the page's it was asked from; a failure is logged, never shown (the answer is
+    the same either way)."""
+    with in_language(chosen or chosen_language(person.language) or language):
         mail = sign_in_message(settings, person, link)
     if not settings.smtp_host:
         log.info(
@@ -55,6 +58,23 @@ def message(settings: Settings, to: str, subject: str, lines: list[str]) -> Emai
     mail["From"], mail["To"], mail["Subject"] = settings.smtp_from, to, subject
     mail.set_content("\n".join(lines) + "\n")
     return mail
+
+
+def message_in(
+    settings: Settings,
+    to: str,
+    languages: tuple[Language, ...],
+    write: Callable[[], tuple[str, list[str]]],
+) -> EmailMessage:
+    """One mail of what `write` says (its subject and lines) in each of `languages`, in order
+    (core.languages.reader_languages picks them for the reader)."""
+
+    def text() -> tuple[str, str]:
+        subject, lines = write()
+        return subject, "\n".join(lines)
+
+    subject, body = joined(written_in(languages, text))
+    return message(settings, to, subject, [body])
 
 
 async def send_all(settings: Settings, mails: list[EmailMessage]) -> None:

@@ -12,7 +12,9 @@ from fastapi.responses import HTMLResponse
 from jinja2 import ChoiceLoader, Environment, FileSystemLoader, PrefixLoader, select_autoescape
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from casework.actors import label
 from casework.dependencies import SessionDep, settings_of
+from casework.language_choice import choose_language
 from core.languages import chosen_language
 from database.directory_people import Person, agency_names, find_active_person
 from database.tables import PersonSession, utc_now
@@ -21,9 +23,12 @@ from web.i18n import (
     LANGUAGES,
     N_,
     NAMES,
-    browser_chose_language,
+    asked_language,
     current_language,
+    from_this_service,
     gettext,
+    just_chosen_language,
+    keep_language_cookie,
     long_date,
     ngettext,
     use_language,
@@ -145,9 +150,32 @@ async def signed_in_viewer(request: Request, db: AsyncSession) -> Viewer | None:
     person = await find_active_person(db, session.email, session.provider_role)
     if person is None:
         return None
-    if not browser_chose_language(request):
-        use_language(chosen_language(person.language) or current_language())  # the directory's
+    asked = asked_language(request)
+    if asked is not None and asked != person.language and _switched_here(request):
+        await choose_language(db, person.email, asked, label(person))
+        person = replace(person, language=asked)
+    # The directory's language decides, but on the page that asks for one: they are the same
+    # after a switch, and the cookie follows, so the page after sign-out is in it too.
+    chosen = asked or chosen_language(person.language)  # "both" (a shared mailbox): the browser's
+    if chosen is not None:
+        use_language(chosen)
+        keep_language_cookie(request, chosen)
     return Viewer(person=person, session=session)
+
+
+def _switched_here(request: Request) -> bool:
+    """A GET the person made from this service's pages (or typed): the switch is a link, and a
+    link from another site (`Sec-Fetch-Site: cross-site`) shows the page in its language but
+    writes nothing."""
+    return request.method == "GET" and from_this_service(request.headers.get("sec-fetch-site"))
+
+
+async def adopt_language_just_chosen(request: Request, db: AsyncSession, person: Person) -> None:
+    """At sign-in: a language chosen on the switch just before (this hour, in this browser) is
+    the person's from now on, written to the directory as a switch after sign-in is."""
+    chosen = just_chosen_language(request)
+    if chosen is not None:
+        await choose_language(db, person.email, chosen, label(person))
 
 
 async def _maybe_viewer(request: Request, db: SessionDep) -> Viewer | None:

@@ -31,6 +31,7 @@ from activities.recorder import Recorder
 from activities.stage_clock import stage_clock
 from casework.directory_seed import seed
 from core.directory import Directory, DirectoryFileError, seed_file
+from core.languages import welsh_names
 from core.logs import configure_logging
 from core.payload_crypto import PayloadKeyError, codec_from_settings
 from core.policy_files import PolicyFileError, load_policies, partnership_nation
@@ -64,6 +65,7 @@ async def running_worker(
             Outbox(settings, http),
             settings.public_url,
             partnership_nation(settings.policy_file),
+            welsh_names(load_policies(settings.policy_file).values()),
         )
         reconciler = Reconciler(client, engine)
         eraser = Eraser(engine, load_retention(settings))

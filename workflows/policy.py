@@ -68,6 +68,9 @@ class Stage(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     name: str = Field(min_length=1, max_length=120)
+    # The name in Welsh, shown on Welsh pages and in Welsh mails (core.languages). Never sent to
+    # Temporal (exclude): workflow inputs and histories stay as they were.
+    name_cy: str | None = Field(default=None, min_length=1, max_length=120, exclude=True)
     role: Role
     working_days: int | None = Field(default=None, ge=1, le=120)
     duration: timedelta | None = None
@@ -115,6 +118,8 @@ class Policy(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     title: str = Field(min_length=1, max_length=200)
+    # The title in Welsh, as a stage's `name_cy` is (never sent to Temporal).
+    title_cy: str | None = Field(default=None, min_length=1, max_length=200, exclude=True)
     # The bank-holiday calendar of the stage clock; a policy file's top-level `nation` by default.
     nation: Nation = "england"
     stages: list[Stage] = Field(min_length=1, max_length=10)

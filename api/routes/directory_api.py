@@ -3,7 +3,7 @@ partnership (`board`) key. The same rules and the same record as the directory's
 change is an event by the key, a person deactivated is signed out at once, the last manager of
 an agency party to an open escalation stays."""
 
-from typing import Annotated, Literal
+from typing import Annotated
 
 from fastapi import APIRouter, Depends, Path, Query, Response, status
 from pydantic import BaseModel, EmailStr, Field, field_validator
@@ -16,6 +16,7 @@ from casework.agency_changes import AgencyRefused, all_agencies, save_agency
 from casework.dependencies import SessionDep
 from casework.directory_changes import BadRow, PersonRow, apply, check_row, plan
 from core.directory import AgencyKind, matching_name
+from core.languages import ReaderLanguage
 from core.text import refuse_control_characters
 from database.directory_people import DirectoryRole, Person, email_key
 from database.directory_trail import Snapshot
@@ -41,7 +42,7 @@ class PersonIn(BaseModel):
     agency: str = Field(min_length=1, max_length=200)
     role: DirectoryRole
     active: bool = True
-    language: Literal["en", "cy"] | None = None
+    language: ReaderLanguage | None = None
 
     _one_line = field_validator("name", "agency")(refuse_control_characters)
 

@@ -5,7 +5,7 @@ domain chosen already) and the role. The answer is the same whoever asks, and na
 agency's managers and the business unit are mailed, and the person is mailed their answer.
 """
 
-from typing import Any
+from email.message import EmailMessage
 
 from fastapi import APIRouter, BackgroundTasks, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
@@ -13,15 +13,17 @@ from sqlmodel import select
 
 from casework import access_requests
 from casework.actors import label
-from casework.dependencies import SessionDep, settings_of
+from casework.dependencies import NationDep, SessionDep, settings_of
+from core.languages import Language, reader_languages
 from core.settings import Settings
 from database.directory_people import PARTNERSHIP_KIND
 from database.tables import DirectoryAgency
 from web.dependencies import SignInLimitsDep
 from web.forms import form_page
-from web.i18n import N_
-from web.mailer import message, send_all
+from web.i18n import N_, current_language, gettext
+from web.mailer import message_in, send_all
 from web.page_context import PageError, check_csrf, render, same_origin
+from web.presenting import role_name
 from web.routes.directory_pages import ROLE_NAMES, AdminDep
 from web.routes.sign_in import limit_requests, normalised_email
 
@@ -67,7 +69,11 @@ async def request_page(request: Request, db: SessionDep) -> Response:
 
 @router.post("/request-access", response_class=HTMLResponse)
 async def send_request(
-    request: Request, db: SessionDep, background: BackgroundTasks, limits: SignInLimitsDep
+    request: Request,
+    db: SessionDep,
+    nation: NationDep,
+    background: BackgroundTasks,
+    limits: SignInLimitsDep,
 ) -> Response:
     if not same_origin(request):
         raise PageError(403, N_("Your form could not be sent"), N_("Ask from this service's page."))
@@ -94,28 +100,33 @@ async def send_request(
     limit_requests(request, limits, email or "")
     agency = agencies[values["agency"]]
     told = await access_requests.ask(
-        db, name=values["name"], email=email or "", agency=agency, role=values["role"]
+        db,
+        name=values["name"],
+        email=email or "",
+        agency=agency,
+        role=values["role"],
+        language=current_language(),
     )
     settings = settings_of(request)
     review = f"{settings.public_url.rstrip('/')}/directory/requests"
-    background.add_task(
-        send_all,
-        settings,
-        [
-            message(
-                settings,
-                reviewer.email,
-                f"Request for access from {values['name']} ({agency.name})",
-                [
-                    f"{values['name']} ({email}) asks for access to Safeguarding escalations as "
-                    f"{ROLE_NAMES[values['role']].lower()} at {agency.name}.",
-                    "",
-                    f"Approve or decline the request: {review}",
-                ],
+    asked = {"name": values["name"], "email": email or "", "agency": agency.name}
+
+    def write() -> tuple[str, list[str]]:
+        role = role_name(values["role"])
+        return gettext("Request for access from %(name)s (%(agency)s)") % asked, [
+            gettext(
+                "%(name)s (%(email)s) asks for access to Safeguarding escalations as %(role)s "
+                "at %(agency)s."
             )
-            for reviewer in told
-        ],
-    )
+            % (asked | {"role": role}),
+            "",
+            gettext("Approve or decline the request: %(link)s") % {"link": review},
+        ]
+
+    mails = [
+        message_in(settings, r.email, reader_languages(r.language, nation), write) for r in told
+    ]
+    background.add_task(send_all, settings, mails)
     return render(request, "request_access_sent.html", title=N_("Your request has been sent"))
 
 
@@ -136,7 +147,12 @@ async def requests_page(request: Request, viewer: AdminDep, db: SessionDep) -> R
 
 @router.post("/directory/requests/{request_id}", response_class=HTMLResponse)
 async def decide(
-    request: Request, request_id: int, viewer: AdminDep, db: SessionDep, background: BackgroundTasks
+    request: Request,
+    request_id: int,
+    viewer: AdminDep,
+    db: SessionDep,
+    nation: NationDep,
+    background: BackgroundTasks,
 ) -> Response:
     form = await request.form()
     check_csrf(request, form, viewer.session.csrf_token)
@@ -158,22 +174,33 @@ async def decide(
             refusal=refused,
         )
     settings = settings_of(request)
-    background.add_task(send_all, settings, [_answer(settings, asked.name, asked.email, approve)])
+    # The language they asked in (the new person's too); not known for a request made before
+    # it was recorded.
+    languages = reader_languages(asked.language, nation)
+    answer = _answer(settings, asked.name, asked.email, approve, languages)
+    background.add_task(send_all, settings, [answer])
     return RedirectResponse(
         f"/directory/requests?done={'approved' if approve else 'declined'}", 303
     )
 
 
-def _answer(settings: Settings, name: str, email: str, approved: bool) -> Any:
+def _answer(
+    settings: Settings, name: str, email: str, approved: bool, languages: tuple[Language, ...]
+) -> EmailMessage:
     sign_in = f"{settings.public_url.rstrip('/')}/sign-in"
-    lines = (
-        [f"Hello {name},", "", "Your request for access is approved. Sign in here:", sign_in]
-        if approved
-        else [
-            f"Hello {name},",
-            "",
-            "Your request for access was not approved. Ask your agency's safeguarding lead.",
-        ]
-    )
-    subject = "Your request for access to Safeguarding escalations"
-    return message(settings, email, subject, lines)
+
+    def write() -> tuple[str, list[str]]:
+        hello = gettext("Hello %(name)s,") % {"name": name}
+        said = (
+            [gettext("Your request for access is approved. Sign in here:"), sign_in]
+            if approved
+            else [
+                gettext(
+                    "Your request for access was not approved. Ask your agency's safeguarding lead."
+                )
+            ]
+        )
+        subject = gettext("Your request for access to Safeguarding escalations")
+        return subject, [hello, "", *said]
+
+    return message_in(settings, email, languages, write)

@@ -18,7 +18,7 @@ from web.dependencies import (
     SignInLinksDep,
 )
 from web.forms import form_page
-from web.i18n import N_, current_language, gettext
+from web.i18n import CHOSEN_COOKIE, N_, current_language, gettext, just_chosen_language
 from web.identity_providers import IdentityProvider, ProviderClient
 from web.page_context import (
     SESSION_COOKIE,
@@ -27,6 +27,7 @@ from web.page_context import (
     PageError,
     Viewer,
     ViewerDep,
+    adopt_language_just_chosen,
     check_csrf,
     render,
     safe_next,
@@ -130,7 +131,7 @@ async def ask_for_link(
     limit_requests(request, limits, address)
     # The same for every address: the look-up, the link and the mail come after the answer
     # (web/link_requests.py), so neither its time nor a database outage tells who is known.
-    links.ask(address, next_path, current_language())
+    links.ask(address, next_path, current_language(), just_chosen_language(request))
     return render(request, "check_email.html", title=N_("Check your email"), email=address)
 
 
@@ -190,7 +191,11 @@ async def signed_in(
     if viewer is not None:  # a new session id at every sign-in, never the one the browser had
         await end_session(db, viewer.session)
     session_token, _ = await start_session(db, email, provider, provider_role)
+    person = await find_active_person(db, email, provider_role)
+    if person is not None:
+        await adopt_language_just_chosen(request, db, person)
     response = RedirectResponse(safe_next(next_path), status_code=303)
+    response.delete_cookie(CHOSEN_COOKIE, path="/")  # the person's own now, no one else's
     response.set_cookie(
         SESSION_COOKIE,
         session_token,
@@ -222,4 +227,5 @@ async def sign_out(
     leave = await client.sign_out_url(signed_out) if client else None
     response = RedirectResponse(leave or "/sign-in?signed_out=1", status_code=303)
     response.delete_cookie(SESSION_COOKIE, path="/")
+    response.delete_cookie(CHOSEN_COOKIE, path="/")  # their choice, not the next person's
     return response

@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from core.directory import Agency, Contact, Directory, Partnership
-from workflows.policy import BUILT_IN_POLICIES, Policy, Role, Span, Stage
+from workflows.policy import BUILT_IN_POLICIES, Nation, Policy, Role, Span, Stage
 
 SECOND, HOUR = timedelta(seconds=1), timedelta(hours=1)
 
@@ -108,52 +108,52 @@ BUSINESS_UNIT = "business.unit@scp.example.org"
 STRANGER = "nobody@elsewhere.example.org"
 
 
-def person(name: str, email: str, role: Role | None = None) -> Contact:
-    return Contact(name=name, role=role, email=email)
+def contact(name: str, email: str, role: Role | None = None, **fields: Any) -> Contact:
+    return Contact(name=name, role=role, email=email, **fields)
 
 
 AGENCIES = [
     Agency(
         name=POLICE,
         contacts=[
-            person("PC Reyes", PRACTITIONER, "practitioner"),
-            person("DS Patel", POLICE_MANAGER, "manager"),
+            contact("PC Reyes", PRACTITIONER, "practitioner"),
+            contact("DS Patel", POLICE_MANAGER, "manager"),
         ],
     ),
     Agency(
         name=CHILDRENS_SERVICES,
         contacts=[
-            person("Team manager Sam Jones", CS_MANAGER, "manager"),
-            person("Head of service Ruth Okafor", CS_EXECUTIVE, "executive"),
+            contact("Team manager Sam Jones", CS_MANAGER, "manager"),
+            contact("Head of service Ruth Okafor", CS_EXECUTIVE, "executive"),
         ],
     ),
     Agency(
         name=HEALTH,
         kind="health",
         email_domains=["nhs.example.org"],
-        contacts=[person("Named nurse Lee Chen", HEALTH_MANAGER, "manager")],
+        contacts=[contact("Named nurse Lee Chen", HEALTH_MANAGER, "manager")],
     ),
     Agency(
         name=SCHOOL,
         contacts=[
-            person("DSL", SCHOOL_DSL, "practitioner"),
-            person("Head", SCHOOL_HEAD, "manager"),
-            person("Trust CEO", SCHOOL_CEO, "executive"),
+            contact("DSL", SCHOOL_DSL, "practitioner"),
+            contact("Head", SCHOOL_HEAD, "manager"),
+            contact("Trust CEO", SCHOOL_CEO, "executive"),
         ],
     ),
     Agency(
         name=SOCIAL_CARE,
         contacts=[
-            person("Social worker", SOCIAL_WORKER, "practitioner"),
-            person("Team manager", SOCIAL_CARE_MANAGER, "manager"),
-            person("Director", SOCIAL_CARE_DIRECTOR, "executive"),
+            contact("Social worker", SOCIAL_WORKER, "practitioner"),
+            contact("Team manager", SOCIAL_CARE_MANAGER, "manager"),
+            contact("Director", SOCIAL_CARE_DIRECTOR, "executive"),
         ],
     ),
 ]
 THE_PARTNERSHIP = Partnership(
     name=PARTNERSHIP,
-    business_unit=[person("Partnership business unit", BUSINESS_UNIT)],
-    board=[person("Independent chair", CHAIR)],
+    business_unit=[contact("Partnership business unit", BUSINESS_UNIT)],
+    board=[contact("Independent chair", CHAIR)],
 )
 
 
@@ -224,12 +224,20 @@ def _inline(value: Any) -> str:
     return json.dumps(value)  # a JSON string, number or boolean is TOML's too
 
 
-def policy_text(ladders: Mapping[str, Policy]) -> str:
-    """The POLICY_FILE holding `ladders`, by name."""
-    written = {
-        name: p.model_dump(mode="json", exclude_defaults=True) for name, p in ladders.items()
-    }
-    return toml({"policies": written})
+def policy_text(ladders: Mapping[str, Policy], nation: Nation | None = None) -> str:
+    """The POLICY_FILE holding `ladders`, by name; `nation`: the file's, for every ladder."""
+    written = {name: _written(policy) for name, policy in ladders.items()}
+    return toml({**({"nation": nation} if nation else {}), "policies": written})
+
+
+def _written(policy: Policy) -> dict[str, Any]:
+    """A ladder as its file says it, with the Welsh names a dump leaves out (never sent to
+    Temporal)."""
+    written = policy.model_dump(mode="json", exclude_defaults=True)
+    written |= {"title_cy": policy.title_cy} if policy.title_cy else {}
+    for stage, fields in zip(policy.stages, written["stages"], strict=True):
+        fields |= {"name_cy": stage.name_cy} if stage.name_cy else {}
+    return written
 
 
 def directory_text(directory: Directory) -> str:
@@ -237,8 +245,8 @@ def directory_text(directory: Directory) -> str:
     return toml(directory.model_dump(mode="json", exclude_defaults=True))
 
 
-def policy_file(path: Path, ladders: Mapping[str, Policy]) -> Path:
-    path.write_text(policy_text(ladders), encoding="utf-8")
+def policy_file(path: Path, ladders: Mapping[str, Policy], nation: Nation | None = None) -> Path:
+    path.write_text(policy_text(ladders, nation), encoding="utf-8")
     return path
 
 

@@ -138,8 +138,13 @@ async def pages_stack(
     payload_key_file: Path,
 ) -> AsyncIterator[PagesStack]:
     config = tmp_path_factory.mktemp("config")
-    # A module may bring ladders (POLICIES, by name) and a directory (DIRECTORY) of its own.
-    policy_file(config / "policies.toml", getattr(request.module, "POLICIES", STACK_LADDERS))
+    # A module may bring ladders (POLICIES, by name; NATION, its file's nation) and a directory
+    # (DIRECTORY) of its own.
+    policy_file(
+        config / "policies.toml",
+        getattr(request.module, "POLICIES", STACK_LADDERS),
+        getattr(request.module, "NATION", None),
+    )
     directory_file(config / "directory.toml", getattr(request.module, "DIRECTORY", DIRECTORY))
     mailbox = Mailbox()
     port = port_of(pages_socket)

@@ -46,9 +46,9 @@ from tests.ladders import (
     BUSINESS_UNIT,
     SCHOOL_HEAD,
     SOCIAL_CARE_MANAGER,
+    contact,
     directory,
     ladder,
-    person,
     policy_file,
 )
 from tests.smtp_listener import Mailbox, smtp_listener
@@ -371,7 +371,7 @@ FIVE_MANAGERS = directory(
     RECEIVING,
     people=False,
     more={
-        RAISING: [person(f"Manager {n}", f"m{n}@school.example", "manager") for n in range(1, 6)]
+        RAISING: [contact(f"Manager {n}", f"m{n}@school.example", "manager") for n in range(1, 6)]
     },
 )
 

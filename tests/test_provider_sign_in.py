@@ -39,8 +39,8 @@ from tests.ladders import (
     POLICE,
     PRACTITIONER,
     STRANGER,
+    contact,
     directory,
-    person,
 )
 from tests.openid_provider import CLIENT_ID, CLIENT_SECRET, OpenIdProvider, running_provider
 from tests.pages_stack import PagesStack
@@ -57,7 +57,7 @@ DIRECTORY = directory(
     POLICE,
     CHILDRENS_SERVICES,
     HEALTH,
-    more={CHILDRENS_SERVICES: [person("Duty worker Kim Ali", DUTY_WORKER)]},
+    more={CHILDRENS_SERVICES: [contact("Duty worker Kim Ali", DUTY_WORKER)]},
 )
 REFUSED = "You could not be signed in"
 

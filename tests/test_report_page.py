@@ -21,7 +21,7 @@ from database.engine import create_engine, session_factory
 from tests.api_stack import serve
 from tests.browser import axe_violations, browser, needs_chromium, screenshot
 from tests.conftest import isolated_settings
-from tests.ladders import CHAIR, THE_PARTNERSHIP, directory, directory_file, person
+from tests.ladders import CHAIR, THE_PARTNERSHIP, contact, directory, directory_file
 from tests.ports import listening_socket, port_of
 from tests.test_reports import HEALTH, POLICE, SCHOOL, SOCIAL_CARE, seed
 from web.charts import bar_chart, column_chart, nice_top
@@ -34,7 +34,7 @@ __all__ = ["browser"]  # the module's fixture
 KHAN = "ds.khan@police.example.org"
 # test_reports' agencies; the partnership's chair, and a police manager.
 DIRECTORY = directory(
-    Agency(name=POLICE, contacts=[person("DS Khan", KHAN, "manager")]),
+    Agency(name=POLICE, contacts=[contact("DS Khan", KHAN, "manager")]),
     *(SOCIAL_CARE, HEALTH, SCHOOL),
     partnership=Partnership(board=THE_PARTNERSHIP.board),
 )

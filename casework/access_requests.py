@@ -12,6 +12,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from casework.directory_access import refusal
 from casework.directory_changes import MANAGING, PersonRow, apply, plan
+from core.text import Said
 from database.directory_people import PARTNERSHIP_KIND, Person, email_key, find_active_person
 from database.tables import AccessRequest, DirectoryAgency, DirectoryPerson, utc_now
 
@@ -112,7 +113,7 @@ async def waiting_for(
 
 async def decide(
     db: AsyncSession, admin: Person, actor: str, request_id: int, approve: bool
-) -> tuple[AccessRequest, str | None] | None:
+) -> tuple[AccessRequest, Said | None] | None:
     """Approves (the person is added, on the directory's record) or declines a request `admin`
     may decide; None if there is no such request waiting for them. The second value is why an
     approval was refused."""
@@ -133,7 +134,7 @@ async def decide(
         why = refusal(admin, row, None)
         changes = await plan(db, [row])
         if why is None and changes.bad:
-            why = changes.bad[0].reason
+            why = changes.bad[0].reasons[0]  # a row of one person: one reason
         if why is not None:
             return request, why
         await apply(db, changes, actor)

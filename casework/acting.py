@@ -26,6 +26,7 @@ from casework.actors import Actor, label, role_of
 from casework.availability import NOT_CONFIRMED, RETRY_AFTER, TOO_LATE, require_worker
 from casework.refusals import UNAVAILABLE, ProblemError
 from core.settings import Settings
+from core.text import N_, Said
 from database.case_cipher import lock_fields
 from database.tables import ActionReceipt, CaseKey, Escalation, utc_now
 from workflows.escalation import EscalationWorkflow
@@ -55,37 +56,86 @@ _WORKFLOW_ERRORS = {
     EXTENSION_TOO_LONG: 422,
     NOT_DISPUTABLE: 409,
 }
+# What the pages say for the workflow's refusals, in their language (the API keeps the
+# workflow's English): catalogue messages. A closed escalation and a refused person are said
+# from the record (`_workflow_said`); the page says an extension's limits from the policy.
+WORKFLOW_SAID = {
+    AT_TOP_STAGE: N_("already at the top stage: the partnership decides"),
+    INVALID_ACTION: N_("the action is missing an answer it needs"),
+    NO_EXTENSIONS_LEFT: N_("this stage allows no more extensions"),
+    EXTENSION_TOO_LONG: N_("the extension is longer than this stage allows"),
+    NOT_DISPUTABLE: N_("only a resolution can be disputed"),
+}
+ACKNOWLEDGED = N_("already acknowledged at stage %(stage)s by %(who)s")
+# Why an action is no longer open, by the escalation's status.
+ALREADY = {
+    "resolved": N_("The escalation is already resolved."),
+    "withdrawn": N_("The escalation is already withdrawn."),
+    "cancelled": N_("The escalation is already cancelled."),
+    "terminated": N_("The escalation is already closed by an operator."),
+}
+CLOSED_NOW = N_("The escalation is closed.")
+
+
+def already(status: str) -> Said:
+    """The escalation's status, as a refusal says it."""
+    return Said(ALREADY.get(status, CLOSED_NOW))
+
+
+def refusal_said(actor: Actor, row: Escalation, action: ActionKind) -> Said:
+    """Who may take `action` at the escalation's stage, and who asked (workflows/rules.py's
+    sentence, its words translated on the pages)."""
+    found = refusal(
+        action,
+        actor.agency,
+        role_of(actor),
+        raising_agency=row.raising_agency,
+        receiving_agency=row.receiving_agency,
+        stage=row.stage,
+        stage_name=row.stage_name,
+        stage_role=cast(Role, row.stage_role),  # stored from the literal
+    )
+    values = found.values.items()
+    words = {k: Said(v) if k in found.WORDS and isinstance(v, str) else v for k, v in values}
+    return Said(found.sentence, words)
+
+
+def _workflow_said(code: str, actor: Actor, row: Escalation, action: ActionKind) -> Said:
+    if code == NOT_PERMITTED:
+        return refusal_said(actor, row, action)
+    if code == CLOSED:
+        return already(row.status)
+    if code == ALREADY_ACKNOWLEDGED:
+        return Said(ACKNOWLEDGED, {"stage": row.stage, "who": row.acknowledged_by or "—"})
+    return Said(WORKFLOW_SAID[code])
+
 
 # The free texts an action carries.
 WRITTEN = ("outcome", "agreed_actions", "reason", "text")
 
 
-def _check_allowed(actor: Actor, row: Escalation, action: ActionKind) -> None:
-    """The same checks against the database as the workflow makes, before anything is sent."""
+def _refused_now(actor: Actor, row: Escalation, action: ActionKind) -> ProblemError | None:
+    """The refusal the record, as it stands, gives the action (None: it takes it)."""
     # A resolution open to dispute is still running: the workflow says whether it may be.
     if row.status != "open" and not (action == "dispute" and row.dispute_until is not None):
-        raise ProblemError(409, f"The escalation is already {row.status}.")
-    role, stage_role = role_of(actor), cast(Role, row.stage_role)  # stored from the literal
-    raising, receiving = row.raising_agency, row.receiving_agency
+        return ProblemError(409, already(row.status), code=CLOSED)
     if not may_act(
         action,
         actor.agency,
-        role,
-        raising_agency=raising,
-        receiving_agency=receiving,
-        stage_role=stage_role,
+        role_of(actor),
+        raising_agency=row.raising_agency,
+        receiving_agency=row.receiving_agency,
+        stage_role=cast(Role, row.stage_role),  # stored from the literal
     ):
-        sentence = refusal(
-            action,
-            actor.agency,
-            role,
-            raising_agency=raising,
-            receiving_agency=receiving,
-            stage=row.stage,
-            stage_name=row.stage_name,
-            stage_role=stage_role,
-        )
-        raise ProblemError(403, sentence)
+        return ProblemError(403, refusal_said(actor, row, action), code=NOT_PERMITTED)
+    return None
+
+
+def _check_allowed(actor: Actor, row: Escalation, action: ActionKind) -> None:
+    """The same checks against the database as the workflow makes, before anything is sent."""
+    refused = _refused_now(actor, row, action)
+    if refused is not None:
+        raise refused
 
 
 async def act(
@@ -109,7 +159,13 @@ async def act(
             engine, actor.agency, idempotency_key, row.id, action, digest
         )
         if receipt.status_code is not None:
-            receipts.replay(receipt)
+            try:
+                receipts.replay(receipt)
+            except ProblemError as exc:
+                # The receipt keeps the API's English; the pages say the refusal as it stands.
+                now = _refused_now(actor, row, action)
+                exc.said = exc.said or (now.said if now else None)
+                raise
             await db.refresh(row)
             return row, True
     try:
@@ -177,11 +233,13 @@ async def _send(
         if isinstance(cause, ApplicationError) and cause.type == WORKFLOW_TOO_LATE:
             raise ProblemError(503, TOO_LATE, headers=RETRY_AFTER) from exc
         if isinstance(cause, ApplicationError) and cause.type in _WORKFLOW_ERRORS:
-            raise ProblemError(_WORKFLOW_ERRORS[cause.type], cause.message) from exc
+            said = _workflow_said(cause.type, actor, row, action)
+            status = _WORKFLOW_ERRORS[cause.type]
+            raise ProblemError(status, cause.message, said=said, code=cause.type) from exc
         raise
     except RPCError as exc:
         if exc.status == RPCStatusCode.NOT_FOUND:
-            raise ProblemError(409, "The escalation is closed.") from exc
+            raise ProblemError(409, Said(CLOSED_NOW), code=CLOSED) from exc
         raise ProblemError(503, UNAVAILABLE, headers=RETRY_AFTER) from exc
     except RuntimeError as exc:  # the lazy client could not connect
         raise ProblemError(503, UNAVAILABLE, headers=RETRY_AFTER) from exc

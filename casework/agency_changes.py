@@ -7,9 +7,13 @@ from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from core.directory import normalised
+from core.text import N_
 from database.directory_people import PARTNERSHIP_KIND
 from database.directory_trail import agency_snapshot, record_change
 from database.tables import DirectoryAgency, utc_now
+
+# Said to the pages and, in English, the API (a catalogue message: make translations).
+ONE_PARTNERSHIP_KIND = N_("The partnership has one agency of its own, of kind partnership")
 
 
 class AgencyRefused(ValueError):
@@ -31,7 +35,7 @@ async def save_agency(
     if (kind == PARTNERSHIP_KIND) != is_partnership and (
         partnership is not None or agency is not None
     ):
-        raise AgencyRefused("the partnership has one agency of its own, of kind partnership")
+        raise AgencyRefused(ONE_PARTNERSHIP_KIND)
     before = agency_snapshot(agency) if agency else None
     if agency is None:
         agency = DirectoryAgency(

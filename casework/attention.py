@@ -14,6 +14,7 @@ from sqlalchemy import ColumnElement, and_, or_
 from sqlmodel import col
 
 from core.calendar import LONDON
+from core.text import N_
 from database.tables import Escalation
 from workflows.policy import ROLES, Role, role_rank
 
@@ -56,10 +57,11 @@ class Tag:
     colour: str  # a govuk-tag modifier
 
 
-URGENT = Tag("Urgent", "govuk-tag--red")
-OVERDUE = Tag("Overdue", "govuk-tag--red")
-DISPUTE_OPEN = Tag("Dispute open", "govuk-tag--yellow")
-ACKNOWLEDGEMENT_DUE = Tag("Acknowledgement due", "govuk-tag--orange")
+# Catalogue messages (N_): the pages translate them where they show them.
+URGENT = Tag(N_("Urgent"), "govuk-tag--red")
+OVERDUE = Tag(N_("Overdue"), "govuk-tag--red")
+DISPUTE_OPEN = Tag(N_("Dispute open"), "govuk-tag--yellow")
+ACKNOWLEDGEMENT_DUE = Tag(N_("Acknowledgement due"), "govuk-tag--orange")
 
 
 def tags(row: Escalation, now: datetime) -> list[Tag]:
@@ -77,9 +79,6 @@ def tags(row: Escalation, now: datetime) -> list[Tag]:
     return found
 
 
-def days_left(until: datetime, now: datetime) -> str:
-    """Calendar days to a London date, as people count them: "3 days left", "last day"."""
-    days = (until.astimezone(LONDON).date() - now.astimezone(LONDON).date()).days
-    if days <= 0:
-        return "last day"
-    return "1 day left" if days == 1 else f"{days} days left"
+def days_left(until: datetime, now: datetime) -> int:
+    """Calendar days to a London date, as people count them (0: the last day)."""
+    return max(0, (until.astimezone(LONDON).date() - now.astimezone(LONDON).date()).days)

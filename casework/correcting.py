@@ -14,7 +14,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from casework.actors import Actor, label, role_of
 from casework.refusals import ProblemError
 from casework.requests import CorrectionRequest
-from core.text import reference_key
+from core.text import N_, Said, reference_key
 from database.audit_chain import append_event_in, lock_and_refresh
 from database.case_cipher import lock, lock_value
 from database.case_seal import SEALS, plain, seal
@@ -29,22 +29,31 @@ def may_correct(actor: Actor, row: Escalation) -> bool:
     )
 
 
+def who_corrects(row: Escalation) -> Said:
+    """Who may correct the escalation's case details, as a refusal says it."""
+    return Said(
+        N_(
+            "Only a manager or above of %(agency)s, or the partnership, may correct the case "
+            "details."
+        ),
+        {"agency": row.raising_agency},
+    )
+
+
 async def correct(
     db: AsyncSession, actor: Actor, row: Escalation, body: CorrectionRequest
 ) -> Escalation:
     """Corrects one case detail and answers with the record as it now stands; the same value
     again changes nothing (a repeated request)."""
     if not may_correct(actor, row):
-        raise ProblemError(
-            403,
-            f"Only a manager or above of {row.raising_agency}, or the partnership, may correct "
-            "the case details.",
-        )
+        raise ProblemError(403, who_corrects(row))
     await lock_and_refresh(db, row)
     key = await db.get(CaseKey, row.id)
     if key is None:
         await db.rollback()
-        raise ProblemError(409, "This escalation's case details can no longer be corrected.")
+        raise ProblemError(
+            409, Said(N_("This escalation's case details can no longer be corrected."))
+        )
     value = body.case_value
     previous = getattr(row, body.field)
     if plain(previous) == plain(value):

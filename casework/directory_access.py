@@ -14,6 +14,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from casework.directory_changes import PersonRow
 from core.directory import normalised
+from core.text import N_, Said
 from database.directory_people import (
     DIRECTORY_ROLES,
     PARTNERSHIP_ROLES,
@@ -43,21 +44,23 @@ def grantable_roles(admin: Person) -> list[DirectoryRole]:
     ]
 
 
-def refusal(admin: Person, row: PersonRow, before: Snapshot | None) -> str | None:
+def refusal(admin: Person, row: PersonRow, before: Snapshot | None) -> Said | None:
     """Why `admin` may not make this change (None: they may)."""
     if admin.administers_directory:
         return None
     if not admin.manages_people:
-        return "Only managers and the partnership's business unit manage the directory."
+        return Said(N_("Only managers and the partnership's business unit manage the directory."))
     own = normalised(admin.agency)
     if normalised(row.agency) != own or (before and normalised(before["agency"]) != own):
-        return f"You manage only the people of {admin.agency}."
+        return Said(N_("You manage only the people of %(agency)s."), {"agency": admin.agency})
     if row.role in PARTNERSHIP_ROLES:
-        return "Only the partnership's business unit gives the board or business unit role."
+        return Said(
+            N_("Only the partnership's business unit gives the board or business unit role.")
+        )
     if directory_rank(row.role) > directory_rank(admin.directory_role):
-        return "You cannot give a role above your own."
+        return Said(N_("You cannot give a role above your own."))
     if before and directory_rank(before["role"]) > directory_rank(admin.directory_role):
-        return "You cannot change someone whose role is above your own."
+        return Said(N_("You cannot change someone whose role is above your own."))
     return None
 
 

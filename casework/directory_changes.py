@@ -18,7 +18,7 @@ from sqlmodel import col, or_, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from core.directory import AGENCY_KINDS, normalised
-from core.text import control_characters
+from core.text import N_, Said, control_characters
 from database.audit_chain import GENESIS
 from database.directory_people import (
     DIRECTORY_ROLES,
@@ -70,9 +70,24 @@ class PersonRow:
 @dataclass(frozen=True)
 class BadRow:
     line: int
-    reason: str
+    reasons: tuple[Said, ...]  # in the directory's pages' language through core.languages.said
     field: str = ""  # the (first) column at fault, for a form to point at
     fields: tuple[str, ...] = ()  # every column at fault
+
+    @property
+    def reason(self) -> str:
+        """Every fault in English: the API's problem details, the seed file's log."""
+        return "; ".join(str(reason) for reason in self.reasons)
+
+
+# Said to the pages and, in English, the API (catalogue messages: make translations).
+CONTROL_CHARACTERS = N_("control characters in %(column)s")
+DUPLICATE = N_("duplicate of line %(line)s (%(email)s)")
+ONE_PARTNERSHIP = N_("the partnership has one agency of its own")
+LAST_MANAGER = N_(
+    "%(name)s is the last manager of %(agency)s, which is party to an open escalation: add "
+    "another manager first"
+)
 
 
 @functools.lru_cache(maxsize=4096)
@@ -84,10 +99,10 @@ def _email(text: str) -> str | None:
         return None
 
 
-def _faults(fields: dict[str, str]) -> dict[str, str]:
+def _faults(fields: dict[str, str]) -> dict[str, Said]:
     """Each column's fault (no database), in the words the check page shows."""
     found = {
-        name: f"control characters in {name}"
+        name: Said(CONTROL_CHARACTERS, {"column": name})
         for name, value in fields.items()
         if control_characters(value)
     }
@@ -96,19 +111,23 @@ def _faults(fields: dict[str, str]) -> dict[str, str]:
     role, active = fields.get("role", "").strip().lower(), fields.get("active", "").strip().lower()
     language = fields.get("language", "").strip().lower()
     if not agency or len(agency) > 200:
-        found.setdefault("agency", "agency is missing or longer than 200 characters")
+        found.setdefault("agency", Said(N_("agency is missing or longer than 200 characters")))
     if kind not in AGENCY_KINDS:
-        found.setdefault("agency_kind", f"unknown agency_kind {kind!r}")
+        found.setdefault("agency_kind", Said(N_("unknown agency_kind '%(kind)s'"), {"kind": kind}))
     if not name or len(name) > 200:
-        found.setdefault("name", "name is missing or longer than 200 characters")
+        found.setdefault("name", Said(N_("name is missing or longer than 200 characters")))
     if _email(fields.get("email", "")) is None:
-        found.setdefault("email", "bad email address")
+        found.setdefault("email", Said(N_("bad email address")))
     if role not in DIRECTORY_ROLES:
-        found.setdefault("role", f"unknown role {role!r} (one of {', '.join(DIRECTORY_ROLES)})")
+        unknown = N_("unknown role '%(role)s' (one of %(roles)s)")
+        found.setdefault("role", Said(unknown, {"role": role, "roles": ", ".join(DIRECTORY_ROLES)}))
     if active not in YES + NO:
-        found.setdefault("active", "active must be yes or no")
+        found.setdefault("active", Said(N_("active must be yes or no")))
     if language and language not in LANGUAGES:
-        found.setdefault("language", f"unknown language {language!r} (en, cy or both)")
+        found.setdefault(
+            "language",
+            Said(N_("unknown language '%(language)s' (en, cy or both)"), {"language": language}),
+        )
     return found
 
 
@@ -117,7 +136,7 @@ def check_row(line: int, fields: dict[str, str]) -> PersonRow | BadRow:
     faults = _faults(fields)
     if faults:
         first = next(iter(faults))
-        return BadRow(line, "; ".join(faults.values()), first, tuple(faults))
+        return BadRow(line, tuple(faults.values()), first, tuple(faults))
     return PersonRow(
         line=line,
         agency=fields["agency"].strip(),
@@ -208,7 +227,9 @@ async def plan(
         key = email_key(row.email)
         if key in seen:
             result.bad.append(
-                BadRow(row.line, f"duplicate of line {seen[key]} ({row.email})", "email")
+                BadRow(
+                    row.line, (Said(DUPLICATE, {"line": seen[key], "email": row.email}),), "email"
+                )
             )
             continue
         seen[key] = row.line
@@ -220,13 +241,13 @@ async def plan(
         new = result.new_agencies.get(normalised(row.agency), (row.agency, row.agency_kind))
         kind = agency.kind if agency else new[1]
         if kind == PARTNERSHIP_KIND and partnership not in (None, normalised(row.agency)):
-            result.bad.append(
-                BadRow(row.line, "the partnership has one agency of its own", "agency_kind")
-            )
+            result.bad.append(BadRow(row.line, (Said(ONE_PARTNERSHIP),), "agency_kind"))
             continue
         if row.role in PARTNERSHIP_ROLES and kind != PARTNERSHIP_KIND:
-            reason = f"{row.role} is a role of the partnership's own agency only"
-            result.bad.append(BadRow(row.line, reason, "role"))
+            reason = Said(
+                N_("%(role)s is a role of the partnership's own agency only"), {"role": row.role}
+            )
+            result.bad.append(BadRow(row.line, (reason,), "role"))
             continue
         if agency is None:
             result.new_agencies.setdefault(normalised(row.agency), new)
@@ -292,8 +313,7 @@ async def _keep_managers(db: AsyncSession, result: Plan) -> None:
             result.bad.append(
                 BadRow(
                     change.row.line,
-                    f"{change.row.name} is the last manager of {agency}, which is party to an "
-                    "open escalation: add another manager first",
+                    (Said(LAST_MANAGER, {"name": change.row.name, "agency": agency}),),
                     "active",
                 )
             )

@@ -11,6 +11,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from casework.actors import Actor, label, role_of
 from casework.refusals import ProblemError
+from core.text import N_, Said
 from database.audit_chain import append_event_in, lock_and_refresh
 from database.case_cipher import lock
 from database.tables import CaseKey, Escalation, utc_now
@@ -18,7 +19,7 @@ from database.tables import CaseKey, Escalation, utc_now
 
 def _partnership_only(actor: Actor) -> None:
     if role_of(actor) != "board":
-        raise ProblemError(403, "Only the partnership places or releases a legal hold.")
+        raise ProblemError(403, Said(N_("Only the partnership places or releases a legal hold.")))
 
 
 async def hold(db: AsyncSession, actor: Actor, row: Escalation, reason: str) -> Escalation:
@@ -27,7 +28,7 @@ async def hold(db: AsyncSession, actor: Actor, row: Escalation, reason: str) -> 
     await lock_and_refresh(db, row)
     if row.erased_at is not None:
         await db.commit()
-        raise ProblemError(409, "This escalation's case details are already erased.")
+        raise ProblemError(409, Said(N_("This escalation's case details are already erased.")))
     if row.held_at is None:
         at = utc_now()
         row.held_at, row.held_by, row.hold_reason = at, label(actor), reason
@@ -44,7 +45,7 @@ async def release(db: AsyncSession, actor: Actor, row: Escalation, reason: str) 
     await lock_and_refresh(db, row)
     if row.held_at is None:
         await db.commit()
-        raise ProblemError(409, "This escalation is not under a legal hold.")
+        raise ProblemError(409, Said(N_("This escalation is not under a legal hold.")))
     at = utc_now()
     row.held_at = row.held_by = row.hold_reason = None
     db.add(row)

@@ -11,6 +11,7 @@ from casework.actors import Actor, label
 from casework.oversight import check_period
 from casework.oversight_figures import utc_midnight
 from casework.refusals import ProblemError
+from core.text import N_, Said
 from database.access_log import record_accesses
 from database.audit_export import chains_active_between, signed_export
 from database.tables import utc_now
@@ -32,7 +33,7 @@ async def audit_export(
     """The signed export of the chains with an event from `start` to `end` (London dates,
     inclusive); its reading is recorded on each escalation it holds."""
     if viewer.role != "board":
-        raise ProblemError(403, "Only the partnership exports the audit trail.")
+        raise ProblemError(403, Said(N_("Only the partnership exports the audit trail.")))
     check_period(start, end)
     chains = await chains_active_between(
         db, utc_midnight(start), utc_midnight(end + timedelta(days=1))

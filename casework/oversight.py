@@ -21,6 +21,7 @@ from casework.oversight_figures import Histogram, Scope
 from casework.publication import SMALL, Count, published
 from casework.refusals import FieldProblem, ProblemError
 from casework.working_days import EPOCH
+from core.text import N_, Said
 from database.tables import Escalation, utc_now
 from workflows.models import Status
 from workflows.policy import Nation
@@ -113,6 +114,9 @@ def _published(value: Any) -> Any:
 # --- the period ---------------------------------------------------------------------
 
 
+COVERED = N_("Reports cover dates from %(earliest)s to %(latest)s.")
+
+
 def check_period(start: date, end: date) -> None:
     """Refuse a period that ends before it starts, covers more than five years, or falls
     outside the calendar the report counts with."""
@@ -120,19 +124,19 @@ def check_period(start: date, end: date) -> None:
         if not EARLIEST <= day <= LATEST:
             raise ProblemError(
                 422,
-                f"Reports cover dates from {EARLIEST} to {LATEST}.",
+                Said(COVERED, {"earliest": str(EARLIEST), "latest": str(LATEST)}),
                 errors=[FieldProblem(field=field, message=f"must be from {EARLIEST} to {LATEST}")],
             )
     if end < start:
         raise ProblemError(
             422,
-            "The period ends before it starts.",
+            Said(N_("The period ends before it starts.")),
             errors=[FieldProblem(field="to", message="must be on or after from")],
         )
     if end >= _years_after(start, MAX_YEARS):
         raise ProblemError(
             422,
-            f"A report covers at most {MAX_YEARS} years.",
+            Said(N_("A report covers at most %(years)s years."), {"years": MAX_YEARS}),
             errors=[FieldProblem(field="to", message=f"must be within {MAX_YEARS} years of from")],
         )
 

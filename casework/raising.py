@@ -29,7 +29,7 @@ from casework.refusals import UNAVAILABLE, FieldProblem, ProblemError
 from casework.requests import RaiseRequest
 from core.directory import closest_names, matching_name, normalised
 from core.settings import Settings
-from core.text import reference_key
+from core.text import N_, Said, reference_key
 from database.case_seal import CASE_FIELDS, new_case_key
 from database.directory_people import agency_names
 from database.tables import PENDING, Escalation, utc_now
@@ -83,7 +83,7 @@ async def receiving_agency(db: AsyncSession, raiser: Actor, name: str) -> str:
         near = closest_names(names, name)
         raise ProblemError(
             422,
-            f"No agency {name!r} in the partnership's directory.",
+            Said(N_("No agency '%(name)s' in the partnership's directory."), {"name": name}),
             errors=[
                 FieldProblem(
                     field="receiving_agency",
@@ -94,7 +94,7 @@ async def receiving_agency(db: AsyncSession, raiser: Actor, name: str) -> str:
     if normalised(agency) == normalised(raiser.agency):
         raise ProblemError(
             422,
-            "An agency cannot escalate against its own decision.",
+            Said(N_("An agency cannot escalate against its own decision.")),
             errors=[FieldProblem(field="receiving_agency", message="is your own agency")],
         )
     return agency
@@ -115,7 +115,7 @@ async def raise_escalation(
     if body.policy not in policies:
         raise ProblemError(
             422,
-            f"Unknown policy {body.policy!r}.",
+            Said(N_("Unknown policy '%(policy)s'."), {"policy": body.policy}),
             errors=[FieldProblem(field="policy", message=f"known policies: {sorted(policies)}")],
         )
     policy_name = URGENT_POLICY if body.immediate_risk else body.policy

@@ -16,7 +16,7 @@ from casework.actors import Actor, label
 from casework.reading import case_keys, readable, readable_corrections, readable_timeline
 from casework.refusals import FieldProblem, ProblemError
 from casework.visibility import visible_to
-from core.text import reference_key
+from core.text import N_, Said, reference_key
 from database.access_log import record_accesses
 from database.case_cipher import unlock_all
 from database.case_seal import CASE_FIELDS, SEALS
@@ -177,10 +177,10 @@ async def subject_access(
 ) -> SubjectAccessBundle:
     """The bundle (the partnership only), its reading recorded on each escalation it holds."""
     if viewer.role != "board":
-        raise ProblemError(403, "Only the partnership answers subject access requests.")
+        raise ProblemError(403, Said(N_("Only the partnership answers subject access requests.")))
     problems = query.problems()
     if problems:
-        raise ProblemError(422, "Say who the request is about.", errors=problems)
+        raise ProblemError(422, Said(N_("Say who the request is about.")), errors=problems)
     rows = await escalations_about(db, viewer, query)
     bundle = SubjectAccessBundle(
         request=query,

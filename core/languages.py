@@ -24,10 +24,10 @@ from babel.numbers import format_decimal
 from babel.support import Translations
 
 from core.calendar import LONDON
-from core.text import N_
+from core.text import N_, Said
 from workflows.policy import Nation, Policy
 
-__all__ = ["N_"]
+__all__ = ["N_", "Said"]
 
 Language = Literal["en", "cy"]
 LANGUAGES: tuple[Language, ...] = get_args(Language)
@@ -96,6 +96,19 @@ def gettext(message: str) -> str:
     # A policy file's own Welsh name comes first: the partnership wrote it for this name.
     named = (_policy_names.get() or {}).get(message) if language == "cy" else None
     return named or translations(language).ugettext(message)
+
+
+def said(words: Said | str) -> str:
+    """`words` in the current language (a plain string is shown as it is: a name, free text)."""
+    if isinstance(words, str):
+        return words
+    text = gettext(words.message)
+    if not words.values:
+        return text
+    values = words.values.items()
+    return text % {
+        name: said(value) if isinstance(value, Said) else value for name, value in values
+    }
 
 
 def ngettext(singular: str, plural: str, n: int) -> str:

@@ -1,6 +1,8 @@
 """Text that reaches mail headers and bodies: one line, no control characters."""
 
 import unicodedata
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 
 # Line and paragraph separators break lines as surely as CR and LF.
 
@@ -11,6 +13,22 @@ def N_(message: str) -> str:
     """Marks the service's own words for the translation catalogues (core/translations) where
     they are defined; the pages and mails translate them where they show them."""
     return message
+
+
+@dataclass(frozen=True)
+class Said:
+    """A catalogue message (N_) with its values, said once for both audiences: `str()` is the
+    English a machine format keeps (API problem details, CSV), `core.languages.said` the page's
+    language. A value that is itself `Said` (a role, a verb) is translated with it; others
+    (names, numbers, what people wrote) are shown as they are."""
+
+    message: str
+    values: Mapping[str, "Said | str | int"] = field(default_factory=dict)
+
+    def __str__(self) -> str:
+        if not self.values:
+            return self.message
+        return self.message % {name: str(value) for name, value in self.values.items()}
 
 
 def control_characters(text: str) -> list[str]:

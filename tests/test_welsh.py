@@ -35,8 +35,7 @@ def extracted() -> set[str | tuple[str, ...]]:
     """The messages `make translations` extracts (babel.cfg, with N_ as a keyword)."""
     method_map = [
         ("web/**.py", "python"),
-        ("casework/requests.py", "python"),
-        ("casework/worker_alerts.py", "python"),
+        ("casework/**.py", "python"),
         ("activities/notifications.py", "python"),
         ("core/languages.py", "python"),
         ("web/templates/**.html", "jinja2"),

@@ -5,7 +5,7 @@ switch ("English | Cymraeg") links to the same page in the other language. The c
 the signed-in person's language, so the pages read the same after sign-out.
 """
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from urllib.parse import parse_qs
 
 from babel.core import negotiate_locale
@@ -18,6 +18,7 @@ from core.languages import (
     LANGUAGES,
     N_,
     Language,
+    Said,
     chosen_language,
     current_language,
     gettext,
@@ -26,6 +27,7 @@ from core.languages import (
     month_and_year,
     ngettext,
     number_text,
+    said,
     short_month,
     use_language,
     use_policy_names,
@@ -35,6 +37,7 @@ __all__ = [
     "LANGUAGES",
     "N_",
     "Language",
+    "Said",
     "current_language",
     "gettext",
     "long_date",
@@ -42,9 +45,23 @@ __all__ = [
     "month_and_year",
     "ngettext",
     "number_text",
+    "said",
+    "said_all",
     "short_month",
+    "translated",
     "use_language",
 ]
+
+
+def said_all(reasons: Iterable[Said | str]) -> str:
+    """Several faults of one row, in the page's language: "a; b"."""
+    return "; ".join(said(reason) for reason in reasons)
+
+
+def translated(words: Mapping[str, str]) -> dict[str, str]:
+    """A table of catalogue messages (N_), by key, in the page's language."""
+    return {key: gettext(word) for key, word in words.items()}
+
 
 # What the header's switch shows for each language, in that language.
 NAMES: dict[Language, str] = {"en": "English", "cy": "Cymraeg"}

@@ -15,6 +15,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from casework.actors import label
 from casework.dependencies import SessionDep, settings_of
 from casework.language_choice import choose_language
+from casework.refusals import ProblemError
 from core.languages import chosen_language
 from database.directory_people import Person, agency_names, find_active_person
 from database.tables import PersonSession, utc_now
@@ -31,6 +32,8 @@ from web.i18n import (
     keep_language_cookie,
     long_date,
     ngettext,
+    said,
+    said_all,
     use_language,
 )
 from web.listing import waiting_count
@@ -87,6 +90,7 @@ def _language_links(request: Request) -> list[dict[str, Any]]:
 templates.globals["radio_items"] = _choice_items
 templates.globals["role_name"] = role_name
 templates.globals["when"] = when
+templates.globals["said_all"] = said_all
 templates.filters["long_date"] = _long_date
 
 
@@ -213,6 +217,12 @@ FORM_REFUSED = N_(
     "This form could not be sent because it did not come from this service's page (its security "
     "token is missing or out of date). Nothing was changed. Go back, reload the page and try again."
 )
+
+
+def refusal_text(problem: ProblemError) -> str:
+    """What a refusal from casework says, in the page's language (its `detail` is the API's
+    English: a refusal with no `said` has no words of its own for the pages)."""
+    return said(problem.said) if problem.said is not None else problem.detail
 
 
 def same_origin(request: Request) -> bool:

@@ -11,9 +11,12 @@ from datetime import date, datetime
 from casework.oversight import check_period
 from casework.refusals import ProblemError
 from core.calendar import LONDON
+from web.i18n import N_, gettext
+from web.page_context import refusal_text
 from web.questions import read_date
 
-LABELS = {"from": "Start date", "to": "End date"}
+LABELS = {"from": N_("Start date"), "to": N_("End date")}
+MISSING = {"from": N_("Enter the start date"), "to": N_("Enter the end date")}
 PARTS = ("day", "month", "year")
 
 
@@ -53,7 +56,7 @@ def _one(
     if any(f"{name}-{part}" in query for part in PARTS):
         parts, day, problem = read_date(query, name, label)
         if day is None and problem is None:
-            problem = f"Enter the {label.lower()}"
+            problem = gettext(MISSING[name])
         return parts, day, problem
     if name in query:
         try:
@@ -79,5 +82,5 @@ def read_period(query: Mapping[str, str], today: date) -> Period:
             check_period(period.start, period.end)
         except ProblemError as refused:
             for refusal in refused.errors or []:
-                period.problems[refusal.field] = refused.detail
+                period.problems[refusal.field] = refusal_text(refused)
     return period

@@ -91,6 +91,13 @@ def when(moment: datetime | None) -> str:
     return moment_text(moment) if moment else ""
 
 
+def days_left_text(days: int) -> str:
+    """ "3 days left", "last day", in the page's language."""
+    if days <= 0:
+        return gettext("last day")
+    return ngettext("%(n)s day left", "%(n)s days left", days) % {"n": days}
+
+
 def span_text(span: Span) -> str:
     """A time limit in the page's language: "5 working days", "24 hours"."""
     if span.working_days is not None:

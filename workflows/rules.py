@@ -2,6 +2,9 @@
 which stage (from each action's `who` in workflows/actions.py), and the checks the workflow's
 validator and main loop apply to an action before it is taken."""
 
+from dataclasses import dataclass
+from typing import ClassVar
+
 from temporalio.exceptions import ApplicationError
 
 from workflows.actions import ACTIONS
@@ -37,12 +40,48 @@ def may_act(
     return role == "board" or (agencies and role_rank(role) >= role_rank(stage_role))
 
 
-_A_ROLE: dict[Role, str] = {
+# How a refusal names a role ("you are a manager of …"), and its sentences by who may take the
+# action: English data that floor cannot mark (core/action_words.py puts them in the
+# catalogues); the workflow and the API say them in English, the pages in their language.
+A_ROLE: dict[Role, str] = {
     "practitioner": "a practitioner",
     "manager": "a manager",
     "executive": "an executive",
     "board": "a board member",
 }
+REFUSALS: dict[str, str] = {
+    "raising": "Only %(raising)s may %(what)s; you are %(role)s of %(agency)s.",
+    "involved": (
+        "Only %(raising)s or %(receiving)s, or the partnership, may %(what)s; "
+        "you are %(role)s of %(agency)s."
+    ),
+    "partnership at the stage": (
+        "Only the partnership may %(what)s at stage %(stage)s (%(stage_name)s); "
+        "you are %(role)s of %(agency)s."
+    ),
+    "receiving at the stage": (
+        "Only %(level)s or above of %(receiving)s, or the partnership, may %(what)s at stage "
+        "%(stage)s (%(stage_name)s); you are %(role)s of %(agency)s."
+    ),
+    "involved at the stage": (
+        "Only %(level)s or above of %(raising)s or %(receiving)s, or the partnership, may "
+        "%(what)s at stage %(stage)s (%(stage_name)s); you are %(role)s of %(agency)s."
+    ),
+}
+
+
+@dataclass(frozen=True)
+class Refusal:
+    """Why `may_act` refuses an action: one of REFUSALS and its values."""
+
+    sentence: str
+    values: dict[str, str | int]
+    # The values that are the service's own words (a verb, a role, a built-in stage's name),
+    # translated with the sentence; the others are names and numbers.
+    WORDS: ClassVar[tuple[str, ...]] = ("what", "role", "level", "stage_name")
+
+    def __str__(self) -> str:
+        return self.sentence % self.values
 
 
 def refusal(
@@ -55,23 +94,21 @@ def refusal(
     stage: int,
     stage_name: str,
     stage_role: Role,
-) -> str:
+) -> Refusal:
     """The sentence for an action `may_act` refuses: who may take it, and who asked."""
-    involved = f"{raising_agency} or {receiving_agency}"
     taken = ACTIONS[action]
-    if taken.who == "raising":
-        who, what = raising_agency, taken.verb
-    elif taken.who == "involved":
-        who, what = f"{involved}, or the partnership,", taken.verb
-    else:
-        what = f"{taken.verb} at stage {stage} ({stage_name})"
-        agencies = receiving_agency if taken.who == "receiving at the stage" else involved
-        who = (
-            "the partnership"
-            if stage_role == "board"
-            else f"{_A_ROLE[stage_role]} or above of {agencies}, or the partnership,"
-        )
-    return f"Only {who} may {what}; you are {_A_ROLE[role]} of {agency}."
+    values: dict[str, str | int] = {
+        "raising": raising_agency,
+        "receiving": receiving_agency,
+        "what": taken.verb,
+        "role": A_ROLE[role],
+        "agency": agency,
+    }
+    if taken.who in ("raising", "involved"):
+        return Refusal(REFUSALS[taken.who], values)
+    values |= {"stage": stage, "stage_name": stage_name, "level": A_ROLE[stage_role]}
+    who = "partnership at the stage" if stage_role == "board" else taken.who
+    return Refusal(REFUSALS[who], values)
 
 
 # Error types the API maps to HTTP answers.
@@ -121,15 +158,17 @@ def check_action(state: EscalationState, request: ActionRequest) -> None:
         stage_role=state.stage_role,
     ):
         raise ApplicationError(
-            refusal(
-                request.action,
-                request.agency,
-                request.role,
-                raising_agency=state.raising_agency,
-                receiving_agency=state.receiving_agency,
-                stage=state.stage,
-                stage_name=state.stage_name,
-                stage_role=state.stage_role,
+            str(
+                refusal(
+                    request.action,
+                    request.agency,
+                    request.role,
+                    raising_agency=state.raising_agency,
+                    receiving_agency=state.receiving_agency,
+                    stage=state.stage,
+                    stage_name=state.stage_name,
+                    stage_role=state.stage_role,
+                )
             ),
             type=NOT_PERMITTED,
         )

@@ -20,20 +20,25 @@ from database.directory_people import PARTNERSHIP_KIND
 from database.tables import DirectoryAgency
 from web.dependencies import SignInLimitsDep
 from web.forms import form_page
-from web.i18n import N_, current_language, gettext
+from web.i18n import N_, current_language, gettext, said, translated
 from web.mailer import message_in, send_all
 from web.page_context import PageError, check_csrf, render, same_origin
 from web.presenting import role_name
-from web.routes.directory_pages import ROLE_NAMES, AdminDep
+from web.routes.directory_pages import ROLE_NAMES, AdminDep, done_banner
 from web.routes.sign_in import limit_requests, normalised_email
 
 router = APIRouter(include_in_schema=False)
 
+# Catalogue messages (N_): translated where they are shown.
 MESSAGES = {
-    "name": "Enter your full name, up to 200 characters",
-    "email": "Enter your work email address, like name@example.org",
-    "agency": "Choose the agency you work for",
-    "role": "Choose the role you need",
+    "name": N_("Enter your full name, up to 200 characters"),
+    "email": N_("Enter your work email address, like name@example.org"),
+    "agency": N_("Choose the agency you work for"),
+    "role": N_("Choose the role you need"),
+}
+ANSWERED = {
+    "approved": N_("The request is approved. The person is told by email."),
+    "declined": N_("The request is declined. The person is told by email."),
 }
 
 
@@ -53,12 +58,12 @@ async def _form(
         request,
         "request_access.html",
         None,
-        problems,
+        {field: gettext(problem) for field, problem in problems.items()},
         title=N_("Request access"),
         values=values,
         step=step,
         agencies=list(await _agencies(db)),
-        roles=[(role, ROLE_NAMES[role]) for role in access_requests.REQUESTABLE],
+        roles=[(role, gettext(ROLE_NAMES[role])) for role in access_requests.REQUESTABLE],
     )
 
 
@@ -139,8 +144,8 @@ async def requests_page(request: Request, viewer: AdminDep, db: SessionDep) -> R
         viewer,
         title=N_("Requests for access"),
         waiting=waiting,
-        roles=ROLE_NAMES,
-        done=request.query_params.get("done"),
+        roles=translated(ROLE_NAMES),
+        done=done_banner(request, ANSWERED),
         refusal=None,
     )
 
@@ -169,9 +174,9 @@ async def decide(
             status=422,
             title=N_("Requests for access"),
             waiting=await access_requests.waiting_for(db, viewer.person),
-            roles=ROLE_NAMES,
+            roles=translated(ROLE_NAMES),
             done=None,
-            refusal=refused,
+            refusal=said(refused),
         )
     settings = settings_of(request)
     # The language they asked in (the new person's too); not known for a request made before
@@ -191,7 +196,7 @@ def _answer(
 
     def write() -> tuple[str, list[str]]:
         hello = gettext("Hello %(name)s,") % {"name": name}
-        said = (
+        answer = (
             [gettext("Your request for access is approved. Sign in here:"), sign_in]
             if approved
             else [
@@ -201,6 +206,6 @@ def _answer(
             ]
         )
         subject = gettext("Your request for access to Safeguarding escalations")
-        return subject, [hello, "", *said]
+        return subject, [hello, "", *answer]
 
     return message_in(settings, email, languages, write)

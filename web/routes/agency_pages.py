@@ -10,27 +10,36 @@ from sqlalchemy import func
 from sqlmodel import col, select
 
 from casework.actors import label
-from casework.agency_changes import AgencyRefused, save_agency
+from casework.agency_changes import ONE_PARTNERSHIP_KIND, AgencyRefused, save_agency
 from casework.dependencies import SessionDep
 from core.directory import AGENCY_KINDS, normalised
 from core.text import control_characters
 from database.tables import DirectoryAgency
 from web.forms import form_page
+from web.i18n import N_, gettext, translated
 from web.page_context import PageError, Viewer, check_csrf, render
-from web.routes.directory_pages import BusinessUnitDep, page_links
+from web.routes.directory_pages import BusinessUnitDep, done_banner, page_links
 
 router = APIRouter(prefix="/directory/agencies", include_in_schema=False)
 
+# Catalogue messages (N_): translated where they are shown.
 KIND_NAMES = {
-    "local_authority": "Local authority",
-    "police": "Police",
-    "health": "Health",
-    "school": "School or academy",
-    "gp_practice": "GP practice",
-    "early_years": "Early years",
-    "voluntary": "Voluntary or community group",
-    "partnership": "The partnership",
-    "other": "Other",
+    "local_authority": N_("Local authority"),
+    "police": N_("Police"),
+    "health": N_("Health"),
+    "school": N_("School or academy"),
+    "gp_practice": N_("GP practice"),
+    "early_years": N_("Early years"),
+    "voluntary": N_("Voluntary or community group"),
+    "partnership": N_("The partnership"),
+    "other": N_("Other"),
+}
+DONE = {"added": N_("The agency is added."), "changed": N_("The agency is changed.")}
+MESSAGES = {
+    "name": N_("Enter the agency's name, up to 200 characters, on one line"),
+    "taken": N_("An agency with this name is in the directory already"),
+    "kind": N_("Choose what kind of agency it is"),
+    "email_domains": N_("Enter each email domain on its own line, like school.example.org"),
 }
 PAGE_SIZE = 50
 
@@ -56,20 +65,20 @@ async def agencies_page(
         request,
         "directory_agencies.html",
         viewer,
-        title="Agencies",
+        title=N_("Agencies"),
         agencies=rows.all(),
         total=total,
         search=q,
-        kinds=KIND_NAMES,
+        kinds=translated(KIND_NAMES),
         pagination=page_links("/directory/agencies", page, total, q=q),
-        done=request.query_params.get("done"),
+        done=done_banner(request, DONE),
     )
 
 
 async def _agency(db: SessionDep, agency_id: int) -> DirectoryAgency:
     agency = await db.get(DirectoryAgency, agency_id)
     if agency is None:
-        raise PageError(404, "Page not found", "There is no such agency.")
+        raise PageError(404, N_("Page not found"), N_("There is no such agency."))
     return agency
 
 
@@ -84,11 +93,11 @@ def _form(
         request,
         "directory_agency_form.html",
         viewer,
-        problems or {},
-        title="Change an agency" if agency_id else "Add an agency",
+        {field: gettext(problem) for field, problem in (problems or {}).items()},
+        title=N_("Change an agency") if agency_id else N_("Add an agency"),
         values=values,
         agency_id=agency_id,
-        kinds=[(kind, KIND_NAMES[kind]) for kind in AGENCY_KINDS if kind != "partnership"],
+        kinds=[(kind, gettext(KIND_NAMES[kind])) for kind in AGENCY_KINDS if kind != "partnership"],
     )
 
 
@@ -128,19 +137,17 @@ async def _checked(
     domains = [d.casefold() for d in re.split(r"[\s,]+", values["email_domains"]) if d]
     problems = {}
     if not values["name"] or len(values["name"]) > 200 or control_characters(values["name"]):
-        problems["name"] = "Enter the agency's name, up to 200 characters, on one line"
+        problems["name"] = MESSAGES["name"]
     elif agency_id is None:
         taken = select(DirectoryAgency.id).where(
             DirectoryAgency.name_key == normalised(values["name"])
         )
         if (await db.exec(taken)).first() is not None:
-            problems["name"] = "An agency with this name is in the directory already"
+            problems["name"] = MESSAGES["taken"]
     if values["kind"] not in AGENCY_KINDS:
-        problems["kind"] = "Choose what kind of agency it is"
+        problems["kind"] = MESSAGES["kind"]
     if any("@" in d or " " in d or "." not in d or len(d) > 200 for d in domains):
-        problems["email_domains"] = (
-            "Enter each email domain on its own line, like school.example.org"
-        )
+        problems["email_domains"] = MESSAGES["email_domains"]
     if problems:
         return values, agency_id, _form(request, viewer, values, agency_id, problems)
     return (
@@ -159,11 +166,11 @@ async def check_agency(request: Request, viewer: BusinessUnitDep, db: SessionDep
         request,
         "directory_agency_check.html",
         viewer,
-        title="Check the agency before saving",
+        title=N_("Check the agency before saving"),
         values=values,
         agency=found,
         agency_id=agency_id,
-        kinds=KIND_NAMES,
+        kinds=translated(KIND_NAMES),
     )
 
 
@@ -174,7 +181,7 @@ async def save(request: Request, viewer: BusinessUnitDep, db: SessionDep) -> Res
         return found
     try:
         _, action = await save_agency(db, actor=label(viewer), **found)
-    except AgencyRefused as exc:
-        problem = {"kind": str(exc)[:1].upper() + str(exc)[1:]}
+    except AgencyRefused:
+        problem = {"kind": ONE_PARTNERSHIP_KIND}
         return _form(request, viewer, values, agency_id, problem)
     return RedirectResponse(f"/directory/agencies?done={action}", status_code=303)

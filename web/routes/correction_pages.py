@@ -11,8 +11,8 @@ from casework.dependencies import SessionDep
 from casework.refusals import ProblemError
 from casework.requests import CorrectionRequest
 from database.tables import Escalation
-from web.i18n import N_, gettext
-from web.page_context import PageError, Viewer, ViewerDep, check_csrf, render
+from web.i18n import N_, gettext, said
+from web.page_context import PageError, Viewer, ViewerDep, check_csrf, refusal_text, render
 from web.presenting import CASE_LABELS
 from web.routes.escalation_page import visible_row
 
@@ -55,11 +55,7 @@ async def _correctable(db: SessionDep, viewer: Viewer, escalation_id: str) -> Es
         raise PageError(
             403,
             N_("You cannot correct this escalation"),
-            gettext(
-                "Only a manager or above of %(agency)s, or the partnership, may correct "
-                "its case details."
-            )
-            % {"agency": row.raising_agency},
+            said(correcting.who_corrects(row)),
         )
     return row
 
@@ -106,5 +102,7 @@ async def correct(
     try:
         await correcting.correct(db, viewer, row, body)
     except ProblemError as exc:
-        raise PageError(exc.status, N_("The detail could not be corrected"), exc.detail) from None
+        raise PageError(
+            exc.status, N_("The detail could not be corrected"), refusal_text(exc)
+        ) from None
     return RedirectResponse(f"/escalations/{row.id}?done=corrected", status_code=303)

@@ -17,8 +17,9 @@ from casework.dependencies import SessionDep
 from casework.directory_changes import PersonRow, Plan, apply, plan
 from casework.directory_csv import CsvFileError, read_people
 from web.forms import form_page
-from web.i18n import N_
+from web.i18n import N_, gettext, said, translated
 from web.page_context import PageError, Viewer, check_csrf, render
+from web.routes.agency_pages import KIND_NAMES
 from web.routes.directory_pages import ROLE_NAMES, BusinessUnitDep, page_links
 from web.sessions import save_draft
 
@@ -30,6 +31,27 @@ DRAFT_KEY = "directory_import"
 SHOWN = 200
 # An upload larger than this is refused by the body limit (api/app.py) before it is read.
 MAX_IMPORT_BYTES = 8 * 1024 * 1024
+CHOOSE_A_FILE = N_("Choose a CSV file to import")
+NO_PEOPLE = N_("The file has no people in it")
+# How the record shows a yes, a no and an empty list, what changed and each field.
+SHOWN_VALUES = {True: N_("yes"), False: N_("no")}
+CHANGES = {
+    ("person", "added"): N_("person added"),
+    ("person", "changed"): N_("person changed"),
+    ("person", "deactivated"): N_("person deactivated"),
+    ("agency", "added"): N_("agency added"),
+    ("agency", "changed"): N_("agency changed"),
+}
+FIELD_NAMES = {
+    "name": N_("Name"),
+    "email": N_("Email"),
+    "agency": N_("Agency"),
+    "role": N_("Role"),
+    "active": N_("Active"),
+    "language": N_("Language"),
+    "kind": N_("Kind of agency"),
+    "email_domains": N_("Email domains"),
+}
 
 
 def _upload_page(request: Request, viewer: Viewer, problem: str | None = None) -> HTMLResponse:
@@ -55,7 +77,7 @@ def _check_page(request: Request, viewer: Viewer, found: Plan) -> HTMLResponse:
         title=N_("Check the import before confirming"),
         plan=found,
         shown=SHOWN,
-        roles=ROLE_NAMES,
+        roles=translated(ROLE_NAMES),
         new_agencies=sorted(name for name, _ in found.new_agencies.values()),
     )
 
@@ -66,13 +88,13 @@ async def upload(request: Request, viewer: BusinessUnitDep, db: SessionDep) -> R
     check_csrf(request, form, viewer.session.csrf_token)
     file = form.get("file")
     if not isinstance(file, UploadFile) or not file.filename:
-        return _upload_page(request, viewer, "Choose a CSV file to import")
+        return _upload_page(request, viewer, gettext(CHOOSE_A_FILE))
     try:
         rows = read_people(await file.read())
     except CsvFileError as exc:
-        return _upload_page(request, viewer, str(exc))
+        return _upload_page(request, viewer, said(exc.said))
     if not rows:
-        return _upload_page(request, viewer, "The file has no people in it")
+        return _upload_page(request, viewer, gettext(NO_PEOPLE))
     found = await plan(db, rows)
     draft: dict[str, Any] = dict(viewer.session.draft)
     draft[DRAFT_KEY] = [row.as_dict() for row in found.good_rows]
@@ -140,16 +162,27 @@ def _event(event: Any) -> dict[str, Any]:
     """One change as the record page shows it: what changed, from what to what."""
     before, after = event.before or {}, event.after or {}
     changed = [
-        {"field": name, "before": _shown(before.get(name)), "after": _shown(after.get(name))}
+        {
+            "field": gettext(FIELD_NAMES.get(name, name)),
+            "before": _shown(name, before.get(name)),
+            "after": _shown(name, after.get(name)),
+        }
         for name in (after or before)
         if before.get(name) != after.get(name)
     ]
-    return {"event": event, "changed": changed, "what": after.get("name") or before.get("name")}
+    kind = (event.subject.split(":")[0], event.action)
+    change = gettext(CHANGES[kind]) if kind in CHANGES else " ".join(kind)
+    what = after.get("name") or before.get("name")
+    return {"event": event, "changed": changed, "what": what, "change": change}
 
 
-def _shown(value: Any) -> str | None:
+def _shown(name: str, value: Any) -> str | None:
+    if name == "role" and value in ROLE_NAMES:
+        return gettext(ROLE_NAMES[value])
+    if name == "kind" and value in KIND_NAMES:
+        return gettext(KIND_NAMES[value])
     if isinstance(value, bool):
-        return "yes" if value else "no"
+        return gettext(SHOWN_VALUES[value])
     if isinstance(value, list):
-        return ", ".join(value) or "none"
+        return ", ".join(value) or gettext(N_("none"))
     return None if value is None else str(value)

@@ -12,38 +12,53 @@ from sqlmodel import select
 from casework import directory_access as access
 from casework.actors import label
 from casework.dependencies import SessionDep
+from casework.directory_changes import CONTROL_CHARACTERS as CONTROL_CHARACTERS_IN
 from casework.directory_changes import BadRow, Plan, apply, check_row, plan
 from casework.directory_csv import write_people
 from database.directory_people import email_key
 from database.tables import DirectoryAgency, DirectoryPerson
 from web.forms import form_page
-from web.i18n import N_
+from web.i18n import N_, Said, gettext, said, said_all, translated
 from web.page_context import PageError, Viewer, ViewerDep, check_csrf, render
 
 router = APIRouter(prefix="/directory", include_in_schema=False)
 
+# Catalogue messages (N_): translated where they are shown.
 ROLE_NAMES = {
-    "practitioner": "Practitioner",
-    "manager": "Manager",
-    "executive": "Executive",
-    "board": "Partnership board",
-    "business_unit": "Partnership business unit",
-    "": "No role (given at sign-in by an identity provider's groups)",
+    "practitioner": N_("Practitioner"),
+    "manager": N_("Manager"),
+    "executive": N_("Executive"),
+    "board": N_("Partnership board"),
+    "business_unit": N_("Partnership business unit"),
+    "": N_("No role (given at sign-in by an identity provider's groups)"),
 }
 FIELDS = ("name", "email", "agency", "role", "active")
 MESSAGES = {
-    "name": "Enter the person's full name, up to 200 characters",
-    "email": "Enter an email address in the correct format, like name@example.org",
-    "agency": "Choose the agency they work for",
-    "role": "Choose their role",
-    "active": "Choose whether they can sign in",
+    "name": N_("Enter the person's full name, up to 200 characters"),
+    "email": N_("Enter an email address in the correct format, like name@example.org"),
+    "agency": N_("Choose the agency they work for"),
+    "role": N_("Choose their role"),
+    "active": N_("Choose whether they can sign in"),
+}
+# A field with control characters, by the field the form names.
+CONTROL_CHARACTERS = {
+    "name": N_("Remove the control characters (like tabs or line breaks) from the name"),
+    "email": N_("Remove the control characters (like tabs or line breaks) from the email"),
+    "agency": N_("Remove the control characters (like tabs or line breaks) from the agency"),
 }
 DONE = {
-    "added": "The person is added. They can sign in now.",
-    "changed": "The change is saved. It counts from now.",
-    "deactivated": "The person is deactivated. They are signed out and told nothing more.",
-    "imported": "The import is done.",
+    "added": N_("The person is added. They can sign in now."),
+    "changed": N_("The change is saved. It counts from now."),
+    "deactivated": N_("The person is deactivated. They are signed out and told nothing more."),
+    "imported": N_("The import is done."),
 }
+ALREADY_LISTED = N_("Someone with this email address is already listed")
+
+
+def done_banner(request: Request, banners: dict[str, str]) -> str | None:
+    """The banner after a change (`?done=`), in the page's language."""
+    done = banners.get(request.query_params.get("done", ""))
+    return gettext(done) if done else None
 
 
 def _admin(viewer: ViewerDep) -> Viewer:
@@ -117,8 +132,8 @@ async def people_page(
         total=total,
         search=q,
         pagination=page_links("/directory", page, total, q=q),
-        roles=ROLE_NAMES,
-        done=DONE.get(request.query_params.get("done", "")),
+        roles=translated(ROLE_NAMES),
+        done=done_banner(request, DONE),
     )
 
 
@@ -160,8 +175,8 @@ async def person_page(
         viewer,
         title=found.snapshot["name"],
         person=found,
-        roles=ROLE_NAMES,
-        done=DONE.get(request.query_params.get("done", "")),
+        roles=translated(ROLE_NAMES),
+        done=done_banner(request, DONE),
     )
 
 
@@ -188,11 +203,11 @@ async def _form(
         "directory_person_form.html",
         viewer,
         {name: text for name, text in (problems or {}).items() if name in FIELDS},
-        title=N_("Change a person's details") if person_id else "Add a person",
+        title=N_("Change a person's details") if person_id else N_("Add a person"),
         values=values,
         person_id=person_id,
         agencies=await access.agency_choices(db, viewer.person),
-        role_choices=[(r, ROLE_NAMES[r]) for r in access.grantable_roles(viewer.person)],
+        role_choices=[(r, gettext(ROLE_NAMES[r])) for r in access.grantable_roles(viewer.person)],
     )
 
 
@@ -209,31 +224,35 @@ async def _checked(
     row = check_row(1, {**values, "agency_kind": agencies.get(values["agency"], "other")})
     problems = {name: _message(row, name) for name in row.fields} if isinstance(row, BadRow) else {}
     if values["agency"] not in agencies:
-        problems["agency"] = MESSAGES["agency"]
+        problems["agency"] = gettext(MESSAGES["agency"])
     if values["active"] not in ("yes", "no"):  # the form has no empty "yes"
-        problems["active"] = MESSAGES["active"]
+        problems["active"] = gettext(MESSAGES["active"])
     if problems or isinstance(row, BadRow):
         return values, person_id, dict(sorted(problems.items(), key=lambda p: FIELDS.index(p[0])))
     found = await plan(db, [row])
     if found.bad:
-        return values, person_id, {found.bad[0].field: _sentence(found.bad[0].reason)}
+        return values, person_id, {found.bad[0].field: _sentence(found.bad[0].reasons)}
     before = found.changes[0].before if found.changes else None
     refused = access.refusal(viewer.person, row, before)
     if refused:
-        return values, person_id, {"role": refused}
+        return values, person_id, {"role": said(refused)}
     if person_id is None and before is not None:
-        return values, person_id, {"email": "Someone with this email address is already listed"}
+        return values, person_id, {"email": gettext(ALREADY_LISTED)}
     return values, person_id, found
 
 
 def _message(bad: BadRow, field: str) -> str:
-    if f"control characters in {field}" in bad.reason:
-        return f"Remove the control characters (like tabs or line breaks) from the {field}"
-    return MESSAGES[field]
+    said_here = Said(CONTROL_CHARACTERS_IN, {"column": field})
+    if field in CONTROL_CHARACTERS and said_here in bad.reasons:
+        return gettext(CONTROL_CHARACTERS[field])
+    if field in MESSAGES:
+        return gettext(MESSAGES[field])
+    return _sentence(bad.reasons[bad.fields.index(field) : bad.fields.index(field) + 1])
 
 
-def _sentence(reason: str) -> str:
-    return reason[:1].upper() + reason[1:]
+def _sentence(reasons: tuple[Said, ...]) -> str:
+    text = said_all(reasons)
+    return text[:1].upper() + text[1:]
 
 
 async def _posted(
@@ -262,7 +281,7 @@ async def check_person(request: Request, viewer: AdminDep, db: SessionDep) -> Re
         values=values,
         person_id=person_id,
         change=found.changes[0] if found.changes else None,
-        roles=ROLE_NAMES,
+        roles=translated(ROLE_NAMES),
     )
 
 

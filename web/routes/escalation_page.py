@@ -27,9 +27,17 @@ from database.access_log import accesses, record_access
 from database.audit_chain import timeline as audit_timeline
 from database.tables import Escalation, utc_now
 from web import last_views
-from web.i18n import N_, gettext
+from web.i18n import N_, gettext, said
 from web.negotiation import BrowserRoute
-from web.page_context import SORRY, PageError, Viewer, ViewerDep, check_csrf, render
+from web.page_context import (
+    SORRY,
+    PageError,
+    Viewer,
+    ViewerDep,
+    check_csrf,
+    refusal_text,
+    render,
+)
 from web.presenting import (
     DECIDERS,
     STATUS_TAGS,
@@ -37,6 +45,7 @@ from web.presenting import (
     correction_notes,
     current_stage,
     policy_steps,
+    span_text,
     stage_count,
     stage_text,
     steps,
@@ -47,7 +56,7 @@ from web.told import told_by_notification
 from workflows.action_requests import ExtendRequest, ReasonRequest, Strict
 from workflows.actions import ACTIONS, BY_PATH, ActionDefinition, FormField
 from workflows.policy import Policy
-from workflows.rules import may_act
+from workflows.rules import EXTENSION_TOO_LONG, NO_EXTENSIONS_LEFT, may_act
 
 page_router = APIRouter(include_in_schema=False, route_class=BrowserRoute)
 router = APIRouter(include_in_schema=False)
@@ -67,13 +76,6 @@ BANNERS = {
 HOLD_MISSING = {
     "hold": N_("Enter why the escalation is held"),
     "release": N_("Enter why the hold is released"),
-}
-# Why an action is no longer open, by the escalation's status.
-ALREADY = {
-    "resolved": N_("The escalation is already resolved."),
-    "withdrawn": N_("The escalation is already withdrawn."),
-    "cancelled": N_("The escalation is already cancelled."),
-    "terminated": N_("The escalation is already closed by an operator."),
 }
 FORM_ID = re.compile(r"[A-Za-z0-9_-]{16,64}")
 # A fault of ours (no worker, Temporal or the database away): the form's one-time id makes a
@@ -280,8 +282,8 @@ async def _allowed(
     row = await visible_row(db, viewer, escalation_id)
     if action not in allowed_actions(viewer, row, policies):
         now = (
-            gettext(ALREADY[row.status])
-            if row.status in ALREADY and action.kind != "dispute"
+            said(acting.already(row.status))
+            if row.status in acting.ALREADY and action.kind != "dispute"
             else gettext("You cannot do that to the escalation as it stands now.")
         )
         raise PageError(
@@ -450,19 +452,49 @@ async def confirm(
         if exc.status == 503:
             raise PageError(503, SORRY, NOT_DONE_YET) from None
         await db.refresh(row)
-        if exc.status == 422 and action.request is ExtendRequest:
+        if exc.code == EXTENSION_TOO_LONG:
             # Longer than the policy allows: an answer to change, not a refusal.
             field = next(
                 f
                 for f in action.fields
                 if f.kind == ("days" if answers["working_days"] else "hours")
             )
-            problem = (field, exc.detail[:1].upper() + exc.detail[1:])
+            problem = (field, _too_long(row, policies) or refusal_text(exc))
             return _question(request, viewer, row, action, answers, [problem])
+        refusal = _extensions_used(row, policies) if exc.code == NO_EXTENSIONS_LEFT else None
         return await _page(
-            request, db, viewer, row, policies, status=exc.status, refusal=exc.detail
+            request,
+            db,
+            viewer,
+            row,
+            policies,
+            status=exc.status,
+            refusal=refusal or refusal_text(exc),
         )
     return RedirectResponse(f"/escalations/{row.id}/actions/{action.path}/done", 303)
+
+
+def _extensions_used(row: Escalation, policies: dict[str, Policy]) -> str | None:
+    """The stage's extensions all agreed, as the workflow's refusal says it."""
+    stage = current_stage(row, policies)
+    if stage is None:
+        return None
+    return gettext("stage %(stage)s allows %(allowed)s extension(s): %(used)s already agreed") % {
+        "stage": row.stage,
+        "allowed": stage.max_extensions,
+        "used": row.extensions_used,
+    }
+
+
+def _too_long(row: Escalation, policies: dict[str, Policy]) -> str | None:
+    """The longest extension the escalation's stage allows, as the question page says it."""
+    stage = current_stage(row, policies)
+    if stage is None:
+        return None
+    return gettext("An extension at stage %(stage)s is at most %(limit)s") % {
+        "stage": row.stage,
+        "limit": span_text(stage.extension_limit),
+    }
 
 
 @router.get("/escalations/{escalation_id}/actions/{path}/done", response_class=HTMLResponse)
@@ -504,7 +536,7 @@ async def legal_hold(
     except ProblemError as exc:
         await db.refresh(row)
         return await _page(
-            request, db, viewer, row, policies, status=exc.status, refusal=exc.detail
+            request, db, viewer, row, policies, status=exc.status, refusal=refusal_text(exc)
         )
     done = "held" if name == "hold" else "released"
     return RedirectResponse(f"/escalations/{row.id}?done={done}#legal-hold", status_code=303)

@@ -17,7 +17,7 @@ from database.tables import utc_now
 from web.i18n import N_, gettext
 from web.listing import PAGE_SIZE, VIEWS, Filters, Listed, View, escalations_for
 from web.page_context import Viewer, ViewerDep, other_agencies, render
-from web.presenting import STATUS_TAGS, stage_text, when
+from web.presenting import STATUS_TAGS, days_left_text, stage_text, when
 from workflows.action_requests import NO_NUL
 from workflows.policy import Policy
 
@@ -55,7 +55,7 @@ def _item(entry: Listed, policies: dict[str, Policy], now: datetime) -> dict[str
         "stage": stage_text(row, policies),
         "deadline": when(row.stage_deadline) if row.status == "open" else "",
         "dispute_by": when(dispute_by),
-        "days_left": days_left(dispute_by, now) if dispute_by else "",
+        "days_left": days_left_text(days_left(dispute_by, now)) if dispute_by else "",
         "tags": tags(row, now),
         "status": STATUS_TAGS.get(row.status, (row.status, "govuk-tag--grey")),
     }

@@ -19,6 +19,7 @@ from web.page_context import (
     ViewerDep,
     check_csrf,
     other_agencies,
+    refusal_text,
     render,
 )
 from web.questions import FIRST_STEP, STEPS, Step, check_step
@@ -33,6 +34,10 @@ RADIOS_AT_MOST = 12
 ACCEPTED_LATER = N_(
     "Your escalation has been received but not yet recorded, because part of the service is "
     "catching up. It will be raised once; send it again in a few minutes to see it."
+)
+NOT_SENT_NOW = N_(
+    "Your escalation could not be sent just now, because part of the service is unavailable. "
+    "Send it again in a few minutes: it will be raised once."
 )
 
 
@@ -203,8 +208,8 @@ async def send(request: Request, viewer: ViewerDep, db: SessionDep) -> Response:
         raise PageError(503, SORRY, ACCEPTED_LATER) from None
     except ProblemError as exc:
         if exc.status == 503:
-            raise PageError(503, SORRY, exc.detail) from None
-        return await _check_page(request, db, viewer, answers, exc.detail)
+            raise PageError(503, SORRY, NOT_SENT_NOW) from None
+        return await _check_page(request, db, viewer, answers, refusal_text(exc))
     await save_draft(db, viewer.session, {})
     return RedirectResponse(f"/raise/confirmation/{row.id}", 303)
 

@@ -22,7 +22,7 @@ from core.export_signing import SigningKeyError, signing_key
 from database.directory_people import partnership_name
 from web.charts import bar_chart, column_chart, month_text
 from web.i18n import N_, gettext, number_text
-from web.page_context import PageError, Viewer, ViewerDep, render
+from web.page_context import PageError, Viewer, ViewerDep, refusal_text, render
 from web.periods import Period, financial_year, london_today, read_period
 from web.presenting import STATUS_TAGS, when
 from workflows.policy import Nation
@@ -223,7 +223,7 @@ async def audit_export_download(
             partnership=await partnership_name(db),
         )
     except ProblemError as exc:
-        raise PageError(exc.status, N_("The export could not be made"), exc.detail) from None
+        raise PageError(exc.status, N_("The export could not be made"), refusal_text(exc)) from None
     except SigningKeyError:
         raise PageError(503, N_("Sorry, the service is unavailable"), SIGNING_KEY) from None
     return JSONResponse(

@@ -27,6 +27,7 @@ from web.page_context import (
     Viewer,
     ViewerDep,
     check_csrf,
+    refusal_text,
     render,
     templates,
 )
@@ -130,7 +131,7 @@ async def _asked(
 async def subject_access_search(request: Request, viewer: ViewerDep, db: SessionDep) -> Response:
     query, typed, error_for = await _asked(request, viewer)
     if query is None:
-        error_for = error_for or {"child_reference": NOBODY}
+        error_for = error_for or {"child_reference": gettext(NOBODY)}
         return _search_page(request, viewer, typed=typed, error_for=error_for)
     found = await escalations_about(db, viewer, query)
     # The search itself is an access: who looked, how much came back (never for whom).
@@ -169,7 +170,7 @@ async def subject_access_download(
     try:
         bundle = await subject_access(db, viewer, query)
     except ProblemError as exc:
-        raise PageError(exc.status, N_("The bundle could not be made"), exc.detail) from None
+        raise PageError(exc.status, N_("The bundle could not be made"), refusal_text(exc)) from None
     html = bundle_html(bundle)
     files = {
         f"{BUNDLE_FILE}.html": html.encode(),

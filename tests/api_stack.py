@@ -1,7 +1,6 @@
 """A running API over real HTTP (uvicorn on a free port), with a worker, on the dev server."""
 
 import asyncio
-import json
 import socket
 import uuid
 from collections.abc import AsyncIterator, Callable
@@ -21,71 +20,22 @@ from core.directory import seed_file
 from core.settings import Settings
 from database.engine import create_engine, dispose
 from tests.conftest import isolated_settings, new_key
+from tests.ladders import (
+    CHILDRENS_SERVICES,
+    HEALTH,
+    POLICE,
+    SCHOOL,
+    STACK_LADDERS,
+    directory,
+    directory_file,
+    policy_file,
+)
 from tests.ports import listening_socket, port_of
 from worker.main import running_worker
 from workflows.policy import Role
 
-POLICE = "Northshire Police"
-CHILDRENS_SERVICES = "Northshire Children's Services"
-HEALTH = "Northshire NHS Trust"
-PARTNERSHIP = "Northshire Safeguarding Children Partnership"
-AGENCIES = [POLICE, CHILDRENS_SERVICES, HEALTH, "Northshire Primary School"]
-
-
-def directory_file(path: Path, agencies: list[str]) -> Path:
-    """A DIRECTORY_FILE naming `agencies` (nobody to tell: notifications go to no one)."""
-    lines = ["[partnership]", f"name = {json.dumps(PARTNERSHIP)}"]
-    for agency in agencies:
-        lines += ["[[agencies]]", f"name = {json.dumps(agency)}"]
-    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
-    return path
-
-
-# A ladder whose stages pass in seconds, for watching time limits through the API.
-QUICK_POLICY = """
-[policies.quick]
-title = "Three quick stages"
-[[policies.quick.stages]]
-name = "Line managers"
-role = "manager"
-duration = "PT2S"
-[[policies.quick.stages]]
-name = "Senior managers"
-role = "executive"
-duration = "PT2S"
-[[policies.quick.stages]]
-name = "Partnership"
-role = "board"
-duration = "PT1H"
-
-# The policy's own steps, with a dispute window that passes in seconds.
-[policies.steps]
-title = "Standard ladder with acknowledgement and a short dispute window"
-dispute_within = { duration = "PT3S" }
-[[policies.steps.stages]]
-name = "Line managers"
-role = "manager"
-working_days = 5
-acknowledge_within = { duration = "PT1H" }
-max_extension = { working_days = 2 }
-[[policies.steps.stages]]
-name = "Senior managers"
-role = "executive"
-working_days = 5
-[[policies.steps.stages]]
-name = "Partnership"
-role = "board"
-working_days = 14
-
-# A ladder on Scotland's bank holidays (a file's top-level `nation` would set every ladder's).
-[policies.scottish]
-title = "Twenty Scottish working days"
-nation = "scotland"
-[[policies.scottish.stages]]
-name = "Partnership"
-role = "board"
-working_days = 20
-"""
+# The agencies every stack's directory names (nobody to tell: notifications go to no one).
+AGENCIES = [POLICE, CHILDRENS_SERVICES, HEALTH, SCHOOL]
 
 
 @dataclass
@@ -126,8 +76,6 @@ async def api_stack(
     A module's own receiving agencies, in its DIRECTORY_AGENCIES, join the directory."""
     database_url = module_database_url
     files = tmp_path_factory.mktemp("config")
-    policy_file = files / "policies.toml"
-    policy_file.write_text(QUICK_POLICY)
     agencies = AGENCIES + list(getattr(request.module, "DIRECTORY_AGENCIES", []))
     sock = listening_socket()
     port = port_of(sock)
@@ -135,8 +83,8 @@ async def api_stack(
         database_url=database_url,
         task_queue=f"api-{uuid.uuid4()}",
         temporal_address=dev_env.client.service_client.config.target_host,
-        policy_file=policy_file,
-        directory_file=directory_file(files / "directory.toml", agencies),
+        policy_file=policy_file(files / "policies.toml", STACK_LADDERS),
+        directory_file=directory_file(files / "directory.toml", directory(*agencies, people=False)),
         public_url=f"http://127.0.0.1:{port}",
         payload_key_file=payload_key_file,
         # A module's own retention (test_retention.py); else none: nothing is erased.
@@ -182,15 +130,15 @@ def api_without_worker(
     async def stack(**overrides: object) -> AsyncIterator[ApiStack]:
         sock = listening_socket()
         port = port_of(sock)
-        policy_file = tmp_path / "policies.toml"
-        policy_file.write_text(QUICK_POLICY)
         settings = isolated_settings(
             **{
-                "policy_file": policy_file,
+                "policy_file": policy_file(tmp_path / "policies.toml", STACK_LADDERS),
                 "database_url": database_url,
                 "task_queue": f"bounded-{uuid.uuid4()}",
                 "temporal_address": dev_env.client.service_client.config.target_host,
-                "directory_file": directory_file(tmp_path / "directory.toml", AGENCIES),
+                "directory_file": directory_file(
+                    tmp_path / "directory.toml", directory(*AGENCIES, people=False)
+                ),
                 "payload_key_file": payload_key_file,
                 "public_url": f"http://127.0.0.1:{port}",
                 "action_timeout_seconds": QUICK_ACTION_TIMEOUT,

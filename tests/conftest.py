@@ -3,8 +3,8 @@
 import sys
 import tempfile
 import uuid
-from collections.abc import AsyncIterator, Iterator
-from contextlib import asynccontextmanager, contextmanager
+from collections.abc import AsyncIterator, Callable, Iterator
+from contextlib import ExitStack, asynccontextmanager, contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -18,6 +18,7 @@ from core.settings import Settings
 from core.temporal import data_converter
 from database.engine import create_engine, migrate, session_factory
 from database.tables import ApiKey
+from tests.ports import reserved_port
 from worker.main import ensure_search_attributes
 from workflows.policy import Role
 from workflows.search_attributes import ALL_KEYS
@@ -58,10 +59,12 @@ def payload_key_file(tmp_path_factory: pytest.TempPathFactory) -> Path:
 @asynccontextmanager
 async def time_skipping_server(payload_key_file: Path) -> AsyncIterator[WorkflowEnvironment]:
     """A time-skipping test server with the escalation search attributes."""
-    env = await WorkflowEnvironment.start_time_skipping(
-        test_server_existing_path=str(BIN / "temporal-test-server"),
-        data_converter=data_converter(isolated_settings(payload_key_file=payload_key_file)),
-    )
+    with reserved_port() as port:  # ours until the server listens there
+        env = await WorkflowEnvironment.start_time_skipping(
+            test_server_existing_path=str(BIN / "temporal-test-server"),
+            data_converter=data_converter(isolated_settings(payload_key_file=payload_key_file)),
+            port=port,
+        )
     await ensure_search_attributes(env.client, "default")
     try:
         yield env
@@ -76,20 +79,51 @@ async def time_env(payload_key_file: Path) -> AsyncIterator[WorkflowEnvironment]
         yield env
 
 
+@asynccontextmanager
+async def dev_server(
+    payload_key_file: Path, *extra_args: str, **options: Any
+) -> AsyncIterator[WorkflowEnvironment]:
+    """A Temporal dev server (the one `make run` uses) with the escalation search attributes;
+    `options` for WorkflowEnvironment.start_local."""
+    with reserved_port() as port:  # ours until the server listens there
+        env = await WorkflowEnvironment.start_local(
+            dev_server_existing_path=str(BIN / "temporal"),
+            data_converter=data_converter(isolated_settings(payload_key_file=payload_key_file)),
+            search_attributes=ALL_KEYS,
+            port=port,
+            dev_server_extra_args=[
+                "--dynamic-config-value",
+                "frontend.enableUpdateWorkflowExecution=true",
+                *extra_args,
+            ],
+            **options,
+        )
+    try:
+        yield env
+    finally:
+        await env.shutdown()
+
+
 @pytest.fixture(scope="session")
 async def dev_env(payload_key_file: Path) -> AsyncIterator[WorkflowEnvironment]:
-    """The Temporal dev server (the one `make run` uses), with the escalation search attributes."""
-    env = await WorkflowEnvironment.start_local(
-        dev_server_existing_path=str(BIN / "temporal"),
-        data_converter=data_converter(isolated_settings(payload_key_file=payload_key_file)),
-        search_attributes=ALL_KEYS,
-        dev_server_extra_args=[
-            "--dynamic-config-value",
-            "frontend.enableUpdateWorkflowExecution=true",
-        ],
-    )
-    yield env
-    await env.shutdown()
+    """The session's dev server."""
+    async with dev_server(payload_key_file) as env:
+        yield env
+
+
+@pytest.fixture
+def hold_port() -> Iterator[Callable[[], int]]:
+    """Ports held for the whole test (tests/ports.py), another at each call: a server the test
+    starts on one shares it and nobody else can take it, across restarts; while no server listens
+    there, a connection to it is refused."""
+    with ExitStack() as held:
+        yield lambda: held.enter_context(reserved_port())
+
+
+@pytest.fixture
+def held_port(hold_port: Callable[[], int]) -> int:
+    """One port held for the whole test (`hold_port`)."""
+    return hold_port()
 
 
 @contextmanager

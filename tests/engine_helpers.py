@@ -26,81 +26,38 @@ from database.audit_chain import timeline
 from database.engine import session_factory
 from database.tables import AuditEvent, Delivery, Escalation
 from tests.conftest import isolated_settings
+from tests.ladders import (
+    CHAIR,
+    POLICE,
+    SCHOOL,
+    SCHOOL_CEO,
+    SCHOOL_DSL,
+    SCHOOL_HEAD,
+    SOCIAL_CARE,
+    SOCIAL_CARE_DIRECTOR,
+    SOCIAL_CARE_MANAGER,
+    directory,
+)
 from worker.main import running_worker
 from workflows.escalation import EscalationWorkflow, initial_search_attributes
 from workflows.models import EscalationInput, EscalationState
-from workflows.policy import BUILT_IN_POLICIES, Nation, Policy, Span, Stage
+from workflows.policy import BUILT_IN_POLICIES, Nation, Policy
 
 # For tests where only the engine, not the database, is under test.
 SQLITE_ONLY = pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
 
-RAISING = "Northshire Primary School"
-RECEIVING = "Northshire Children's Social Care"
+RAISING, RECEIVING = SCHOOL, SOCIAL_CARE
 RAISER = "Ms Adeyemi (DSL)"
+RAISING_PRACTITIONER = SCHOOL_DSL
 
-# Who is told what: one contact per role at each agency, and the partnership.
-DIRECTORY = Directory.model_validate(
-    {
-        "partnership": {
-            "name": "Northshire Safeguarding Children Partnership",
-            "business_unit": [{"name": "Business unit", "email": "scp@partnership.example"}],
-            "board": [{"name": "Independent chair", "email": "chair@partnership.example"}],
-        },
-        "agencies": [
-            {
-                "name": RAISING,
-                "contacts": [
-                    {"name": "DSL", "role": "practitioner", "email": "dsl@school.example"},
-                    {"name": "Head", "role": "manager", "email": "head@school.example"},
-                    {"name": "Trust CEO", "role": "executive", "email": "ceo@school.example"},
-                ],
-            },
-            {
-                "name": RECEIVING,
-                "contacts": [
-                    {"name": "Social worker", "role": "practitioner", "email": "sw@csc.example"},
-                    {"name": "Team manager", "role": "manager", "email": "tm@csc.example"},
-                    {"name": "Director", "role": "executive", "email": "director@csc.example"},
-                ],
-            },
-            {  # not involved: never told
-                "name": "Northshire Police",
-                "contacts": [
-                    {"name": "DS Patel", "role": "manager", "email": "patel@police.example"},
-                ],
-            },
-        ],
-    }
-)
+# Who is told what: a contact for each role at both agencies, the partnership; the police are
+# not involved, never told.
+DIRECTORY = directory(RAISING, RECEIVING, POLICE)
 STAGE_PEOPLE = {
-    1: {"head@school.example", "tm@csc.example"},
-    2: {"ceo@school.example", "director@csc.example"},
-    3: {"chair@partnership.example"},
+    1: {SCHOOL_HEAD, SOCIAL_CARE_MANAGER},
+    2: {SCHOOL_CEO, SOCIAL_CARE_DIRECTOR},
+    3: {CHAIR},
 }
-BUSINESS_UNIT = "scp@partnership.example"
-
-# The standard ladder with the policy's own steps: each manager stage acknowledged within 2
-# working days; the partnership business unit told from stage 2.
-STEPS_POLICY = Policy(
-    title="Standard ladder with acknowledgement",
-    stages=[
-        Stage(
-            name="Line managers",
-            role="manager",
-            working_days=5,
-            acknowledge_within=Span(working_days=2),
-        ),
-        Stage(
-            name="Senior and executive managers",
-            role="executive",
-            working_days=5,
-            acknowledge_within=Span(working_days=2),
-        ),
-        Stage(name="Safeguarding Children Partnership", role="board", working_days=14),
-    ],
-    partnership_told_from_stage=2,
-)
-RAISING_PRACTITIONER = "dsl@school.example"
 
 
 def london(year: int, month: int, day: int, hour: int = 10, minute: int = 0) -> datetime:

@@ -20,49 +20,25 @@ from api.app import create_app
 from core.directory import seed_file
 from core.settings import Settings
 from database.engine import create_engine
-from tests.api_stack import CHILDRENS_SERVICES, HEALTH, PARTNERSHIP, POLICE, QUICK_POLICY, serve
+from tests.api_stack import serve
 from tests.conftest import isolated_settings
+from tests.ladders import (
+    CHILDRENS_SERVICES,
+    HEALTH,
+    POLICE,
+    STACK_LADDERS,
+    directory,
+    directory_file,
+    policy_file,
+)
 from tests.polling import eventually
 from tests.ports import listening_socket, port_of
 from tests.smtp_listener import Mailbox, smtp_listener
 from worker.main import running_worker
 
-# People of the test partnership, by what they do.
-PRACTITIONER = "pc.reyes@police.example.org"
-POLICE_MANAGER = "ds.patel@police.example.org"
-CS_MANAGER = "sam.jones@cs.example.org"
-CS_EXECUTIVE = "ruth.okafor@cs.example.org"
-HEALTH_MANAGER = "lee.chen@nhs.example.org"
-CHAIR = "chair@scp.example.org"
-BUSINESS_UNIT = "business.unit@scp.example.org"
-STRANGER = "nobody@elsewhere.example.org"
-
-DIRECTORY = f"""
-[partnership]
-name = "{PARTNERSHIP}"
-business_unit = [{{ name = "Partnership business unit", email = "{BUSINESS_UNIT}" }}]
-board = [{{ name = "Independent chair", email = "{CHAIR}" }}]
-
-[[agencies]]
-name = "{POLICE}"
-contacts = [
-  {{ name = "PC Reyes", role = "practitioner", email = "{PRACTITIONER}" }},
-  {{ name = "DS Patel", role = "manager", email = "{POLICE_MANAGER}" }},
-]
-
-[[agencies]]
-name = "{CHILDRENS_SERVICES}"
-contacts = [
-  {{ name = "Team manager Sam Jones", role = "manager", email = "{CS_MANAGER}" }},
-  {{ name = "Head of service Ruth Okafor", role = "executive", email = "{CS_EXECUTIVE}" }},
-]
-
-[[agencies]]
-name = "{HEALTH}"
-kind = "health"
-email_domains = ["nhs.example.org"]
-contacts = [{{ name = "Named nurse Lee Chen", role = "manager", email = "{HEALTH_MANAGER}" }}]
-"""
+# The pages' partnership (a module's DIRECTORY may bring another).
+AGENCIES = [POLICE, CHILDRENS_SERVICES, HEALTH]
+DIRECTORY = directory(*AGENCIES)
 # Tests sign the same people in many times; the limit is still met by test_pages.
 SIGN_IN_LIMIT = 20
 LINK = re.compile(r"https?://\S+/sign-in/[A-Za-z0-9_-]+")
@@ -162,9 +138,14 @@ async def pages_stack(
     payload_key_file: Path,
 ) -> AsyncIterator[PagesStack]:
     config = tmp_path_factory.mktemp("config")
-    # A module may bring ladders (POLICIES) and a directory (DIRECTORY) of its own.
-    (config / "policies.toml").write_text(getattr(request.module, "POLICIES", QUICK_POLICY))
-    (config / "directory.toml").write_text(getattr(request.module, "DIRECTORY", DIRECTORY))
+    # A module may bring ladders (POLICIES, by name; NATION, its file's nation) and a directory
+    # (DIRECTORY) of its own.
+    policy_file(
+        config / "policies.toml",
+        getattr(request.module, "POLICIES", STACK_LADDERS),
+        getattr(request.module, "NATION", None),
+    )
+    directory_file(config / "directory.toml", getattr(request.module, "DIRECTORY", DIRECTORY))
     mailbox = Mailbox()
     port = port_of(pages_socket)
     async with smtp_listener(mailbox) as smtp:

@@ -1,20 +1,23 @@
 """Ports for the servers tests start, never one picked free and let go for anyone to take.
 
-A port the kernel hands out for `bind(0)` is in its ephemeral range, which is also where it picks
-the source port of every outgoing connection and the ports a Temporal dev server takes for its
-own services while it starts. Released, such a port may be taken before our server binds it. So
-an in-process server listens on a socket bound here (`listening_socket`), and a server in
-another process gets a port below the ephemeral range (`unused_port`), which the kernel never
-hands out by itself, held by us while that server is down (`held`).
+An in-process server listens on a socket bound here (`listening_socket`). A server that binds
+its own (in another process, or aiosmtpd's) is started inside `reserved_port()`: a port below the
+ephemeral range (which the kernel never hands out by itself, for `bind(0)` or as the source port
+of a connection), bound by us alone before it is named to the server, then shared with it. A
+socket bound with SO_REUSEADDR and not listening lets another SO_REUSEADDR socket bind the port and
+listen there (Go's, asyncio's, uvicorn's and so aiosmtpd's listeners set it on Linux), while no
+other test's `reserved_port()` can take it. So the port is ours from the moment we choose it until
+the block ends, through the server's start and any restart: a test that stops its server and
+starts it again on the same address keeps the block open across both. An address where nobody
+listens is a reserved port with no server: a connection to it is refused, for as long as the
+block lasts.
 """
 
 import random
 import socket
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
-
-from tests.polling import eventually
 
 HOST = "127.0.0.1"
 EPHEMERAL = Path("/proc/sys/net/ipv4/ip_local_port_range")
@@ -40,40 +43,29 @@ def _below_ephemeral() -> range:
     return range(max(1024, first - 12_000), first)
 
 
-def _bound(port: int) -> socket.socket | None:
+def _claimed(port: int) -> socket.socket | None:
+    """`port` bound by this socket alone, or None if anyone else has it bound (or had it lately:
+    TIME_WAIT). Bound without SO_REUSEADDR, no one else can share it; set afterwards, the server
+    we name it to can."""
     sock = socket.socket()
-    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     try:
         sock.bind((HOST, port))
     except OSError:
         sock.close()
         return None
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     return sock
 
 
-def unused_port() -> int:
-    """A port for a server in another process: outside the ephemeral range, free right now."""
+@contextmanager
+def reserved_port() -> Iterator[int]:
+    """A port for a server that binds its own, ours until the block ends: start the server in it."""
     ports = _below_ephemeral()
     for _ in range(200):
-        port = random.choice(ports)
-        sock = _bound(port)
+        sock = _claimed(random.choice(ports))
         if sock is not None:
-            sock.close()
-            return port
-    raise RuntimeError("no unused port below the ephemeral range")
-
-
-@asynccontextmanager
-async def held(port: int) -> AsyncIterator[None]:
-    """Holds `port` (bound, not listening) from when its stopped server lets go of it: it stays
-    ours to start the next server on."""
-
-    async def free() -> socket.socket | None:
-        return _bound(port)
-
-    sock = await eventually(free, f"port {port} let go by its stopped server", within=30)
-    assert sock is not None
-    try:
-        yield
-    finally:
-        sock.close()
+            break
+    else:
+        raise RuntimeError("no free port below the ephemeral range")
+    with sock:
+        yield port_of(sock)

@@ -53,13 +53,13 @@ from tests.engine_helpers import (
     DIRECTORY,
     RAISING,
     RECEIVING,
-    STEPS_POLICY,
     advance_to,
     escalation_input,
     escalation_worker,
     settle,
     state_of,
 )
+from tests.ladders import HOUR, SECOND, STEPS_POLICY, ladder
 from worker.main import ensure_search_attributes, running_worker
 from workflows.escalation import EscalationWorkflow, initial_search_attributes
 from workflows.models import (
@@ -72,7 +72,7 @@ from workflows.models import (
     NotificationInput,
     NotificationResult,
 )
-from workflows.policy import Policy, Role, Stage
+from workflows.policy import Policy, Role
 from workflows.search_attributes import ALL_KEYS
 
 HISTORIES = Path(__file__).resolve().parent / "histories"
@@ -402,16 +402,10 @@ async def disputed(r: Recording) -> None:
     await r.finish(handle)
 
 
-SECOND = timedelta(seconds=1)
-SECONDS_LADDER = Policy(
-    title="A first stage of seconds",
-    stages=[
-        Stage(
-            name="Line managers", role="manager", duration=4 * SECOND, reminder_before=2 * SECOND
-        ),
-        Stage(name="Senior managers", role="executive", duration=timedelta(hours=1)),
-        Stage(name="Partnership", role="board", duration=timedelta(hours=1)),
-    ],
+SECONDS_LADDER = ladder(
+    "A first stage of seconds",
+    *(4 * SECOND, HOUR, HOUR),
+    steps={1: {"reminder_before": 2 * SECOND}},
 )
 
 

@@ -3,7 +3,7 @@ what it accepts or answers as a failing relay would."""
 
 import asyncio
 from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
+from contextlib import ExitStack, asynccontextmanager
 from email import message_from_bytes
 from email.message import EmailMessage
 from email.policy import default as email_policy
@@ -11,7 +11,7 @@ from typing import Any
 
 from aiosmtpd.controller import Controller
 
-from tests.ports import unused_port
+from tests.ports import reserved_port
 
 
 class Mailbox:
@@ -49,9 +49,13 @@ class Mailbox:
 
 @asynccontextmanager
 async def smtp_listener(mailbox: Mailbox, port: int | None = None) -> AsyncIterator[dict[str, Any]]:
-    """A listener handing what it receives to `mailbox`; yields the settings that reach it."""
-    controller = Controller(mailbox, hostname="127.0.0.1", port=port or unused_port())
-    await asyncio.to_thread(controller.start)
+    """A listener handing what it receives to `mailbox`; yields the settings that reach it. On
+    `port`, one the caller holds (tests/ports.py); else on one held here until it listens."""
+    with ExitStack() as hold:
+        controller = Controller(
+            mailbox, hostname="127.0.0.1", port=port or hold.enter_context(reserved_port())
+        )
+        await asyncio.to_thread(controller.start)
     try:
         yield {"smtp_host": "127.0.0.1", "smtp_port": controller.port}
     finally:

@@ -10,9 +10,10 @@ from sqlmodel import func, select
 from api.app import create_app
 from database.engine import session_factory
 from database.tables import PENDING, Escalation, utc_now
-from tests.api_stack import CHILDRENS_SERVICES, HEALTH, POLICE, ApiStack, serve
+from tests.api_stack import ApiStack, serve
 from tests.conftest import isolated_settings
-from tests.ports import listening_socket, port_of, unused_port
+from tests.ladders import CHILDRENS_SERVICES, HEALTH, POLICE
+from tests.ports import listening_socket, port_of
 
 PROBLEM = "application/problem+json"
 
@@ -111,14 +112,16 @@ async def test_a_pending_raise_is_never_listed_or_read(api_stack: ApiStack) -> N
     assert [e["id"] for e in listed.json()["items"]] == [raised.json()["id"]]
 
 
-async def test_a_raise_temporal_cannot_take_leaves_nothing(api_stack: ApiStack) -> None:
+async def test_a_raise_temporal_cannot_take_leaves_nothing(
+    api_stack: ApiStack, held_port: int
+) -> None:
     """Temporal unreachable: 503, and no row left, listed or not."""
     sock = listening_socket()
     port = port_of(sock)
     settings = isolated_settings(
         **{
             **api_stack.settings.model_dump(),
-            "temporal_address": f"127.0.0.1:{unused_port()}",
+            "temporal_address": f"127.0.0.1:{held_port}",  # nobody listens
             "api_port": port,
         }
     )

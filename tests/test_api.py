@@ -16,15 +16,10 @@ from sqlmodel import func, select
 from core.calendar import LONDON
 from database.engine import session_factory
 from database.tables import Escalation
-from tests.api_stack import (
-    CHILDRENS_SERVICES,
-    HEALTH,
-    PARTNERSHIP,
-    POLICE,
-    ApiStack,
-)
+from tests.api_stack import ApiStack
 from tests.conftest import new_key, revoked
 from tests.engine_helpers import steps_of
+from tests.ladders import CHILDRENS_SERVICES, HEALTH, PARTNERSHIP, POLICE
 from tests.polling import eventually
 
 RAISE = {

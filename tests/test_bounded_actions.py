@@ -12,13 +12,8 @@ from temporalio.worker import Worker
 
 from core.directory import seed_file
 from core.settings import Settings
-from tests.api_stack import (
-    CHILDRENS_SERVICES,
-    POLICE,
-    QUICK_ACTION_TIMEOUT,
-    ApiStack,
-    ApiWithoutWorker,
-)
+from tests.api_stack import QUICK_ACTION_TIMEOUT, ApiStack, ApiWithoutWorker
+from tests.ladders import CHILDRENS_SERVICES, POLICE
 from tests.polling import eventually
 from tests.test_api import RAISE, raise_one
 from tests.test_idempotent_actions import keyed

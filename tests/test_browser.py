@@ -13,15 +13,9 @@ from playwright.async_api import Browser, BrowserContext, Page, expect
 from database.audit_chain import timeline
 from database.engine import session_factory
 from database.tables import Escalation
-from tests.api_stack import CHILDRENS_SERVICES
 from tests.browser import axe_violations, browser, needs_chromium, screenshot
-from tests.pages_stack import (
-    CHAIR,
-    CS_MANAGER,
-    HEALTH_MANAGER,
-    PRACTITIONER,
-    PagesStack,
-)
+from tests.ladders import CHAIR, CHILDRENS_SERVICES, CS_MANAGER, HEALTH_MANAGER, PRACTITIONER
+from tests.pages_stack import PagesStack
 from tests.polling import eventually
 from tests.test_pages import ANSWERS, ESCALATION_LINK, raise_through_pages
 

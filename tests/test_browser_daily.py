@@ -10,9 +10,9 @@ from typing import Any
 import pytest
 from playwright.async_api import Page, ViewportSize, expect
 
-from tests.api_stack import CHILDRENS_SERVICES
 from tests.browser import browser, needs_chromium, screenshot
-from tests.pages_stack import CHAIR, CS_MANAGER, PRACTITIONER, PagesStack
+from tests.ladders import CHAIR, CHILDRENS_SERVICES, CS_MANAGER, PRACTITIONER
+from tests.pages_stack import PagesStack
 from tests.test_browser import Visit, press, type_into, visit
 from tests.test_daily_work import CHILD, POLICIES, Cases, cases
 

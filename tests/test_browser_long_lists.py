@@ -6,10 +6,9 @@ import pytest
 from playwright.async_api import Page, expect
 
 from database.engine import session_factory
-from tests.api_stack import CHILDRENS_SERVICES
 from tests.browser import browser, needs_chromium
-from tests.pages_stack import DIRECTORY as USUAL_DIRECTORY
-from tests.pages_stack import PRACTITIONER, PagesStack
+from tests.ladders import CHILDRENS_SERVICES, PRACTITIONER, directory
+from tests.pages_stack import AGENCIES, PagesStack
 from tests.test_browser import press, visit
 from web.page_context import SESSION_COOKIE
 from web.routes.raise_pages import RADIOS_AT_MOST
@@ -22,7 +21,7 @@ pytestmark = [
 ]
 
 SCHOOLS = [f"Northshire School {n:02d}" for n in range(1, RADIOS_AT_MOST + 2)]
-DIRECTORY = USUAL_DIRECTORY + "".join(f'\n[[agencies]]\nname = "{name}"\n' for name in SCHOOLS)
+DIRECTORY = directory(*AGENCIES, *SCHOOLS)
 AGENCY_QUESTION = "The agency whose decision you disagree with"
 NEXT_QUESTION = "Your agency's reference for the child"
 

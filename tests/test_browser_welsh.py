@@ -9,9 +9,9 @@ from contextlib import asynccontextmanager
 import pytest
 from playwright.async_api import Browser, Page, expect
 
-from tests.api_stack import CHILDRENS_SERVICES
 from tests.browser import browser, needs_chromium
-from tests.pages_stack import CHAIR, CS_MANAGER, PRACTITIONER, PagesStack
+from tests.ladders import CHAIR, CHILDRENS_SERVICES, CS_MANAGER, PRACTITIONER
+from tests.pages_stack import PagesStack
 from tests.test_browser import Visit
 from tests.test_pages import ESCALATION_LINK
 

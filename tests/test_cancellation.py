@@ -4,8 +4,9 @@ API, on SQLite and PostgreSQL."""
 
 from temporalio.client import WorkflowExecutionStatus
 
-from tests.api_stack import CHILDRENS_SERVICES, POLICE, ApiStack
+from tests.api_stack import ApiStack
 from tests.engine_helpers import audit_trail
+from tests.ladders import CHILDRENS_SERVICES, POLICE
 from tests.polling import eventually
 from workflows.escalation import EscalationWorkflow
 from workflows.models import OPERATIONS_ACTOR

@@ -6,7 +6,8 @@ import pytest
 from playwright.async_api import expect
 
 from tests.browser import browser, needs_chromium
-from tests.pages_stack import CHAIR, PRACTITIONER, PagesStack
+from tests.ladders import CHAIR, PRACTITIONER
+from tests.pages_stack import PagesStack
 from tests.test_browser import Visit, choose, press, type_into, visit
 from tests.test_pages import escalation, raise_through_pages
 

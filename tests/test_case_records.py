@@ -18,7 +18,8 @@ from core.export_signing import signing_key
 from database.audit_export import export_problems
 from database.engine import session_factory
 from database.tables import AccessEvent, AuditEvent, Escalation
-from tests.api_stack import CHILDRENS_SERVICES, PARTNERSHIP, POLICE, ApiStack
+from tests.api_stack import ApiStack
+from tests.ladders import CHILDRENS_SERVICES, PARTNERSHIP, POLICE
 from tests.test_api import RAISE, raise_one
 from tests.test_audit_tamper import verify_audit
 

@@ -21,8 +21,9 @@ from api.app import create_app
 from tests.api_stack import serve
 from tests.conftest import isolated_settings
 from tests.engine_helpers import SQLITE_ONLY
-from tests.pages_stack import CHAIR, CS_MANAGER, DIRECTORY
-from tests.ports import listening_socket, port_of, unused_port
+from tests.ladders import CHAIR, CS_MANAGER, directory_file
+from tests.pages_stack import DIRECTORY
+from tests.ports import listening_socket, port_of
 
 pytestmark = SQLITE_ONLY
 ISSUER = "https://login.partnership.example/realms/partnership"
@@ -54,7 +55,7 @@ def token(email: str, *, key: rsa.RSAPrivateKey = PROVIDER_KEY, **claims: Any) -
 
 @pytest.fixture
 async def codec_api(
-    database_url: str, tmp_path: Path, payload_key_file: Path
+    database_url: str, tmp_path: Path, payload_key_file: Path, held_port: int
 ) -> AsyncIterator[httpx.AsyncClient]:
     jwks = Starlette(
         routes=[Route("/certs", lambda _: JSONResponse({"keys": [_jwk(PROVIDER_KEY, "k1")]}))]
@@ -62,12 +63,12 @@ async def codec_api(
     jwks_socket, api_socket = listening_socket(), listening_socket()
     jwks_port, api_port = port_of(jwks_socket), port_of(api_socket)
     jwks_server, jwks_task = await serve(jwks, jwks_socket)
-    (tmp_path / "directory.toml").write_text(DIRECTORY)
+    directory_file(tmp_path / "directory.toml", DIRECTORY)
     settings = isolated_settings(
         database_url=database_url,
         directory_file=tmp_path / "directory.toml",
         payload_key_file=payload_key_file,
-        temporal_address=f"127.0.0.1:{unused_port()}",  # the codec needs no Temporal server
+        temporal_address=f"127.0.0.1:{held_port}",  # the codec needs no Temporal server
         codec_oidc_issuer=ISSUER,
         codec_oidc_audience=AUDIENCE,
         codec_oidc_jwks_url=f"http://127.0.0.1:{jwks_port}/certs",

@@ -18,8 +18,9 @@ from temporalio.api.common.v1 import Payload, Payloads
 from api.routes.codec_server import MAX_BODY_BYTES
 from core.payload_crypto import ENCODING, KEY_ID, EncryptionCodec, PayloadKey
 from core.temporal import data_converter
-from tests.api_stack import CHILDRENS_SERVICES, PARTNERSHIP, POLICE, ApiStack
+from tests.api_stack import ApiStack
 from tests.conftest import new_key, revoked
+from tests.ladders import CHILDRENS_SERVICES, PARTNERSHIP, POLICE
 from workflows.models import NoteSignal
 
 NOTE = NoteSignal(by="Ms Adeyemi (DSL)", text="Disclosed bruising to her upper arm at school")

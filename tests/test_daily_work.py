@@ -6,6 +6,7 @@ import html
 import re
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -20,41 +21,36 @@ from database.erasure import erase
 from database.tables import AccessEvent, Escalation, utc_now
 from launcher.demo_data import CASES, demo_escalations, play
 from launcher.plan import plan
-from tests.api_stack import CHILDRENS_SERVICES, HEALTH, POLICE
 from tests.conftest import isolated_settings, new_key
-from tests.pages_stack import (
+from tests.ladders import (
     BUSINESS_UNIT,
     CHAIR,
+    CHILDRENS_SERVICES,
     CS_EXECUTIVE,
     CS_MANAGER,
+    HEALTH,
     HEALTH_MANAGER,
+    HOUR,
+    POLICE,
     POLICE_MANAGER,
     PRACTITIONER,
-    PagesStack,
+    SECOND,
+    ladder,
 )
+from tests.pages_stack import PagesStack
 from tests.polling import eventually
-from workflows.policy import Role
+from workflows.policy import Role, Span
 
 # make run's demo ladder (config/policies.example.toml), with an acknowledgement and a dispute
 # window that stay open through the tests and a top stage that passes in seconds (overdue).
-POLICIES = """
-[policies.demo]
-title = "Demo ladder"
-dispute_within = { duration = "PT1H" }
-[[policies.demo.stages]]
-name = "Line managers"
-role = "manager"
-duration = "PT1H"
-acknowledge_within = { duration = "PT30M" }
-[[policies.demo.stages]]
-name = "Senior managers"
-role = "executive"
-duration = "PT1H"
-[[policies.demo.stages]]
-name = "Partnership"
-role = "board"
-duration = "PT2S"
-"""
+POLICIES = {
+    "demo": ladder(
+        "Demo ladder",
+        *(HOUR, HOUR, 2 * SECOND),
+        steps={1: {"acknowledge_within": Span(duration=timedelta(minutes=30))}},
+        dispute_within=Span(duration=HOUR),
+    )
+}
 ROW = re.compile(r'href="/escalations/(ESC-[0-9A-Z]+)"')
 CHILD = "NP-7001"
 

@@ -15,9 +15,10 @@ from temporalio.testing import WorkflowEnvironment
 
 from api.app import create_app
 from database.engine import create_engine, migrate
-from tests.api_stack import CHILDRENS_SERVICES, POLICE, directory_file, serve
+from tests.api_stack import serve
 from tests.conftest import isolated_settings, new_key
-from tests.ports import listening_socket, port_of, unused_port
+from tests.ladders import CHILDRENS_SERVICES, POLICE, directory, directory_file
+from tests.ports import listening_socket, port_of
 
 PROBLEM = "application/problem+json"
 
@@ -32,7 +33,9 @@ async def api_on(
     settings = isolated_settings(
         database_url=database_url,
         temporal_address=dev_env.client.service_client.config.target_host,
-        directory_file=directory_file(tmp_path / "directory.toml", [POLICE, CHILDRENS_SERVICES]),
+        directory_file=directory_file(
+            tmp_path / "directory.toml", directory(POLICE, CHILDRENS_SERVICES, people=False)
+        ),
         payload_key_file=tmp_path / "keys.json",
         **overrides,
     )
@@ -116,9 +119,9 @@ async def test_revoked_privileges_answer_503(dev_env: WorkflowEnvironment, tmp_p
 
 @pytest.mark.postgres
 async def test_an_unreachable_postgres_answers_503(
-    dev_env: WorkflowEnvironment, tmp_path: Path
+    dev_env: WorkflowEnvironment, tmp_path: Path, held_port: int
 ) -> None:
-    url = f"postgresql://postgres@127.0.0.1:{unused_port()}/escalations"
+    url = f"postgresql://postgres@127.0.0.1:{held_port}/escalations"  # nobody listens
     async with api_on(url, dev_env, tmp_path) as (http, _):
         await assert_unavailable(http, {"Authorization": "Bearer esk_anything"}, "esk_anything")
 

@@ -15,17 +15,18 @@ from sqlmodel import col, select
 from database.directory_people import find_active_person
 from database.engine import session_factory
 from database.tables import AuditEvent, DirectoryEvent, DirectoryPerson
-from tests.api_stack import CHILDRENS_SERVICES, HEALTH, POLICE
 from tests.browser import browser, needs_chromium
-from tests.pages_stack import (
+from tests.ladders import (
     BUSINESS_UNIT,
+    CHILDRENS_SERVICES,
     CS_MANAGER,
+    HEALTH,
     HEALTH_MANAGER,
+    POLICE,
     POLICE_MANAGER,
     PRACTITIONER,
-    PagesStack,
-    csrf_of,
 )
+from tests.pages_stack import PagesStack, csrf_of
 from tests.polling import eventually
 from tests.test_audit_tamper import verify_audit
 from tests.test_browser import Visit, choose, press, type_into, visit

@@ -6,7 +6,8 @@ from sqlmodel import col, select
 
 from database.engine import session_factory
 from database.tables import DirectoryEvent
-from tests.api_stack import CHILDRENS_SERVICES, PARTNERSHIP, POLICE, ApiStack
+from tests.api_stack import ApiStack
+from tests.ladders import CHILDRENS_SERVICES, PARTNERSHIP, POLICE
 from tests.test_api import raise_one
 
 SIXTH_FORM = "Northshire Sixth Form College"

@@ -12,8 +12,9 @@ import pytest
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from api.app import create_app
-from tests.api_stack import directory_file, serve
+from tests.api_stack import serve
 from tests.conftest import fresh_database, isolated_settings
+from tests.ladders import directory, directory_file
 from tests.ports import listening_socket, port_of
 
 CHROMIUM = "/usr/bin/chromium"
@@ -71,7 +72,7 @@ async def docs_url(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[st
         settings = isolated_settings(
             database_url=database_url,
             payload_key_file=here / "payload-keys.json",
-            directory_file=directory_file(here / "directory.toml", []),
+            directory_file=directory_file(here / "directory.toml", directory(people=False)),
         )
         sock = listening_socket()
         port = port_of(sock)

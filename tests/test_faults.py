@@ -10,7 +10,6 @@ seconds by design; the waits poll for outcomes and only give up after a generous
 
 import asyncio
 import contextlib
-import json
 import os
 import signal
 import subprocess
@@ -34,7 +33,6 @@ from temporalio.client import Client, WorkflowHandle
 from temporalio.service import RPCError
 from temporalio.testing import WorkflowEnvironment
 
-from core.directory import Contact, Directory
 from core.policy_files import load_policies
 from core.settings import Settings
 from core.temporal import data_converter
@@ -44,7 +42,6 @@ from database.tables import AuditEvent, Escalation
 from tests import conftest
 from tests.conftest import BIN, POSTGRES_ADMIN_URL, fresh_database, new_key
 from tests.engine_helpers import (
-    BUSINESS_UNIT,
     DIRECTORY,
     RECEIVING,
     SQLITE_ONLY,
@@ -56,8 +53,8 @@ from tests.engine_helpers import (
     escalation_worker,
     state_of,
 )
+from tests.ladders import BUSINESS_UNIT, HOUR, directory_file, ladder, policy_file
 from tests.polling import eventually
-from tests.ports import held, unused_port
 from tests.smtp_listener import Mailbox, smtp_listener
 from worker.main import running_worker
 from workflows.escalation import EscalationWorkflow, initial_search_attributes
@@ -71,38 +68,11 @@ Handle = WorkflowHandle[EscalationWorkflow, EscalationState]
 # `quick` climbs to the partnership in seconds; `one_limit` passes one time limit, then waits.
 # Five seconds a stage leaves room to raise, record and notify before a crash, even on a busy
 # two-core machine.
-LADDERS = """
-[policies.quick]
-title = "Two quick stages, then the partnership"
-[[policies.quick.stages]]
-name = "Line managers"
-role = "manager"
-duration = "PT5S"
-[[policies.quick.stages]]
-name = "Senior managers"
-role = "executive"
-duration = "PT5S"
-[[policies.quick.stages]]
-name = "Partnership"
-role = "board"
-duration = "PT1H"
-
-[policies.one_limit]
-title = "One quick stage"
-[[policies.one_limit.stages]]
-name = "Line managers"
-role = "manager"
-duration = "PT5S"
-[[policies.one_limit.stages]]
-name = "Senior managers"
-role = "executive"
-duration = "PT1H"
-[[policies.one_limit.stages]]
-name = "Partnership"
-role = "board"
-duration = "PT1H"
-"""
 QUICK_STAGE = timedelta(seconds=5)
+LADDERS = {
+    "quick": ladder("Two quick stages, then the partnership", QUICK_STAGE, QUICK_STAGE, HOUR),
+    "one_limit": ladder("One quick stage", QUICK_STAGE, HOUR, HOUR),
+}
 
 
 @dataclass(frozen=True)
@@ -116,8 +86,7 @@ class Ladders:
 
 @pytest.fixture(scope="module")
 def ladders(tmp_path_factory: pytest.TempPathFactory) -> Ladders:
-    file = tmp_path_factory.mktemp("ladders") / "policies.toml"
-    file.write_text(LADDERS)
+    file = policy_file(tmp_path_factory.mktemp("ladders") / "policies.toml", LADDERS)
     return Ladders(file, load_policies(file))
 
 
@@ -204,35 +173,10 @@ async def assert_climbed_once(engine: AsyncEngine, escalation_id: str, stages: i
 # --- processes ----------------------------------------------------------------------------
 
 
-def directory_toml(directory: Directory) -> str:
-    """A directory as the DIRECTORY_FILE a worker process reads."""
-
-    def contacts(people: list[Contact]) -> str:
-        tables = [
-            "{ " + ", ".join(f"{k} = {json.dumps(v)}" for k, v in fields.items()) + " }"
-            for fields in (c.model_dump(mode="json", exclude_none=True) for c in people)
-        ]
-        return "[" + ", ".join(tables) + "]"
-
-    partnership = directory.partnership
-    lines = [
-        "[partnership]",
-        f"name = {json.dumps(partnership.name)}",
-        f"business_unit = {contacts(partnership.business_unit)}",
-        f"board = {contacts(partnership.board)}",
-    ]
-    for agency in directory.agencies:
-        lines += ["[[agencies]]", f"name = {json.dumps(agency.name)}"]
-        lines += [f"contacts = {contacts(agency.contacts)}"]
-    return "\n".join(lines) + "\n"
-
-
 @pytest.fixture
 def directory_path(tmp_path: Path) -> Path:
     """The engine tests' DIRECTORY as a DIRECTORY_FILE, for processes of their own."""
-    path = tmp_path / "directory.toml"
-    path.write_text(directory_toml(DIRECTORY))
-    return path
+    return directory_file(tmp_path / "directory.toml", DIRECTORY)
 
 
 def process_env(**settings: object) -> dict[str, str]:
@@ -364,12 +308,12 @@ async def start_dev_server(database: Path, port: int, key_file: Path) -> Workflo
 
 @SQLITE_ONLY
 async def test_temporal_restart_keeps_escalations_running(
-    engine: AsyncEngine, ladders: Ladders, payload_key_file: Path, tmp_path: Path
+    engine: AsyncEngine, ladders: Ladders, payload_key_file: Path, tmp_path: Path, held_port: int
 ) -> None:
-    """The server restarts on its own address, which no one may take while it is down; the one
-    escalation resolved across the restart has no time limit in reach, so its resolution never
-    races its clock however long the restart takes."""
-    database, port = tmp_path / "temporal.db", unused_port()
+    """The server restarts on its own address, held for the test so that no one may take it
+    while the server is down; the one escalation resolved across the restart has no time limit
+    in reach, so its resolution never races its clock however long the restart takes."""
+    database, port = tmp_path / "temporal.db", held_port
     server = await start_dev_server(database, port, payload_key_file)
     client = server.client  # kept across the restart, as the worker and the API keep theirs
     try:
@@ -382,8 +326,7 @@ async def test_temporal_restart_keeps_escalations_running(
                 await eventually(partial(settled_at, engine, handle.id, 1), "raised")
                 await eventually(partial(quiet, handle), "quiet")
             await server.shutdown()
-            async with held(port):  # while it is down, nobody takes the server's address
-                assert await audit_actions(engine, by_time.id) == [("raised", 1)]
+            assert await audit_actions(engine, by_time.id) == [("raised", 1)]
             server = await start_dev_server(database, port, payload_key_file)
 
             await by_hand.signal("resolved", {"by": "Team manager", "outcome": "Agreed"})
@@ -440,9 +383,9 @@ async def connected(port: int, key_file: Path) -> Client | None:
 
 @SQLITE_ONLY
 async def test_temporal_killed_past_a_limit_skips_no_stage(
-    engine: AsyncEngine, ladders: Ladders, payload_key_file: Path, tmp_path: Path
+    engine: AsyncEngine, ladders: Ladders, payload_key_file: Path, tmp_path: Path, held_port: int
 ) -> None:
-    database, port, log = tmp_path / "temporal.db", unused_port(), tmp_path / "temporal.log"
+    database, port, log = tmp_path / "temporal.db", held_port, tmp_path / "temporal.log"
     with dev_server_process(database, port, log) as server:
         client = await eventually(lambda: connected(port, payload_key_file), "Temporal up")
         assert client is not None
@@ -530,9 +473,9 @@ async def delivery_states(engine: AsyncEngine, notification_key: str) -> set[str
 
 @SQLITE_ONLY
 async def test_mail_down_is_retried_and_recorded_and_the_clock_keeps_time(
-    dev_env: WorkflowEnvironment, engine: AsyncEngine, ladders: Ladders
+    dev_env: WorkflowEnvironment, engine: AsyncEngine, ladders: Ladders, held_port: int
 ) -> None:
-    port = unused_port()  # the mail server's, down until the escalation has moved on
+    port = held_port  # the mail server's, down until the escalation has moved on
     async with (
         escalation_worker(
             dev_env.client, engine, DIRECTORY, smtp_host="127.0.0.1", smtp_port=port
@@ -694,9 +637,10 @@ async def test_api_killed_mid_traffic_loses_and_doubles_no_raise(
     payload_key_file: Path,
     tmp_path: Path,
     directory_path: Path,
+    held_port: int,
 ) -> None:
     _, token = await new_key(engine, name="PC Reyes", agency=POLICE, role="practitioner")
-    port = unused_port()
+    port = held_port  # the API's, across its restarts
     log = tmp_path / "api.log"
     async with escalation_worker(dev_env.client, engine) as config:
         env = process_env(

@@ -12,8 +12,9 @@ from sqlmodel import func, select
 from api.ratelimit import FailedAuthLimiter
 from database.engine import session_factory
 from database.tables import AuditEvent, Escalation
-from tests.api_stack import CHILDRENS_SERVICES, PARTNERSHIP, POLICE, ApiStack
+from tests.api_stack import ApiStack
 from tests.engine_helpers import audit_trail
+from tests.ladders import CHILDRENS_SERVICES, PARTNERSHIP, POLICE
 
 PROBLEM = "application/problem+json"
 

@@ -8,7 +8,8 @@ from collections.abc import Mapping
 
 import httpx
 
-from tests.api_stack import CHILDRENS_SERVICES, POLICE, ApiStack
+from tests.api_stack import ApiStack
+from tests.ladders import CHILDRENS_SERVICES, POLICE
 from tests.test_api import RAISE, raise_one
 from tests.test_policy_steps_api import timeline_actions
 

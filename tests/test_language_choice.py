@@ -22,7 +22,7 @@ from sqlmodel import col, select, update
 from casework.directory_changes import BadRow, PersonRow, check_row
 from casework.directory_seed import seed
 from casework.worker_alerts import WorkerAlerts
-from core.directory import Directory
+from core.directory import Agency, Directory, Partnership
 from core.languages import (
     LANGUAGE_BREAK,
     gettext,
@@ -41,10 +41,21 @@ from database.tables import (
     WorkerHeartbeat,
     utc_now,
 )
-from tests.api_stack import CHILDRENS_SERVICES, PARTNERSHIP, POLICE
 from tests.browser import browser, needs_chromium
 from tests.conftest import isolated_settings
-from tests.pages_stack import BUSINESS_UNIT, CS_MANAGER, LINK, PagesStack, csrf_of
+from tests.ladders import (
+    BUSINESS_UNIT,
+    CHILDRENS_SERVICES,
+    CS_MANAGER,
+    HOUR,
+    PARTNERSHIP,
+    POLICE,
+    THE_PARTNERSHIP,
+    contact,
+    directory,
+    ladder,
+)
+from tests.pages_stack import LINK, PagesStack, csrf_of
 from tests.smtp_listener import Mailbox, smtp_listener
 from tests.test_pages import ANSWERS, act_through_pages, escalation, raise_through_pages
 from web.i18n import CHOSEN_COOKIE, LANGUAGE_COOKIE
@@ -60,46 +71,37 @@ KEEPS_ENGLISH = "alex.price@cs.example.org"  # a browser that asks for Welsh, no
 CLICKS_IN_CHROMIUM = "ceri.lloyd@cs.example.org"  # clicks the header's switch in a browser
 WALES_EXAMPLE = Path(__file__).parents[1] / "config" / "policies.wales.example.toml"
 
-POLICIES = """
-nation = "wales"
-
-[policies.standard]
-title = "Duty ladder"
-title_cy = "Ysgol ddyletswydd"
-[[policies.standard.stages]]
-name = "Duty line managers"
-name_cy = "Rheolwyr llinell ar ddyletswydd"
-role = "manager"
-duration = "PT1H"
-[[policies.standard.stages]]
-name = "Partnership"
-role = "board"
-duration = "PT1H"
-"""
-
-DIRECTORY = f"""
-[partnership]
-name = "{PARTNERSHIP}"
-business_unit = [{{ name = "Partnership business unit", email = "{BUSINESS_UNIT}" }}]
-
-[[agencies]]
-name = "{POLICE}"
-contacts = [
-  {{ name = "PC Jones", role = "practitioner", email = "{RAISER}" }},
-  {{ name = "PC Reyes", role = "practitioner", email = "{SWITCHER}" }},
-  {{ name = "Rhys Evans", role = "manager", email = "{WELSH_MANAGER}", language = "cy" }},
-  {{ name = "Blwch diogelu", role = "manager", email = "{POLICE_INBOX}", language = "both" }},
-]
-
-[[agencies]]
-name = "{CHILDRENS_SERVICES}"
-contacts = [
-  {{ name = "Team manager Sam Jones", role = "manager", email = "{CS_MANAGER}" }},
-  {{ name = "Gwen Morgan", role = "practitioner", email = "{CHOOSES_AT_SIGN_IN}" }},
-  {{ name = "Alex Price", role = "practitioner", email = "{KEEPS_ENGLISH}" }},
-  {{ name = "Ceri Lloyd", role = "practitioner", email = "{CLICKS_IN_CHROMIUM}" }},
-]
-"""
+NATION = "wales"
+POLICIES = {
+    "standard": ladder(
+        "Duty ladder",
+        *(HOUR, HOUR),
+        names={"manager": "Duty line managers"},
+        steps={1: {"name_cy": "Rheolwyr llinell ar ddyletswydd"}},
+        title_cy="Ysgol ddyletswydd",
+    )
+}
+DIRECTORY = directory(
+    Agency(
+        name=POLICE,
+        contacts=[
+            contact("PC Jones", RAISER, "practitioner"),
+            contact("PC Reyes", SWITCHER, "practitioner"),
+            contact("Rhys Evans", WELSH_MANAGER, "manager", language="cy"),
+            contact("Blwch diogelu", POLICE_INBOX, "manager", language="both"),
+        ],
+    ),
+    Agency(
+        name=CHILDRENS_SERVICES,
+        contacts=[
+            contact("Team manager Sam Jones", CS_MANAGER, "manager"),
+            contact("Gwen Morgan", CHOOSES_AT_SIGN_IN, "practitioner"),
+            contact("Alex Price", KEEPS_ENGLISH, "practitioner"),
+            contact("Ceri Lloyd", CLICKS_IN_CHROMIUM, "practitioner"),
+        ],
+    ),
+    partnership=Partnership(name=PARTNERSHIP, business_unit=THE_PARTNERSHIP.business_unit),
+)
 
 
 async def raised(stack: PagesStack) -> str:

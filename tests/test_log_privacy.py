@@ -14,10 +14,11 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from api.app import create_app
 from database.engine import session_factory
 from database.worker_health import beat
-from tests.api_stack import directory_file, serve
+from tests.api_stack import serve
 from tests.conftest import isolated_settings, new_key
-from tests.ports import listening_socket, port_of, unused_port
-from tests.test_no_child_data import CHILD, SCHOOL, SOCIAL_CARE, leaks, production_logging
+from tests.ladders import SCHOOL, SOCIAL_CARE, directory, directory_file
+from tests.ports import listening_socket, port_of
+from tests.test_no_child_data import CHILD, leaks, production_logging
 
 FORMATS = ["console", "json"]
 
@@ -59,15 +60,18 @@ async def test_forced_errors_log_no_child_data(
     engine: AsyncEngine,
     tmp_path: Path,
     capfd: pytest.CaptureFixture[str],
+    held_port: int,
 ) -> None:
     _, token = await new_key(engine, name="Ms Adeyemi", agency=SCHOOL, role="practitioner")
     async with session_factory(engine)() as db:  # a worker seen: the raise goes on to Temporal
         await beat(db, "a worker", isolated_settings().task_queue)
     headers = {"Authorization": f"Bearer {token}"}
     case = {"receiving_agency": SOCIAL_CARE, **CHILD}
-    directory = directory_file(tmp_path / "directory.toml", [SCHOOL, SOCIAL_CARE])
-    nobody_listens = f"127.0.0.1:{unused_port()}"
-    up = {"database_url": database_url, "directory_file": directory}
+    names = directory_file(
+        tmp_path / "directory.toml", directory(SCHOOL, SOCIAL_CARE, people=False)
+    )
+    nobody_listens = f"127.0.0.1:{held_port}"
+    up = {"database_url": database_url, "directory_file": names}
     down = {"database_url": f"postgresql://postgres@{nobody_listens}/gone"}
     answers = []
     with production_logging("DEBUG", fmt):
@@ -77,7 +81,7 @@ async def test_forced_errors_log_no_child_data(
             settings = isolated_settings(
                 temporal_address=nobody_listens,  # Temporal down
                 payload_key_file=tmp_path / "keys.json",
-                **{"directory_file": directory, **overrides},
+                **{"directory_file": names, **overrides},
             )
             server, serving = await serve(create_app(settings), sock)
             try:

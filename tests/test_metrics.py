@@ -8,10 +8,10 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from core.directory import seed_file
 from core.temporal import connect, metrics_runtime
-from tests.api_stack import POLICE, ApiStack, ApiWithoutWorker
+from tests.api_stack import ApiStack, ApiWithoutWorker
 from tests.engine_helpers import SQLITE_ONLY
+from tests.ladders import POLICE
 from tests.polling import eventually
-from tests.ports import unused_port
 from tests.test_api import RAISE, raise_one
 from tests.test_no_child_data import CHILD, leaks
 from worker.main import running_worker
@@ -42,9 +42,9 @@ async def test_api_metrics_answer_without_credentials_and_name_no_child(
 
 @SQLITE_ONLY
 async def test_the_worker_exports_sdk_metrics_and_the_time_limit_lag(
-    api_without_worker: ApiWithoutWorker, engine: AsyncEngine
+    api_without_worker: ApiWithoutWorker, engine: AsyncEngine, held_port: int
 ) -> None:
-    port = unused_port()
+    port = held_port  # the worker's metrics exporter binds it
     async with api_without_worker(worker_metrics_port=port) as stack:
         settings = stack.settings
         client = await connect(settings, runtime=metrics_runtime(settings))

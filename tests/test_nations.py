@@ -18,6 +18,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from temporalio.testing import WorkflowEnvironment
 
 from core.calendar import LONDON
+from tests import ladders
 from tests.conftest import time_skipping_server
 from tests.engine_helpers import (
     SQLITE_ONLY,
@@ -29,7 +30,7 @@ from tests.engine_helpers import (
     settle,
     state_of,
 )
-from workflows.policy import Nation, Policy, Stage
+from workflows.policy import Nation, Policy
 
 pytestmark = SQLITE_ONLY
 MINUTE = timedelta(minutes=1)
@@ -42,15 +43,8 @@ async def own_time_env(payload_key_file: Path) -> AsyncIterator[WorkflowEnvironm
         yield env
 
 
-def ladder(nation: Nation) -> Policy:
-    return Policy(
-        title=f"One working day, then the partnership ({nation})",
-        nation=nation,
-        stages=[
-            Stage(name="Line managers", role="manager", working_days=1),
-            Stage(name="Partnership", role="board", working_days=5),
-        ],
-    )
+def national_ladder(nation: Nation) -> Policy:
+    return ladders.ladder(f"One working day, then the partnership ({nation})", 1, 5, nation=nation)
 
 
 def like_2026(year: int) -> int:
@@ -76,8 +70,8 @@ async def check_day_moved_up(
     nation, on `english_day` for England, and each escalation moves up then, not before."""
     async with escalation_worker(env.client, engine) as config:
         await advance_to(env, at_10(raise_on))
-        national = escalation_input("national", policy=ladder(nation))
-        english = escalation_input("english", policy=ladder("england"))
+        national = escalation_input("national", policy=national_ladder(nation))
+        english = escalation_input("english", policy=national_ladder("england"))
         async with raised(env, config, national) as here, raised(env, config, english) as there:
             await settle(env)
             assert day_of((await state_of(here)).stage_deadline) == national_day

@@ -31,47 +31,17 @@ from database.engine import session_factory
 from database.tables import Escalation, utc_now
 from tests import conftest
 from tests.api_stack import ApiStack, serve
+from tests.engine_helpers import RAISING_PRACTITIONER, STAGE_PEOPLE
+from tests.ladders import BUSINESS_UNIT, PARTNERSHIP, SCHOOL, SOCIAL_CARE, directory, directory_file
 from tests.ports import listening_socket, port_of
 from tests.smtp_listener import Mailbox, smtp_listener
 from tests.test_codec import payloads_in, raw_history
 from worker.main import running_worker
 
-SCHOOL = "Northshire Primary School"
-SOCIAL_CARE = "Northshire Children's Social Care"
-PARTNERSHIP = "Northshire Safeguarding Children Partnership"
-
 # Everyone who is told something, so every kind of notification is sent and read.
-DIRECTORY = f"""
-[partnership]
-name = "{PARTNERSHIP}"
-business_unit = [{{ name = "Business unit", email = "scp@partnership.example" }}]
-board = [{{ name = "Independent chair", email = "chair@partnership.example" }}]
-
-[[agencies]]
-name = "{SCHOOL}"
-contacts = [
-  {{ name = "DSL", role = "practitioner", email = "dsl@school.example" }},
-  {{ name = "Head", role = "manager", email = "head@school.example" }},
-  {{ name = "Trust CEO", role = "executive", email = "ceo@school.example" }},
-]
-
-[[agencies]]
-name = "{SOCIAL_CARE}"
-contacts = [
-  {{ name = "Team manager", role = "manager", email = "tm@csc.example" }},
-  {{ name = "Director", role = "executive", email = "director@csc.example" }},
-]
-"""
-
-EVERYONE = {
-    "head@school.example",  # stage 1: managers
-    "tm@csc.example",
-    "ceo@school.example",  # stage 2: executives
-    "director@csc.example",
-    "chair@partnership.example",  # stage 3: the partnership
-    "scp@partnership.example",
-    "dsl@school.example",  # the written outcome to the raiser
-}
+DIRECTORY = directory(SCHOOL, SOCIAL_CARE)
+# Each stage's people, the business unit, and the raiser (told the written outcome).
+EVERYONE = set().union(*STAGE_PEOPLE.values(), {BUSINESS_UNIT, RAISING_PRACTITIONER})
 
 # What practitioners write, each with words found nowhere else, so any copy of it is found.
 CHILD = {
@@ -141,8 +111,7 @@ async def test_a_whole_ladder_leaves_no_child_data_outside_the_database(
     capfd: pytest.CaptureFixture[str],
 ) -> None:
     box, smtp = mailbox
-    directory_file = tmp_path / "directory.toml"
-    directory_file.write_text(DIRECTORY)
+    directory_path = directory_file(tmp_path / "directory.toml", DIRECTORY)
     sock = listening_socket()
     port = port_of(sock)
     settings = conftest.isolated_settings(
@@ -150,7 +119,7 @@ async def test_a_whole_ladder_leaves_no_child_data_outside_the_database(
         task_queue=f"minimal-{uuid.uuid4()}",
         temporal_address=dev_env.client.service_client.config.target_host,
         payload_key_file=payload_key_file,
-        directory_file=directory_file,
+        directory_file=directory_path,
         smtp_host=smtp["smtp_host"],
         smtp_port=smtp["smtp_port"],
         public_url=f"http://127.0.0.1:{port}",
@@ -161,7 +130,7 @@ async def test_a_whole_ladder_leaves_no_child_data_outside_the_database(
         server, serving = await serve(create_app(settings), sock)
         try:
             async with (
-                running_worker(dev_env.client, settings, engine, load_directory(directory_file)),
+                running_worker(dev_env.client, settings, engine, load_directory(directory_path)),
                 httpx.AsyncClient(base_url=settings.public_url, timeout=30) as http,
             ):
                 stack = ApiStack(

@@ -17,14 +17,12 @@ from temporalio.exceptions import ApplicationError
 from temporalio.testing import ActivityEnvironment, WorkflowEnvironment
 
 from activities.notifications import HEARTBEAT_EVERY_SECONDS, LINK_LINE, Outbox
-from core.directory import Directory
 from core.policy_files import load_policies
 from database.audit_chain import chain_breaks
 from database.engine import session_factory
 from database.tables import Escalation, utc_now
 from tests import conftest
 from tests.engine_helpers import (
-    BUSINESS_UNIT,
     DIRECTORY,
     RAISER,
     RAISING,
@@ -44,10 +42,18 @@ from tests.engine_helpers import (
     settle,
     state_of,
 )
-from tests.ports import unused_port
+from tests.ladders import (
+    BUSINESS_UNIT,
+    SCHOOL_HEAD,
+    SOCIAL_CARE_MANAGER,
+    contact,
+    directory,
+    ladder,
+    policy_file,
+)
 from tests.smtp_listener import Mailbox, smtp_listener
 from workflows.models import EscalationState, NotificationInput
-from workflows.policy import Policy, Stage
+from workflows.policy import Policy
 
 CHILD_NAME = "Amelia Example"
 SUMMARY = "Three referrals about neglect were closed as threshold not met."
@@ -170,35 +176,21 @@ async def test_mail_reaches_each_stage_and_the_raiser_and_says_nothing_more(
         ]
 
 
-SEFTON_STYLE = """
-[policies.sefton]
-title = "Business unit told from stage 2"
-partnership_told_from_stage = 2
-
-[[policies.sefton.stages]]
-name = "Line managers"
-role = "manager"
-working_days = 5
-
-[[policies.sefton.stages]]
-name = "Safeguarding leads"
-role = "executive"
-working_days = 5
-
-[[policies.sefton.stages]]
-name = "Partnership"
-role = "board"
-working_days = 10
-"""
+SEFTON_STYLE = ladder(
+    "Business unit told from stage 2",
+    *(5, 5, 10),
+    names={"executive": "Safeguarding leads"},
+    partnership_told_from_stage=2,
+)
 
 
 @SQLITE_ONLY
 async def test_partnership_business_unit_is_told_from_the_policy_stage(
     time_env: WorkflowEnvironment, engine: AsyncEngine, tmp_path: Path
 ) -> None:
-    policy_file = tmp_path / "policies.toml"
-    policy_file.write_text(SEFTON_STYLE)
-    policy = load_policies(policy_file)["sefton"]
+    policy = load_policies(policy_file(tmp_path / "policies.toml", {"sefton": SEFTON_STYLE}))[
+        "sefton"
+    ]
     escalation = escalation_input(policy_name="sefton", policy=policy)
     mailbox = Mailbox()
     async with (
@@ -216,25 +208,19 @@ async def test_partnership_business_unit_is_told_from_the_policy_stage(
 
 def quick_ladder() -> Policy:
     """Stage 1 passes in two minutes, while the first notification is still being retried."""
-    return Policy(
-        title="Quick",
-        stages=[
-            Stage(name="Line managers", role="manager", duration=timedelta(minutes=2)),
-            Stage(name="Senior managers", role="executive", duration=timedelta(days=1)),
-        ],
-    )
+    return ladder("Quick", timedelta(minutes=2), timedelta(days=1), roles=("manager", "executive"))
 
 
 @pytest.mark.parametrize("failure", ["port closed", "451 answer"])
 @SQLITE_ONLY
 async def test_failing_mail_never_holds_up_the_ladder(
-    time_env: WorkflowEnvironment, engine: AsyncEngine, failure: str
+    time_env: WorkflowEnvironment, engine: AsyncEngine, failure: str, held_port: int
 ) -> None:
     mailbox = Mailbox(reply="451 4.3.2 Service busy, try again later")
     escalation = escalation_input(policy_name="quick", policy=quick_ladder())
     async with smtp_server(mailbox) as smtp:
         if failure == "port closed":
-            smtp["smtp_port"] = unused_port()
+            smtp["smtp_port"] = held_port
         async with (
             escalation_worker(time_env.client, engine, DIRECTORY, **smtp) as config,
             raised(time_env, config, escalation) as handle,
@@ -321,7 +307,7 @@ def attempt(number: int) -> ActivityEnvironment:
 
 async def test_a_retried_notification_sends_each_mail_once(engine: AsyncEngine) -> None:
     # The mail server defers one address the first time, as greylisting does.
-    mailbox = Mailbox(refuse_once={"tm@csc.example"})
+    mailbox = Mailbox(refuse_once={SOCIAL_CARE_MANAGER})
     request = raised_notice("ESC-RETRIED")
     async with smtp_server(mailbox) as smtp:
         notifier = await notifier_for(
@@ -330,7 +316,7 @@ async def test_a_retried_notification_sends_each_mail_once(engine: AsyncEngine) 
         with pytest.raises(ApplicationError) as retry:
             await attempt(1).run(notifier.notify, request)
         assert retry.value.type == "DeliveryRetry"
-        assert mailbox.recipients() == ["head@school.example"]
+        assert mailbox.recipients() == [SCHOOL_HEAD]
 
         second = await attempt(2).run(notifier.notify, request)
         # The activity completed but the server never heard: it runs once more.
@@ -338,11 +324,11 @@ async def test_a_retried_notification_sends_each_mail_once(engine: AsyncEngine) 
 
     assert (second.sent, second.skipped) == (1, 1)
     assert (third.sent, third.skipped) == (0, 2)
-    assert mailbox.recipients() == ["head@school.example", "tm@csc.example"]
+    assert mailbox.recipients() == [SCHOOL_HEAD, SOCIAL_CARE_MANAGER]
     sent = await deliveries(engine, request.notification_key)
     assert {(d.recipient, d.status, d.attempts) for d in sent.values()} == {
-        ("head@school.example", "sent", 1),
-        ("tm@csc.example", "sent", 2),
+        (SCHOOL_HEAD, "sent", 1),
+        (SOCIAL_CARE_MANAGER, "sent", 2),
     }
     trail = await audit_trail(engine, "ESC-RETRIED", with_notified=True)
     assert [(e.action, e.event_key) for e in trail] == [("notified", "ESC-RETRIED:1:notified")]
@@ -380,19 +366,13 @@ async def test_notify_heartbeats_through_a_slow_delivery(engine: AsyncEngine) ->
 
 # --- one look-up and one transaction per notification (both databases) --------------------------
 
-FIVE_MANAGERS = Directory.model_validate(
-    {
-        "agencies": [
-            {
-                "name": RAISING,
-                "contacts": [
-                    {"name": f"Manager {n}", "role": "manager", "email": f"m{n}@school.example"}
-                    for n in range(1, 6)
-                ],
-            },
-            {"name": RECEIVING, "contacts": []},
-        ]
-    }
+FIVE_MANAGERS = directory(
+    RAISING,
+    RECEIVING,
+    people=False,
+    more={
+        RAISING: [contact(f"Manager {n}", f"m{n}@school.example", "manager") for n in range(1, 6)]
+    },
 )
 
 

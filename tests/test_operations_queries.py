@@ -13,7 +13,7 @@ import shlex
 import tomllib
 import uuid
 from collections.abc import Iterator
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -32,10 +32,11 @@ from core.settings import Settings
 from tests.api_stack import ApiStack
 from tests.conftest import BIN, fresh_database
 from tests.engine_helpers import audit_trail
+from tests.ladders import SECOND, ladder
 from tests.polling import eventually
 from workflows.escalation import EscalationWorkflow, initial_search_attributes
 from workflows.models import EscalationInput, EscalationState
-from workflows.policy import Policy, Stage
+from workflows.policy import Policy
 
 DOC = Path(__file__).resolve().parent.parent / "docs" / "operations.md"
 SUFFIX = uuid.uuid4().hex[:6]
@@ -51,15 +52,12 @@ CASE = {
     "summary": "Referral closed as threshold not met; the school still sees neglect.",
 }
 # The top stage passes in a second, so the escalation is overdue at once.
-QUICK_TOP = Policy(
-    title="One quick stage",
-    stages=[Stage(name="Partnership", role="board", duration=timedelta(seconds=1))],
-)
-NO_REMINDER = Policy(
-    title="One stage, no reminder",
-    stages=[
-        Stage(name="Line managers", role="manager", working_days=5, reminder_before_working_days=0)
-    ],
+QUICK_TOP = ladder("One quick stage", SECOND)
+NO_REMINDER = ladder(
+    "One stage, no reminder",
+    5,
+    roles=("manager",),
+    steps={1: {"reminder_before_working_days": 0}},
 )
 
 

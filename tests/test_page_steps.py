@@ -11,51 +11,44 @@ import pytest
 from playwright.async_api import expect
 
 from database.tables import Escalation, utc_now
-from tests.api_stack import CHILDRENS_SERVICES, QUICK_POLICY
 from tests.browser import axe_violations, browser, needs_chromium, screenshot
-from tests.pages_stack import CS_MANAGER, PRACTITIONER, PagesStack, csrf_of
+from tests.ladders import (
+    CHILDRENS_SERVICES,
+    CS_MANAGER,
+    HOUR,
+    PRACTITIONER,
+    SECOND,
+    STACK_LADDERS,
+    STANDARD_DAYS,
+    ladder,
+)
+from tests.pages_stack import PagesStack, csrf_of
 from tests.polling import eventually
 from tests.test_browser import Visit, press, type_into, visit
 from tests.test_pages import ANSWERS, act_through_pages, escalation, events, raise_through_pages
 from web.presenting import when
+from workflows.policy import Span
 
 __all__ = ["browser", "visit"]  # the fixtures this module borrows
-POLICIES = (
-    QUICK_POLICY
-    + """
-# Each stage acknowledged within 2 working days; one extension of at most 3 working days; the
-# raiser may dispute an outcome for 5 working days.
-[policies.page-steps]
-title = "Acknowledged stages, one extension each, a dispute window"
-[[policies.page-steps.stages]]
-name = "Line managers"
-role = "manager"
-working_days = 5
-acknowledge_within = { working_days = 2 }
-max_extension = { working_days = 3 }
-[[policies.page-steps.stages]]
-name = "Senior managers"
-role = "executive"
-working_days = 5
-[[policies.page-steps.stages]]
-name = "Partnership"
-role = "board"
-working_days = 14
-
-# An hour a stage, acknowledged within a second: overdue at once, extended in hours.
-[policies.page-hours]
-title = "An hour a stage"
-[[policies.page-hours.stages]]
-name = "Duty managers"
-role = "manager"
-duration = "PT1H"
-acknowledge_within = { duration = "PT1S" }
-[[policies.page-hours.stages]]
-name = "Partnership"
-role = "board"
-duration = "PT1H"
-"""
-)
+POLICIES = {
+    **STACK_LADDERS,
+    # Each stage acknowledged within 2 working days; one extension of at most 3 working days; the
+    # raiser may dispute an outcome for 5 working days.
+    "page-steps": ladder(
+        "Acknowledged stages, one extension each, a dispute window",
+        *STANDARD_DAYS,
+        steps={
+            1: {"acknowledge_within": Span(working_days=2), "max_extension": Span(working_days=3)}
+        },
+    ),
+    # An hour a stage, acknowledged within a second: overdue at once, extended in hours.
+    "page-hours": ladder(
+        "An hour a stage",
+        *(HOUR, HOUR),
+        names={"manager": "Duty managers"},
+        steps={1: {"acknowledge_within": Span(duration=SECOND)}},
+    ),
+}
 STEPS_DONE = re.compile(r"app-steps__step--done")
 STEP_CURRENT = re.compile(r"app-steps__step--current")
 

@@ -14,20 +14,18 @@ from casework.reading import readable
 from database.audit_chain import timeline
 from database.engine import session_factory
 from database.tables import AuditEvent, Escalation, PersonSession, SignInLink, utc_now
-from tests.api_stack import CHILDRENS_SERVICES, POLICE
 from tests.conftest import new_key
 from tests.engine_helpers import NOT_STEPS
-from tests.pages_stack import (
+from tests.ladders import (
     CHAIR,
+    CHILDRENS_SERVICES,
     CS_MANAGER,
     HEALTH_MANAGER,
-    LINK,
+    POLICE,
     PRACTITIONER,
-    SIGN_IN_LIMIT,
     STRANGER,
-    PagesStack,
-    csrf_of,
 )
+from tests.pages_stack import LINK, SIGN_IN_LIMIT, PagesStack, csrf_of
 from tests.polling import eventually
 from web.sessions import token_hash
 

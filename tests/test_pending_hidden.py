@@ -11,9 +11,9 @@ import pytest
 from core.calendar import LONDON
 from database.engine import session_factory
 from database.tables import PENDING, Escalation, utc_now
-from tests.api_stack import CHILDRENS_SERVICES, PARTNERSHIP, POLICE
 from tests.conftest import new_key
-from tests.pages_stack import CHAIR, CS_MANAGER, PRACTITIONER, PagesStack
+from tests.ladders import CHAIR, CHILDRENS_SERVICES, CS_MANAGER, PARTNERSHIP, POLICE, PRACTITIONER
+from tests.pages_stack import PagesStack
 from workflows.policy import Role
 
 SHOWN, HIDDEN = "ESC-SHOWN001", "ESC-PENDING1"

@@ -3,28 +3,19 @@
 import sqlite3
 import subprocess
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 from launcher.plan import plan, temporal_command
 from tests.conftest import isolated_settings
-from tests.ports import unused_port
 
 
 def pragmas(command: list[str]) -> list[str]:
     return [command[n + 1] for n, arg in enumerate(command) if arg == "--sqlite-pragma"]
 
 
-def dev_server_command(data_dir: Path, **settings: str) -> list[str]:
-    return temporal_command(
-        plan(
-            isolated_settings(
-                data_dir=data_dir,
-                temporal_address=f"127.0.0.1:{unused_port()}",
-                temporal_ui_port=unused_port(),
-                **settings,
-            )
-        )
-    )
+def dev_server_command(data_dir: Path, **settings: object) -> list[str]:
+    return temporal_command(plan(isolated_settings(data_dir=data_dir, **settings)))
 
 
 def test_the_dev_server_gets_wal_and_normal_sync_unless_turned_off(tmp_path: Path) -> None:
@@ -46,10 +37,13 @@ def journal_mode(database: Path) -> str | None:
         return None
 
 
-def test_the_dev_server_keeps_temporal_db_in_wal_mode(tmp_path: Path) -> None:
-    server = subprocess.Popen(
-        dev_server_command(tmp_path), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+def test_the_dev_server_keeps_temporal_db_in_wal_mode(
+    tmp_path: Path, hold_port: Callable[[], int]
+) -> None:
+    command = dev_server_command(
+        tmp_path, temporal_address=f"127.0.0.1:{hold_port()}", temporal_ui_port=hold_port()
     )
+    server = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     try:
         database = tmp_path / "temporal.db"
         give_up = time.monotonic() + 60

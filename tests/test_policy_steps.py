@@ -11,14 +11,12 @@ from temporalio.testing import WorkflowEnvironment
 from activities.notifications import compose
 from core.calendar import LONDON
 from tests.engine_helpers import (
-    BUSINESS_UNIT,
     DIRECTORY,
     RAISING,
     RAISING_PRACTITIONER,
     RECEIVING,
     SQLITE_ONLY,
     STAGE_PEOPLE,
-    STEPS_POLICY,
     actions,
     advance_to,
     audit_trail,
@@ -32,6 +30,7 @@ from tests.engine_helpers import (
     settle,
     state_of,
 )
+from tests.ladders import BUSINESS_UNIT, STEPS_POLICY
 from tests.test_ladder import at_raise_time, christmas_ahead, search_attributes
 from tests.test_signals import accepted_updates, act, rejected, request
 from workflows.models import NotificationInput

@@ -7,8 +7,9 @@ from typing import Any
 import httpx
 from temporalio.client import WorkflowExecutionStatus
 
-from tests.api_stack import CHILDRENS_SERVICES, PARTNERSHIP, POLICE, ApiStack
+from tests.api_stack import ApiStack
 from tests.engine_helpers import steps_of
+from tests.ladders import CHILDRENS_SERVICES, PARTNERSHIP, POLICE
 from tests.polling import eventually
 from tests.test_api import raise_one
 from workflows.search_attributes import DISPUTE_UNTIL

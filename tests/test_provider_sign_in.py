@@ -29,17 +29,21 @@ from starlette.routing import Route
 from database.audit_chain import timeline
 from database.engine import session_factory
 from database.tables import Escalation, PersonSession
-from tests.api_stack import CHILDRENS_SERVICES, POLICE, serve
+from tests.api_stack import serve
 from tests.browser import axe_violations, browser, needs_chromium, screenshot
-from tests.openid_provider import CLIENT_ID, CLIENT_SECRET, OpenIdProvider, running_provider
-from tests.pages_stack import (
+from tests.ladders import (
+    CHILDRENS_SERVICES,
     CS_MANAGER,
-    DIRECTORY,
+    HEALTH,
     HEALTH_MANAGER,
+    POLICE,
     PRACTITIONER,
     STRANGER,
-    PagesStack,
+    contact,
+    directory,
 )
+from tests.openid_provider import CLIENT_ID, CLIENT_SECRET, OpenIdProvider, running_provider
+from tests.pages_stack import PagesStack
 from tests.ports import listening_socket, port_of
 from tests.test_pages import raise_through_pages
 
@@ -49,9 +53,11 @@ pytestmark = pytest.mark.parametrize("module_database_url", ["sqlite"], indirect
 PROVIDER_NAME = "Northshire Council"
 # In children's services' list without a role: the provider's groups give one.
 DUTY_WORKER = "duty.worker@cs.example.org"
-DIRECTORY = DIRECTORY.replace(
-    f'email = "{CS_MANAGER}" }},',
-    f'email = "{CS_MANAGER}" }},\n  {{ name = "Duty worker Kim Ali", email = "{DUTY_WORKER}" }},',
+DIRECTORY = directory(
+    POLICE,
+    CHILDRENS_SERVICES,
+    HEALTH,
+    more={CHILDRENS_SERVICES: [contact("Duty worker Kim Ali", DUTY_WORKER)]},
 )
 REFUSED = "You could not be signed in"
 

@@ -24,7 +24,7 @@ from core.settings import Settings
 from database.audit_chain import append_event, chain_breaks
 from database.engine import session_factory
 from database.tables import PENDING, Escalation, utc_now
-from tests.api_stack import CHILDRENS_SERVICES, POLICE, ApiStack, directory_file
+from tests.api_stack import ApiStack
 from tests.engine_helpers import (
     RAISING,
     RECEIVING,
@@ -33,6 +33,7 @@ from tests.engine_helpers import (
     escalation_worker,
     read_model,
 )
+from tests.ladders import CHILDRENS_SERVICES, POLICE, directory, directory_file
 from tests.polling import eventually
 from worker.reconciler import Reconciled, Reconciler, ensure_reconcile_schedule, schedule_id
 from workflows.escalation import EscalationWorkflow, initial_search_attributes
@@ -160,7 +161,9 @@ async def test_missing_workflows_and_abandoned_raises_on_demand(
     settings = {
         "temporal_address": dev_env.client.service_client.config.target_host,
         "database_url": database_url,
-        "directory_file": directory_file(tmp_path / "directory.toml", [RAISING, RECEIVING]),
+        "directory_file": directory_file(
+            tmp_path / "directory.toml", directory(RAISING, RECEIVING, people=False)
+        ),
         "payload_key_file": payload_key_file,
     }
 

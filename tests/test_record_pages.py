@@ -13,8 +13,8 @@ from casework.subject_access import SubjectAccessQuery as Query
 from casework.subject_access import escalations_about
 from database.engine import session_factory
 from database.tables import AccessEvent
-from tests.api_stack import PARTNERSHIP
-from tests.pages_stack import CHAIR, CS_MANAGER, POLICE_MANAGER, PRACTITIONER, PagesStack, csrf_of
+from tests.ladders import CHAIR, CS_MANAGER, PARTNERSHIP, POLICE_MANAGER, PRACTITIONER
+from tests.pages_stack import PagesStack, csrf_of
 from tests.test_pages import escalation, events, raise_through_pages
 
 REASON = "Name misspelt at raise"

@@ -16,10 +16,12 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from api.app import create_app
 from casework.publication import Count
+from core.directory import Agency, Partnership
 from database.engine import create_engine, session_factory
 from tests.api_stack import serve
 from tests.browser import axe_violations, browser, needs_chromium, screenshot
 from tests.conftest import isolated_settings
+from tests.ladders import CHAIR, THE_PARTNERSHIP, contact, directory, directory_file
 from tests.ports import listening_socket, port_of
 from tests.test_reports import HEALTH, POLICE, SCHOOL, SOCIAL_CARE, seed
 from web.charts import bar_chart, column_chart, nice_top
@@ -29,23 +31,13 @@ from web.sessions import start_session
 
 __all__ = ["browser"]  # the module's fixture
 
-CHAIR, KHAN = "chair@scp.example.org", "ds.khan@police.example.org"
-DIRECTORY = f"""
-[partnership]
-name = "Safeguarding Children Partnership"
-board = [{{ name = "Independent chair", email = "{CHAIR}" }}]
-
-[[agencies]]
-name = "{POLICE}"
-contacts = [{{ name = "DS Khan", role = "manager", email = "{KHAN}" }}]
-
-[[agencies]]
-name = "{SOCIAL_CARE}"
-[[agencies]]
-name = "{HEALTH}"
-[[agencies]]
-name = "{SCHOOL}"
-"""
+KHAN = "ds.khan@police.example.org"
+# test_reports' agencies; the partnership's chair, and a police manager.
+DIRECTORY = directory(
+    Agency(name=POLICE, contacts=[contact("DS Khan", KHAN, "manager")]),
+    *(SOCIAL_CARE, HEALTH, SCHOOL),
+    partnership=Partnership(board=THE_PARTNERSHIP.board),
+)
 Q1 = {"from": "2026-01-01", "to": "2026-03-31"}
 
 
@@ -71,14 +63,14 @@ class ReportStack:
 async def stack(
     module_database_url: str, payload_key_file: Path, tmp_path_factory: pytest.TempPathFactory
 ) -> AsyncIterator[ReportStack]:
-    directory = tmp_path_factory.mktemp("directory") / "directory.toml"
-    directory.write_text(DIRECTORY, encoding="utf-8")
+    config = tmp_path_factory.mktemp("directory")
+    directory_path = directory_file(config / "directory.toml", DIRECTORY)
     sock = listening_socket()
     port = port_of(sock)
     settings = isolated_settings(
         database_url=module_database_url,
         payload_key_file=payload_key_file,
-        directory_file=directory,
+        directory_file=directory_path,
         public_url=f"http://127.0.0.1:{port}",
     )
     engine = create_engine(module_database_url)

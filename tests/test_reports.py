@@ -32,8 +32,8 @@ from casework.refusals import ProblemError
 from database.audit_chain import append_event
 from database.engine import create_engine, session_factory
 from database.tables import Escalation
-from tests.api_stack import directory_file
 from tests.conftest import isolated_settings, new_key
+from tests.ladders import directory, directory_file
 from workflows.models import SYSTEM_ACTOR, TIME_LIMIT_PASSED, AuditAction
 
 POLICE, SOCIAL_CARE, HEALTH, SCHOOL = "Police", "Children's Services", "NHS Trust", "School"
@@ -389,12 +389,14 @@ async def http(
     payload_key_file: Path,
     tmp_path_factory: pytest.TempPathFactory,
 ) -> AsyncIterator[httpx.AsyncClient]:
-    directory = directory_file(tmp_path_factory.mktemp("directory") / "directory.toml", [])
+    no_one = directory_file(
+        tmp_path_factory.mktemp("directory") / "directory.toml", directory(people=False)
+    )
     app = create_app(
         isolated_settings(
             database_url=module_database_url,
             payload_key_file=payload_key_file,
-            directory_file=directory,
+            directory_file=no_one,
         )
     )
     async with (

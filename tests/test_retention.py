@@ -17,7 +17,8 @@ from sqlmodel import col, select
 
 from database.engine import session_factory
 from database.tables import ActionReceipt, AuditEvent, CaseCorrection, CaseKey, Escalation
-from tests.api_stack import PARTNERSHIP, POLICE, ApiStack
+from tests.api_stack import ApiStack
+from tests.ladders import PARTNERSHIP, POLICE
 from tests.polling import eventually
 from tests.test_api import RAISE, raise_one
 from tests.test_audit_tamper import verify_audit

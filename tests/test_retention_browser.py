@@ -9,7 +9,8 @@ from database.engine import session_factory
 from database.erasure import erase
 from database.tables import utc_now
 from tests.browser import browser, needs_chromium
-from tests.pages_stack import CHAIR, PRACTITIONER, PagesStack
+from tests.ladders import CHAIR, PRACTITIONER
+from tests.pages_stack import PagesStack
 from tests.polling import eventually
 from tests.test_browser import Visit, press, type_into, visit
 from tests.test_pages import act_through_pages, escalation, raise_through_pages

@@ -25,7 +25,8 @@ from schemathesis.specs.openapi.checks import (
     status_code_conformance,
 )
 
-from tests.api_stack import CHILDRENS_SERVICES, HEALTH, PARTNERSHIP, POLICE, ApiStack
+from tests.api_stack import ApiStack
+from tests.ladders import CHILDRENS_SERVICES, HEALTH, PARTNERSHIP, POLICE
 
 pytestmark = pytest.mark.slow
 EXAMPLES_PER_OPERATION = 25

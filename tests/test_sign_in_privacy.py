@@ -23,8 +23,9 @@ from tests.api_stack import serve
 from tests.browser import axe_violations, browser, needs_chromium, screenshot
 from tests.conftest import isolated_settings
 from tests.engine_helpers import SQLITE_ONLY
-from tests.pages_stack import DIRECTORY, PRACTITIONER, STRANGER, PagesStack
-from tests.ports import listening_socket, port_of, unused_port
+from tests.ladders import PRACTITIONER, STRANGER, directory_file
+from tests.pages_stack import DIRECTORY, PagesStack
+from tests.ports import listening_socket, port_of, reserved_port
 
 ROOT = Path(__file__).resolve().parent.parent
 PROJECT = tuple(str(ROOT / package) for package in ("api", "web", "casework", "core", "database"))
@@ -34,19 +35,19 @@ __all__ = ["browser"]  # the module's fixture
 
 @asynccontextmanager
 async def app_on(database_url: str, tmp_path: Path, **overrides: Any) -> AsyncIterator[FastAPI]:
-    directory = tmp_path / "directory.toml"
-    directory.write_text(DIRECTORY)
-    settings = isolated_settings(
-        database_url=database_url,
-        directory_file=directory,
-        payload_key_file=tmp_path / "keys.json",
-        temporal_address=f"127.0.0.1:{unused_port()}",
-        public_url="http://testserver",
-        **overrides,
-    )
-    app = create_app(settings)
-    async with app.router.lifespan_context(app):
-        yield app
+    directory = directory_file(tmp_path / "directory.toml", DIRECTORY)
+    with reserved_port() as nobody_listens:
+        settings = isolated_settings(
+            database_url=database_url,
+            directory_file=directory,
+            payload_key_file=tmp_path / "keys.json",
+            temporal_address=f"127.0.0.1:{nobody_listens}",
+            public_url="http://testserver",
+            **overrides,
+        )
+        app = create_app(settings)
+        async with app.router.lifespan_context(app):
+            yield app
 
 
 # The app's own tasks beside the requests: the one that issues links after the answers, and
@@ -117,8 +118,10 @@ async def test_known_and_unknown_addresses_run_the_same_code_and_queries(
         assert issued == [PRACTITIONER]
 
 
-async def test_a_database_outage_answers_both_alike_and_pages_say_sorry(tmp_path: Path) -> None:
-    gone = f"postgresql://postgres@127.0.0.1:{unused_port()}/gone"
+async def test_a_database_outage_answers_both_alike_and_pages_say_sorry(
+    tmp_path: Path, held_port: int
+) -> None:
+    gone = f"postgresql://postgres@127.0.0.1:{held_port}/gone"
     async with app_on(gone, tmp_path) as app:
         transport = httpx.ASGITransport(app=app)
         async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as http:
@@ -151,8 +154,10 @@ async def test_too_many_sign_in_requests_say_when_to_come_back(pages_stack: Page
 
 
 @needs_chromium()
-async def test_the_sorry_page_is_accessible(browser: Browser, tmp_path: Path) -> None:
-    gone = f"postgresql://postgres@127.0.0.1:{unused_port()}/gone"
+async def test_the_sorry_page_is_accessible(
+    browser: Browser, tmp_path: Path, held_port: int
+) -> None:
+    gone = f"postgresql://postgres@127.0.0.1:{held_port}/gone"
     sock = listening_socket()
     port = port_of(sock)
     async with app_on(gone, tmp_path) as app:

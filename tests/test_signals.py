@@ -12,7 +12,6 @@ from temporalio.testing import WorkflowEnvironment
 
 from core.logs import configure_logging
 from tests.engine_helpers import (
-    BUSINESS_UNIT,
     DIRECTORY,
     RAISING,
     RAISING_PRACTITIONER,
@@ -30,7 +29,7 @@ from tests.engine_helpers import (
     settle,
     state_of,
 )
-from tests.ports import unused_port
+from tests.ladders import BUSINESS_UNIT
 from workflows.models import ActionRequest, EscalationState
 from workflows.rules import (
     AT_TOP_STAGE,
@@ -265,12 +264,12 @@ async def test_act_validator_refuses(
 
 
 async def test_act_refuses_a_closed_escalation(
-    time_env: WorkflowEnvironment, engine: AsyncEngine
+    time_env: WorkflowEnvironment, engine: AsyncEngine, held_port: int
 ) -> None:
     # Mail that keeps failing holds the closed workflow open, waiting for its deliveries.
     async with (
         escalation_worker(
-            time_env.client, engine, DIRECTORY, smtp_host="127.0.0.1", smtp_port=unused_port()
+            time_env.client, engine, DIRECTORY, smtp_host="127.0.0.1", smtp_port=held_port
         ) as config,
         raised(time_env, config, escalation_input()) as handle,
     ):

@@ -16,7 +16,7 @@ import subprocess
 import sys
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import httpx
@@ -24,7 +24,6 @@ import pytest
 
 from core.settings import Settings
 from launcher.demo import DEMO_KEYS, READY
-from tests.ports import unused_port
 
 pytestmark = pytest.mark.slow
 ROOT = Path(__file__).resolve().parent.parent
@@ -49,11 +48,12 @@ def stack_env(**settings: str) -> dict[str, str]:
     return {**env, **settings}
 
 
-def ports_env() -> dict[str, str]:
+def ports_env(hold_port: Callable[[], int]) -> dict[str, str]:
+    """The stack's ports, held for the test (conftest's `hold_port`)."""
     return {
-        "TEMPORAL_ADDRESS": f"127.0.0.1:{unused_port()}",
-        "TEMPORAL_UI_PORT": str(unused_port()),
-        "API_PORT": str(unused_port()),
+        "TEMPORAL_ADDRESS": f"127.0.0.1:{hold_port()}",
+        "TEMPORAL_UI_PORT": str(hold_port()),
+        "API_PORT": str(hold_port()),
     }
 
 
@@ -181,8 +181,10 @@ def raise_with_printed_curl(line: str) -> dict[str, object]:
     return raised
 
 
-def test_make_run_from_a_clean_tree(tree: Path, launchers: list[Launcher], tmp_path: Path) -> None:
-    env = stack_env(**ports_env())
+def test_make_run_from_a_clean_tree(
+    tree: Path, launchers: list[Launcher], tmp_path: Path, hold_port: Callable[[], int]
+) -> None:
+    env = stack_env(**ports_env(hold_port))
     api = f"http://127.0.0.1:{env['API_PORT']}"
     first = start(launchers, tree, env, tmp_path / "first.log")
     first.wait_ready()
@@ -264,13 +266,15 @@ def test_make_run_from_a_clean_tree(tree: Path, launchers: list[Launcher], tmp_p
 
 
 def test_a_taken_port_stops_the_launcher_before_it_starts_anything(
-    tree: Path, launchers: list[Launcher], tmp_path: Path
+    tree: Path, launchers: list[Launcher], tmp_path: Path, hold_port: Callable[[], int]
 ) -> None:
     with socket.socket() as taken:
         taken.bind(("127.0.0.1", 0))
         taken.listen()
         port = taken.getsockname()[1]
-        env = stack_env(**{**ports_env(), "API_PORT": str(port)}, DATA_DIR=str(tmp_path / "d"))
+        env = stack_env(
+            **{**ports_env(hold_port), "API_PORT": str(port)}, DATA_DIR=str(tmp_path / "d")
+        )
         refused = launch_to_end(tree, env)
     assert refused.returncode == 1
     assert f"the API port 127.0.0.1:{port} is not free" in refused.stderr

@@ -15,6 +15,7 @@ from core.directory import DirectoryFileError, load_directory
 from core.policy_files import PolicyFileError, load_policies
 from core.settings import Settings
 from database.engine import migrate
+from tests.ladders import BUSINESS_UNIT
 from tests.test_policies import POLICY_FILE
 from tests.test_worker_config import DIRECTORY_FILE
 
@@ -98,11 +99,11 @@ def test_a_database_without_the_schema_is_named_with_the_fix(
         (
             'name = "DS Patel"',
             'name = "DS\\tPatel"',
-            "agency 'Northshire Police', field agencies.0.contacts.0.name",
+            "agency 'Northshire Police', field agencies.0.contacts.1.name",
         ),
         (
-            'email = "scp@partnership.example"',
-            'email = "scp@partnership.example" }, { name = "Unit\\u2028B", email = "b@p.example"',
+            f'email = "{BUSINESS_UNIT}"',
+            f'email = "{BUSINESS_UNIT}" }}, {{ name = "Unit\\u2028B", email = "b@p.example"',
             "partnership.business_unit.1.name",
         ),
     ],

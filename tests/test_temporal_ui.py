@@ -3,7 +3,7 @@ Temporal Web UI: the dev server's own UI, in Chromium, calling the service's cod
 session cookie ("include cross-origin credentials"), CORS limited to the UI's origin."""
 
 import json
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
 import httpx
@@ -11,49 +11,43 @@ import pytest
 from playwright.async_api import Browser, expect
 from temporalio.testing import WorkflowEnvironment
 
-from core.temporal import data_converter
 from database.audit_chain import timeline
 from database.engine import session_factory
 from database.tables import Escalation
-from tests.api_stack import POLICE
 from tests.browser import browser, needs_chromium, screenshot
-from tests.conftest import BIN, isolated_settings
-from tests.pages_stack import CHAIR, CS_MANAGER, PagesStack
+from tests.conftest import dev_server
+from tests.ladders import CHAIR, CS_MANAGER, POLICE
+from tests.pages_stack import PagesStack
 from tests.polling import eventually
-from tests.ports import unused_port
+from tests.ports import reserved_port
 from tests.test_pages import ANSWERS, raise_through_pages
-from workflows.search_attributes import ALL_KEYS
 
 __all__ = ["browser"]
 pytestmark = [
     needs_chromium(),
     pytest.mark.parametrize("module_database_url", ["sqlite"], indirect=True),
 ]
-UI_PORT = unused_port()
 
 
 @pytest.fixture(scope="module")
-def temporal_ui_origin() -> str:
-    return f"http://127.0.0.1:{UI_PORT}"
+def ui_port() -> Iterator[int]:
+    """The Web UI's port, held for the module (tests/ports.py)."""
+    with reserved_port() as port:
+        yield port
 
 
 @pytest.fixture(scope="module")
-async def dev_env(payload_key_file: Path) -> AsyncIterator[WorkflowEnvironment]:
-    """This module's own dev server, with its Web UI on UI_PORT."""
-    env = await WorkflowEnvironment.start_local(
-        dev_server_existing_path=str(BIN / "temporal"),
-        data_converter=data_converter(isolated_settings(payload_key_file=payload_key_file)),
-        search_attributes=ALL_KEYS,
-        ui=True,
-        ui_port=UI_PORT,
-        dev_server_extra_args=[
-            "--dynamic-config-value",
-            "frontend.enableUpdateWorkflowExecution=true",
-            "--ui-disable-news-fetch",
-        ],
-    )
-    yield env
-    await env.shutdown()
+def temporal_ui_origin(ui_port: int) -> str:
+    return f"http://127.0.0.1:{ui_port}"
+
+
+@pytest.fixture(scope="module")
+async def dev_env(payload_key_file: Path, ui_port: int) -> AsyncIterator[WorkflowEnvironment]:
+    """This module's own dev server, with its Web UI on `ui_port`."""
+    async with dev_server(
+        payload_key_file, "--ui-disable-news-fetch", ui=True, ui_port=ui_port
+    ) as env:
+        yield env
 
 
 async def test_an_operator_decodes_and_signals_in_the_temporal_ui(

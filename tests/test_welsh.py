@@ -19,7 +19,8 @@ from core.languages import BUILT_IN_LADDER_WORDS, CATALOGUES, LANGUAGE_BREAK, ge
 from database.tables import AuditEvent
 from tests import conftest
 from tests.engine_helpers import RAISING, RECEIVING, notifier_for
-from tests.pages_stack import PRACTITIONER, PagesStack, csrf_of
+from tests.ladders import PRACTITIONER
+from tests.pages_stack import PagesStack, csrf_of
 from tests.test_notifications import PUBLIC_URL, Mailbox, attempt, raised_notice, smtp_server
 from web.i18n import LANGUAGE_COOKIE, from_accept_language
 from web.page_context import templates

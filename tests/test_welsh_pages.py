@@ -15,18 +15,20 @@ import pytest
 from babel.messages.pofile import read_po
 
 from core.languages import CATALOGUES
-from tests.api_stack import CHILDRENS_SERVICES, POLICE, QUICK_POLICY
-from tests.pages_stack import (
+from tests.ladders import (
     BUSINESS_UNIT,
     CHAIR,
+    CHILDRENS_SERVICES,
     CS_EXECUTIVE,
     CS_MANAGER,
-    DIRECTORY,
+    POLICE,
     POLICE_MANAGER,
     PRACTITIONER,
-    PagesStack,
-    csrf_of,
+    STACK_LADDERS,
+    directory_text,
+    policy_text,
 )
+from tests.pages_stack import DIRECTORY, PagesStack, csrf_of
 from tests.test_pages import ANSWERS, act_through_pages, raise_through_pages
 
 pytestmark = pytest.mark.parametrize("module_database_url", ["sqlite"], indirect=True)
@@ -39,7 +41,11 @@ NOT_PAGES = re.compile(
 )
 PAGES_A_ROLE = 80
 # The test partnership's names (its people, ladders and stages), shown as written.
-TEST_NAMES = set(re.findall(r'(?:title|name) = "([^"]+)"', QUICK_POLICY + DIRECTORY))
+TEST_NAMES = set(
+    re.findall(
+        r'(?:title|name) = "([^"]+)"', policy_text(STACK_LADDERS) + directory_text(DIRECTORY)
+    )
+)
 
 
 def english_messages() -> tuple[set[str], list[re.Pattern[str]]]:

@@ -15,10 +15,10 @@ from database.tables import WorkerHeartbeat, utc_now
 from database.worker_health import beat
 from tests.conftest import isolated_settings
 from tests.engine_helpers import DIRECTORY
+from tests.ladders import BUSINESS_UNIT
 from tests.test_notifications import Mailbox, smtp_server
 
 API_PROCESSES = 3
-BUSINESS_UNIT = "scp@partnership.example"
 
 
 async def test_one_alert_and_one_recovery_mail_per_outage(

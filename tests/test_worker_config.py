@@ -8,20 +8,14 @@ from pathlib import Path
 import pytest
 
 from core.settings import Settings
-from tests.ports import unused_port
+from tests.ladders import POLICE, directory, directory_text
+from tests.ports import reserved_port
 from tests.test_policies import POLICY_FILE
 
 # Every test here runs the service's commands in processes of their own.
 pytestmark = pytest.mark.slow
 
-DIRECTORY_FILE = """
-[partnership]
-business_unit = [{ name = "Business unit", email = "scp@partnership.example" }]
-
-[[agencies]]
-name = "Northshire Police"
-contacts = [{ name = "DS Patel", role = "manager", email = "patel@police.example" }]
-"""
+DIRECTORY_FILE = directory_text(directory(POLICE))
 
 
 def key_file(tmp_path: Path) -> Path:
@@ -32,20 +26,21 @@ def key_file(tmp_path: Path) -> Path:
 def run_worker(tmp_path: Path, **env: str) -> subprocess.CompletedProcess[str]:
     """The worker as operators start it, pointed at a Temporal address where nobody listens."""
     clean = {k: v for k, v in os.environ.items() if k.lower() not in Settings.model_fields}
-    return subprocess.run(
-        [sys.executable, "-m", "worker"],
-        cwd=tmp_path,  # no .env here
-        env={
-            **clean,
-            "TEMPORAL_ADDRESS": f"127.0.0.1:{unused_port()}",
-            "DATABASE_URL": f"sqlite:///{tmp_path / 'escalations.db'}",
-            "PAYLOAD_KEY_FILE": str(key_file(tmp_path)),
-            **env,
-        },
-        capture_output=True,
-        text=True,
-        timeout=30,
-    )
+    with reserved_port() as nobody_listens:
+        return subprocess.run(
+            [sys.executable, "-m", "worker"],
+            cwd=tmp_path,  # no .env here
+            env={
+                **clean,
+                "TEMPORAL_ADDRESS": f"127.0.0.1:{nobody_listens}",
+                "DATABASE_URL": f"sqlite:///{tmp_path / 'escalations.db'}",
+                "PAYLOAD_KEY_FILE": str(key_file(tmp_path)),
+                **env,
+            },
+            capture_output=True,
+            text=True,
+            timeout=30,
+        )
 
 
 @pytest.mark.parametrize(
@@ -59,7 +54,7 @@ def run_worker(tmp_path: Path, **env: str) -> subprocess.CompletedProcess[str]:
         (
             "DIRECTORY_FILE",
             DIRECTORY_FILE.replace('role = "manager"', 'role = "sergeant"'),
-            "agency 'Northshire Police', field agencies.0.contacts.0.role: Input should be",
+            "agency 'Northshire Police', field agencies.0.contacts.1.role: Input should be",
         ),
     ],
 )

@@ -19,9 +19,17 @@ from temporalio.testing import WorkflowEnvironment
 
 from api.app import create_app
 from database.tables import Escalation
-from tests.api_stack import POLICE, QUICK_POLICY, serve
+from tests.api_stack import serve
 from tests.conftest import isolated_settings, new_key
-from tests.pages_stack import BUSINESS_UNIT, CS_MANAGER, DIRECTORY, PagesStack, csrf_of
+from tests.ladders import (
+    BUSINESS_UNIT,
+    CS_MANAGER,
+    POLICE,
+    STACK_LADDERS,
+    directory_file,
+    policy_file,
+)
+from tests.pages_stack import DIRECTORY, PagesStack, csrf_of
 from tests.polling import eventually
 from tests.ports import listening_socket, port_of
 from tests.smtp_listener import Mailbox, smtp_listener
@@ -71,8 +79,8 @@ async def test_a_worker_outage_loses_and_doubles_nothing_and_is_seen_and_told(
     payload_key_file: Path,
     tmp_path: Path,
 ) -> None:
-    (tmp_path / "directory.toml").write_text(DIRECTORY)
-    (tmp_path / "policies.toml").write_text(QUICK_POLICY)
+    directory_file(tmp_path / "directory.toml", DIRECTORY)
+    policy_file(tmp_path / "policies.toml", STACK_LADDERS)
     mailbox = Mailbox()
     sock = listening_socket()
     port = port_of(sock)

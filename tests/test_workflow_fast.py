@@ -18,6 +18,7 @@ from temporalio.testing import WorkflowEnvironment
 from temporalio.worker import Worker
 
 from core.settings import Settings
+from tests import ladders
 from tests.conftest import isolated_settings
 from tests.engine_helpers import (
     RAISER,
@@ -30,6 +31,7 @@ from tests.engine_helpers import (
     settle,
     state_of,
 )
+from tests.ladders import HOUR, SECOND
 from tests.polling import eventually
 from workflows.escalation import EscalationWorkflow, initial_search_attributes
 from workflows.models import (
@@ -46,22 +48,17 @@ from workflows.models import (
     StageClock,
     StageClockInput,
 )
-from workflows.policy import Policy, Stage
 from workflows.rules import (
     AT_TOP_STAGE,
     INVALID_ACTION,
     NOT_PERMITTED,
 )
 
-HOUR = timedelta(hours=1)
 # Elapsed-time stages, so the stand-in clock needs no calendar.
-LADDER = Policy(
-    title="Three stages in hours",
-    stages=[
-        Stage(name="Line managers", role="manager", duration=4 * HOUR, reminder_before=HOUR),
-        Stage(name="Senior managers", role="executive", duration=8 * HOUR),
-        Stage(name="Partnership", role="board", duration=24 * HOUR),
-    ],
+LADDER = ladders.ladder(
+    "Three stages in hours",
+    *(4 * HOUR, 8 * HOUR, 24 * HOUR),
+    steps={1: {"reminder_before": HOUR}},
     overdue_reminder_every=12 * HOUR,
 )
 
@@ -307,18 +304,8 @@ async def test_a_reminder_whose_limit_passed_while_no_worker_ran_is_not_sent(
     """The worker away across both the reminder and the time limit (on the dev server, in real
     seconds: the time-skipping server holds its clock while a task waits for a worker). Back, it
     moves the escalation up and sends no "time limit approaching" reminder."""
-    second = timedelta(seconds=1)
-    ladder = Policy(
-        title="A stage of seconds",
-        stages=[
-            Stage(
-                name="Line managers",
-                role="manager",
-                duration=4 * second,
-                reminder_before=2 * second,
-            ),
-            Stage(name="Partnership", role="board", duration=HOUR),
-        ],
+    seconds = ladders.ladder(
+        "A stage of seconds", 4 * SECOND, HOUR, steps={1: {"reminder_before": 2 * SECOND}}
     )
     stand_ins = StandIns()
     config = isolated_settings(task_queue=f"fast-{uuid.uuid4().hex[:8]}")
@@ -331,7 +318,7 @@ async def test_a_reminder_whose_limit_passed_while_no_worker_ran_is_not_sent(
             activities=[stand_ins.stage_clock, stand_ins.record_event, stand_ins.notify],
         )
 
-    escalation = escalation_input(policy=ladder)
+    escalation = escalation_input(policy=seconds)
     async with worker():
         handle = await dev_env.client.start_workflow(
             EscalationWorkflow.run,
@@ -348,7 +335,7 @@ async def test_a_reminder_whose_limit_passed_while_no_worker_ran_is_not_sent(
     assert deadline is not None
 
     async def passed() -> bool:
-        return datetime.now(UTC) > deadline + second
+        return datetime.now(UTC) > deadline + SECOND
 
     await eventually(passed, "the time limit passed with no worker")
     try:

@@ -1,17 +1,17 @@
-"""A partnership's long list of agencies on the raise page: more than a dozen are a select, which
-JavaScript turns into GOV.UK's accessible autocomplete (typed, then chosen, in the page's
-language), and which works as a plain select without it."""
+"""A partnership's long list of agencies (the raise page, the directory's person form, a request
+for access): more than a dozen are a select, which JavaScript turns into GOV.UK's accessible
+autocomplete (typed, then chosen, in the page's language), and which works as a plain select
+without it."""
 
 import pytest
 from playwright.async_api import Page, expect
 
 from database.engine import session_factory
 from tests.browser import browser, needs_chromium
-from tests.ladders import CHILDRENS_SERVICES, PRACTITIONER, directory
+from tests.ladders import BUSINESS_UNIT, CHILDRENS_SERVICES, PRACTITIONER, directory
 from tests.pages_stack import AGENCIES, PagesStack
 from tests.test_browser import press, visit
-from web.page_context import SESSION_COOKIE
-from web.routes.raise_pages import RADIOS_AT_MOST
+from web.page_context import SESSION_COOKIE, SHORT_LIST_AT_MOST
 from web.sessions import current_session
 
 __all__ = ["browser", "visit"]  # the modules' fixtures
@@ -20,7 +20,7 @@ pytestmark = [
     pytest.mark.parametrize("module_database_url", ["sqlite"], indirect=True),
 ]
 
-SCHOOLS = [f"Northshire School {n:02d}" for n in range(1, RADIOS_AT_MOST + 2)]
+SCHOOLS = [f"Northshire School {n:02d}" for n in range(1, SHORT_LIST_AT_MOST + 2)]
 DIRECTORY = directory(*AGENCIES, *SCHOOLS)
 AGENCY_QUESTION = "The agency whose decision you disagree with"
 NEXT_QUESTION = "Your agency's reference for the child"
@@ -92,3 +92,30 @@ async def test_a_long_list_is_a_select_without_javascript(
         await press(page, "Continue")
         await expect(page.get_by_label(NEXT_QUESTION, exact=True)).to_be_visible()
         assert await chosen_agency(pages_stack, page) == SCHOOLS[-1]
+
+
+async def test_the_directory_and_a_request_for_access_search_a_long_list(
+    visit: object, pages_stack: PagesStack
+) -> None:
+    async with visit() as unknown:  # type: ignore[operator]
+        page = unknown.page
+        await page.goto("/request-access")
+        await page.get_by_label("Full name", exact=True).fill("Ffion Hughes")
+        await page.get_by_label("Work email address", exact=True).fill("ffion@school07.example")
+        await press(page, "Continue")
+        await expect(page.locator('select[name="agency"]')).to_be_hidden()
+        field = page.get_by_role("combobox", name="Your agency")
+        await field.fill("school 07")
+        await page.get_by_role("option", name=SCHOOLS[6]).click()
+        await expect(field).to_have_value(SCHOOLS[6])
+        await expect(page.locator('select[name="agency"]')).to_have_value(SCHOOLS[6])
+        await unknown.check()
+
+    async with visit() as business_unit:  # type: ignore[operator]
+        page = business_unit.page
+        await page.goto("/directory/people/new")
+        await business_unit.sign_in(BUSINESS_UNIT)
+        await expect(page.locator('select[name="agency"]')).to_be_hidden()
+        await page.get_by_role("combobox", name="Agency").fill("children")
+        await expect(page.get_by_role("option", name=CHILDRENS_SERVICES)).to_be_visible()
+        await business_unit.check()

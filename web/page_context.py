@@ -2,6 +2,7 @@
 CSRF checks, rendering."""
 
 import hmac
+from collections.abc import Sized
 from dataclasses import dataclass, replace
 from datetime import date
 from typing import Annotated, Any
@@ -42,6 +43,9 @@ from web.sessions import current_session
 
 SERVICE_NAME = N_("Safeguarding escalations")
 SESSION_COOKIE = "escalations_session"
+# More choices than this are a long list: a searchable select rather than radios (GOV.UK's radios
+# are for a short list; a partnership has hundreds of agencies).
+SHORT_LIST_AT_MOST = 12
 # Before sign-in there is no session to hold a CSRF token: the confirm form carries one that
 # must match this cookie's (double submit).
 SIGN_IN_CSRF_COOKIE = "escalations_sign_in_csrf"
@@ -62,10 +66,33 @@ templates.install_gettext_callables(gettext, ngettext, newstyle=True)  # type: i
 
 
 def _choice_items(
-    choices: list[tuple[str, str]], selected: str | None, marked: str = "checked"
+    choices: list[tuple[str, str]] | list[str], selected: str | None, marked: str = "checked"
 ) -> list[dict[str, Any]]:
-    """GOV.UK radios' items (the chosen one `checked`), or a select's (`marked="selected"`)."""
-    return [{"value": value, "text": text, marked: value == selected} for value, text in choices]
+    """GOV.UK radios' items (the chosen one `checked`), or a select's (`marked="selected"`),
+    from (value, text) pairs or from names that are both."""
+    pairs = [(c, c) if isinstance(c, str) else c for c in choices]
+    return [{"value": value, "text": text, marked: value == selected} for value, text in pairs]
+
+
+def _searchable(choices: Sized) -> dict[str, str]:
+    """A long list's select attributes: static/init.js makes it GOV.UK's accessible
+    autocomplete, saying these words (with {name} placeholders) in the page's language."""
+    if len(choices) <= SHORT_LIST_AT_MOST:
+        return {}
+    return {
+        "data-module": "app-autocomplete",
+        "data-no-results": gettext("No results found"),
+        "data-assistive-hint": gettext(
+            "When results are available, use the up and down arrows to review them and Enter "
+            "to choose one. On a touch device, explore by touch or with swipe gestures."
+        ),
+        "data-query-too-short": gettext("Type %(count)s or more characters for results")
+        % {"count": "{count}"},
+        "data-status-no-results": gettext("No search results"),
+        "data-status-selected": gettext("%(option)s, %(position)s of %(total)s, is highlighted")
+        % {"option": "{option}", "position": "{position}", "total": "{total}"},
+        "data-status-results": gettext("Results available: %(count)s.") % {"count": "{count}"},
+    }
 
 
 def _long_date(day: str | date) -> str:
@@ -88,6 +115,7 @@ def _language_links(request: Request) -> list[dict[str, Any]]:
 
 
 templates.globals["radio_items"] = _choice_items
+templates.globals["searchable"] = _searchable
 templates.globals["role_name"] = role_name
 templates.globals["when"] = when
 templates.globals["said_all"] = said_all

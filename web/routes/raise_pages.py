@@ -13,6 +13,7 @@ from casework.refusals import ProblemError
 from casework.requests import IMMEDIATE_RISK_ADVICE, RaiseRequest
 from web.i18n import N_, gettext
 from web.page_context import (
+    SHORT_LIST_AT_MOST,
     SORRY,
     PageError,
     Viewer,
@@ -28,9 +29,6 @@ from workflows.policy import URGENT_POLICY
 
 router = APIRouter(prefix="/raise", include_in_schema=False)
 ORDER = [*STEPS, "check"]
-# More agencies than this are a select (a searchable one with JavaScript), not radios: GOV.UK's
-# radios are for a short list, and a partnership has hundreds of agencies.
-RADIOS_AT_MOST = 12
 ACCEPTED_LATER = N_(
     "Your escalation has been received but not yet recorded, because part of the service is "
     "catching up. It will be raised once; send it again in a few minutes to see it."
@@ -90,7 +88,7 @@ async def _step_page(
         step=step,
         answers=answers,
         choices=choices,
-        agencies_as_select=len(choices["receiving_agency"]) > RADIOS_AT_MOST,
+        agencies_as_select=len(choices["receiving_agency"]) > SHORT_LIST_AT_MOST,
         error_for=problems,
         errors=[{"text": message, "href": f"#{ids[name]}"} for name, message in problems.items()],
         back=f"/raise/{back}" if back else "/",

@@ -18,11 +18,11 @@ from sqlmodel import col, or_, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from core.directory import AGENCY_KINDS, normalised
+from core.languages import READER_LANGUAGES
 from core.text import N_, Said, control_characters
 from database.audit_chain import GENESIS
 from database.directory_people import (
     DIRECTORY_ROLES,
-    LANGUAGES,
     PARTNERSHIP_KIND,
     PARTNERSHIP_ROLES,
     DirectoryRole,
@@ -123,7 +123,7 @@ def _faults(fields: dict[str, str]) -> dict[str, Said]:
         found.setdefault("role", Said(unknown, {"role": role, "roles": ", ".join(DIRECTORY_ROLES)}))
     if active not in YES + NO:
         found.setdefault("active", Said(N_("active must be yes or no")))
-    if language and language not in LANGUAGES:
+    if language and language not in READER_LANGUAGES:
         found.setdefault(
             "language",
             Said(N_("unknown language '%(language)s' (en, cy or both)"), {"language": language}),

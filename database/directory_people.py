@@ -39,8 +39,6 @@ NO_ROLE: NoRole = ""
 PARTNERSHIP_ROLES: tuple[DirectoryRole, ...] = ("board", "business_unit")
 # The partnership's own agency (core.directory.AGENCY_KINDS lists every kind).
 PARTNERSHIP_KIND = "partnership"
-# A person's language (core.languages.READER_LANGUAGES): "both" for a shared mailbox.
-LANGUAGES = ("en", "cy", "both")
 
 
 def directory_rank(role: str) -> int:

@@ -5,6 +5,7 @@ from typing import Any
 from fastapi import Request
 from fastapi.responses import HTMLResponse
 
+from web.i18n import gettext
 from web.page_context import Viewer, render
 
 
@@ -25,3 +26,9 @@ def form_page(
         errors=[{"text": text, "href": f"#{field}"} for field, text in problems.items()],
         **context,
     )
+
+
+def done_banner(request: Request, banners: dict[str, str]) -> str | None:
+    """The banner after a change (`?done=`), in the page's language."""
+    done = banners.get(request.query_params.get("done", ""))
+    return gettext(done) if done else None

@@ -114,7 +114,7 @@ def _language_links(request: Request) -> list[dict[str, Any]]:
     ]
 
 
-templates.globals["radio_items"] = _choice_items
+templates.globals["choice_items"] = _choice_items
 templates.globals["searchable"] = _searchable
 templates.globals["role_name"] = role_name
 templates.globals["when"] = when

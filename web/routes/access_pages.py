@@ -19,12 +19,12 @@ from core.settings import Settings
 from database.directory_people import PARTNERSHIP_KIND
 from database.tables import DirectoryAgency
 from web.dependencies import SignInLimitsDep
-from web.forms import form_page
+from web.forms import done_banner, form_page
 from web.i18n import N_, current_language, gettext, said, translated
 from web.mailer import message_in, send_all
 from web.page_context import PageError, check_csrf, render, same_origin
 from web.presenting import role_name
-from web.routes.directory_pages import ROLE_NAMES, AdminDep, done_banner
+from web.routes.directory_pages import ROLE_NAMES, AdminDep
 from web.routes.sign_in import limit_requests, normalised_email
 
 router = APIRouter(include_in_schema=False)

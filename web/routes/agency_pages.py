@@ -15,10 +15,10 @@ from casework.dependencies import SessionDep
 from core.directory import AGENCY_KINDS, normalised
 from core.text import control_characters
 from database.tables import DirectoryAgency
-from web.forms import form_page
+from web.forms import done_banner, form_page
 from web.i18n import N_, gettext, translated
 from web.page_context import PageError, Viewer, check_csrf, render
-from web.routes.directory_pages import BusinessUnitDep, done_banner, page_links
+from web.routes.directory_pages import BusinessUnitDep, page_links
 
 router = APIRouter(prefix="/directory/agencies", include_in_schema=False)
 

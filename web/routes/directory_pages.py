@@ -17,7 +17,7 @@ from casework.directory_changes import BadRow, Plan, apply, check_row, plan
 from casework.directory_csv import write_people
 from database.directory_people import email_key
 from database.tables import DirectoryAgency, DirectoryPerson
-from web.forms import form_page
+from web.forms import done_banner, form_page
 from web.i18n import N_, Said, gettext, said, said_all, translated
 from web.page_context import PageError, Viewer, ViewerDep, check_csrf, render
 
@@ -53,12 +53,6 @@ DONE = {
     "imported": N_("The import is done."),
 }
 ALREADY_LISTED = N_("Someone with this email address is already listed")
-
-
-def done_banner(request: Request, banners: dict[str, str]) -> str | None:
-    """The banner after a change (`?done=`), in the page's language."""
-    done = banners.get(request.query_params.get("done", ""))
-    return gettext(done) if done else None
 
 
 def _admin(viewer: ViewerDep) -> Viewer:

@@ -13,7 +13,6 @@ from casework.refusals import ProblemError
 from casework.requests import IMMEDIATE_RISK_ADVICE, RaiseRequest
 from web.i18n import N_, gettext
 from web.page_context import (
-    SHORT_LIST_AT_MOST,
     SORRY,
     PageError,
     Viewer,
@@ -88,7 +87,6 @@ async def _step_page(
         step=step,
         answers=answers,
         choices=choices,
-        agencies_as_select=len(choices["receiving_agency"]) > SHORT_LIST_AT_MOST,
         error_for=problems,
         errors=[{"text": message, "href": f"#{ids[name]}"} for name, message in problems.items()],
         back=f"/raise/{back}" if back else "/",

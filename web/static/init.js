@@ -13,6 +13,7 @@ if (longLists.length > 0) {
     const words = select.dataset;
     self.accessibleAutocomplete.enhanceSelectElement({
       selectElement: select,
+      defaultValue: "", // not the empty option's "Choose …": the chosen agency, if there is one
       tNoResults: () => words.noResults,
       tAssistiveHint: () => words.assistiveHint,
       tStatusQueryTooShort: (count) => fill(words.queryTooShort, { count }),

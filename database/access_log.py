@@ -1,9 +1,9 @@
 """Who looked: append-only access events, apart from the audit chain's action timeline.
 
 `record_access` (one) and `record_accesses` (one per escalation, together) are the only ways to
-write them: a view of an escalation's case details (its page,
-its record, an API read, an export), a search, a download. Pass only what identifies the access
-(who, what for, counts, keyed hashes): never a search term or a child's details in clear.
+write them: a view of an escalation's case details (its page, its record, an API read, an
+export), a search, a download. Pass only what identifies the access (who, what for, counts,
+keyed hashes): never a search term or a child's details in clear.
 """
 
 from collections.abc import Sequence

@@ -102,7 +102,10 @@ def said(words: Said | str) -> str:
     """`words` in the current language (a plain string is shown as it is: a name, free text)."""
     if isinstance(words, str):
         return words
-    text = gettext(words.message)
+    if words.plural is not None:
+        text = ngettext(words.message, words.plural, words.number())
+    else:
+        text = gettext(words.message)
     if not words.values:
         return text
     values = words.values.items()

@@ -137,6 +137,14 @@ def refused_problem(
     return ProblemError(status, english, said=said, code=code, values=dict(values))
 
 
+def workflow_problem(cause: ApplicationError) -> ProblemError:
+    """The workflow's refusal (one of _WORKFLOW_ERRORS): its English for the API, its values
+    (the error's one detail) for the pages."""
+    assert cause.type is not None
+    values = cause.details[0] if cause.details and isinstance(cause.details[0], dict) else {}
+    return refused_problem(_WORKFLOW_ERRORS[cause.type], cause.type, values, cause.message)
+
+
 # The free texts an action carries.
 WRITTEN = ("outcome", "agreed_actions", "reason", "text")
 
@@ -264,9 +272,7 @@ async def _send(
         if isinstance(cause, ApplicationError) and cause.type == WORKFLOW_TOO_LATE:
             raise ProblemError(503, TOO_LATE, headers=RETRY_AFTER) from exc
         if isinstance(cause, ApplicationError) and cause.type in _WORKFLOW_ERRORS:
-            values = cause.details[0] if cause.details else {}
-            status = _WORKFLOW_ERRORS[cause.type]
-            raise refused_problem(status, cause.type, values, cause.message) from exc
+            raise workflow_problem(cause) from exc
         raise
     except RPCError as exc:
         if exc.status == RPCStatusCode.NOT_FOUND:

@@ -26,13 +26,14 @@ from casework import receipts
 from casework.actors import Actor, label, role_of
 from casework.availability import NOT_CONFIRMED, RETRY_AFTER, TOO_LATE, require_worker
 from casework.refusals import UNAVAILABLE, ProblemError
+from core.languages import span_said
 from core.settings import Settings
 from core.text import N_, Nn_, Said
 from database.case_cipher import lock_fields
 from database.tables import ActionReceipt, CaseKey, Escalation, utc_now
 from workflows.escalation import EscalationWorkflow
 from workflows.models import ActionKind, ActionRequest
-from workflows.policy import Role
+from workflows.policy import Role, Span
 from workflows.rules import (
     ALREADY_ACKNOWLEDGED,
     AT_TOP_STAGE,
@@ -74,10 +75,6 @@ EXTENSIONS_USED = Nn_(
     "stage %(stage)s allows %(allowed)s extensions: %(used)s already agreed",
 )
 TOO_LONG = N_("An extension at stage %(stage)s is at most %(limit)s")
-# A time limit, by the unit the workflow gave it in.
-WORKING_DAYS = Nn_("%(n)s working day", "%(n)s working days")
-HOURS = Nn_("%(n)s hour", "%(n)s hours")
-MINUTES = Nn_("%(n)s minute", "%(n)s minutes")
 # Why an action is no longer open, by the escalation's status.
 ALREADY = {
     "resolved": N_("The escalation is already resolved."),
@@ -94,12 +91,10 @@ def already(status: str) -> Said:
 
 
 def _limit_said(values: Mapping[str, Any]) -> Said:
-    if values.get("working_days") is not None:
-        return Said.counted(WORKING_DAYS, {"n": values["working_days"]})
-    seconds = int(values["seconds"])
-    if seconds % 3600 == 0:
-        return Said.counted(HOURS, {"n": seconds // 3600})
-    return Said.counted(MINUTES, {"n": seconds // 60})
+    """The longest extension, as the workflow's error gives it (in working days or seconds)."""
+    seconds = values.get("seconds")
+    duration = timedelta(seconds=seconds) if seconds is not None else None
+    return span_said(Span(working_days=values.get("working_days"), duration=duration))
 
 
 def workflow_said(code: str, values: Mapping[str, Any]) -> Said | None:

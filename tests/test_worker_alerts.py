@@ -9,8 +9,8 @@ from typing import Any
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from casework.directory_seed import seed
-from core.directory import Directory
 from casework.worker_alerts import WorkerAlerts
+from core.directory import Directory
 from database.engine import session_factory
 from database.tables import WorkerHeartbeat, utc_now
 from database.worker_health import beat

@@ -33,6 +33,7 @@ from web.i18n import (
     keep_language_cookie,
     long_date,
     ngettext,
+    policy_name,
     said,
     said_all,
     use_language,
@@ -117,6 +118,7 @@ def _language_links(request: Request) -> list[dict[str, Any]]:
 templates.globals["choice_items"] = _choice_items
 templates.globals["searchable"] = _searchable
 templates.globals["role_name"] = role_name
+templates.globals["policy_name"] = policy_name
 templates.globals["when"] = when
 templates.globals["said_all"] = said_all
 templates.filters["long_date"] = _long_date

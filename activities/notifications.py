@@ -28,6 +28,7 @@ from core.languages import (
     gettext,
     joined,
     moment_text,
+    policy_name,
     reader_languages,
     use_policy_names,
     written_in,
@@ -81,7 +82,7 @@ class Message:
 
 def _written(request: NotificationInput, link: str) -> tuple[str, str]:
     """The headline and the body, in the task's language."""
-    stage_name = gettext(request.stage_name)
+    stage_name = policy_name(request.stage_name)
     headline = gettext(HEADLINES[request.kind]).format(stage=request.stage, stage_name=stage_name)
     lines = [
         headline,

@@ -25,7 +25,7 @@ from casework.searching import TermHasher
 from casework.worker_alerts import WorkerAlerts
 from core.directory import seed_file
 from core.languages import welsh_names
-from core.policy_files import load_policies, partnership_nation
+from core.policy_files import read_policy_file
 from core.settings import Settings, get_settings
 from core.temporal import connect
 from database.engine import create_engine, dispose, session_factory
@@ -60,9 +60,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         app.state.settings = settings
-        app.state.policies = load_policies(settings.policy_file)
-        app.state.policy_names = welsh_names(app.state.policies.values())  # for the pages
-        app.state.nation = partnership_nation(settings.policy_file)
+        policy_file = read_policy_file(settings.policy_file)
+        app.state.policies = policy_file.policies
+        app.state.policy_names = welsh_names(policy_file.policies.values())  # for the pages
+        app.state.nation = policy_file.nation
         app.state.term_hasher = TermHasher.of(settings)
         app.state.engine = create_engine(settings.database_url, settings.case_key_database_url)
         app.state.sessions = session_factory(app.state.engine)

@@ -1,6 +1,8 @@
 """A person's own choice of language (the pages' "English | Cymraeg" switch), written to the
 directory so their mails and reminders go in it too: a directory change like any other
-(casework/directory_changes.py), on the directory's record with the person as its actor.
+(casework/directory_changes.py), on the directory's record with the person as its actor. A
+shared mailbox ("both") keeps both: its readers differ, and one of them choosing a page's
+language must not stop the others' mails.
 """
 
 from sqlmodel import col, select
@@ -14,7 +16,7 @@ from database.tables import DirectoryAgency, DirectoryPerson
 
 async def choose_language(db: AsyncSession, email: str, language: Language, actor: str) -> bool:
     """Sets the active person's language in the directory; True if it changed (choosing the
-    language they have already changes nothing and records nothing)."""
+    language they have already, or any for a shared mailbox, changes and records nothing)."""
     found = (
         await db.exec(
             select(DirectoryPerson, DirectoryAgency)
@@ -25,7 +27,7 @@ async def choose_language(db: AsyncSession, email: str, language: Language, acto
             .with_for_update(of=DirectoryPerson)
         )
     ).first()
-    if found is None or found[0].language == language:
+    if found is None or found[0].language in (language, "both"):
         return False
     person, agency = found
     role: DirectoryRole | NoRole = person.role  # type: ignore[assignment]

@@ -110,6 +110,9 @@ class WorkerAlerts:
     def __init__(self, engine: AsyncEngine, settings: Settings, nation: Nation = "england") -> None:
         self.engine, self.settings = engine, settings
         self.nation = nation  # the partnership's: a shared mailbox in Wales reads both
+        # The languages already mailed about an outage's alert, while another is still to go:
+        # the next look sends only what is missing.
+        self._mailed: dict[int | None, set[tuple[Language, ...]]] = {}
 
     async def watch(self) -> None:
         """Looks every WORKER_HEARTBEAT_SECONDS until cancelled."""
@@ -137,7 +140,10 @@ class WorkerAlerts:
         outage = await self._outage(queue, seen)
         if outage.alerted_at is not None or not await self._claim(outage.id, "alerted_at", now):
             return
-        if not await self._mail(alert_message(self.settings, seen, now)):
+        mailed = self._mailed.setdefault(outage.id, set())
+        if await self._mail(alert_message(self.settings, seen, now), mailed):
+            self._mailed.pop(outage.id)
+        else:
             await self._claim(outage.id, "alerted_at", None)  # the next look tries again
 
     async def _recover(self, queue: str, now: datetime) -> None:
@@ -188,9 +194,10 @@ class WorkerAlerts:
             await db.commit()
         return claimed.rowcount == 1
 
-    async def _mail(self, write: Written) -> bool:
-        """To the business unit's email contacts, one mail for each set of languages they read;
-        False if one could not be sent."""
+    async def _mail(self, write: Written, mailed: set[tuple[Language, ...]] | None = None) -> bool:
+        """To the business unit's email contacts, one mail for each set of languages they read
+        but those in `mailed`, which gains each one sent; False if one could not be sent."""
+        mailed = set() if mailed is None else mailed
         async with AsyncSession(self.engine) as db:
             readers = await business_unit_readers(db)
         groups: dict[tuple[Language, ...], list[str]] = {}
@@ -198,11 +205,18 @@ class WorkerAlerts:
             groups.setdefault(reader_languages(language, self.nation), []).append(email)
         sent = True
         for languages, recipients in groups.items():
+            if languages in mailed:
+                continue
             subject, body = joined(written_in(languages, write))
             if not self.settings.smtp_host:
-                log.warning("worker alert (not mailed)", subject=subject, recipients=len(readers))
+                log.warning(
+                    "worker alert (not mailed)", subject=subject, recipients=len(recipients)
+                )
                 continue
-            sent = await self._send(subject, body, recipients) and sent
+            if await self._send(subject, body, recipients):
+                mailed.add(languages)
+            else:
+                sent = False
         if not readers:
             log.warning("worker alert (not mailed): the business unit has no one")
         return sent

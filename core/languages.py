@@ -92,10 +92,16 @@ def gettext(message: str) -> str:
     # Never the empty message: gettext("") is the catalogue's header.
     if not message:
         return message
-    language = _current.get()
-    # A policy file's own Welsh name comes first: the partnership wrote it for this name.
-    named = (_policy_names.get() or {}).get(message) if language == "cy" else None
-    return named or translations(language).ugettext(message)
+    return translations(_current.get()).ugettext(message)
+
+
+def policy_name(name: str) -> str:
+    """A ladder's title or a stage's name in this task's language: the policy file's own Welsh
+    (`title_cy`, `name_cy`: the partnership wrote it for this name), else the catalogue's (the
+    built-in ladders'), else as written. Only where such a name is shown: the service's own
+    words never take a ladder's Welsh."""
+    named = (_policy_names.get() or {}).get(name) if _current.get() == "cy" else None
+    return named or gettext(name)
 
 
 def said(words: Said | str) -> str:

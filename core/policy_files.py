@@ -6,6 +6,7 @@ unless a ladder sets its own `nation`; the oversight report counts working days 
 """
 
 import tomllib
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -51,15 +52,27 @@ def _document(path: Path) -> tuple[Nation, dict[str, Any]]:
     return nation, document["policies"]
 
 
-def partnership_nation(path: Path | None) -> Nation:
-    """The policy file's top-level `nation`: whose bank holidays the oversight report skips."""
-    return "england" if path is None else _document(path)[0]
+@dataclass(frozen=True)
+class PolicyFile:
+    """The policy file, read once: its ladders (the built-in ones included) and the
+    partnership's `nation`, whose bank holidays the oversight report skips."""
+
+    policies: dict[str, Policy]
+    nation: Nation
+
+
+def read_policy_file(path: Path | None) -> PolicyFile:
+    if path is None:
+        return PolicyFile(dict(BUILT_IN_POLICIES), "england")
+    nation, ladders = _document(path)
+    return PolicyFile(_ladders(path, nation, ladders), nation)
 
 
 def load_policies(path: Path | None) -> dict[str, Policy]:
-    if path is None:
-        return dict(BUILT_IN_POLICIES)
-    nation, ladders = _document(path)
+    return read_policy_file(path).policies
+
+
+def _ladders(path: Path, nation: Nation, ladders: dict[str, Any]) -> dict[str, Policy]:
     policies = {
         name: policy.model_copy(update={"nation": nation})
         for name, policy in BUILT_IN_POLICIES.items()

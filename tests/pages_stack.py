@@ -17,9 +17,13 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from temporalio.testing import WorkflowEnvironment
 
 from api.app import create_app
+from casework.actors import label
+from casework.language_choice import choose_language
 from core.directory import seed_file
+from core.languages import chosen_language
 from core.settings import Settings
-from database.engine import create_engine
+from database.directory_people import find_active_person
+from database.engine import create_engine, session_factory
 from tests.api_stack import serve
 from tests.conftest import isolated_settings
 from tests.ladders import (
@@ -43,6 +47,8 @@ DIRECTORY = directory(*AGENCIES)
 SIGN_IN_LIMIT = 20
 LINK = re.compile(r"https?://\S+/sign-in/[A-Za-z0-9_-]+")
 CSRF = re.compile(r'name="csrf_token" value="([^"]+)"')
+# What a browser sends with a click on a link of the service's own page (the header's switch).
+FROM_THE_PAGES = {"Sec-Fetch-Site": "same-origin"}
 
 
 @dataclass
@@ -87,6 +93,22 @@ class PagesStack:
         found = LINK.search(mails[-1].get_content())
         assert found is not None
         return found.group(0)
+
+    @asynccontextmanager
+    async def language_kept(self, address: str) -> AsyncIterator[None]:
+        """Whatever the switch writes for `address` in between, their language is back in the
+        directory afterwards (on its record, as their own choice), pass or fail: the module's
+        stack is shared, and the next test expects it."""
+        async with session_factory(self.engine)() as db:
+            person = await find_active_person(db, address)
+        assert person is not None
+        try:
+            yield
+        finally:
+            language = chosen_language(person.language)  # "both": the switch never changes it
+            if language is not None:
+                async with session_factory(self.engine)() as db:
+                    await choose_language(db, address, language, label(person))
 
     @asynccontextmanager
     async def signed_in(self, address: str) -> AsyncIterator[httpx.AsyncClient]:

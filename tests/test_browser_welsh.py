@@ -4,7 +4,7 @@ lang="cy", clean under axe-core (WCAG 2.2 AA) and the strict Content-Security-Po
 
 import re
 from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
+from contextlib import AsyncExitStack, asynccontextmanager
 
 import pytest
 from playwright.async_api import Browser, Page, expect
@@ -23,12 +23,17 @@ pytestmark = [
 
 
 class WelshVisit(Visit):
+    # Each person signed in keeps the language they had once the visit ends (the switch writes
+    # it to the module's shared directory).
+    kept: AsyncExitStack
+
     async def check(self, screenshot_name: str | None = None) -> None:
         """Welsh, besides clean under axe and the Content-Security-Policy."""
         assert await self.page.get_attribute("html", "lang") == "cy", self.page.url
         await super().check(screenshot_name)
 
     async def sign_in(self, email: str, screenshots: bool = False) -> None:
+        await self.kept.enter_async_context(self.stack.language_kept(email))
         page = self.page
         await expect(page.get_by_role("heading", name="Mewngofnodi")).to_be_visible()
         await self.check("cy-sign-in" if screenshots else None)
@@ -53,6 +58,7 @@ async def welsh(browser: Browser, pages_stack: PagesStack) -> AsyncIterator[obje
     @asynccontextmanager
     async def open_visit() -> AsyncIterator[WelshVisit]:
         context = await browser.new_context(base_url=pages_stack.url, locale="cy-GB")
+        kept = AsyncExitStack()
         try:
             page = await context.new_page()
             # Accept-Language gives Welsh before sign-in; the switch keeps it after, whatever
@@ -61,9 +67,12 @@ async def welsh(browser: Browser, pages_stack: PagesStack) -> AsyncIterator[obje
             assert await page.get_attribute("html", "lang") == "cy"
             await page.get_by_role("link", name="English").click()
             await page.get_by_role("link", name="Cymraeg").click()
-            yield WelshVisit(pages_stack, context, page)
+            visit = WelshVisit(pages_stack, context, page)
+            visit.kept = kept
+            yield visit
         finally:
             await context.close()
+            await kept.aclose()
 
     yield open_visit
 

@@ -3,21 +3,23 @@ HTTP, a worker on the Temporal dev server and an SMTP listener, on SQLite and Po
 Welsh-reading manager's notification arrives in Welsh; a shared mailbox (language "both") gets
 one mail, Welsh first, while an English reader gets English; a person who chooses Cymraeg with
 the pages' switch has it written to the directory (on its record), and their next notification
-is in Welsh. Requests for access, sign-in links and the business unit's worker alerts go the
-same way, and a stage's Welsh name from the policy file shows on Welsh pages and in Welsh mails.
-The header's switch is clicked in a real browser too."""
+is in Welsh; a link from elsewhere only shows a page in Welsh, and a shared mailbox keeps both.
+Requests for access, sign-in links and the business unit's worker alerts go the same way, and a
+stage's Welsh name from the policy file shows on Welsh pages and in Welsh mails. The header's
+switch is clicked in a real browser too."""
 
 import re
 import uuid
+from contextvars import copy_context
 from datetime import timedelta
 from email.message import EmailMessage
 from pathlib import Path
 
 import httpx
 from playwright.async_api import Browser, expect
-from pydantic_core import to_json
 from sqlalchemy.ext.asyncio import AsyncEngine
 from sqlmodel import col, select, update
+from temporalio.contrib.pydantic import pydantic_data_converter
 
 from casework.directory_changes import BadRow, PersonRow, check_row
 from casework.directory_seed import seed
@@ -25,9 +27,11 @@ from casework.worker_alerts import WorkerAlerts
 from core.directory import Agency, Directory, Partnership
 from core.languages import (
     LANGUAGE_BREAK,
+    Language,
     gettext,
     in_language,
     moment_text,
+    policy_name,
     use_policy_names,
     welsh_names,
 )
@@ -55,7 +59,7 @@ from tests.ladders import (
     directory,
     ladder,
 )
-from tests.pages_stack import LINK, PagesStack, csrf_of
+from tests.pages_stack import FROM_THE_PAGES, LINK, PagesStack, csrf_of
 from tests.smtp_listener import Mailbox, smtp_listener
 from tests.test_pages import ANSWERS, act_through_pages, escalation, raise_through_pages
 from web.i18n import CHOSEN_COOKIE, LANGUAGE_COOKIE
@@ -69,6 +73,7 @@ POLICE_INBOX = "diogelu@police.example.org"  # a shared mailbox: no one person's
 CHOOSES_AT_SIGN_IN = "gwen.morgan@cs.example.org"  # clicks Cymraeg on the sign-in page
 KEEPS_ENGLISH = "alex.price@cs.example.org"  # a browser that asks for Welsh, no click
 CLICKS_IN_CHROMIUM = "ceri.lloyd@cs.example.org"  # clicks the header's switch in a browser
+FOLLOWS_LINKS = "dafydd.owen@cs.example.org"  # opens Welsh pages from links elsewhere
 WALES_EXAMPLE = Path(__file__).parents[1] / "config" / "policies.wales.example.toml"
 
 NATION = "wales"
@@ -98,6 +103,7 @@ DIRECTORY = directory(
             contact("Gwen Morgan", CHOOSES_AT_SIGN_IN, "practitioner"),
             contact("Alex Price", KEEPS_ENGLISH, "practitioner"),
             contact("Ceri Lloyd", CLICKS_IN_CHROMIUM, "practitioner"),
+            contact("Dafydd Owen", FOLLOWS_LINKS, "practitioner"),
         ],
     ),
     partnership=Partnership(name=PARTNERSHIP, business_unit=THE_PARTNERSHIP.business_unit),
@@ -171,13 +177,19 @@ def test_the_welsh_names_never_reach_temporal() -> None:
     """Replay-safe: a workflow's input is the same with or without them."""
     ladder = load_policies(WALES_EXAMPLE)["wales"]
     assert ladder.title_cy and all(stage.name_cy for stage in ladder.stages)
-    sent = to_json(ladder).decode()
-    assert "_cy" not in sent and "Ymarferwyr" not in sent
-    with in_language("cy"):
-        use_policy_names(welsh_names([ladder]))
-        assert gettext(ladder.stages[0].name) == "Ymarferwyr"
-        assert gettext(ladder.title) == ladder.title_cy
-    assert gettext(ladder.stages[0].name) == "Practitioners"  # English pages: as written
+    (payload,) = pydantic_data_converter.payload_converter.to_payloads([ladder])
+    assert b"_cy" not in payload.data and b"Ymarferwyr" not in payload.data
+    first = ladder.stages[0].name
+
+    def shown(language: Language) -> tuple[str, str, str]:
+        with in_language(language):
+            use_policy_names(welsh_names([ladder]))
+            return policy_name(first), policy_name(ladder.title), gettext(first)
+
+    # Each in a context of its own, as each request and notification is: nothing stays set.
+    assert copy_context().run(shown, "cy") == ("Ymarferwyr", ladder.title_cy, first)
+    assert copy_context().run(shown, "en") == (first, ladder.title, first)
+    assert policy_name(first) == first
 
 
 async def person(stack: PagesStack, email: str) -> DirectoryPerson:
@@ -196,9 +208,6 @@ async def language_events(stack: PagesStack, email: str) -> list[DirectoryEvent]
             .order_by(col(DirectoryEvent.id))
         )
         return list(found.all())
-
-
-FROM_THE_PAGES = {"Sec-Fetch-Site": "same-origin"}
 
 
 async def test_the_switch_is_written_to_the_directory_and_the_next_mail_is_welsh(
@@ -252,6 +261,70 @@ async def test_the_switch_is_written_to_the_directory_and_the_next_mail_is_welsh
     assert "Open the escalation" in english.get_content()
 
 
+# Requests for a page in Welsh that are not a click on the switch of one of the service's pages.
+NOT_CLICKED_HERE = {
+    "a browser that sends no Sec-Fetch-Site": {},
+    "a link in a mail or a chat, a typed address": {"Sec-Fetch-Site": "none"},
+    "a link on another site": {"Sec-Fetch-Site": "cross-site"},
+    "a link on a sibling site": {"Sec-Fetch-Site": "same-site"},
+    "a prerender": FROM_THE_PAGES | {"Sec-Purpose": "prefetch;prerender"},
+    "an older browser's prefetch": FROM_THE_PAGES | {"Purpose": "prefetch"},
+}
+
+
+async def test_only_a_click_on_the_services_own_page_chooses_a_language(
+    pages_stack: PagesStack,
+) -> None:
+    """Each shows its page in Welsh, but neither writes to the directory nor counts as "just
+    chosen" for a sign-in; nor does a form sent to an address with ?lang=."""
+    async with pages_stack.browser_client() as browser:
+        for how, headers in NOT_CLICKED_HERE.items():
+            shown = await browser.get("/sign-in?lang=cy", headers=headers)
+            assert '<html lang="cy"' in shown.text, how
+            assert browser.cookies.get(LANGUAGE_COOKIE) == "cy", how
+            assert browser.cookies.get(CHOSEN_COOKIE) is None, how
+            browser.cookies.delete(LANGUAGE_COOKIE)
+        sent = await browser.post(
+            "/sign-in?lang=cy", data={"email": "not an address"}, headers=FROM_THE_PAGES
+        )
+        assert sent.status_code == 422 and '<html lang="cy"' in sent.text
+        assert browser.cookies.get(CHOSEN_COOKIE) is None
+
+    async with pages_stack.signed_in(FOLLOWS_LINKS) as follower:
+        for how, headers in NOT_CLICKED_HERE.items():
+            shown = await follower.get("/?lang=cy", headers=headers)
+            assert shown.status_code == 200 and '<html lang="cy"' in shown.text, how
+            # The next page: the directory's language, unchanged.
+            assert '<html lang="en"' in (await follower.get("/")).text, how
+        refused = await follower.post("/sign-out?lang=cy", data={}, headers=FROM_THE_PAGES)
+        assert refused.status_code == 403 and '<html lang="cy"' in refused.text
+    assert (await person(pages_stack, FOLLOWS_LINKS)).language == "en"
+    assert await language_events(pages_stack, FOLLOWS_LINKS) == []
+
+
+async def test_a_shared_mailbox_keeps_both_languages_whatever_it_clicks(
+    pages_stack: PagesStack,
+) -> None:
+    """Its readers differ: the page is in the language clicked, its mails stay in both."""
+    async with pages_stack.browser_client() as browser:
+        # Chosen just before sign-in, then clicked once signed in: neither is written.
+        await browser.get("/sign-in?lang=cy", headers=FROM_THE_PAGES)
+        assert browser.cookies.get(CHOSEN_COOKIE) == "1"
+        home = await sign_in_by_link(pages_stack, browser, POLICE_INBOX, "dolen mewngofnodi")
+        assert '<html lang="cy"' in home.text
+        english = await browser.get("/?lang=en", headers=FROM_THE_PAGES)
+        assert '<html lang="en"' in english.text
+        assert '<html lang="en"' in (await browser.get("/")).text  # the browser's cookie keeps it
+    assert (await person(pages_stack, POLICE_INBOX)).language == "both"
+    assert await language_events(pages_stack, POLICE_INBOX) == []
+
+    escalation_id = await raised(pages_stack)
+    (shared,) = await pages_stack.mail_to(POLICE_INBOX, 1, escalation_id)
+    assert subject(shared).startswith(f"[{escalation_id}] Uwchgyfeiriad newydd ar gam 1")
+    assert subject(shared).endswith(" / New escalation at stage 1: Duty line managers")
+    assert LANGUAGE_BREAK in shared.get_content().replace("\r\n", "\n")
+
+
 async def test_requests_for_access_reach_each_reviewer_in_their_language(
     pages_stack: PagesStack,
 ) -> None:
@@ -281,19 +354,23 @@ async def test_requests_for_access_reach_each_reviewer_in_their_language(
             update(AccessRequest).where(col(AccessRequest.email) == older).values(language=None)
         )
         await db.commit()
-    (welsh, *_) = await pages_stack.mail_to(WELSH_MANAGER, 3, "Cais am fynediad gan")
+    # Each reviewer's mail about the Welsh asker (the mails go out in any order).
+    welsh_ask = "Cais am fynediad gan Swyddog Newydd"
+    (welsh,) = await pages_stack.mail_to(WELSH_MANAGER, 1, welsh_ask)
     assert "Mae Swyddog Newydd (newydd@police.example.org) yn gofyn am fynediad" in (
         welsh.get_content()
     )
     assert "fel ymarferydd yn" in welsh.get_content() and "asks for access" not in (
         welsh.get_content()
     )
-    (both, *_) = await pages_stack.mail_to(POLICE_INBOX, 3, "Cais am fynediad gan")
+    (both,) = await pages_stack.mail_to(POLICE_INBOX, 1, welsh_ask)
     assert subject(both) == (
         f"Cais am fynediad gan Swyddog Newydd ({POLICE}) / "
         f"Request for access from Swyddog Newydd ({POLICE})"
     )
-    (english, *_) = await pages_stack.mail_to(BUSINESS_UNIT, 3, "Request for access from")
+    (english,) = await pages_stack.mail_to(
+        BUSINESS_UNIT, 1, "Request for access from Swyddog Newydd"
+    )
     assert "Cais" not in subject(english) and "asks for access" in english.get_content()
 
     async with pages_stack.signed_in(BUSINESS_UNIT) as unit:

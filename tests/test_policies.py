@@ -5,7 +5,7 @@ from pathlib import Path
 
 import pytest
 
-from core.policy_files import PolicyFileError, load_policies, partnership_nation
+from core.policy_files import PolicyFileError, load_policies, read_policy_file
 from workflows.policy import BUILT_IN_POLICIES, Span
 
 # A partnership with a practitioner stage, its own reminders, and a faster urgent track.
@@ -266,9 +266,9 @@ def test_the_files_nation_reaches_every_ladder_unless_one_sets_its_own(tmp_path:
         "westyorks": "scotland",
         "urgent": "northern_ireland",  # the ladder's own
     }
-    assert partnership_nation(path) == "scotland"
-    assert partnership_nation(write(tmp_path, POLICY_FILE)) == "england"
-    assert partnership_nation(None) == "england"
+    assert read_policy_file(path).nation == "scotland"
+    assert read_policy_file(write(tmp_path, POLICY_FILE)).nation == "england"
+    assert read_policy_file(None).nation == "england"
 
 
 def test_an_unknown_nation_is_named(tmp_path: Path) -> None:
@@ -284,6 +284,6 @@ def test_an_unknown_nation_is_named(tmp_path: Path) -> None:
 def test_the_shipped_examples_for_wales_and_scotland(file: str, nation: str, ladder: str) -> None:
     path = Path(__file__).parents[1] / "config" / file
     policies = load_policies(path)
-    assert partnership_nation(path) == nation
+    assert read_policy_file(path).nation == nation
     assert {p.nation for p in policies.values()} == {nation}
     assert policies[ladder].stages[-1].role == "board"

@@ -10,12 +10,13 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from casework.directory_seed import seed
 from casework.worker_alerts import WorkerAlerts
+from core.directory import Directory
 from database.engine import session_factory
 from database.tables import WorkerHeartbeat, utc_now
 from database.worker_health import beat
 from tests.conftest import isolated_settings
 from tests.engine_helpers import DIRECTORY
-from tests.ladders import BUSINESS_UNIT
+from tests.ladders import BUSINESS_UNIT, PARTNERSHIP
 from tests.test_notifications import Mailbox, smtp_server
 
 API_PROCESSES = 3
@@ -70,3 +71,43 @@ async def _outage_told_once(
     ]
     assert "for 7 minutes" in box.messages[1].get_content()
     assert all(m["To"] == BUSINESS_UNIT for m in box.messages)
+
+
+WELSH_READER, ENGLISH_READER = "uned.rhybudd@scp.example.org", "unit.alerts@scp.example.org"
+READERS = Directory.model_validate(
+    {
+        "partnership": {
+            "name": PARTNERSHIP,
+            "business_unit": [
+                {"name": "Uned fusnes", "email": WELSH_READER, "language": "cy"},
+                {"name": "Business unit", "email": ENGLISH_READER, "language": "en"},
+            ],
+        },
+    }
+)
+
+
+async def test_an_alert_refused_for_some_readers_goes_again_only_to_them(
+    database_url: str, engine: AsyncEngine
+) -> None:
+    """One mail per language: when the Welsh one is refused, the next look sends that one only."""
+    box = Mailbox(refuse_once={WELSH_READER})
+    async with smtp_server(box) as smtp:
+        queue = f"alerts-{uuid.uuid4()}"
+        settings = isolated_settings(
+            database_url=database_url, task_queue=queue, worker_alert_after_seconds=60, **smtp
+        )
+        await seed(session_factory(engine), READERS)
+        alerts = WorkerAlerts(engine, settings)
+        gone = utc_now() - timedelta(minutes=7)
+        async with session_factory(engine)() as db:
+            db.add(
+                WorkerHeartbeat(worker_id="w", task_queue=queue, started_at=gone, last_seen_at=gone)
+            )
+            await db.commit()
+        await alerts.look()
+        assert len(box.to(ENGLISH_READER)) == 1 and box.to(WELSH_READER) == []
+        await alerts.look()
+        await alerts.look()
+    assert len(box.to(ENGLISH_READER)) == 1 and len(box.to(WELSH_READER)) == 1
+    assert "Mae uwchgyfeiriadau wedi peidio" in str(box.to(WELSH_READER)[0]["Subject"])

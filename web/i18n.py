@@ -1,8 +1,9 @@
-"""The pages' language: `?lang=cy` (or `en`), remembered in a cookie (and, for a signed-in
-person, in the directory: web/page_context.py); else the signed-in person's language in the
-directory; else the cookie; else the browser's Accept-Language; else English. The header's
-switch ("English | Cymraeg") links to the same page in the other language. The cookie follows
-the signed-in person's language, so the pages read the same after sign-out.
+"""The pages' language: `?lang=cy` (or `en`), remembered in a cookie (and, when a signed-in
+person clicks it on a page of ours, in the directory: web/page_context.py); else the signed-in
+person's language in the directory; else the cookie; else the browser's Accept-Language; else
+English. The header's switch ("English | Cymraeg") links to the same page in the other
+language. The cookie follows the signed-in person's language, so the pages read the same after
+sign-out.
 """
 
 from collections.abc import Iterable, Mapping
@@ -27,6 +28,7 @@ from core.languages import (
     month_and_year,
     ngettext,
     number_text,
+    policy_name,
     said,
     short_month,
     use_language,
@@ -45,6 +47,7 @@ __all__ = [
     "month_and_year",
     "ngettext",
     "number_text",
+    "policy_name",
     "said",
     "said_all",
     "short_month",
@@ -67,8 +70,9 @@ def translated(words: Mapping[str, str]) -> dict[str, str]:
 NAMES: dict[Language, str] = {"en": "English", "cy": "Cymraeg"}
 LANGUAGE_COOKIE = "escalations_language"
 ONE_YEAR = 365 * 24 * 3600
-# Set with the language cookie by the switch only, for an hour: a choice made "just now", which
-# a sign-in makes the person's own (web/page_context.py), and no older one (a shared computer).
+# Set with the language cookie by a click on the switch only (clicked_here), for an hour: a
+# choice made "just now", which a sign-in makes the person's own (web/page_context.py), and no
+# older one (a shared computer).
 CHOSEN_COOKIE = "escalations_language_chosen"
 JUST_NOW = 3600
 
@@ -95,11 +99,21 @@ def asked_language(request: Request) -> Language | None:
     return chosen_language(request.query_params.get("lang"))
 
 
-def from_this_service(fetched_from: str | None) -> bool:
-    """A request the person made from this service's pages, or typed (`Sec-Fetch-Site`; older
-    browsers send none): not a link on another site, which may show a page in a language but
-    never choose one for the person."""
-    return fetched_from in (None, "same-origin", "none")
+# What a browser says of a page it fetches ahead of a click (`Sec-Purpose`, or `Purpose` in
+# older ones): no one chose it.
+AHEAD_OF_A_CLICK = ("prefetch", "prerender")
+
+
+def clicked_here(method: str, headers: Mapping[str, str]) -> bool:
+    """A GET the browser marks as coming from this service's own page (`Sec-Fetch-Site:
+    same-origin`, as a click on the switch is), not one fetched ahead of a click: the only
+    request that chooses a language for the person. A link opened from a mail, a chat or another
+    site, a typed address (`none`, `cross-site`, `same-site`) or a browser that says nothing
+    only shows the page in the language asked for. `headers`: lower-case names."""
+    if method != "GET" or headers.get("sec-fetch-site") != "same-origin":
+        return False
+    purpose = f"{headers.get('sec-purpose', '')} {headers.get('purpose', '')}".lower()
+    return not any(word in purpose for word in AHEAD_OF_A_CLICK)
 
 
 def just_chosen_language(request: Request) -> Language | None:
@@ -153,7 +167,7 @@ class LanguageOfRequest:
                     public_url: str = scope["app"].state.settings.public_url
                     secure = "; Secure" if public_url.startswith("https://") else ""
                     kept_for = [(LANGUAGE_COOKIE, kept, ONE_YEAR)]
-                    if asked and from_this_service(headers.get("sec-fetch-site")):
+                    if asked and clicked_here(scope["method"], headers):
                         kept_for.append((CHOSEN_COOKIE, "1", JUST_NOW))
                     for name, value, seconds in kept_for:
                         response.append(

@@ -26,13 +26,14 @@ from web.i18n import (
     N_,
     NAMES,
     asked_language,
+    clicked_here,
     current_language,
-    from_this_service,
     gettext,
     just_chosen_language,
     keep_language_cookie,
     long_date,
     ngettext,
+    policy_name,
     said,
     said_all,
     use_language,
@@ -117,6 +118,7 @@ def _language_links(request: Request) -> list[dict[str, Any]]:
 templates.globals["choice_items"] = _choice_items
 templates.globals["searchable"] = _searchable
 templates.globals["role_name"] = role_name
+templates.globals["policy_name"] = policy_name
 templates.globals["when"] = when
 templates.globals["said_all"] = said_all
 templates.filters["long_date"] = _long_date
@@ -174,7 +176,8 @@ async def other_agencies(db: AsyncSession, viewer: Viewer) -> list[str]:
 
 
 async def signed_in_viewer(request: Request, db: AsyncSession) -> Viewer | None:
-    """The person this browser's session cookie belongs to, if it is live."""
+    """The person this browser's session cookie belongs to, if it is live, and the page in
+    their language. Writes nothing (the error pages and the codec look people up too)."""
     session = await current_session(db, request.cookies.get(SESSION_COOKIE, ""))
     if session is None:
         return None
@@ -182,24 +185,29 @@ async def signed_in_viewer(request: Request, db: AsyncSession) -> Viewer | None:
     person = await find_active_person(db, session.email, session.provider_role)
     if person is None:
         return None
-    asked = asked_language(request)
-    if asked is not None and asked != person.language and _switched_here(request):
-        await choose_language(db, person.email, asked, label(person))
-        person = replace(person, language=asked)
     # The directory's language decides, but on the page that asks for one: they are the same
-    # after a switch, and the cookie follows, so the page after sign-out is in it too.
-    chosen = asked or chosen_language(person.language)  # "both" (a shared mailbox): the browser's
+    # after a switch (_keep_switched_language), and the cookie follows, so the page after
+    # sign-out is in it too. "both" (a shared mailbox): the browser's.
+    chosen = asked_language(request) or chosen_language(person.language)
     if chosen is not None:
         use_language(chosen)
         keep_language_cookie(request, chosen)
     return Viewer(person=person, session=session)
 
 
-def _switched_here(request: Request) -> bool:
-    """A GET the person made from this service's pages (or typed): the switch is a link, and a
-    link from another site (`Sec-Fetch-Site: cross-site`) shows the page in its language but
-    writes nothing."""
-    return request.method == "GET" and from_this_service(request.headers.get("sec-fetch-site"))
+async def _keep_switched_language(request: Request, db: AsyncSession, viewer: Viewer) -> Viewer:
+    """A page's step, and the one place a signed-in click on the switch is written: the
+    language clicked on a page of ours (clicked_here) becomes the person's in the directory. A
+    link from elsewhere only shows the page in it; a shared mailbox keeps "both"
+    (choose_language)."""
+    asked = asked_language(request)
+    if asked is None or asked == viewer.person.language:
+        return viewer
+    if not clicked_here(request.method, request.headers):
+        return viewer
+    if not await choose_language(db, viewer.person.email, asked, label(viewer.person)):
+        return viewer
+    return replace(viewer, person=replace(viewer.person, language=asked))
 
 
 async def adopt_language_just_chosen(request: Request, db: AsyncSession, person: Person) -> None:
@@ -211,7 +219,11 @@ async def adopt_language_just_chosen(request: Request, db: AsyncSession, person:
 
 
 async def _maybe_viewer(request: Request, db: SessionDep) -> Viewer | None:
-    return await signed_in_viewer(request, db)
+    """The signed-in person of a page (MaybeViewerDep, ViewerDep), their switch kept."""
+    viewer = await signed_in_viewer(request, db)
+    if viewer is None:
+        return None
+    return await _keep_switched_language(request, db, viewer)
 
 
 def _here(request: Request) -> str:

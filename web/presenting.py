@@ -10,7 +10,7 @@ from casework.attention import disputable_until
 from core.calendar import LONDON
 from core.languages import span_said
 from database.tables import AccessEvent, AuditEvent, CaseCorrection, Escalation
-from web.i18n import N_, gettext, long_date, moment_text, ngettext, said
+from web.i18n import N_, gettext, long_date, moment_text, ngettext, policy_name, said
 from web.told import Told
 from workflows.actions import ACTIONS
 from workflows.policy import Policy, Span, Stage
@@ -196,7 +196,7 @@ def steps(row: Escalation, policies: dict[str, Policy]) -> list[Step]:
         found.append(
             Step(
                 number=number,
-                name=gettext(stage.name),
+                name=policy_name(stage.name),
                 role=gettext(DECIDERS.get(stage.role, stage.role)),
                 time_limit=span_text(stage.time_limit),
                 state=state,
@@ -232,7 +232,7 @@ def _detail(name: str, value: object) -> str:
     if name == "kind" and isinstance(value, str) and value in EVENT_NAMES:
         return gettext(EVENT_NAMES[value])  # a notification's kind: what it told people of
     if name == "stage" and isinstance(value, str):
-        return gettext(value)  # a stage's name, the built-in ladders' in Welsh too
+        return policy_name(value)  # a stage's name
     if isinstance(value, list):
         return "; ".join(str(item) for item in value)
     return str(value)

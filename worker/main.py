@@ -34,7 +34,7 @@ from core.directory import Directory, DirectoryFileError, seed_file
 from core.languages import welsh_names
 from core.logs import configure_logging
 from core.payload_crypto import PayloadKeyError, codec_from_settings
-from core.policy_files import PolicyFileError, load_policies, partnership_nation
+from core.policy_files import PolicyFileError, load_policies, read_policy_file
 from core.retention import load_retention
 from core.settings import Settings, get_settings
 from core.temporal import connect, metrics_runtime
@@ -58,14 +58,15 @@ async def running_worker(
     """The escalation worker, polling until the block ends; the directory file (if any) seeds
     the database's directory first, which notifications read at each send."""
     await seed(session_factory(engine), directory)
+    policy_file = read_policy_file(settings.policy_file)
     async with httpx.AsyncClient() as http:
         recorder = Recorder(engine)
         notifier = Notifier(
             engine,
             Outbox(settings, http),
             settings.public_url,
-            partnership_nation(settings.policy_file),
-            welsh_names(load_policies(settings.policy_file).values()),
+            policy_file.nation,
+            welsh_names(policy_file.policies.values()),
         )
         reconciler = Reconciler(client, engine)
         eraser = Eraser(engine, load_retention(settings))

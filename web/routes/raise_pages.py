@@ -11,7 +11,7 @@ from casework import finding, raising
 from casework.dependencies import SessionDep, policies_of, settings_of, temporal_of
 from casework.refusals import ProblemError
 from casework.requests import IMMEDIATE_RISK_ADVICE, RaiseRequest
-from web.i18n import N_, gettext
+from web.i18n import N_, gettext, policy_name
 from web.page_context import (
     SORRY,
     PageError,
@@ -46,7 +46,7 @@ async def _choices(
     return {
         "receiving_agency": [(name, name) for name in agencies],
         "policy": [
-            (name, gettext(policy.title))
+            (name, policy_name(policy.title))
             for name, policy in policies.items()
             if name != URGENT_POLICY
         ],

@@ -45,7 +45,7 @@ lint: install
 # every catalogue compiles. The service compiles the .po files itself at start.
 CATALOGUES := core/translations
 translations: install
-	$(VENV)/bin/pybabel -q extract -F babel.cfg -k N_ --no-location --omit-header --sort-output -o $(CATALOGUES)/messages.pot .
+	$(VENV)/bin/pybabel -q extract -F babel.cfg -k N_ -k Nn_:1,2 --no-location --omit-header --sort-output -o $(CATALOGUES)/messages.pot .
 	$(VENV)/bin/pybabel -q update -i $(CATALOGUES)/messages.pot -d $(CATALOGUES) --no-fuzzy-matching --ignore-obsolete
 	$(VENV)/bin/pybabel compile --statistics -d $(CATALOGUES)
 

@@ -8,6 +8,7 @@ past which the workflow refuses it, and is answered within that bound; with an I
 
 import asyncio
 import uuid
+from collections.abc import Mapping
 from datetime import timedelta
 from typing import Any, cast
 
@@ -25,13 +26,14 @@ from casework import receipts
 from casework.actors import Actor, label, role_of
 from casework.availability import NOT_CONFIRMED, RETRY_AFTER, TOO_LATE, require_worker
 from casework.refusals import UNAVAILABLE, ProblemError
+from core.languages import span_said
 from core.settings import Settings
-from core.text import N_, Said
+from core.text import N_, Nn_, Said
 from database.case_cipher import lock_fields
 from database.tables import ActionReceipt, CaseKey, Escalation, utc_now
 from workflows.escalation import EscalationWorkflow
 from workflows.models import ActionKind, ActionRequest
-from workflows.policy import Role
+from workflows.policy import Role, Span
 from workflows.rules import (
     ALREADY_ACKNOWLEDGED,
     AT_TOP_STAGE,
@@ -41,8 +43,8 @@ from workflows.rules import (
     NO_EXTENSIONS_LEFT,
     NOT_DISPUTABLE,
     NOT_PERMITTED,
-    may_act,
-    refusal,
+    refusal_of,
+    refused,
 )
 from workflows.rules import TOO_LATE as WORKFLOW_TOO_LATE
 
@@ -57,16 +59,22 @@ _WORKFLOW_ERRORS = {
     NOT_DISPUTABLE: 409,
 }
 # What the pages say for the workflow's refusals, in their language (the API keeps the
-# workflow's English): catalogue messages. A closed escalation and a refused person are said
-# from the record (`_workflow_said`); the page says an extension's limits from the policy.
+# workflow's English): catalogue messages, said with the values the workflow decided on (its
+# error's details; a receipt keeps them), never from the record or policy as they are later.
 WORKFLOW_SAID = {
     AT_TOP_STAGE: N_("already at the top stage: the partnership decides"),
     INVALID_ACTION: N_("the action is missing an answer it needs"),
+    # Only when the error carries no values (a worker from before they did).
     NO_EXTENSIONS_LEFT: N_("this stage allows no more extensions"),
     EXTENSION_TOO_LONG: N_("the extension is longer than this stage allows"),
     NOT_DISPUTABLE: N_("only a resolution can be disputed"),
 }
 ACKNOWLEDGED = N_("already acknowledged at stage %(stage)s by %(who)s")
+EXTENSIONS_USED = Nn_(
+    "stage %(stage)s allows %(allowed)s extension: %(used)s already agreed",
+    "stage %(stage)s allows %(allowed)s extensions: %(used)s already agreed",
+)
+TOO_LONG = N_("An extension at stage %(stage)s is at most %(limit)s")
 # Why an action is no longer open, by the escalation's status.
 ALREADY = {
     "resolved": N_("The escalation is already resolved."),
@@ -82,32 +90,54 @@ def already(status: str) -> Said:
     return Said(ALREADY.get(status, CLOSED_NOW))
 
 
-def refusal_said(actor: Actor, row: Escalation, action: ActionKind) -> Said:
-    """Who may take `action` at the escalation's stage, and who asked (workflows/rules.py's
-    sentence, its words translated on the pages)."""
-    found = refusal(
-        action,
-        actor.agency,
-        role_of(actor),
-        raising_agency=row.raising_agency,
-        receiving_agency=row.receiving_agency,
-        stage=row.stage,
-        stage_name=row.stage_name,
-        stage_role=cast(Role, row.stage_role),  # stored from the literal
-    )
-    values = found.values.items()
-    words = {k: Said(v) if k in found.WORDS and isinstance(v, str) else v for k, v in values}
-    return Said(found.sentence, words)
+def _limit_said(values: Mapping[str, Any]) -> Said:
+    """The longest extension, as the workflow's error gives it (in working days or seconds)."""
+    seconds = values.get("seconds")
+    duration = timedelta(seconds=seconds) if seconds is not None else None
+    return span_said(Span(working_days=values.get("working_days"), duration=duration))
 
 
-def _workflow_said(code: str, actor: Actor, row: Escalation, action: ActionKind) -> Said:
-    if code == NOT_PERMITTED:
-        return refusal_said(actor, row, action)
+def workflow_said(code: str, values: Mapping[str, Any]) -> Said | None:
+    """What the pages say for the workflow's refusal `code`, from the values it was decided on
+    (workflows/rules.py puts them on its error). Without them (a worker from before they
+    did), what the code says alone, or None: the pages show the workflow's English."""
     if code == CLOSED:
-        return already(row.status)
+        return already(values["status"]) if "status" in values else Said(CLOSED_NOW)
+    if not values:
+        return Said(WORKFLOW_SAID[code]) if code in WORKFLOW_SAID else None
+    if code == NOT_PERMITTED:
+        found = refusal_of(dict(values))
+        words = found.values.items()
+        return Said(
+            found.sentence,
+            {k: Said(v) if k in found.WORDS and isinstance(v, str) else v for k, v in words},
+        )
     if code == ALREADY_ACKNOWLEDGED:
-        return Said(ACKNOWLEDGED, {"stage": row.stage, "who": row.acknowledged_by or "—"})
+        return Said(ACKNOWLEDGED, {"stage": values["stage"], "who": values["who"] or "—"})
+    if code == NO_EXTENSIONS_LEFT:
+        numbers = {k: values[k] for k in ("stage", "allowed", "used")}
+        return Said.counted(EXTENSIONS_USED, numbers, count="allowed")
+    if code == EXTENSION_TOO_LONG:
+        return Said(TOO_LONG, {"stage": values["stage"], "limit": _limit_said(values)})
     return Said(WORKFLOW_SAID[code])
+
+
+def refused_problem(
+    status: int, code: str, values: Mapping[str, Any], detail: str | None = None
+) -> ProblemError:
+    """The refusal `code`: the workflow's English `detail` for the API (or, refused before
+    sending, the pages' sentence in English), its values kept for a repeat's answer."""
+    said = workflow_said(code, values)
+    english = detail if detail is not None else str(said)
+    return ProblemError(status, english, said=said, code=code, values=dict(values))
+
+
+def workflow_problem(cause: ApplicationError) -> ProblemError:
+    """The workflow's refusal (one of _WORKFLOW_ERRORS): its English for the API, its values
+    (the error's one detail) for the pages."""
+    assert cause.type is not None
+    values = cause.details[0] if cause.details and isinstance(cause.details[0], dict) else {}
+    return refused_problem(_WORKFLOW_ERRORS[cause.type], cause.type, values, cause.message)
 
 
 # The free texts an action carries.
@@ -118,16 +148,19 @@ def _refused_now(actor: Actor, row: Escalation, action: ActionKind) -> ProblemEr
     """The refusal the record, as it stands, gives the action (None: it takes it)."""
     # A resolution open to dispute is still running: the workflow says whether it may be.
     if row.status != "open" and not (action == "dispute" and row.dispute_until is not None):
-        return ProblemError(409, already(row.status), code=CLOSED)
-    if not may_act(
+        return refused_problem(409, CLOSED, {"status": row.status})
+    found = refused(
         action,
         actor.agency,
         role_of(actor),
         raising_agency=row.raising_agency,
         receiving_agency=row.receiving_agency,
+        stage=row.stage,
+        stage_name=row.stage_name,
         stage_role=cast(Role, row.stage_role),  # stored from the literal
-    ):
-        return ProblemError(403, refusal_said(actor, row, action), code=NOT_PERMITTED)
+    )
+    if found is not None:
+        return refused_problem(403, NOT_PERMITTED, found.details())
     return None
 
 
@@ -162,9 +195,10 @@ async def act(
             try:
                 receipts.replay(receipt)
             except ProblemError as exc:
-                # The receipt keeps the API's English; the pages say the refusal as it stands.
-                now = _refused_now(actor, row, action)
-                exc.said = exc.said or (now.said if now else None)
+                # The receipt keeps the API's English and the refusal's values: the pages say
+                # the reason given then, whatever the record says now.
+                if exc.code is not None:
+                    exc.said = workflow_said(exc.code, exc.values or {})
                 raise
             await db.refresh(row)
             return row, True
@@ -195,7 +229,7 @@ async def _settle(
     was applied nor can be (nothing sent, or refused by the workflow as too late); otherwise it
     waits for the answer a repeat will learn."""
     if exc.status != 503:
-        await receipts.answered(engine, receipt, exc.status, exc.detail)
+        await receipts.answered(engine, receipt, exc.status, exc.detail, exc.code, exc.values)
     elif exc.detail == TOO_LATE or (fresh and exc.detail != NOT_CONFIRMED):
         await receipts.forget(engine, receipt)
 
@@ -233,13 +267,11 @@ async def _send(
         if isinstance(cause, ApplicationError) and cause.type == WORKFLOW_TOO_LATE:
             raise ProblemError(503, TOO_LATE, headers=RETRY_AFTER) from exc
         if isinstance(cause, ApplicationError) and cause.type in _WORKFLOW_ERRORS:
-            said = _workflow_said(cause.type, actor, row, action)
-            status = _WORKFLOW_ERRORS[cause.type]
-            raise ProblemError(status, cause.message, said=said, code=cause.type) from exc
+            raise workflow_problem(cause) from exc
         raise
     except RPCError as exc:
         if exc.status == RPCStatusCode.NOT_FOUND:
-            raise ProblemError(409, Said(CLOSED_NOW), code=CLOSED) from exc
+            raise refused_problem(409, CLOSED, {}) from exc
         raise ProblemError(503, UNAVAILABLE, headers=RETRY_AFTER) from exc
     except RuntimeError as exc:  # the lazy client could not connect
         raise ProblemError(503, UNAVAILABLE, headers=RETRY_AFTER) from exc

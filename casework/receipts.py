@@ -86,14 +86,29 @@ def replay(receipt: ActionReceipt) -> None:
     record as it now stands)."""
     assert receipt.status_code is not None
     if receipt.status_code >= 400:
-        raise ProblemError(receipt.status_code, receipt.detail or "", headers=REPLAYED)
+        refusal = receipt.refusal or {}
+        raise ProblemError(
+            receipt.status_code,
+            receipt.detail or "",
+            headers=REPLAYED,
+            code=refusal.get("code"),
+            values=refusal.get("values"),
+        )
 
 
 async def answered(
-    engine: AsyncEngine, receipt: ActionReceipt, status: int, detail: str | None = None
+    engine: AsyncEngine,
+    receipt: ActionReceipt,
+    status: int,
+    detail: str | None = None,
+    code: str | None = None,
+    values: dict[str, Any] | None = None,
 ) -> None:
+    """The key's answer; for the workflow's refusal, its code and values too."""
     async with AsyncSession(engine, expire_on_commit=False) as db:
         receipt.status_code, receipt.detail = status, detail
+        if code is not None:
+            receipt.refusal = {"code": code, "values": values or {}}
         db.add(receipt)
         await db.commit()
 

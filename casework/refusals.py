@@ -3,6 +3,8 @@
 The API turns them into RFC 9457 problems, the pages into a GOV.UK error summary.
 """
 
+from typing import Any
+
 from pydantic import BaseModel
 
 from core.text import Said
@@ -18,7 +20,8 @@ class ProblemError(Exception):
 
     The sentence given as `Said` is the API's `detail` in English and the pages' in their
     language; `said` may also say, for the pages, what an English `detail` from the workflow
-    says. `code` is the workflow's error type (workflows/rules.py), when it refused."""
+    says. `code` is the workflow's error type (workflows/rules.py), when it refused, and
+    `values` what it decided on (what a receipt keeps to say it again)."""
 
     def __init__(
         self,
@@ -29,11 +32,12 @@ class ProblemError(Exception):
         headers: dict[str, str] | None = None,
         said: Said | None = None,
         code: str | None = None,
+        values: dict[str, Any] | None = None,
     ) -> None:
         super().__init__(str(detail))
         self.status, self.detail, self.errors, self.headers = status, str(detail), errors, headers
         self.said = said or (detail if isinstance(detail, Said) else None)
-        self.code = code
+        self.code, self.values = code, values
 
 
 UNAVAILABLE = "The escalation service is unavailable; try again."

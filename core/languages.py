@@ -24,8 +24,8 @@ from babel.numbers import format_decimal
 from babel.support import Translations
 
 from core.calendar import LONDON
-from core.text import N_, Said
-from workflows.policy import Nation, Policy
+from core.text import N_, Nn_, Said
+from workflows.policy import Nation, Policy, Span
 
 __all__ = ["N_", "Said"]
 
@@ -108,13 +108,29 @@ def said(words: Said | str) -> str:
     """`words` in the current language (a plain string is shown as it is: a name, free text)."""
     if isinstance(words, str):
         return words
-    text = gettext(words.message)
+    if words.plural is not None:
+        text = ngettext(words.message, words.plural, words.number())
+    else:
+        text = gettext(words.message)
     if not words.values:
         return text
     values = words.values.items()
     return text % {
         name: said(value) if isinstance(value, Said) else value for name, value in values
     }
+
+
+def span_said(span: Span) -> Said:
+    """A time limit said in words: "5 working days", "24 hours", "90 minutes"."""
+    if span.working_days is not None:
+        return Said.counted(
+            Nn_("%(n)s working day", "%(n)s working days"), {"n": span.working_days}
+        )
+    assert span.duration is not None
+    seconds = int(span.duration.total_seconds())
+    if seconds % 3600 == 0:
+        return Said.counted(Nn_("%(n)s hour", "%(n)s hours"), {"n": seconds // 3600})
+    return Said.counted(Nn_("%(n)s minute", "%(n)s minutes"), {"n": seconds // 60})
 
 
 def ngettext(singular: str, plural: str, n: int) -> str:

@@ -15,6 +15,11 @@ def N_(message: str) -> str:
     return message
 
 
+def Nn_(singular: str, plural: str) -> tuple[str, str]:
+    """N_ for words said by a number: "%(n)s working day", "%(n)s working days"."""
+    return singular, plural
+
+
 @dataclass(frozen=True)
 class Said:
     """A catalogue message (N_) with its values, said once for both audiences: `str()` is the
@@ -24,11 +29,27 @@ class Said:
 
     message: str
     values: Mapping[str, "Said | str | int"] = field(default_factory=dict)
+    # Words said by a number (Nn_): the plural, and the value whose number chooses the form.
+    plural: str | None = None
+    count: str = "n"
+
+    @classmethod
+    def counted(
+        cls, forms: tuple[str, str], values: Mapping[str, "Said | str | int"], count: str = "n"
+    ) -> "Said":
+        singular, plural = forms
+        return cls(singular, values, plural=plural, count=count)
+
+    def number(self) -> int:
+        return int(str(self.values[self.count]))
 
     def __str__(self) -> str:
+        message = self.message
+        if self.plural is not None and self.number() != 1:
+            message = self.plural
         if not self.values:
-            return self.message
-        return self.message % {name: str(value) for name, value in self.values.items()}
+            return message
+        return message % {name: str(value) for name, value in self.values.items()}
 
 
 def control_characters(text: str) -> list[str]:

@@ -339,6 +339,9 @@ class ActionReceipt(SQLModel, table=True):
     # None while the action is on its way; then the answer's status and, for a refusal, why.
     status_code: int | None = None
     detail: str | None = Field(default=None, sa_column=Column(Text))
+    # The workflow's refusal: its code and the values it decided on, so a repeat's page says
+    # the same reason in its language (casework/acting.py).
+    refusal: dict[str, Any] | None = Field(default=None, sa_column=Column(JSON))
     created_at: datetime = Field(sa_column=Column(UTCDateTime(), nullable=False))
 
 

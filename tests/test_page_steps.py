@@ -140,7 +140,7 @@ async def test_extend_moves_the_deadline_and_a_second_extension_is_refused(
             data={"csrf_token": csrf_of(page.text), "reason": "More time", "working_days": "1"},
         )
         assert again.status_code == 409
-        assert "That could not be done: stage 1 allows 1 extension(s): 1 already agreed" in (
+        assert "That could not be done: stage 1 allows 1 extension: 1 already agreed" in (
             again.text
         )
     assert (await escalation(pages_stack, escalation_id)).stage_deadline == row.stage_deadline

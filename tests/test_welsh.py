@@ -32,7 +32,7 @@ PLACEHOLDER = re.compile(r"%\((\w+)\)s|\{(\w+)\}")
 
 
 def extracted() -> set[str | tuple[str, ...]]:
-    """The messages `make translations` extracts (babel.cfg, with N_ as a keyword)."""
+    """The messages `make translations` extracts (babel.cfg, with N_ and Nn_ as keywords)."""
     method_map = [
         ("web/**.py", "python"),
         ("casework/**.py", "python"),
@@ -41,7 +41,7 @@ def extracted() -> set[str | tuple[str, ...]]:
         ("web/templates/**.html", "jinja2"),
     ]
     options = {"web/templates/**.html": {"trim_blocks": "True", "lstrip_blocks": "True"}}
-    keywords = {"_": None, "gettext": None, "ngettext": (1, 2), "N_": None}
+    keywords = {"_": None, "gettext": None, "ngettext": (1, 2), "N_": None, "Nn_": (1, 2)}
     found: set[str | tuple[str, ...]] = set()
     for _, _, message, _, _ in extract_from_dir(str(ROOT), method_map, options, keywords=keywords):
         found.add(message if isinstance(message, str) else tuple(message))

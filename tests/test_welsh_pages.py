@@ -13,8 +13,11 @@ from urllib.parse import urlsplit
 import httpx
 import pytest
 from babel.messages.pofile import read_po
+from sqlmodel import select
+from sqlmodel.ext.asyncio.session import AsyncSession
 
 from core.languages import CATALOGUES
+from database.tables import ActionReceipt
 from tests.ladders import (
     BUSINESS_UNIT,
     CHAIR,
@@ -30,6 +33,7 @@ from tests.ladders import (
 )
 from tests.pages_stack import DIRECTORY, FROM_THE_PAGES, PagesStack, csrf_of
 from tests.test_pages import ANSWERS, act_through_pages, raise_through_pages
+from workflows.rules import NOT_PERMITTED
 
 pytestmark = pytest.mark.parametrize("module_database_url", ["sqlite"], indirect=True)
 
@@ -241,7 +245,7 @@ async def test_no_welsh_page_shows_an_english_message(pages_stack: PagesStack) -
         for path, _ in ANSWERS:  # each question of the raise, answered with nothing
             await sent(practitioner, reader, path, path, {})
         # A refusal from the rules the API shares (resolving is for the receiving agency),
-        # and the same form again: its receipt's answer, said as the record stands.
+        # and the same form again: its receipt's answer, said as it was given.
         for _ in range(2):
             refused = await sent(
                 practitioner,
@@ -256,17 +260,17 @@ async def test_no_welsh_page_shows_an_english_message(pages_stack: PagesStack) -
         here = f"/escalations/{open_one}"
         for path in ("resolve", "extend", "escalate", "notes", "acknowledge"):
             await sent(manager, reader, here, f"{here}/actions/{path}", {})
+        # Longer than the stage allows: the question passes it, the workflow refuses it, and
+        # the question comes back with the workflow's limit at the field.
         too_long = await sent(
             manager,
             reader,
             here,
-            f"{here}/actions/extend",
+            f"{here}/actions/extend/confirm",
             {"working_days": "60", "reason": "Time"},
         )
-        if too_long.status_code == 200:  # the question passed: the workflow says how long
-            hidden = dict(re.findall(r'name="([^"]+)" value="([^"]*)"', too_long.text))
-            answer = await manager.post(f"{here}/actions/extend/confirm", data=hidden)
-            reader.read("POST extend/confirm (too long)", answer)
+        assert too_long.status_code == 422, too_long.text
+        assert "Mae estyniad ar gam 1 yn" in too_long.text, too_long.text
 
     async with in_welsh(pages_stack, POLICE_MANAGER) as manager:
         here = f"/escalations/{open_one}"
@@ -321,3 +325,52 @@ async def test_no_welsh_page_shows_an_english_message(pages_stack: PagesStack) -
             )
 
     assert reader.english() == [], "English on Welsh pages:\n" + "\n".join(reader.english())
+
+
+REFUSED = re.compile(r"Dim ond [^<]*")
+
+
+async def test_a_repeated_refusal_says_the_reason_it_was_given_in_welsh(
+    pages_stack: PagesStack,
+) -> None:
+    """The same form again after the escalation moved on: the receipt's reason (stage 1), in
+    Welsh, not the one the record would give now (stage 2)."""
+    reader = Reader()
+    async with pages_stack.signed_in(PRACTITIONER) as practitioner:
+        escalation_id = await raise_through_pages(practitioner)
+    here = f"/escalations/{escalation_id}"
+    resolve = {"outcome": "Closed by the raiser", "form_id": "welsh-pages-replayed-1"}
+
+    async with in_welsh(pages_stack, PRACTITIONER) as practitioner:
+        first = await sent(practitioner, reader, here, f"{here}/actions/resolve/confirm", resolve)
+    assert first.status_code == 403, first.text
+    given = REFUSED.search(first.text)
+    assert given is not None and "ar gam 1 (" in given.group(), first.text
+
+    async with pages_stack.signed_in(CS_MANAGER) as manager:
+        moved = await act_through_pages(manager, escalation_id, "escalate", reason="No progress")
+        assert moved.status_code == 303, moved.text
+
+    async with in_welsh(pages_stack, PRACTITIONER) as practitioner:
+        again = await sent(practitioner, reader, here, f"{here}/actions/resolve/confirm", resolve)
+        now = await sent(
+            practitioner,
+            reader,
+            here,
+            f"{here}/actions/resolve/confirm",
+            {**resolve, "form_id": "welsh-pages-refused-now-1"},
+        )
+    assert again.status_code == 403, again.text
+    async with AsyncSession(pages_stack.engine) as db:
+        query = select(ActionReceipt).where(
+            ActionReceipt.idempotency_key == "page:welsh-pages-replayed-1:resolve"
+        )
+        receipt = (await db.exec(query)).one()
+    assert receipt.refusal is not None and receipt.refusal["code"] == NOT_PERMITTED
+    assert receipt.refusal["values"]["stage"] == 1
+    replayed = REFUSED.search(again.text)
+    assert replayed is not None and replayed.group() == given.group(), again.text
+    # A new form is refused as the escalation now stands: at stage 2.
+    fresh = REFUSED.search(now.text)
+    assert now.status_code == 403 and fresh is not None and "ar gam 2 (" in fresh.group()
+    assert reader.english() == []

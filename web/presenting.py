@@ -8,8 +8,9 @@ from typing import Literal
 
 from casework.attention import disputable_until
 from core.calendar import LONDON
+from core.languages import span_said
 from database.tables import AccessEvent, AuditEvent, CaseCorrection, Escalation
-from web.i18n import N_, gettext, long_date, moment_text, ngettext, policy_name
+from web.i18n import N_, gettext, long_date, moment_text, ngettext, policy_name, said
 from web.told import Told
 from workflows.actions import ACTIONS
 from workflows.policy import Policy, Span, Stage
@@ -100,16 +101,7 @@ def days_left_text(days: int) -> str:
 
 def span_text(span: Span) -> str:
     """A time limit in the page's language: "5 working days", "24 hours"."""
-    if span.working_days is not None:
-        return ngettext("%(n)s working day", "%(n)s working days", span.working_days) % {
-            "n": span.working_days
-        }
-    assert span.duration is not None
-    seconds = int(span.duration.total_seconds())
-    if seconds % 3600 == 0:
-        hours = seconds // 3600
-        return ngettext("%(n)s hour", "%(n)s hours", hours) % {"n": hours}
-    return ngettext("%(n)s minute", "%(n)s minutes", seconds // 60) % {"n": seconds // 60}
+    return said(span_said(span))
 
 
 def iso(moment: datetime) -> str:

@@ -59,7 +59,7 @@ with workflow.unsafe.imports_passed_through():
         WithdrawSignal,
     )
     from workflows.policy import Span
-    from workflows.rules import CLOSED, EXTENSION_TOO_LONG, TOO_LATE, check_action, disputable
+    from workflows.rules import TOO_LATE, check_action, closed, disputable, too_long
     from workflows.search_attributes import (
         DISPUTE_UNTIL,
         ESCALATION_ACKNOWLEDGED,
@@ -246,9 +246,7 @@ class EscalationWorkflow:
         self._publish()
         while not await self._settled():  # actions that arrived after the escalation closed
             for action in self._queue:
-                self._answer(
-                    action, ApplicationError(f"escalation is already {state.status}", type=CLOSED)
-                )
+                self._answer(action, closed(state.status))
             self._queue.clear()
         return state
 
@@ -593,11 +591,7 @@ class EscalationWorkflow:
                 old_deadline, stage.extension_limit, f"Stage {state.stage} longest extension"
             )
             if clock.deadline > limit.deadline:
-                return ApplicationError(
-                    f"an extension at stage {state.stage} is at most "
-                    f"{stage.extension_limit.describe()}",
-                    type=EXTENSION_TOO_LONG,
-                )
+                return too_long(state.stage, stage.extension_limit)
         now = workflow.now()
         state.extensions_used += 1
         state.stage_deadline, state.stage_deadline_text = clock.deadline, clock.deadline_text

@@ -9,7 +9,7 @@ from temporalio.exceptions import ApplicationError
 
 from workflows.actions import ACTIONS
 from workflows.models import ActionKind, ActionRequest, EscalationState
-from workflows.policy import Role, role_rank
+from workflows.policy import Role, Span, role_rank
 
 
 def may_see(agency: str, role: Role, *, raising_agency: str, receiving_agency: str) -> bool:
@@ -72,19 +72,33 @@ REFUSALS: dict[str, str] = {
 
 @dataclass(frozen=True)
 class Refusal:
-    """Why `may_act` refuses an action: one of REFUSALS and its values."""
+    """Why `may_act` refuses an action: one of REFUSALS (by who may take it) and its values."""
 
-    sentence: str
+    who: str
     values: dict[str, str | int]
     # The values that are the service's own words (a verb, a role, a built-in stage's name),
     # translated with the sentence; the others are names and numbers.
     WORDS: ClassVar[tuple[str, ...]] = ("what", "role", "level", "stage_name")
 
+    @property
+    def sentence(self) -> str:
+        return REFUSALS[self.who]
+
     def __str__(self) -> str:
         return self.sentence % self.values
 
+    def details(self) -> dict[str, str | int]:
+        """The refusal as the workflow's error carries it (`refusal_of` reads it back)."""
+        return {"who": self.who, **self.values}
 
-def refusal(
+
+def refusal_of(details: dict[str, str | int]) -> Refusal:
+    """A refusal from the values a NOT_PERMITTED error carries."""
+    values = dict(details)
+    return Refusal(str(values.pop("who")), values)
+
+
+def refused(
     action: ActionKind,
     agency: str,
     role: Role,
@@ -94,8 +108,18 @@ def refusal(
     stage: int,
     stage_name: str,
     stage_role: Role,
-) -> Refusal:
-    """The sentence for an action `may_act` refuses: who may take it, and who asked."""
+) -> Refusal | None:
+    """Why `agency`'s `role` may not take `action` at the stage (None: they may): who may take
+    it, and who asked."""
+    if may_act(
+        action,
+        agency,
+        role,
+        raising_agency=raising_agency,
+        receiving_agency=receiving_agency,
+        stage_role=stage_role,
+    ):
+        return None
     taken = ACTIONS[action]
     values: dict[str, str | int] = {
         "raising": raising_agency,
@@ -105,10 +129,10 @@ def refusal(
         "agency": agency,
     }
     if taken.who in ("raising", "involved"):
-        return Refusal(REFUSALS[taken.who], values)
+        return Refusal(taken.who, values)
     values |= {"stage": stage, "stage_name": stage_name, "level": A_ROLE[stage_role]}
     who = "partnership at the stage" if stage_role == "board" else taken.who
-    return Refusal(REFUSALS[who], values)
+    return Refusal(who, values)
 
 
 # Error types the API maps to HTTP answers.
@@ -129,7 +153,7 @@ def check_action(state: EscalationState, request: ActionRequest) -> None:
     if request.action == "dispute":
         check_dispute_window(state)
     elif state.status != "open":
-        raise ApplicationError(f"escalation is already {state.status}", type=CLOSED)
+        raise closed(state.status)
     required = {
         "resolved": "outcome",
         "escalate": "reason",
@@ -149,29 +173,18 @@ def check_action(state: EscalationState, request: ActionRequest) -> None:
     if request.operations:
         return  # operations staff, from the Temporal UI or CLI
     assert request.agency is not None and request.role is not None
-    if not may_act(
+    refusal = refused(
         request.action,
         request.agency,
         request.role,
         raising_agency=state.raising_agency,
         receiving_agency=state.receiving_agency,
+        stage=state.stage,
+        stage_name=state.stage_name,
         stage_role=state.stage_role,
-    ):
-        raise ApplicationError(
-            str(
-                refusal(
-                    request.action,
-                    request.agency,
-                    request.role,
-                    raising_agency=state.raising_agency,
-                    receiving_agency=state.receiving_agency,
-                    stage=state.stage,
-                    stage_name=state.stage_name,
-                    stage_role=state.stage_role,
-                )
-            ),
-            type=NOT_PERMITTED,
-        )
+    )
+    if refusal is not None:
+        raise ApplicationError(str(refusal), refusal.details(), type=NOT_PERMITTED)
 
 
 def check_dispute_window(state: EscalationState) -> None:
@@ -179,7 +192,9 @@ def check_dispute_window(state: EscalationState) -> None:
         raise ApplicationError("only a resolution can be disputed", type=NOT_DISPUTABLE)
     if state.dispute_until is None:
         raise ApplicationError(
-            f"escalation is already {state.status} and the outcome is final", type=CLOSED
+            f"escalation is already {state.status} and the outcome is final",
+            {"status": state.status},
+            type=CLOSED,
         )
 
 
@@ -189,6 +204,7 @@ def check_policy_step(state: EscalationState, request: ActionRequest) -> None:
     if request.action == "acknowledge" and state.steps_current and state.acknowledged_at:
         raise ApplicationError(
             f"already acknowledged at stage {state.stage} by {state.acknowledged_by}",
+            {"stage": state.stage, "who": state.acknowledged_by or ""},
             type=ALREADY_ACKNOWLEDGED,
         )
     if request.action != "extend":
@@ -202,13 +218,33 @@ def check_policy_step(state: EscalationState, request: ActionRequest) -> None:
         raise ApplicationError(
             f"stage {state.stage} allows {stage.max_extensions} extension(s): "
             f"{used} already agreed",
+            {"stage": state.stage, "allowed": stage.max_extensions, "used": used},
             type=NO_EXTENSIONS_LEFT,
         )
     if request.extension.exceeds(stage.extension_limit):
-        raise ApplicationError(
-            f"an extension at stage {state.stage} is at most {stage.extension_limit.describe()}",
-            type=EXTENSION_TOO_LONG,
-        )
+        raise too_long(state.stage, stage.extension_limit)
+
+
+# The values a refusal carries as its error's one detail, so whoever shows it says what the
+# workflow decided on, not what the record or the policy file says later (casework/acting.py).
+# Details are not part of what a replay compares: adding them is replay-safe.
+
+
+def closed(status: str) -> ApplicationError:
+    return ApplicationError(f"escalation is already {status}", {"status": status}, type=CLOSED)
+
+
+def too_long(stage: int, limit: Span) -> ApplicationError:
+    """The longest extension `stage` allows, in working days or in seconds."""
+    longest: dict[str, int | None] = {
+        "working_days": limit.working_days,
+        "seconds": int(limit.duration.total_seconds()) if limit.duration is not None else None,
+    }
+    return ApplicationError(
+        f"an extension at stage {stage} is at most {limit.describe()}",
+        {"stage": stage, **longest},
+        type=EXTENSION_TOO_LONG,
+    )
 
 
 def disputable(state: EscalationState, request: ActionRequest) -> bool:

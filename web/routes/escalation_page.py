@@ -45,7 +45,6 @@ from web.presenting import (
     correction_notes,
     current_stage,
     policy_steps,
-    span_text,
     stage_count,
     stage_text,
     steps,
@@ -56,7 +55,7 @@ from web.told import told_by_notification
 from workflows.action_requests import ExtendRequest, ReasonRequest, Strict
 from workflows.actions import ACTIONS, BY_PATH, ActionDefinition, FormField
 from workflows.policy import Policy
-from workflows.rules import EXTENSION_TOO_LONG, NO_EXTENSIONS_LEFT, may_act
+from workflows.rules import EXTENSION_TOO_LONG, may_act
 
 page_router = APIRouter(include_in_schema=False, route_class=BrowserRoute)
 router = APIRouter(include_in_schema=False)
@@ -459,42 +458,12 @@ async def confirm(
                 for f in action.fields
                 if f.kind == ("days" if answers["working_days"] else "hours")
             )
-            problem = (field, _too_long(row, policies) or refusal_text(exc))
+            problem = (field, refusal_text(exc))
             return _question(request, viewer, row, action, answers, [problem])
-        refusal = _extensions_used(row, policies) if exc.code == NO_EXTENSIONS_LEFT else None
         return await _page(
-            request,
-            db,
-            viewer,
-            row,
-            policies,
-            status=exc.status,
-            refusal=refusal or refusal_text(exc),
+            request, db, viewer, row, policies, status=exc.status, refusal=refusal_text(exc)
         )
     return RedirectResponse(f"/escalations/{row.id}/actions/{action.path}/done", 303)
-
-
-def _extensions_used(row: Escalation, policies: dict[str, Policy]) -> str | None:
-    """The stage's extensions all agreed, as the workflow's refusal says it."""
-    stage = current_stage(row, policies)
-    if stage is None:
-        return None
-    return gettext("stage %(stage)s allows %(allowed)s extension(s): %(used)s already agreed") % {
-        "stage": row.stage,
-        "allowed": stage.max_extensions,
-        "used": row.extensions_used,
-    }
-
-
-def _too_long(row: Escalation, policies: dict[str, Policy]) -> str | None:
-    """The longest extension the escalation's stage allows, as the question page says it."""
-    stage = current_stage(row, policies)
-    if stage is None:
-        return None
-    return gettext("An extension at stage %(stage)s is at most %(limit)s") % {
-        "stage": row.stage,
-        "limit": span_text(stage.extension_limit),
-    }
 
 
 @router.get("/escalations/{escalation_id}/actions/{path}/done", response_class=HTMLResponse)

@@ -9,9 +9,7 @@ stage's Welsh name from the policy file shows on Welsh pages and in Welsh mails.
 switch is clicked in a real browser too."""
 
 import re
-import uuid
 from contextvars import copy_context
-from datetime import timedelta
 from email.message import EmailMessage
 from pathlib import Path
 
@@ -22,8 +20,6 @@ from sqlmodel import col, select, update
 from temporalio.contrib.pydantic import pydantic_data_converter
 
 from casework.directory_changes import BadRow, PersonRow, check_row
-from casework.directory_seed import seed
-from casework.worker_alerts import WorkerAlerts
 from core.directory import Agency, Directory, Partnership
 from core.languages import (
     LANGUAGE_BREAK,
@@ -42,11 +38,8 @@ from database.tables import (
     AccessRequest,
     DirectoryEvent,
     DirectoryPerson,
-    WorkerHeartbeat,
-    utc_now,
 )
 from tests.browser import browser, needs_chromium
-from tests.conftest import isolated_settings
 from tests.ladders import (
     BUSINESS_UNIT,
     CHILDRENS_SERVICES,
@@ -62,6 +55,7 @@ from tests.ladders import (
 from tests.pages_stack import FROM_THE_PAGES, LINK, PagesStack, csrf_of
 from tests.smtp_listener import Mailbox, smtp_listener
 from tests.test_pages import ANSWERS, act_through_pages, escalation, raise_through_pages
+from tests.test_worker_alerts import stopped_worker_alerts
 from web.i18n import CHOSEN_COOKIE, LANGUAGE_COOKIE
 from workflows.actions import ACTIONS
 
@@ -418,20 +412,11 @@ BUSINESS_UNIT_READERS = Directory.model_validate(
 async def test_the_worker_alert_reaches_the_business_unit_in_its_languages(
     database_url: str, engine: AsyncEngine
 ) -> None:
-    queue = f"alerts-{uuid.uuid4()}"
     box = Mailbox()
     async with smtp_listener(box) as smtp:
-        settings = isolated_settings(
-            database_url=database_url, task_queue=queue, worker_alert_after_seconds=60, **smtp
+        alerts = await stopped_worker_alerts(
+            database_url, engine, smtp, BUSINESS_UNIT_READERS, "wales"
         )
-        await seed(session_factory(engine), BUSINESS_UNIT_READERS)
-        alerts = WorkerAlerts(engine, settings, "wales")
-        gone = utc_now() - timedelta(minutes=7)
-        async with session_factory(engine)() as db:
-            db.add(
-                WorkerHeartbeat(worker_id="w", task_queue=queue, started_at=gone, last_seen_at=gone)
-            )
-            await db.commit()
         await alerts.look()
     (welsh,) = box.to("uned@partneriaeth.example")
     assert subject(welsh) == (

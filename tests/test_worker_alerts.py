@@ -18,6 +18,7 @@ from tests.conftest import isolated_settings
 from tests.engine_helpers import DIRECTORY
 from tests.ladders import BUSINESS_UNIT, PARTNERSHIP
 from tests.test_notifications import Mailbox, smtp_server
+from workflows.policy import Nation
 
 API_PROCESSES = 3
 
@@ -87,24 +88,34 @@ READERS = Directory.model_validate(
 )
 
 
+async def stopped_worker_alerts(
+    database_url: str,
+    engine: AsyncEngine,
+    smtp: dict[str, Any],
+    readers: Directory,
+    nation: Nation = "england",
+) -> WorkerAlerts:
+    """An API process's alerts, with `readers` in the directory and its queue's only worker
+    last seen 7 minutes ago."""
+    queue = f"alerts-{uuid.uuid4()}"
+    settings = isolated_settings(
+        database_url=database_url, task_queue=queue, worker_alert_after_seconds=60, **smtp
+    )
+    await seed(session_factory(engine), readers)
+    gone = utc_now() - timedelta(minutes=7)
+    async with session_factory(engine)() as db:
+        db.add(WorkerHeartbeat(worker_id="w", task_queue=queue, started_at=gone, last_seen_at=gone))
+        await db.commit()
+    return WorkerAlerts(engine, settings, nation)
+
+
 async def test_an_alert_refused_for_some_readers_goes_again_only_to_them(
     database_url: str, engine: AsyncEngine
 ) -> None:
     """One mail per language: when the Welsh one is refused, the next look sends that one only."""
     box = Mailbox(refuse_once={WELSH_READER})
     async with smtp_server(box) as smtp:
-        queue = f"alerts-{uuid.uuid4()}"
-        settings = isolated_settings(
-            database_url=database_url, task_queue=queue, worker_alert_after_seconds=60, **smtp
-        )
-        await seed(session_factory(engine), READERS)
-        alerts = WorkerAlerts(engine, settings)
-        gone = utc_now() - timedelta(minutes=7)
-        async with session_factory(engine)() as db:
-            db.add(
-                WorkerHeartbeat(worker_id="w", task_queue=queue, started_at=gone, last_seen_at=gone)
-            )
-            await db.commit()
+        alerts = await stopped_worker_alerts(database_url, engine, smtp, READERS)
         await alerts.look()
         assert len(box.to(ENGLISH_READER)) == 1 and box.to(WELSH_READER) == []
         await alerts.look()

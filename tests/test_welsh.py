@@ -108,14 +108,21 @@ def _untranslated(node: nodes.Node, html: list[str], inside_gettext: bool = Fals
     if isinstance(node, nodes.Const) and not inside_gettext and _is_words(node.value):
         yield node.value
     if isinstance(node, nodes.Concat) and not inside_gettext:
-        # Glued with `~`, even a lowercase word is part of a sentence ("3" ~ " rows").
+        # Glued with `~`, even a lowercase word is part of a sentence ("3" ~ " rows"), and so
+        # is any text glued to a message (_("People matching “") ~ term ~ "”").
+        glued_to_a_message = any(
+            isinstance(part, nodes.Call)
+            and isinstance(part.node, nodes.Name)
+            and part.node.name in {"_", "gettext", "ngettext"}
+            for part in node.nodes
+        )
         yield from (
             part.value
             for part in node.nodes
             if isinstance(part, nodes.Const)
             and isinstance(part.value, str)
             and not part.value.startswith(("/", "?", "#", "&"))  # an address's parts
-            and _words(part.value)
+            and (_words(part.value) or (glued_to_a_message and part.value.strip()))
         )
     # A dict's keys are names ("text", "href"); only its values may be words.
     children: Iterable[nodes.Node] = (

@@ -144,11 +144,11 @@ def workflow_problem(cause: ApplicationError) -> ProblemError:
 WRITTEN = ("outcome", "agreed_actions", "reason", "text")
 
 
-def _refused_now(actor: Actor, row: Escalation, action: ActionKind) -> ProblemError | None:
-    """The refusal the record, as it stands, gives the action (None: it takes it)."""
+def _check_allowed(actor: Actor, row: Escalation, action: ActionKind) -> None:
+    """The same checks against the database as the workflow makes, before anything is sent."""
     # A resolution open to dispute is still running: the workflow says whether it may be.
     if row.status != "open" and not (action == "dispute" and row.dispute_until is not None):
-        return refused_problem(409, CLOSED, {"status": row.status})
+        raise refused_problem(409, CLOSED, {"status": row.status})
     found = refused(
         action,
         actor.agency,
@@ -160,15 +160,7 @@ def _refused_now(actor: Actor, row: Escalation, action: ActionKind) -> ProblemEr
         stage_role=cast(Role, row.stage_role),  # stored from the literal
     )
     if found is not None:
-        return refused_problem(403, NOT_PERMITTED, found.details())
-    return None
-
-
-def _check_allowed(actor: Actor, row: Escalation, action: ActionKind) -> None:
-    """The same checks against the database as the workflow makes, before anything is sent."""
-    refused = _refused_now(actor, row, action)
-    if refused is not None:
-        raise refused
+        raise refused_problem(403, NOT_PERMITTED, found.details())
 
 
 async def act(

@@ -90,9 +90,7 @@ def use_policy_names(names: Mapping[str, str]) -> None:
 
 def gettext(message: str) -> str:
     # Never the empty message: gettext("") is the catalogue's header.
-    if not message:
-        return message
-    return translations(_current.get()).ugettext(message)
+    return translations(_current.get()).ugettext(message) if message else message
 
 
 def policy_name(name: str) -> str:
